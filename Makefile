@@ -1,0 +1,104 @@
+# analloc - build, tests and checks.
+#
+#   make            build/libanalloc.a and build/libanalloc.so
+#   make demo       build and run the demo (examples/demo.c) on built-in defaults
+#   make check      every test: unit and model tests (gcc), the same under
+#                   ASan+UBSan, a clang build, the freestanding and symbol checks
+#   make clean
+#
+# Variables: CC (default gcc), BUILD (default build).
+# Environment for the randomized tests: ANALLOC_SEED=n replays a seed,
+# ANALLOC_OPS=n sets the number of operations, ANALLOC_QUICK=1 runs fewer
+# (set for the sanitizer run).
+
+CC      ?= gcc
+CLANG   ?= clang
+BUILD   ?= build
+AR      ?= ar
+
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wcast-qual -Wpointer-arith
+CSTD    := -std=c11
+OPT     ?= -O2 -g
+# The core is freestanding C11: it is always compiled so.
+CORE_FLAGS := $(CSTD) $(OPT) $(WARN) -ffreestanding -Iinclude
+TEST_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Itests
+TEST_LIBS  := -lcmocka -lpthread
+
+SRCS    := $(wildcard src/*.c)
+HDRS    := $(wildcard include/*.h include/analloc/*.h src/*.h)
+TESTS   := $(patsubst tests/%.c,%,$(filter-out tests/test_bitvector.c,$(wildcard tests/test_*.c)))
+# The bit vector tests run once per word type, and once without builtins.
+BV_VARIANTS := u32:-DBV_TYPE=uint32_t u64:-DBV_TYPE=uint64_t u8:-DBV_TYPE=uint8_t \
+               u16:-DBV_TYPE=uint16_t u64_portable:-DBV_TYPE=uint64_t\ -DBV_NO_BUILTINS
+EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
+
+.PHONY: all demo examples check test test-asan test-clang freestanding symbols clean
+
+all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
+
+# ---- library ------------------------------------------------------------
+$(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
+	$(CC) $(CORE_FLAGS) -c $< -o $@
+$(BUILD)/pic/%.o: src/%.c $(HDRS) | $(BUILD)/pic
+	$(CC) $(CORE_FLAGS) -fPIC -c $< -o $@
+$(BUILD)/libanalloc.a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/libanalloc.so: $(patsubst src/%.c,$(BUILD)/pic/%.o,$(SRCS))
+	$(CC) -shared -o $@ $^
+$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/examples:
+	mkdir -p $@
+
+# ---- examples -----------------------------------------------------------
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libanalloc.a | $(BUILD)/examples
+	$(CC) $(TEST_FLAGS) $< $(BUILD)/libanalloc.a -o $@
+examples: $(addprefix $(BUILD)/examples/,$(EXAMPLES))
+demo: $(BUILD)/examples/demo
+	./$(BUILD)/examples/demo
+
+# ---- tests --------------------------------------------------------------
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
+	$(CC) $(TEST_FLAGS) $< $(BUILD)/libanalloc.a $(TEST_LIBS) -o $@
+define bv_variant
+$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(1))): tests/test_bitvector.c $(HDRS) | $(BUILD)/tests
+	$$(CC) $$(TEST_FLAGS) $(subst \ , ,$(word 2,$(subst :, ,$(1)))) $$< $$(TEST_LIBS) -o $$@
+endef
+$(foreach v,$(BV_VARIANTS),$(eval $(call bv_variant,$(v))))
+BV_BINS := $(foreach v,$(BV_VARIANTS),$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(v))))
+TEST_BINS := $(BV_BINS) $(addprefix $(BUILD)/tests/,$(TESTS))
+
+# Run every test binary; stop at the first failure.  cmocka reports on stderr.
+test: $(TEST_BINS) examples
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t 2>&1; done
+	@set -e; for e in $(addprefix $(BUILD)/examples/,$(EXAMPLES)); do \
+	  echo "== $$e"; $$e > $(BUILD)/examples/$$(basename $$e).out; echo "ok"; done
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+test-asan:
+	ANALLOC_QUICK=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g $(SAN)" \
+	  TEST_LIBS="$(TEST_LIBS) $(SAN)" test
+
+# A clang build of everything, warnings as errors, and its tests.
+test-clang:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=$(CLANG) test
+
+# The objects of src/, compiled freestanding and linked with ld -r, must need
+# no symbol at all, on x86-64 and i386.
+freestanding:
+	@sh tools/check-freestanding.sh $(CC)
+
+# Only the public prefixes are exported by the library.
+symbols: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
+	@sh tools/check-symbols.sh $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
+
+check: all
+	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-clang
+	$(MAKE) --no-print-directory freestanding
+	$(MAKE) --no-print-directory symbols
+	@echo "make check: all passed"
+
+clean:
+	rm -rf $(BUILD)

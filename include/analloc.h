@@ -1,0 +1,197 @@
+/*
+ * analloc.h - a buddy allocator for kernels whose metadata lives in bit
+ * vectors, never in the memory it manages.
+ *
+ * One allocator manages one range of addresses.  Blocks are page * 2^n bytes
+ * and are aligned to their size in absolute addresses.  All functions run in
+ * O(log N) word operations for N pages and never read or write a byte of the
+ * managed range (analloc_realloc's copy when a block moves aside).
+ *
+ * The allocator is single-threaded: a caller that shares one between CPUs or
+ * threads serialises every call with its own lock (a spinlock with interrupts
+ * off in a kernel, a mutex in user space).  Distinct allocators are
+ * independent.
+ *
+ * Error codes are the negative ANALLOC_E* constants below.  A call that fails
+ * changes nothing.  The library never prints; analloc_set_error_hook lets a
+ * caller hear about rejected pointers.
+ */
+#ifndef ANALLOC_H
+#define ANALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ANALLOC_VERSION_MAJOR 1
+#define ANALLOC_VERSION_MINOR 0
+
+/* Error codes: every failing call returns one of these (all negative). */
+enum analloc_error {
+    ANALLOC_OK = 0,
+    ANALLOC_EINVAL = -1,    /* bad argument: NULL allocator or chunk, page not a power of two,
+                               used > total, a range that wraps the address space,
+                               or an allocator that was never set up */
+    ANALLOC_ETOOSMALL = -2, /* chunk cannot hold its metadata and one page, or the
+                               metadata buffer is smaller than analloc_meta_size() */
+    ANALLOC_EOVERLAP = -3,  /* the metadata buffer overlaps the managed range */
+    ANALLOC_ERANGE = -4,    /* pointer outside the managed range */
+    ANALLOC_ERESERVED = -5, /* pointer in the used prefix or the metadata */
+    ANALLOC_EALIGN = -6,    /* pointer not aligned to a page */
+    ANALLOC_EINTERIOR = -7, /* pointer inside a live block but not at its start */
+    ANALLOC_EFREE = -8,     /* pointer to memory that is free (a double free) */
+    ANALLOC_ECORRUPT = -9   /* analloc_check found metadata that breaks an invariant */
+};
+
+/* The most levels the free-block index can have: 64-ary summaries over at
+ * most 2^66 bits.  Not a tunable. */
+#define ANALLOC_MAX_LEVELS 11
+
+/* Called with every error a call returns for a bad pointer or argument
+ * (not for an allocation that finds no memory). */
+typedef void (*analloc_error_hook)(void *ctx, int error, const void *ptr);
+
+/*
+ * The allocator.  A complete type, so a caller can put it anywhere: in static
+ * storage, on the stack, or inside the chunk it manages (in the used prefix).
+ * Its size is fixed.  The first fields are public and read-only; `internal`
+ * belongs to the engine.
+ */
+struct analloc {
+    size_t page;     /* smallest block, bytes (a power of two) */
+    size_t depth;    /* page << depth is the largest block the arena can hold */
+    size_t managed;  /* bytes of allocatable pages (page * number of pages) */
+    void *start;     /* address of the first allocatable page */
+
+    struct analloc_internal {
+        uint32_t magic;          /* set by a successful setup */
+        unsigned shift;          /* log2(page) */
+        unsigned depth;          /* the engine's copy of depth */
+        unsigned levels;         /* levels of the free-block index */
+        uintptr_t lo, hi;        /* allocatable page numbers: [lo, hi) */
+        uint64_t *words;         /* the metadata, in 64-bit words */
+        size_t *orders;          /* per order k: first index bit, then free count */
+        size_t level_word[ANALLOC_MAX_LEVELS];  /* word offset of each index level */
+        size_t level_bits[ANALLOC_MAX_LEVELS];  /* bits in each index level */
+        size_t split_word;       /* word offset of the split bits */
+        size_t meta_bytes;       /* bytes of metadata in use */
+        uint64_t free_orders;    /* bit k set: some order-k block is free */
+        size_t free_pages;       /* pages in free blocks */
+        size_t live_blocks;      /* blocks handed out and not yet freed */
+        uintptr_t reserved_lo, reserved_hi; /* used prefix + metadata, or external metadata */
+        analloc_error_hook hook;
+        void *hook_ctx;
+    } internal;
+};
+
+typedef struct analloc *analloc_t;
+
+/*
+ * Manage [chunk, chunk + total).  The first `used` bytes are the caller's and
+ * stay allocated; the metadata is placed right after them (8-byte aligned)
+ * and is reserved too.  Every whole page after that, to the end of the chunk,
+ * is allocatable.  `page` is a power of two (any, from 1).
+ * Returns 0, ANALLOC_EINVAL or ANALLOC_ETOOSMALL.
+ */
+int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size_t page);
+
+/*
+ * Bytes of metadata needed to manage `total` bytes with pages of `page`
+ * bytes, for any start address (an upper bound; alignment slack included).
+ * 0 if `page` is not a power of two or the arena is too large to describe.
+ */
+size_t analloc_meta_size(size_t total, size_t page);
+
+/*
+ * A constant upper bound of analloc_meta_size(total, page) for static
+ * buffers: 3 bits per page, 1/128 byte per page for the summaries, and 2 KiB
+ * for the order table, word rounding and alignment slack.
+ */
+#define ANALLOC_META_SIZE_MAX(total, page) \
+    ((size_t)(total) / (size_t)(page) / 8u * 3u + (size_t)(total) / (size_t)(page) / 128u + 2048u)
+
+/*
+ * Manage [base, base + total) with the metadata in a separate buffer
+ * [meta, meta + meta_size), for memory the CPU must not or cannot touch.
+ * `base` may be any address, even one that is not mapped; whole pages inside
+ * the range are allocatable, except the page at address 0, which is never
+ * handed out (it would read as NULL).
+ * Returns 0, ANALLOC_EINVAL, ANALLOC_ETOOSMALL (meta_size below
+ * analloc_meta_size, or no whole page) or ANALLOC_EOVERLAP.
+ */
+int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta, size_t meta_size);
+
+/*
+ * A block of page * 2^n >= size bytes, aligned to its size, at the lowest
+ * address among the smallest free blocks that fit; NULL if there is none.
+ * Size 0 asks for the smallest block (one page), so every non-NULL result
+ * can be freed.  Sizes larger than the largest block fail cleanly.
+ */
+void *analloc_alloc(analloc_t a, size_t size);
+
+/*
+ * Free the live block that starts at ptr.  free(NULL) does nothing and
+ * returns 0.  Any other pointer that is not the start of a live block
+ * returns ANALLOC_ERANGE, ANALLOC_ERESERVED, ANALLOC_EALIGN,
+ * ANALLOC_EINTERIOR or ANALLOC_EFREE and changes nothing.
+ */
+int analloc_free(analloc_t a, void *ptr);
+
+/*
+ * Resize the live block at ptr to hold `size` bytes.  In place whenever the
+ * buddy system allows it: shrinking always does, growing does when ptr is
+ * aligned to the new size and the buddies that follow are free.  Otherwise a
+ * new block is allocated, the old contents copied and the old block freed.
+ * realloc(NULL, size) is analloc_alloc(size); size 0 means one page, as in
+ * analloc_alloc (use analloc_free to free).  On failure (no memory, or ptr
+ * not a live block) returns NULL and the old block is unchanged and still
+ * allocated.
+ */
+void *analloc_realloc(analloc_t a, void *ptr, size_t size);
+
+/* Size in bytes of the live block that starts at ptr; 0 if there is none. */
+size_t analloc_mem_size(analloc_t a, const void *ptr);
+
+/*
+ * Walk all metadata and check every invariant (encoding, summaries, counts,
+ * buddy merging, edges).  Returns 0 or ANALLOC_ECORRUPT (ANALLOC_EINVAL for
+ * an allocator that was never set up).  O(N).
+ */
+int analloc_check(analloc_t a);
+
+/* Bytes in free blocks. */
+size_t analloc_free_bytes(analloc_t a);
+
+/* Size of the largest block analloc_alloc can return now; 0 if none. */
+size_t analloc_largest_free(analloc_t a);
+
+/* Bytes of metadata the allocator uses (the bit vectors and order table). */
+size_t analloc_meta_bytes(analloc_t a);
+
+/* Install (or remove, with NULL) a hook that hears about rejected calls. */
+void analloc_set_error_hook(analloc_t a, analloc_error_hook hook, void *ctx);
+
+/* A short English description of an error code ("unknown error" if none). */
+const char *analloc_strerror(int error);
+
+/*
+ * Write a picture of the arena through `out`, one NUL-terminated line per
+ * call (the core has no stdio): a summary, then one line per order from the
+ * largest to the page, one character per block position of that order, in
+ * the seed's terms:
+ *   'F' free, 'S' split, 'U' used (allocated), '-' inside a larger block,
+ *   ' ' outside the arena.
+ * At most `width` positions per line (0: 64); longer orders end with "...".
+ */
+void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *ctx,
+                  size_t width);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ANALLOC_H */

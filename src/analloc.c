@@ -1,0 +1,982 @@
+/*
+ * analloc.c - the engine: a binary buddy allocator whose state lives in bit
+ * vectors outside the memory it manages.
+ *
+ * ALGORITHM
+ * Memory is cut into pages of `page` bytes, numbered by their absolute
+ * address: page frame number pfn = address / page.  A block of order k is
+ * 2^k pages whose first pfn is a multiple of 2^k, so every block is aligned
+ * to its size in absolute addresses, whatever the arena's start.  The arena
+ * is the pages [lo, hi); any lo and hi.  The node (k, j) is the aligned
+ * 2^k-page block with first page j << k; only nodes that overlap [lo, hi)
+ * exist, so order k has ((hi-1) >> k) - (lo >> k) + 1 nodes.  The largest
+ * order D (the public `depth`) is the largest k for which an aligned block
+ * fits inside [lo, hi); nodes of order D are roots of a forest.
+ *
+ * The buddy arithmetic, written once (as in Linux's page allocator):
+ *     buddy  of (k, j)  =  (k, j ^ 1)
+ *     parent of (k, j)  =  (k + 1, j >> 1)
+ *     children          =  (k - 1, 2j) and (k - 1, 2j + 1)
+ *     first page        =  j << k
+ *
+ * METADATA: two bits per node, in the seed's terms:
+ *     free  split   meaning
+ *      1     0      a free block of order k
+ *      0     1      split: its two children are blocks or split further
+ *      0     0      a used block if the parent is split (or k == D);
+ *                   otherwise the node lies inside a larger block
+ *      1     1      never occurs
+ * Nodes that straddle the edge of the arena are permanently split.  Inside a
+ * block every node is 0/0, so finding the block that holds a page means
+ * climbing from order 0 until the parent is split: O(order).  Order-0 nodes
+ * need no split bit, so split bits cost N and free bits 2N bits for N pages.
+ *
+ * The free bits of all orders are concatenated (order 0 first) into one bit
+ * vector, the index.  Above it sit summary levels: bit i of level l+1 is set
+ * iff word i of level l is nonzero; the top level is one 64-bit word.  The
+ * first free block of order k is the first set bit at or after the start of
+ * order k's run: at most `levels` words up and `levels` words down.  A 64-bit
+ * mask of the orders that have a free block picks the order in O(1).  The
+ * summaries cost about 1/32 bit per page.
+ *
+ * Layout of the metadata, in 64-bit words:
+ *     [order table][index level 0][level 1]...[top level][split bits]
+ * The order table holds, per order k, the index bit where order k starts and
+ * the number of free order-k blocks (two size_t each), and one more start as
+ * the end sentinel.  The total is about 3.03 bits per page plus the table
+ * (16 bytes per order on 64-bit targets) and word rounding.
+ *
+ * INVARIANTS (checked by analloc_check):
+ *  - free and split are never both set; edge nodes are split and not free;
+ *  - below a node that is not split (and is not itself split), every node is
+ *    0/0;
+ *  - two free buddies below order D never coexist (they merge on free);
+ *  - summary bits match the words below them; padding bits are zero;
+ *  - per-order free counts, the order mask, free_pages and live_blocks match
+ *    the bits.
+ *
+ * COMPLEXITY: alloc, free, realloc in place and mem_size take O(D + levels)
+ * word operations, at most a few hundred for any arena (D <= 63, levels <= 11);
+ * no loop runs over pages or free blocks.  The managed memory itself is never
+ * read or written.  analloc_check is O(N).
+ *
+ * FRAGMENTATION: a binary buddy never fails a request of 2^k pages while an
+ * aligned 2^k-page run is free (buddies merge eagerly), and with the smallest
+ * fitting order taken first it meets J. M. Robson's bound for power-of-two
+ * allocators: a program whose live memory never exceeds M and whose largest
+ * block is n times the smallest needs at most about M * (1 + log2(n) / 2)
+ * bytes ("Worst case fragmentation of first fit and best fit storage
+ * allocation strategies", Computer Journal 20(3), 1977; the bound SQLite's
+ * mem5.c quotes).
+ */
+#define BV_TYPE uint64_t
+#include "analloc/bitvector.h"
+#include "analloc.h"
+#include "host.h"
+
+#define MAGIC 0x616e6131u        /* "ana1": set by a successful setup */
+#define WORD_BITS 64u
+#define NONE ((size_t)-1)        /* "no bit found" */
+#define PFN_BITS (sizeof(uintptr_t) * 8u)
+#define META_ALIGN sizeof(uint64_t)
+
+_Static_assert(sizeof(uint64_t) == 8, "64-bit words are required");
+_Static_assert(sizeof(size_t) <= sizeof(uint64_t) && sizeof(uintptr_t) <= sizeof(uint64_t),
+               "size_t and uintptr_t must fit in 64 bits");
+_Static_assert(sizeof(size_t) >= 4, "size_t must have at least 32 bits");
+
+/* ---- Small helpers -------------------------------------------------------- */
+
+static bool is_pow2(size_t x) { return x != 0 && (x & (x - 1u)) == 0; }
+
+/* log2 of a power of two, or of the highest set bit of a nonzero value. */
+static unsigned log2_floor(uint64_t x) { return bv_msb_word(x); }
+
+static size_t words_for(size_t bits) { return BV_SIZE(bits); }
+
+/* Set n words to zero.  Not a memset call: see ANALLOC_OPAQUE. */
+static void words_zero(uint64_t *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ANALLOC_OPAQUE(w);
+        w[i] = 0;
+    }
+}
+
+/* Copy n bytes between blocks that do not overlap.  Blocks are page aligned,
+ * so whole words are copied when the page is at least a word. */
+static void bytes_copy(void *dst, const void *src, size_t n)
+{
+    if (((uintptr_t)dst | (uintptr_t)src | n) % sizeof(uintptr_t) == 0) {
+        uintptr_t *d = dst;
+        const uintptr_t *s = src;
+        for (size_t i = 0; i < n / sizeof(uintptr_t); i++) {
+            ANALLOC_OPAQUE(d);
+            d[i] = s[i];
+        }
+        return;
+    }
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    for (size_t i = 0; i < n; i++) {
+        ANALLOC_OPAQUE(d);
+        d[i] = s[i];
+    }
+}
+
+/* ---- Layout --------------------------------------------------------------- */
+
+/* Everything about the metadata that follows from the page range alone. */
+struct layout {
+    unsigned depth;
+    unsigned levels;
+    size_t level_word[ANALLOC_MAX_LEVELS];
+    size_t level_bits[ANALLOC_MAX_LEVELS];
+    size_t split_word;
+    size_t words; /* total, order table included */
+};
+
+/* Nodes of order k that overlap [lo, hi). */
+static size_t order_nodes(uintptr_t lo, uintptr_t hi, unsigned k)
+{
+    return (size_t)(((hi - 1u) >> k) - (lo >> k) + 1u);
+}
+
+/*
+ * An upper bound of order_nodes over every start, for an arena of n pages:
+ * an interval of n pages meets at most floor((n - 2) / 2^k) + 2 aligned
+ * blocks of 2^k pages (n >= 2), reached when it starts one page before an
+ * aligned boundary.
+ */
+static size_t order_nodes_bound(size_t n, unsigned k)
+{
+    return n < 2u ? n : ((n - 2u) >> k) + 2u;
+}
+
+/* The largest order of an aligned block inside [lo, hi) (lo < hi). */
+static unsigned max_order(uintptr_t lo, uintptr_t hi)
+{
+    unsigned k = 0;
+    while (k + 1u < PFN_BITS) {
+        uintptr_t size = (uintptr_t)1 << (k + 1u);
+        uintptr_t start = (lo + size - 1u) & ~(size - 1u);
+        if (start < lo || start >= hi || hi - start < size)
+            break;
+        k++;
+    }
+    return k;
+}
+
+/*
+ * Compute the layout for `depth` + 1 orders.  With n_bound == 0 the node
+ * counts are exact for [lo, hi); otherwise they are the bounds for any arena
+ * of n_bound pages.  Returns false if the numbers do not fit in size_t.
+ */
+static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintptr_t hi,
+                           size_t n_bound)
+{
+    size_t index_bits = 0;
+    for (unsigned k = 0; k <= depth; k++)
+        index_bits += n_bound ? order_nodes_bound(n_bound, k) : order_nodes(lo, hi, k);
+    size_t split_bits = index_bits - (n_bound ? n_bound : (size_t)(hi - lo));
+
+    size_t table_bytes = 2u * ((size_t)depth + 2u) * sizeof(size_t);
+    size_t w = (table_bytes + 7u) / 8u;
+    L->depth = depth;
+    L->levels = 0;
+    size_t bits = index_bits;
+    for (;;) {
+        if (L->levels == ANALLOC_MAX_LEVELS)
+            return false;
+        L->level_word[L->levels] = w;
+        L->level_bits[L->levels] = bits;
+        L->levels++;
+        w += words_for(bits);
+        if (words_for(bits) <= 1u)
+            break;
+        bits = words_for(bits);
+    }
+    L->split_word = w;
+    L->words = w + words_for(split_bits);
+    return true;
+}
+
+/* Pages of an arena of `total` bytes that this target can describe. */
+static bool pages_fit(size_t pages) { return pages <= SIZE_MAX / 8u; }
+
+size_t analloc_meta_size(size_t total, size_t page)
+{
+    if (!is_pow2(page))
+        return 0;
+    size_t n = total >> log2_floor(page);
+    if (n == 0)
+        n = 1;
+    if (!pages_fit(n))
+        return 0;
+    struct layout L;
+    if (!layout_compute(&L, log2_floor(n), 0, 0, n))
+        return 0;
+    return L.words * sizeof(uint64_t) + (META_ALIGN - 1u); /* slack for any meta alignment */
+}
+
+/* Exact bytes of metadata for pages [lo, hi); false if it cannot be described. */
+static bool meta_exact(uintptr_t lo, uintptr_t hi, struct layout *L)
+{
+    return pages_fit((size_t)(hi - lo)) && layout_compute(L, max_order(lo, hi), lo, hi, 0);
+}
+
+/* ---- Access to the bits --------------------------------------------------- */
+/* Shorthands: `s` is the engine state, `k` an order, `j` a node number
+ * (absolute: first page j << k), `bit` a position in index level 0. */
+
+#define S(a) (&(a)->internal)
+
+static uint64_t *level(struct analloc_internal *s, unsigned l) { return s->words + s->level_word[l]; }
+static const uint64_t *level_c(const struct analloc_internal *s, unsigned l)
+{
+    return s->words + s->level_word[l];
+}
+
+static size_t order_first(const struct analloc_internal *s, unsigned k) { return s->orders[2u * k]; }
+static size_t order_count(const struct analloc_internal *s, unsigned k)
+{
+    return s->orders[2u * (k + 1u)] - s->orders[2u * k];
+}
+
+static bool node_exists(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return j >= (s->lo >> k) && j <= ((s->hi - 1u) >> k);
+}
+
+/* The node's position in index level 0 (the node must exist). */
+static size_t node_bit(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return order_first(s, k) + (size_t)(j - (s->lo >> k));
+}
+
+static bool node_free(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return bv_test(level_c(s, 0), node_bit(s, k, j)) != 0;
+}
+
+/* Split bits exist for orders 1..D and share the index's numbering, shifted
+ * by the order-0 run. */
+static size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return node_bit(s, k, j) - order_first(s, 1);
+}
+
+static bool node_split(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return k > 0 && bv_test(s->words + s->split_word, split_pos(s, k, j)) != 0;
+}
+
+static void split_set(struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    bv_set(s->words + s->split_word, split_pos(s, k, j));
+}
+
+static void split_clear(struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    bv_clear(s->words + s->split_word, split_pos(s, k, j));
+}
+
+/* ---- The index: free bits with summaries ----------------------------------- */
+
+/* Set a bit of level 0; propagate up while a word goes from zero to nonzero. */
+static void index_set(struct analloc_internal *s, size_t bit)
+{
+    for (unsigned l = 0; l < s->levels; l++) {
+        uint64_t *w = &level(s, l)[bv_index(bit)];
+        uint64_t was = *w;
+        *w = was | bv_mask(bit);
+        if (was != 0)
+            return;
+        bit = bv_index(bit);
+    }
+}
+
+/* Clear a bit of level 0; propagate up while a word becomes zero. */
+static void index_clear(struct analloc_internal *s, size_t bit)
+{
+    for (unsigned l = 0; l < s->levels; l++) {
+        uint64_t *w = &level(s, l)[bv_index(bit)];
+        *w &= ~bv_mask(bit);
+        if (*w != 0)
+            return;
+        bit = bv_index(bit);
+    }
+}
+
+/* First set bit of level 0 at or after `pos`; NONE if there is none.
+ * Climbs while the rest of a word is empty, then descends by first-set. */
+static size_t index_next(const struct analloc_internal *s, size_t pos)
+{
+    unsigned l = 0;
+    uint64_t w;
+    for (;;) {
+        if (bv_index(pos) >= words_for(s->level_bits[l]))
+            return NONE;
+        w = level_c(s, l)[bv_index(pos)] & bv_mask_from(bv_bit(pos));
+        if (w != 0)
+            break;
+        if (l + 1u == s->levels)
+            return NONE;
+        pos = bv_index(pos) + 1u;
+        l++;
+    }
+    pos = pos - bv_bit(pos) + bv_ctz_word(w);
+    while (l-- > 0)
+        pos = pos * WORD_BITS + bv_ctz_word(level_c(s, l)[pos]);
+    return pos;
+}
+
+/* ---- Free lists per order, kept as index bits ------------------------------ */
+
+static void free_insert(struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    index_set(s, node_bit(s, k, j));
+    s->orders[2u * k + 1u]++;
+    s->free_orders |= bv_mask(k);
+}
+
+static void free_remove(struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    index_clear(s, node_bit(s, k, j));
+    if (--s->orders[2u * k + 1u] == 0)
+        s->free_orders &= ~bv_mask(k);
+}
+
+/* ---- Blocks ---------------------------------------------------------------- */
+
+/* Page count of an order (order <= depth, so it fits). */
+static size_t pages_of(unsigned k) { return (size_t)1 << k; }
+
+/*
+ * Take a free block of order k: the lowest-addressed free block of the
+ * smallest order >= k that has one, split down to k.  The halves split off
+ * are the upper ones, so the result is the lowest address in that block.
+ * Returns its first page, or 0 (never a valid page: lo >= 1) if none.
+ */
+static uintptr_t block_take(struct analloc_internal *s, unsigned k)
+{
+    uint64_t fits = s->free_orders & bv_mask_from(k);
+    if (fits == 0)
+        return 0;
+    unsigned from = bv_ctz_word(fits);
+    size_t bit = index_next(s, order_first(s, from));
+    ANALLOC_ASSERT(bit != NONE && bit - order_first(s, from) < order_count(s, from));
+    uintptr_t j = (s->lo >> from) + (uintptr_t)(bit - order_first(s, from));
+    free_remove(s, from, j);
+    while (from > k) {
+        split_set(s, from, j);
+        from--;
+        j <<= 1;
+        free_insert(s, from, j + 1u);
+    }
+    return j << k;
+}
+
+/*
+ * Give back the block (k, j): merge with its buddy while the buddy is a free
+ * block of the same order, then record the result as free.
+ */
+static void block_release(struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    while (k < s->depth) {
+        uintptr_t buddy = j ^ 1u;
+        if (!node_exists(s, k, buddy) || !node_free(s, k, buddy))
+            break;
+        free_remove(s, k, buddy);
+        k++;
+        j >>= 1;
+        split_clear(s, k, j);
+    }
+    free_insert(s, k, j);
+}
+
+/*
+ * The order of the block that holds page pfn (lo <= pfn < hi): climb from
+ * order 0 until the parent is split.  Below a block every node is 0/0, and
+ * every ancestor of a block is split, so the first node whose parent is
+ * split is the block.
+ */
+static unsigned block_order(const struct analloc_internal *s, uintptr_t pfn)
+{
+    unsigned k = 0;
+    while (k < s->depth && !node_split(s, k + 1u, pfn >> (k + 1u)))
+        k++;
+    return k;
+}
+
+static bool is_setup(const struct analloc *a) { return a != NULL && a->internal.magic == MAGIC; }
+
+/*
+ * Validate ptr as the start of a live block, changing nothing.  On success
+ * stores the block's order and first page.  The checks run from the cheapest
+ * to the one that reads the tree.
+ */
+static int block_lookup(const struct analloc *a, const void *ptr, unsigned *order, uintptr_t *first)
+{
+    const struct analloc_internal *s = S(a);
+    uintptr_t addr = (uintptr_t)ptr;
+    if (addr >= s->reserved_lo && addr < s->reserved_hi)
+        return ANALLOC_ERESERVED;
+    uintptr_t pfn = addr >> s->shift;
+    if (pfn < s->lo || pfn >= s->hi)
+        return ANALLOC_ERANGE;
+    if ((addr & (a->page - 1u)) != 0)
+        return ANALLOC_EALIGN;
+    unsigned k = block_order(s, pfn);
+    uintptr_t j = pfn >> k;
+    if (node_free(s, k, j))
+        return ANALLOC_EFREE;
+    if ((j << k) != pfn)
+        return ANALLOC_EINTERIOR;
+    *order = k;
+    *first = pfn;
+    return ANALLOC_OK;
+}
+
+static int report(const struct analloc *a, int error, const void *ptr)
+{
+    if (a->internal.hook != NULL)
+        a->internal.hook(a->internal.hook_ctx, error, ptr);
+    return error;
+}
+
+static void *page_ptr(const struct analloc_internal *s, uintptr_t pfn)
+{
+    return (void *)(pfn << s->shift);
+}
+
+/* The order that holds `size` bytes; depth + 1 if none does. */
+static unsigned order_for(const struct analloc *a, size_t size)
+{
+    if (size <= a->page)
+        return 0;
+    size_t pages_minus_one = (size - 1u) >> a->internal.shift;
+    unsigned k = log2_floor(pages_minus_one) + 1u;
+    return k <= a->internal.depth ? k : a->internal.depth + 1u;
+}
+
+/* ---- Setup ----------------------------------------------------------------- */
+
+/*
+ * Take over pages [lo, hi) with metadata at `meta` (8-byte aligned, large
+ * enough for the exact layout).  All arguments are valid: nothing can fail.
+ * Writes the metadata and *a, and nothing else.
+ */
+static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
+                  const struct layout *L, uint64_t *meta, uintptr_t reserved_lo,
+                  uintptr_t reserved_hi)
+{
+    struct analloc_internal *s = S(a);
+    s->magic = 0;
+    s->shift = shift;
+    s->depth = L->depth;
+    s->levels = L->levels;
+    s->lo = lo;
+    s->hi = hi;
+    s->words = meta;
+    s->orders = (size_t *)(void *)meta;
+    for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++) {
+        s->level_word[l] = l < L->levels ? L->level_word[l] : 0;
+        s->level_bits[l] = l < L->levels ? L->level_bits[l] : 0;
+    }
+    s->split_word = L->split_word;
+    s->meta_bytes = L->words * sizeof(uint64_t);
+    s->free_orders = 0;
+    s->free_pages = (size_t)(hi - lo);
+    s->live_blocks = 0;
+    s->reserved_lo = reserved_lo;
+    s->reserved_hi = reserved_hi;
+    s->hook = NULL;
+    s->hook_ctx = NULL;
+
+    words_zero(meta, L->words);
+    size_t first = 0;
+    for (unsigned k = 0; k <= L->depth; k++) {
+        s->orders[2u * k] = first;
+        first += order_nodes(lo, hi, k);
+    }
+    s->orders[2u * (L->depth + 1u)] = first;
+
+    /* Cut [lo, hi) greedily into the largest aligned blocks; their ancestors
+     * are the edge nodes, permanently split. */
+    for (uintptr_t p = lo; p < hi;) {
+        unsigned k = bv_ctz_word(p);
+        if (k > L->depth)
+            k = L->depth;
+        if (log2_floor(hi - p) < k)
+            k = log2_floor(hi - p);
+        free_insert(s, k, p >> k);
+        for (unsigned up = k + 1u; up <= L->depth; up++)
+            split_set(s, up, p >> up);
+        p += (uintptr_t)1 << k;
+    }
+
+    a->page = (size_t)1 << shift;
+    a->depth = L->depth;
+    a->managed = (size_t)(hi - lo) << shift;
+    a->start = page_ptr(s, lo);
+    s->magic = MAGIC;
+}
+
+int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta, size_t meta_size)
+{
+    if (a == NULL || meta == NULL || !is_pow2(page))
+        return ANALLOC_EINVAL;
+    uintptr_t b = (uintptr_t)base, m = (uintptr_t)meta;
+    if (b + total < b || m + meta_size < m)
+        return ANALLOC_EINVAL;
+    size_t need = analloc_meta_size(total, page);
+    if (need == 0)
+        return ANALLOC_EINVAL;
+    if (meta_size < need)
+        return ANALLOC_ETOOSMALL;
+    if (total != 0 && m < b + total && b < m + meta_size)
+        return ANALLOC_EOVERLAP;
+    unsigned shift = log2_floor(page);
+    uintptr_t lo = (b >> shift) + ((b & (page - 1u)) != 0);
+    uintptr_t hi = (b + total) >> shift;
+    if (lo == 0)
+        lo = 1; /* the page at address 0 would read as NULL */
+    if (lo >= hi)
+        return ANALLOC_ETOOSMALL;
+    struct layout L;
+    if (!meta_exact(lo, hi, &L))
+        return ANALLOC_EINVAL;
+    uint64_t *words = (uint64_t *)(void *)((m + META_ALIGN - 1u) & ~(uintptr_t)(META_ALIGN - 1u));
+    setup(a, shift, lo, hi, &L, words, m, m + meta_size);
+    return ANALLOC_OK;
+}
+
+int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size_t page)
+{
+    if (a == NULL || chunk == NULL || !is_pow2(page) || used > total)
+        return ANALLOC_EINVAL;
+    uintptr_t b = (uintptr_t)chunk, end = b + total;
+    if (end < b)
+        return ANALLOC_EINVAL;
+    uintptr_t meta = (b + used + META_ALIGN - 1u) & ~(uintptr_t)(META_ALIGN - 1u);
+    if (meta < b || meta >= end)
+        return ANALLOC_ETOOSMALL;
+    size_t bound = analloc_meta_size((size_t)(end - meta), page);
+    if (bound == 0)
+        return ANALLOC_EINVAL;
+    if (bound >= (size_t)(end - meta))
+        return ANALLOC_ETOOSMALL;
+    unsigned shift = log2_floor(page);
+    uintptr_t lo = ((meta + bound - 1u) >> shift) + 1u; /* first page after the bound */
+    uintptr_t hi = end >> shift;
+    if (lo >= hi)
+        return ANALLOC_ETOOSMALL;
+    /* The bound covers any start; the exact layout may let the arena begin a
+     * page or so earlier.  Lower lo while the exact metadata still fits. */
+    struct layout L, earlier;
+    if (!meta_exact(lo, hi, &L))
+        return ANALLOC_EINVAL;
+    while (lo - 1u > (meta >> shift) && meta_exact(lo - 1u, hi, &earlier) &&
+           meta + earlier.words * sizeof(uint64_t) <= ((lo - 1u) << shift)) {
+        lo--;
+        L = earlier;
+    }
+    setup(a, shift, lo, hi, &L, (uint64_t *)meta, b, lo << shift);
+    return ANALLOC_OK;
+}
+
+/* ---- Allocation ------------------------------------------------------------ */
+
+void *analloc_alloc(analloc_t a, size_t size)
+{
+    if (!is_setup(a))
+        return NULL;
+    struct analloc_internal *s = S(a);
+    unsigned k = order_for(a, size);
+    if (k > s->depth)
+        return NULL;
+    uintptr_t pfn = block_take(s, k);
+    if (pfn == 0)
+        return NULL;
+    s->free_pages -= pages_of(k);
+    s->live_blocks++;
+    return page_ptr(s, pfn);
+}
+
+int analloc_free(analloc_t a, void *ptr)
+{
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    if (ptr == NULL)
+        return ANALLOC_OK;
+    unsigned k;
+    uintptr_t pfn;
+    int err = block_lookup(a, ptr, &k, &pfn);
+    if (err != ANALLOC_OK)
+        return report(a, err, ptr);
+    struct analloc_internal *s = S(a);
+    block_release(s, k, pfn >> k);
+    s->free_pages += pages_of(k);
+    s->live_blocks--;
+    return ANALLOC_OK;
+}
+
+size_t analloc_mem_size(analloc_t a, const void *ptr)
+{
+    unsigned k;
+    uintptr_t pfn;
+    if (!is_setup(a) || ptr == NULL || block_lookup(a, ptr, &k, &pfn) != ANALLOC_OK)
+        return 0;
+    return a->page << k;
+}
+
+/* Shrink the live block at pfn from order k to order to (< k) in place: the
+ * upper halves become free blocks.  Their buddies are the lower halves, which
+ * stay in use, so nothing merges. */
+static void block_shrink(struct analloc_internal *s, uintptr_t pfn, unsigned k, unsigned to)
+{
+    for (; k > to; k--) {
+        split_set(s, k, pfn >> k);
+        free_insert(s, k - 1u, (pfn >> (k - 1u)) + 1u);
+    }
+}
+
+/*
+ * Grow the live block at pfn from order k to order to (> k) in place, if pfn
+ * is aligned to the new size and each buddy that follows is a free block of
+ * its order.  (Such a buddy cannot be part of a larger free block: its parent
+ * holds our block and is split.)  Returns false, changing nothing, otherwise.
+ */
+static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, unsigned to)
+{
+    if (to > s->depth || ((pfn >> to) << to) != pfn)
+        return false;
+    for (unsigned i = k; i < to; i++) {
+        uintptr_t next = (pfn >> i) + 1u;
+        if (!node_exists(s, i, next) || !node_free(s, i, next))
+            return false;
+    }
+    for (unsigned i = k; i < to; i++) {
+        free_remove(s, i, (pfn >> i) + 1u);
+        split_clear(s, i + 1u, pfn >> (i + 1u));
+    }
+    return true;
+}
+
+void *analloc_realloc(analloc_t a, void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return analloc_alloc(a, size);
+    if (!is_setup(a))
+        return NULL;
+    struct analloc_internal *s = S(a);
+    unsigned k;
+    uintptr_t pfn;
+    int err = block_lookup(a, ptr, &k, &pfn);
+    if (err != ANALLOC_OK) {
+        report(a, err, ptr);
+        return NULL;
+    }
+    unsigned to = order_for(a, size);
+    if (to > s->depth)
+        return NULL;
+    if (to <= k) {
+        block_shrink(s, pfn, k, to);
+        s->free_pages += pages_of(k) - pages_of(to);
+        return ptr;
+    }
+    if (block_grow(s, pfn, k, to)) {
+        s->free_pages -= pages_of(to) - pages_of(k);
+        return ptr;
+    }
+    void *moved = analloc_alloc(a, size);
+    if (moved == NULL)
+        return NULL;
+    bytes_copy(moved, ptr, a->page << k);
+    block_release(s, k, pfn >> k);
+    s->free_pages += pages_of(k);
+    s->live_blocks--;
+    return moved;
+}
+
+/* ---- Statistics and hooks ------------------------------------------------- */
+
+size_t analloc_free_bytes(analloc_t a)
+{
+    return is_setup(a) ? a->internal.free_pages << a->internal.shift : 0;
+}
+
+size_t analloc_largest_free(analloc_t a)
+{
+    if (!is_setup(a) || a->internal.free_orders == 0)
+        return 0;
+    return a->page << bv_msb_word(a->internal.free_orders);
+}
+
+size_t analloc_meta_bytes(analloc_t a)
+{
+    return is_setup(a) ? a->internal.meta_bytes : 0;
+}
+
+void analloc_set_error_hook(analloc_t a, analloc_error_hook hook, void *ctx)
+{
+    if (!is_setup(a))
+        return;
+    a->internal.hook = hook;
+    a->internal.hook_ctx = ctx;
+}
+
+const char *analloc_strerror(int error)
+{
+    switch (error) {
+    case ANALLOC_OK: return "success";
+    case ANALLOC_EINVAL: return "invalid argument";
+    case ANALLOC_ETOOSMALL: return "chunk or metadata buffer too small";
+    case ANALLOC_EOVERLAP: return "metadata buffer overlaps the managed range";
+    case ANALLOC_ERANGE: return "pointer outside the managed range";
+    case ANALLOC_ERESERVED: return "pointer in the used prefix or the metadata";
+    case ANALLOC_EALIGN: return "pointer not aligned to a page";
+    case ANALLOC_EINTERIOR: return "pointer inside a live block, not at its start";
+    case ANALLOC_EFREE: return "pointer to free memory (double free?)";
+    case ANALLOC_ECORRUPT: return "metadata corrupt";
+    default: return "unknown error";
+    }
+}
+
+/* ---- Checking ------------------------------------------------------------- */
+
+/* True if the bits past `bits` in the last word of a vector are all zero. */
+static bool padding_clear(const uint64_t *v, size_t bits)
+{
+    return bits % WORD_BITS == 0 || (v[bits / WORD_BITS] & bv_mask_from(bits % WORD_BITS)) == 0;
+}
+
+/* Does node (k, j) straddle an edge of the arena? */
+static bool node_on_edge(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    uintptr_t first = j << k, last = first + (((uintptr_t)1 << k) - 1u);
+    return first < s->lo || last >= s->hi;
+}
+
+#define CORRUPT_IF(cond)                                                     \
+    do {                                                                     \
+        if (cond)                                                            \
+            return ANALLOC_ECORRUPT;                                         \
+    } while (0)
+
+/* The layout, the order table, the padding and the summary levels. */
+static int check_structure(const struct analloc *a)
+{
+    const struct analloc_internal *s = S(a);
+    struct layout L;
+    CORRUPT_IF(s->lo == 0 || s->lo >= s->hi || !meta_exact(s->lo, s->hi, &L));
+    CORRUPT_IF(a->page != (size_t)1 << s->shift || a->depth != s->depth ||
+               a->managed != (size_t)(s->hi - s->lo) << s->shift || a->start != page_ptr(s, s->lo));
+    CORRUPT_IF(L.depth != s->depth || L.levels != s->levels || L.split_word != s->split_word ||
+               L.words * sizeof(uint64_t) != s->meta_bytes);
+    for (unsigned l = 0; l < s->levels; l++)
+        CORRUPT_IF(L.level_word[l] != s->level_word[l] || L.level_bits[l] != s->level_bits[l]);
+    size_t first = 0;
+    for (unsigned k = 0; k <= s->depth; k++) {
+        CORRUPT_IF(s->orders[2u * k] != first);
+        first += order_nodes(s->lo, s->hi, k);
+    }
+    CORRUPT_IF(s->orders[2u * (s->depth + 1u)] != first || first != s->level_bits[0]);
+    for (unsigned l = 0; l < s->levels; l++) {
+        CORRUPT_IF(!padding_clear(level_c(s, l), s->level_bits[l]));
+        for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
+            CORRUPT_IF((bv_test(level_c(s, l), b) != 0) != (level_c(s, l - 1u)[b] != 0));
+    }
+    CORRUPT_IF(!padding_clear(s->words + s->split_word, first - order_nodes(s->lo, s->hi, 0)));
+    CORRUPT_IF(s->depth + 1u < 64u && (s->free_orders & bv_mask_from(s->depth + 1u)) != 0);
+    return ANALLOC_OK;
+}
+
+/* Every node against the encoding, its parent and its buddy; the counters. */
+static int check_tree(const struct analloc_internal *s)
+{
+    size_t live = 0, live_pages = 0, free_pages = 0;
+    for (unsigned k = s->depth + 1u; k-- > 0;) {
+        size_t nfree = 0;
+        for (uintptr_t j = s->lo >> k; j <= (s->hi - 1u) >> k; j++) {
+            bool free = node_free(s, k, j), split = node_split(s, k, j);
+            bool parent_split = k == s->depth || node_split(s, k + 1u, j >> 1);
+            nfree += free;
+            CORRUPT_IF(free && split);
+            CORRUPT_IF(node_on_edge(s, k, j) && !split);
+            if (!parent_split) {
+                CORRUPT_IF(free || split); /* inside a larger block */
+                continue;
+            }
+            CORRUPT_IF(free && k < s->depth && node_exists(s, k, j ^ 1u) && node_free(s, k, j ^ 1u));
+            if (!free && !split) {
+                live++;
+                live_pages += pages_of(k);
+            }
+        }
+        CORRUPT_IF(nfree != s->orders[2u * k + 1u]);
+        CORRUPT_IF(((s->free_orders & bv_mask(k)) != 0) != (nfree != 0));
+        CORRUPT_IF(order_count(s, k) != order_nodes(s->lo, s->hi, k));
+        free_pages += nfree << k;
+    }
+    CORRUPT_IF(live != s->live_blocks || free_pages != s->free_pages);
+    CORRUPT_IF(free_pages + live_pages != (size_t)(s->hi - s->lo));
+    return ANALLOC_OK;
+}
+
+int analloc_check(analloc_t a)
+{
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    int err = check_structure(a);
+    return err != ANALLOC_OK ? err : check_tree(S(a));
+}
+
+/* ---- Showing the arena ----------------------------------------------------- */
+
+#define DUMP_WIDTH_MAX 128u
+#define LINE_MAX_CHARS (DUMP_WIDTH_MAX + 64u)
+
+/* A bounded line buffer; text past the end is dropped. */
+struct line {
+    char buf[LINE_MAX_CHARS + 1u];
+    size_t len;
+};
+
+static void line_char(struct line *t, char c)
+{
+    if (t->len < LINE_MAX_CHARS)
+        t->buf[t->len++] = c;
+    t->buf[t->len] = '\0';
+}
+
+static void line_str(struct line *t, const char *str)
+{
+    while (*str != '\0')
+        line_char(t, *str++);
+}
+
+/*
+ * n / d and n % d by shift and subtract, one bit at a time.  Only the dump
+ * divides 64-bit numbers; a plain `/` would call __udivdi3 on 32-bit targets.
+ */
+static uint64_t divmod64(uint64_t n, uint64_t d, uint64_t *rem)
+{
+    uint64_t q = 0, r = 0;
+    for (unsigned i = 0; i < 64u; i++) {
+        r = (r << 1) | (n >> 63);
+        n <<= 1;
+        q <<= 1;
+        if (r >= d) {
+            r -= d;
+            q |= 1u;
+        }
+    }
+    *rem = r;
+    return q;
+}
+
+/* Decimal, right-aligned in `width` characters. */
+static void line_uint(struct line *t, uint64_t v, unsigned width)
+{
+    char digits[24];
+    unsigned n = 0;
+    do {
+        uint64_t digit;
+        v = divmod64(v, 10u, &digit);
+        digits[n++] = (char)('0' + (unsigned)digit);
+    } while (v != 0);
+    while (width-- > n)
+        line_char(t, ' ');
+    while (n > 0)
+        line_char(t, digits[--n]);
+}
+
+static void line_hex(struct line *t, uintptr_t v)
+{
+    line_str(t, "0x");
+    unsigned shift = PFN_BITS - 4u;
+    while (shift > 0 && (v >> shift) == 0)
+        shift -= 4;
+    for (;; shift -= 4) {
+        line_char(t, "0123456789abcdef"[(v >> shift) & 0xfu]);
+        if (shift == 0)
+            break;
+    }
+}
+
+/* The seed's terms for a node: free, split, used, or inside a larger block. */
+static char node_char(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    if (node_split(s, k, j))
+        return 'S';
+    if (node_free(s, k, j))
+        return 'F';
+    if (k < s->depth && !node_split(s, k + 1u, j >> 1))
+        return '-';
+    return 'U';
+}
+
+void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *ctx, size_t width)
+{
+    struct line t = {.len = 0};
+    if (out == NULL)
+        return;
+    if (!is_setup(a)) {
+        out(ctx, "analloc: not set up");
+        return;
+    }
+    const struct analloc_internal *s = S(a);
+    size_t pages = (size_t)(s->hi - s->lo);
+    width = width == 0 ? 64u : width > DUMP_WIDTH_MAX ? DUMP_WIDTH_MAX : width;
+
+    line_str(&t, "analloc: ");
+    line_uint(&t, pages, 0);
+    line_str(&t, " pages of ");
+    line_uint(&t, a->page, 0);
+    line_str(&t, " B at ");
+    line_hex(&t, (uintptr_t)a->start);
+    line_str(&t, ", depth ");
+    line_uint(&t, s->depth, 0);
+    out(ctx, t.buf);
+
+    t.len = 0;
+    line_str(&t, "  free ");
+    line_uint(&t, analloc_free_bytes(a), 0);
+    line_str(&t, " B of ");
+    line_uint(&t, a->managed, 0);
+    line_str(&t, " B, largest free block ");
+    line_uint(&t, analloc_largest_free(a), 0);
+    line_str(&t, " B, live blocks ");
+    line_uint(&t, s->live_blocks, 0);
+    out(ctx, t.buf);
+
+    t.len = 0;
+    uint64_t hundredths, frac;
+    hundredths = divmod64((uint64_t)s->meta_bytes * 800u, pages, &frac);
+    line_str(&t, "  metadata ");
+    line_uint(&t, s->meta_bytes, 0);
+    line_str(&t, " B = ");
+    line_uint(&t, divmod64(hundredths, 100u, &frac), 0);
+    line_char(&t, '.');
+    if (frac < 10u)
+        line_char(&t, '0');
+    line_uint(&t, frac, 0);
+    line_str(&t, " bits per page; map: F free, S split, U used, - inside a block");
+    out(ctx, t.buf);
+
+    for (unsigned k = s->depth + 1u; k-- > 0;) {
+        t.len = 0;
+        line_str(&t, "  order ");
+        line_uint(&t, k, 2);
+        line_str(&t, " ");
+        line_uint(&t, a->page << k, 12);
+        line_str(&t, " B |");
+        size_t n = order_nodes(s->lo, s->hi, k);
+        for (size_t i = 0; i < n && i < width; i++)
+            line_char(&t, node_char(s, k, (s->lo >> k) + i));
+        line_str(&t, n > width ? "..." : "|");
+        out(ctx, t.buf);
+    }
+}

@@ -1,0 +1,42 @@
+/*
+ * host.h - the one place in src/ that knows about the compiler and the host.
+ *
+ * The engine is freestanding C11: it includes only <stddef.h>, <stdint.h>
+ * and <stdbool.h> and calls no library function.  What it needs from the
+ * compiler is collected here, each with a portable fallback.
+ */
+#ifndef ANALLOC_HOST_H
+#define ANALLOC_HOST_H
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ANALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ANALLOC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/*
+ * Hide a value from the optimiser.  Used inside copy and fill loops: GCC and
+ * clang otherwise turn such loops into calls to memcpy and memset, which a
+ * kernel linking this code may not provide.
+ */
+#define ANALLOC_OPAQUE(x) __asm__("" : "+r"(x))
+#else
+#define ANALLOC_LIKELY(x) (x)
+#define ANALLOC_UNLIKELY(x) (x)
+#define ANALLOC_OPAQUE(x) ((void)0)
+#endif
+
+/*
+ * ANALLOC_ASSERT(cond) states an internal invariant.  It compiles to nothing
+ * unless ANALLOC_DEBUG is defined, when a broken invariant traps.  A kernel
+ * may define ANALLOC_ASSERT before compiling src/ (to its BUG_ON, say).
+ * Bad input from callers is never asserted: it returns an error code.
+ */
+#ifndef ANALLOC_ASSERT
+#if defined(ANALLOC_DEBUG) && (defined(__GNUC__) || defined(__clang__))
+#define ANALLOC_ASSERT(c) ((c) ? (void)0 : __builtin_trap())
+#elif defined(ANALLOC_DEBUG)
+#define ANALLOC_ASSERT(c) ((c) ? (void)0 : (void)(*(volatile int *)0 = 0))
+#else
+#define ANALLOC_ASSERT(c) ((void)0)
+#endif
+#endif
+
+#endif /* ANALLOC_HOST_H */
