@@ -574,14 +574,12 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
         return ANALLOC_ETOOSMALL;
     /* The bound covers any start; the exact layout may let the arena begin a
      * page or so earlier.  Lower lo while the exact metadata still fits. */
-    struct layout L, earlier;
+    struct layout L;
+    while (lo - 1u > (meta >> shift) && meta_exact(lo - 1u, hi, &L) &&
+           meta + L.words * sizeof(uint64_t) <= ((lo - 1u) << shift))
+        lo--;
     if (!meta_exact(lo, hi, &L))
         return ANALLOC_EINVAL;
-    while (lo - 1u > (meta >> shift) && meta_exact(lo - 1u, hi, &earlier) &&
-           meta + earlier.words * sizeof(uint64_t) <= ((lo - 1u) << shift)) {
-        lo--;
-        L = earlier;
-    }
     setup(a, shift, lo, hi, &L, (uint64_t *)meta, b, lo << shift);
     return ANALLOC_OK;
 }
@@ -920,7 +918,8 @@ static char node_char(const struct analloc_internal *s, unsigned k, uintptr_t j)
 
 void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *ctx, size_t width)
 {
-    struct line t = {.len = 0};
+    struct line t; /* no initialiser: it would be a memset call */
+    t.len = 0;
     if (out == NULL)
         return;
     if (!is_setup(a)) {
