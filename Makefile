@@ -33,7 +33,7 @@ BV_VARIANTS := u32:-DBV_TYPE=uint32_t u64:-DBV_TYPE=uint64_t u8:-DBV_TYPE=uint8_
                u16:-DBV_TYPE=uint16_t u64_portable:-DBV_TYPE=uint64_t\ -DBV_NO_BUILTINS
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all demo examples check test test-asan test-clang freestanding symbols clean
+.PHONY: all demo examples scaling check test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -55,6 +55,14 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libanalloc.a | $(BUILD)/examples
 examples: $(addprefix $(BUILD)/examples/,$(EXAMPLES))
 demo: $(BUILD)/examples/demo
 	./$(BUILD)/examples/demo
+
+# ---- measurements -------------------------------------------------------
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libanalloc.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(TEST_FLAGS) $< $(BUILD)/libanalloc.a -o $@
+# Instructions per operation from 2^10 to 2^24 pages (needs valgrind).
+scaling:
+	sh tools/scaling.sh
 
 # ---- tests --------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
