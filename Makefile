@@ -33,7 +33,7 @@ BV_VARIANTS := u32:-DBV_TYPE=uint32_t u64:-DBV_TYPE=uint64_t u8:-DBV_TYPE=uint8_
                u16:-DBV_TYPE=uint16_t u64_portable:-DBV_TYPE=uint64_t\ -DBV_NO_BUILTINS
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all demo examples scaling check test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples scaling check test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -100,7 +100,12 @@ freestanding:
 symbols: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 	@sh tools/check-symbols.sh $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
-check: all
+# Installs missing test dependencies first (Debian), so that `make check`
+# works on a fresh machine.
+deps:
+	@sh tools/install-deps.sh
+
+check: deps all
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-clang
