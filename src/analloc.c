@@ -55,9 +55,12 @@
  *  - per-order free counts, the order mask, free_pages and live_blocks match
  *    the bits.
  *
- * COMPLEXITY: alloc, free, realloc in place and mem_size take O(D + levels)
- * word operations, at most a few hundred for any arena (D <= 63, levels <= 11);
- * no loop runs over pages or free blocks.  The managed memory itself is never
+ * COMPLEXITY: free and mem_size climb at most D orders; alloc finds its
+ * block in at most 2 * levels word reads and splits it in at most D steps.
+ * A step sets or clears one index bit, and the summary update stops at the
+ * first word that was or stays nonzero: O(D * levels) word operations in the
+ * worst case (D <= 63, levels <= 11; levels is 4 at 2^24 pages), usually
+ * O(D + levels).  No loop runs over pages or free blocks.  The managed memory itself is never
  * read or written.  analloc_check is O(N).
  *
  * FRAGMENTATION: a binary buddy never fails a request of 2^k pages while an
