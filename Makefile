@@ -11,7 +11,9 @@
 # ANALLOC_OPS=n sets the number of operations, ANALLOC_QUICK=1 runs fewer
 # (set for the sanitizer run).
 
-CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
 CLANG   ?= clang
 BUILD   ?= build
 AR      ?= ar
@@ -29,8 +31,12 @@ SRCS    := $(wildcard src/*.c)
 HDRS    := $(wildcard include/*.h include/analloc/*.h src/*.h)
 TESTS   := $(patsubst tests/%.c,%,$(filter-out tests/test_bitvector.c,$(wildcard tests/test_*.c)))
 # The bit vector tests run once per word type, and once without builtins.
+# Each entry is name:flags, flags separated by commas.
 BV_VARIANTS := u32:-DBV_TYPE=uint32_t u64:-DBV_TYPE=uint64_t u8:-DBV_TYPE=uint8_t \
-               u16:-DBV_TYPE=uint16_t u64_portable:-DBV_TYPE=uint64_t\ -DBV_NO_BUILTINS
+               u16:-DBV_TYPE=uint16_t u64_portable:-DBV_TYPE=uint64_t,-DBV_NO_BUILTINS
+comma := ,
+empty :=
+space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
 .PHONY: all deps demo examples scaling check test test-asan test-clang freestanding symbols clean
@@ -69,7 +75,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUIL
 	$(CC) $(TEST_FLAGS) $< $(BUILD)/libanalloc.a $(TEST_LIBS) -o $@
 define bv_variant
 $(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(1))): tests/test_bitvector.c $(HDRS) | $(BUILD)/tests
-	$$(CC) $$(TEST_FLAGS) $(subst \ , ,$(word 2,$(subst :, ,$(1)))) $$< $$(TEST_LIBS) -o $$@
+	$$(CC) $$(TEST_FLAGS) $(subst $(comma),$(space),$(word 2,$(subst :, ,$(1)))) $$< $$(TEST_LIBS) -o $$@
 endef
 $(foreach v,$(BV_VARIANTS),$(eval $(call bv_variant,$(v))))
 BV_BINS := $(foreach v,$(BV_VARIANTS),$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(v))))

@@ -185,7 +185,8 @@ const char *analloc_strerror(int error);
  * the seed's terms:
  *   'F' free, 'S' split, 'U' used (allocated), '-' inside a larger block,
  *   ' ' outside the arena.
- * At most `width` positions per line (0: 64); longer orders end with "...".
+ * At most `width` positions per line (0 means 64; the most is 128); longer
+ * orders end with "..." instead of the closing '|'.
  */
 void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *ctx,
                   size_t width);

@@ -42,8 +42,9 @@
  * Layout of the metadata, in 64-bit words:
  *     [order table][index level 0][level 1]...[top level][split bits]
  * The order table holds, per order k, the index bit where order k starts and
- * the number of free order-k blocks (two size_t each), and one more start as
- * the end sentinel.  The total is about 3.03 bits per page plus the table
+ * the number of free order-k blocks (two size_t each), and one more pair:
+ * the end sentinel and a zero slot that keeps the table a whole number of
+ * words.  The total is about 3.03 bits per page plus the table
  * (16 bytes per order on 64-bit targets) and word rounding.
  *
  * INVARIANTS (checked by analloc_check):
@@ -784,6 +785,7 @@ static int check_structure(const struct analloc *a)
         first += order_nodes(s->lo, s->hi, k);
     }
     CORRUPT_IF(s->orders[2u * (s->depth + 1u)] != first || first != s->level_bits[0]);
+    CORRUPT_IF(s->orders[2u * (s->depth + 1u) + 1u] != 0); /* the table's spare slot */
     for (unsigned l = 0; l < s->levels; l++) {
         CORRUPT_IF(!padding_clear(level_c(s, l), s->level_bits[l]));
         for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)

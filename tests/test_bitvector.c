@@ -30,7 +30,7 @@
 #define WBITS ((size_t)BV_BITS)
 #define ALL_ONES ((BV_TYPE)~(BV_TYPE)0)
 /* A pattern for guard words: bits that no correct call writes there. */
-#define GUARD ((BV_TYPE)0xA5C3A5C35A3C5A3Cull)
+#define GUARD ((BV_TYPE)0xA5C3A5C35A3C5A3Dull) /* bit 0 set */
 
 #define STR2_(x) #x
 #define STR_(x) STR2_(x)
@@ -1003,11 +1003,25 @@ static void test_scans_ignore_padding(void **state)
         assert_int_equal(bv_next_set(g.v, size, size - 1), size);
         assert_int_equal(bv_last_set(g.v, size), size);
         assert_int_equal(bv_prev_set(g.v, size, SIZE_MAX), size);
+        assert_int_equal(bv_prev_set(g.v, size, size), size);
+        assert_int_equal(bv_prev_set(g.v, size, size + 1), size);
         assert_int_equal(bv_count(g.v, size), 0);
         assert_true(bv_none(g.v, size));
         bv_set(g.v, size - 1);
         assert_int_equal(bv_last_set(g.v, size), size - 1);
+        assert_int_equal(bv_prev_set(g.v, size, size), size - 1);
         assert_int_equal(bv_count(g.v, size), 1);
+
+        /* Only the highest padding bit: a scan must not return it. */
+        gvec_init(&g, size, 0);
+        g.v[g.nwords - 1] = naive_bit(WBITS - 1);
+        assert_int_equal(bv_first_set(g.v, size), size);
+        assert_int_equal(bv_next_set(g.v, size, 0), size);
+        assert_int_equal(bv_last_set(g.v, size), size);
+        assert_int_equal(bv_prev_set(g.v, size, size), size);
+        assert_int_equal(bv_count(g.v, size), 0);
+        assert_true(bv_none(g.v, size));
+        check_guards(&g);
     }
 }
 
