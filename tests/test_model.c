@@ -129,7 +129,7 @@ struct run {
     /* configuration */
     enum mode mode;
     size_t page, total, used, offset, meta_offset, want_pages;
-    bool struct_in_chunk;
+    bool struct_in_chunk, zero_base;
     size_t ops, live_cap, check_every;
 
     /* memory: chunk (with_chunk) or base (init); buf is NULL for fake ranges */
@@ -528,6 +528,9 @@ static size_t first_diff(const void *x, const void *y, size_t n)
     return NONE;
 }
 
+/* Snapshots cost O(metadata): on every call only for small metadata. */
+static bool snap_cheap(const struct run *r) { return r->meta_bytes <= SNAP_META_MAX; }
+
 static void snap_take(struct run *r)
 {
     memcpy(&r->snap, r->a, sizeof r->snap);
@@ -653,10 +656,20 @@ static void op_alloc(struct run *r, bool via_realloc)
     size_t size = gen_size(r);
     unsigned k = model_order(r, size);
     uintptr_t want = predict(r, k);
+    size_t largest = analloc_largest_free(r->a);
+    bool snap = want == 0 && snap_cheap(r);
+    if (snap)
+        snap_take(r);
     void *p = via_realloc ? analloc_realloc(r->a, NULL, size) : analloc_alloc(r->a, size);
+    /* Coherence with analloc_largest_free, whatever the model says. */
+    CHECK(r, (p != NULL) == (k <= r->depth && (r->page << k) <= largest),
+          "%s(%zu) %s but analloc_largest_free was %zu", r->op, size,
+          p != NULL ? "succeeded" : "failed", largest);
     if (want == 0) {
         CHECK(r, p == NULL, "%s(%zu): order %u (depth %u, largest free %zu) returned %p, expected NULL",
               r->op, size, k, r->depth, model_largest(r), p);
+        if (snap)
+            snap_compare(r, &r->snap, r->meta_snap, "a failed alloc");
         r->n_alloc_fail++;
         return;
     }
@@ -774,6 +787,9 @@ static void op_realloc(struct run *r)
     if (!r->real && kind == MOVE)
         return; /* a move copies the contents: never in a range nobody maps */
     pattern_verify(r, &b, addr, b.filled, "before realloc");
+    bool snap = kind == FAIL && snap_cheap(r);
+    if (snap)
+        snap_take(r);
     size_t hooks = r->hook_calls;
     void *q = analloc_realloc(r->a, (void *)addr, size);
     uintptr_t qa = (uintptr_t)q;
@@ -787,6 +803,8 @@ static void op_realloc(struct run *r)
         CHECK(r, got == r->page << k, "after a failed realloc, mem_size = %zu, expected %zu", got,
               r->page << k);
         pattern_verify(r, &b, addr, b.filled, "after a failed realloc");
+        if (snap)
+            snap_compare(r, &r->snap, r->meta_snap, "a failed realloc");
         r->n_realloc_fail++;
         return;
     }
@@ -903,7 +921,7 @@ static void op_bad(struct run *r)
     if (addr == 0 || want == ANALLOC_OK)
         return; /* not a bad pointer after all */
     void *ptr = (void *)addr;
-    bool snap = r->meta_bytes <= SNAP_META_MAX || r->bad_ops % 64u == 0;
+    bool snap = snap_cheap(r) || r->bad_ops % 64u == 0;
     r->bad_ops++;
     r->n_bad++;
     if (snap)
@@ -1098,14 +1116,17 @@ static void setup_init(struct run *r)
         static const uintptr_t bases[] = {0x40000000u, 0x08000000u, 0x80000000u};
 #endif
         base = 0;
-        for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
-            uintptr_t cand = bases[i] + r->offset;
+        bool found = false;
+        for (size_t i = 0; !found && i <= sizeof bases / sizeof bases[0]; i++) {
+            if (i == 0 && !r->zero_base)
+                continue;
+            uintptr_t cand = (i == 0 ? 0 : bases[i - 1u]) + r->offset;
             if (r->meta + r->meta_size <= cand || r->meta >= cand + r->total) {
                 base = cand;
-                break;
+                found = true;
             }
         }
-        CHECK(r, base != 0, "no fake range avoids the metadata buffer");
+        CHECK(r, found, "no fake range avoids the metadata buffer");
         r->chunk = base;
     } else {
         base = r->chunk;
@@ -1137,6 +1158,8 @@ static void setup_init(struct run *r)
     r->start = (uintptr_t)r->a->start;
     r->managed = r->a->managed;
     uintptr_t lo = base / page + (base % page != 0), hi = (base + r->total) / page;
+    if (lo == 0)
+        lo = 1; /* the page at address 0 is never handed out */
     CHECK(r, r->start == lo * page && r->managed == (hi - lo) * page,
           "init: arena [%#llx, +%zu), expected [%#llx, +%zu)", ULL(r->start), r->managed,
           ULL(lo * page), (size_t)((hi - lo) * page));
@@ -1186,6 +1209,14 @@ static void config_generate(struct run *r, const struct klass *k)
                                          : ((size_t)1 << below(r, 21)) - (size_t)below(r, 2);
         r->offset = page * pages_off + (chance(r, 50) ? below(r, page) : 0);
     }
+    if (k->fake && chance(r, 12)) { /* a range from address 0 (or inside page 0) */
+        r->zero_base = true;
+        r->offset = chance(r, 50) ? 0 : below(r, page);
+    }
+#if UINTPTR_MAX <= 0xFFFFFFFFu
+    if (k->fake) /* keep the fake range below 4 GiB */
+        r->offset %= 0x0C000000u;
+#endif
     r->meta_offset = below(r, 8);
 
     if (r->mode == MODE_CHUNK) {
@@ -1212,9 +1243,10 @@ static void config_generate(struct run *r, const struct klass *k)
         r->ops = r->ops / (n >> 20);
     r->live_cap = k->live_cap;
     snprintf(r->desc, sizeof r->desc,
-             "%s page=%zu pages~%zu total=%zu used=%zu offset=%zu meta_offset=%zu struct_in_chunk=%d ops=%zu",
-             mode_name[r->mode], page, n, r->total, r->used, r->offset, r->meta_offset,
-             (int)r->struct_in_chunk, r->ops);
+             "%s page=%zu pages~%zu total=%zu used=%zu offset=%zu%s meta_offset=%zu "
+             "struct_in_chunk=%d ops=%zu",
+             mode_name[r->mode], page, n, r->total, r->used, r->offset,
+             r->zero_base ? " from address 0" : "", r->meta_offset, (int)r->struct_in_chunk, r->ops);
 }
 
 /* Set up the allocator of run r and the model; check the setup. */
@@ -1387,10 +1419,11 @@ static void run_class(const struct klass *k)
 {
     printf("model seed=%llu\n", (unsigned long long)g_seed);
     fflush(stdout);
-    size_t budget = g_total_ops / 1000u * k->share_permille;
+    uint64_t budget = (uint64_t)g_total_ops * k->share_permille / 1000u;
     struct totals t = {0};
     double t0 = now();
-    for (size_t i = g_only ? g_only_config : 0; g_only ? i == g_only_config : t.ops < budget; i++) {
+    for (size_t i = g_only ? g_only_config : 0; g_only ? i == g_only_config : t.configs == 0 || t.ops < budget;
+         i++) {
         struct run *r = calloc(1, sizeof *r);
         assert_non_null(r);
         r->klass = k;
