@@ -81,11 +81,12 @@ $(foreach v,$(BV_VARIANTS),$(eval $(call bv_variant,$(v))))
 BV_BINS := $(foreach v,$(BV_VARIANTS),$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(v))))
 TEST_BINS := $(BV_BINS) $(addprefix $(BUILD)/tests/,$(TESTS))
 
-# Run every test binary; stop at the first failure.  cmocka reports on stderr.
+# Run every test binary (cmocka reports on stderr), then every example.
+# Counts go to $(BUILD)/counts for the summary that closes `make check`.
 test: $(TEST_BINS) examples
-	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t 2>&1; done
+	@sh tools/run-tests.sh $(BUILD)/counts $(TEST_BINS)
 	@set -e; for e in $(addprefix $(BUILD)/examples/,$(EXAMPLES)); do \
-	  echo "== $$e"; $$e > $(BUILD)/examples/$$(basename $$e).out; echo "ok"; done
+	  $$e > $(BUILD)/examples/$$(basename $$e).out; echo "example $$e: ok"; done
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -112,12 +113,14 @@ deps:
 	@sh tools/install-deps.sh
 
 check: deps all
+	@rm -f $(BUILD)/counts $(BUILD)/asan/counts $(BUILD)/clang/counts
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory freestanding
 	$(MAKE) --no-print-directory symbols
-	@echo "make check: all passed"
+	@cat $(BUILD)/counts $(BUILD)/asan/counts $(BUILD)/clang/counts | \
+	  awk '{ p += $$1; f += $$2 } END { print "check: " p " passed, " f " failed" }'
 
 clean:
 	rm -rf $(BUILD)
