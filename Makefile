@@ -39,7 +39,7 @@ empty :=
 space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all deps demo examples scaling check test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples scaling coverage check test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -106,6 +106,20 @@ freestanding:
 # Only the public prefixes are exported by the library.
 symbols: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 	@sh tools/check-symbols.sh $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
+
+# Line and branch coverage of src/ by the test suite (gcovr).  Defensive
+# branches that no input can reach are wrapped in ANALLOC_NEVER/ALWAYS and
+# compiled out here (src/host.h).  Fails below 100% lines or 95% branches.
+COV_FLAGS := -O0 -g --coverage -DANALLOC_COVERAGE
+coverage:
+	rm -rf $(BUILD)/cov
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/cov OPT="$(COV_FLAGS)" \
+	  TEST_LIBS="$(TEST_LIBS) --coverage" test > $(BUILD)/coverage-tests.log 2>&1 || \
+	  { tail -n 30 $(BUILD)/coverage-tests.log; exit 1; }
+	gcovr -r . --object-directory $(BUILD)/cov/obj --filter 'src/' --txt \
+	  --fail-under-line 100
+	gcovr -r . --object-directory $(BUILD)/cov/obj --filter 'src/' --txt --branches \
+	  --fail-under-branch 95
 
 # Installs missing test dependencies first (Debian), so that `make check`
 # works on a fresh machine.

@@ -161,10 +161,12 @@ static size_t order_nodes_bound(size_t n, unsigned k)
 static unsigned max_order(uintptr_t lo, uintptr_t hi)
 {
     unsigned k = 0;
-    while (k + 1u < PFN_BITS) {
+    while (ANALLOC_ALWAYS(k + 1u < PFN_BITS)) { /* pages_fit() stops it sooner */
         uintptr_t size = (uintptr_t)1 << (k + 1u);
         uintptr_t start = (lo + size - 1u) & ~(size - 1u);
-        if (start < lo || start >= hi || hi - start < size)
+        /* start cannot wrap: an aligned block of half the size would have to
+         * end at 2^bits, and hi < 2^bits. */
+        if (ANALLOC_NEVER(start < lo) || start >= hi || hi - start < size)
             break;
         k++;
     }
@@ -190,7 +192,7 @@ static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintp
     L->levels = 0;
     size_t bits = index_bits;
     for (;;) {
-        if (L->levels == ANALLOC_MAX_LEVELS)
+        if (ANALLOC_NEVER(L->levels == ANALLOC_MAX_LEVELS)) /* pages_fit() rules it out */
             return false;
         L->level_word[L->levels] = w;
         L->level_bits[L->levels] = bits;
@@ -218,15 +220,17 @@ size_t analloc_meta_size(size_t total, size_t page)
     if (!pages_fit(n))
         return 0;
     struct layout L;
-    if (!layout_compute(&L, log2_floor(n), 0, 0, n))
+    bool described = layout_compute(&L, log2_floor(n), 0, 0, n);
+    if (ANALLOC_NEVER(!described))
         return 0;
     return L.words * sizeof(uint64_t) + (META_ALIGN - 1u); /* slack for any meta alignment */
 }
 
-/* Exact bytes of metadata for pages [lo, hi); false if it cannot be described. */
-static bool meta_exact(uintptr_t lo, uintptr_t hi, struct layout *L)
+/* The exact layout for pages [lo, hi), whose page count pages_fit(). */
+static void layout_exact(uintptr_t lo, uintptr_t hi, struct layout *L)
 {
-    return pages_fit((size_t)(hi - lo)) && layout_compute(L, max_order(lo, hi), lo, hi, 0);
+    bool described = layout_compute(L, max_order(lo, hi), lo, hi, 0);
+    ANALLOC_ASSERT(described);
 }
 
 /* ---- Access to the bits --------------------------------------------------- */
@@ -242,10 +246,6 @@ static const uint64_t *level_c(const struct analloc_internal *s, unsigned l)
 }
 
 static size_t order_first(const struct analloc_internal *s, unsigned k) { return s->orders[2u * k]; }
-static size_t order_count(const struct analloc_internal *s, unsigned k)
-{
-    return s->orders[2u * (k + 1u)] - s->orders[2u * k];
-}
 
 static bool node_exists(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
@@ -318,13 +318,15 @@ static size_t index_next(const struct analloc_internal *s, size_t pos)
 {
     unsigned l = 0;
     uint64_t w;
+    /* The misses below cannot happen while callers search only orders that
+     * have a free block (free_orders says which). */
     for (;;) {
-        if (bv_index(pos) >= words_for(s->level_bits[l]))
+        if (ANALLOC_NEVER(bv_index(pos) >= words_for(s->level_bits[l])))
             return NONE;
         w = level_c(s, l)[bv_index(pos)] & bv_mask_from(bv_bit(pos));
         if (w != 0)
             break;
-        if (l + 1u == s->levels)
+        if (ANALLOC_NEVER(l + 1u == s->levels))
             return NONE;
         pos = bv_index(pos) + 1u;
         l++;
@@ -369,7 +371,7 @@ static uintptr_t block_take(struct analloc_internal *s, unsigned k)
         return 0;
     unsigned from = bv_ctz_word(fits);
     size_t bit = index_next(s, order_first(s, from));
-    ANALLOC_ASSERT(bit != NONE && bit - order_first(s, from) < order_count(s, from));
+    ANALLOC_ASSERT(bit != NONE && bit < order_first(s, from + 1u));
     uintptr_t j = (s->lo >> from) + (uintptr_t)(bit - order_first(s, from));
     free_remove(s, from, j);
     while (from > k) {
@@ -549,8 +551,7 @@ int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta,
     if (lo >= hi)
         return ANALLOC_ETOOSMALL;
     struct layout L;
-    if (!meta_exact(lo, hi, &L))
-        return ANALLOC_EINVAL;
+    layout_exact(lo, hi, &L); /* fits: analloc_meta_size() described more */
     uint64_t *words = (uint64_t *)(void *)((m + META_ALIGN - 1u) & ~(uintptr_t)(META_ALIGN - 1u));
     setup(a, shift, lo, hi, &L, words, m, m + meta_size);
     return ANALLOC_OK;
@@ -579,11 +580,12 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
     /* The bound covers any start; the exact layout may let the arena begin a
      * page or so earlier.  Lower lo while the exact metadata still fits. */
     struct layout L;
-    while (lo - 1u > (meta >> shift) && meta_exact(lo - 1u, hi, &L) &&
-           meta + L.words * sizeof(uint64_t) <= ((lo - 1u) << shift))
-        lo--;
-    if (!meta_exact(lo, hi, &L))
-        return ANALLOC_EINVAL;
+    for (; lo - 1u > (meta >> shift); lo--) {
+        layout_exact(lo - 1u, hi, &L);
+        if (meta + L.words * sizeof(uint64_t) > ((lo - 1u) << shift))
+            break;
+    }
+    layout_exact(lo, hi, &L);
     setup(a, shift, lo, hi, &L, (uint64_t *)meta, b, lo << shift);
     return ANALLOC_OK;
 }
@@ -652,7 +654,8 @@ static void block_shrink(struct analloc_internal *s, uintptr_t pfn, unsigned k, 
  */
 static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, unsigned to)
 {
-    if (to > s->depth || ((pfn >> to) << to) != pfn)
+    ANALLOC_ASSERT(to <= s->depth);
+    if (((pfn >> to) << to) != pfn)
         return false;
     for (unsigned i = k; i < to; i++) {
         uintptr_t next = (pfn >> i) + 1u;
@@ -772,7 +775,8 @@ static int check_structure(const struct analloc *a)
 {
     const struct analloc_internal *s = S(a);
     struct layout L;
-    CORRUPT_IF(s->lo == 0 || s->lo >= s->hi || !meta_exact(s->lo, s->hi, &L));
+    CORRUPT_IF(s->lo == 0 || s->lo >= s->hi || !pages_fit((size_t)(s->hi - s->lo)));
+    layout_exact(s->lo, s->hi, &L);
     CORRUPT_IF(a->page != (size_t)1 << s->shift || a->depth != s->depth ||
                a->managed != (size_t)(s->hi - s->lo) << s->shift || a->start != page_ptr(s, s->lo));
     CORRUPT_IF(L.depth != s->depth || L.levels != s->levels || L.split_word != s->split_word ||
@@ -784,7 +788,7 @@ static int check_structure(const struct analloc *a)
         CORRUPT_IF(s->orders[2u * k] != first);
         first += order_nodes(s->lo, s->hi, k);
     }
-    CORRUPT_IF(s->orders[2u * (s->depth + 1u)] != first || first != s->level_bits[0]);
+    CORRUPT_IF(s->orders[2u * (s->depth + 1u)] != first);
     CORRUPT_IF(s->orders[2u * (s->depth + 1u) + 1u] != 0); /* the table's spare slot */
     for (unsigned l = 0; l < s->levels; l++) {
         CORRUPT_IF(!padding_clear(level_c(s, l), s->level_bits[l]));
@@ -792,7 +796,8 @@ static int check_structure(const struct analloc *a)
             CORRUPT_IF((bv_test(level_c(s, l), b) != 0) != (level_c(s, l - 1u)[b] != 0));
     }
     CORRUPT_IF(!padding_clear(s->words + s->split_word, first - order_nodes(s->lo, s->hi, 0)));
-    CORRUPT_IF(s->depth + 1u < 64u && (s->free_orders & bv_mask_from(s->depth + 1u)) != 0);
+    /* depth <= 60: pages_fit() bounds the arena. */
+    CORRUPT_IF((s->free_orders & bv_mask_from(s->depth + 1u)) != 0);
     return ANALLOC_OK;
 }
 
@@ -820,11 +825,12 @@ static int check_tree(const struct analloc_internal *s)
         }
         CORRUPT_IF(nfree != s->orders[2u * k + 1u]);
         CORRUPT_IF(((s->free_orders & bv_mask(k)) != 0) != (nfree != 0));
-        CORRUPT_IF(order_count(s, k) != order_nodes(s->lo, s->hi, k));
         free_pages += nfree << k;
     }
+    /* Blocks tile the arena whenever the checks above pass, so the used
+     * pages are what the free ones leave. */
+    ANALLOC_ASSERT(free_pages + live_pages == (size_t)(s->hi - s->lo));
     CORRUPT_IF(live != s->live_blocks || free_pages != s->free_pages);
-    CORRUPT_IF(free_pages + live_pages != (size_t)(s->hi - s->lo));
     return ANALLOC_OK;
 }
 
@@ -849,7 +855,7 @@ struct line {
 
 static void line_char(struct line *t, char c)
 {
-    if (t->len < LINE_MAX_CHARS)
+    if (ANALLOC_ALWAYS(t->len < LINE_MAX_CHARS)) /* widths are clamped to fit */
         t->buf[t->len++] = c;
     t->buf[t->len] = '\0';
 }
@@ -896,17 +902,12 @@ static void line_uint(struct line *t, uint64_t v, unsigned width)
         line_char(t, digits[--n]);
 }
 
+/* Hexadecimal with all the digits of a pointer. */
 static void line_hex(struct line *t, uintptr_t v)
 {
     line_str(t, "0x");
-    unsigned shift = PFN_BITS - 4u;
-    while (shift > 0 && (v >> shift) == 0)
-        shift -= 4;
-    for (;; shift -= 4) {
-        line_char(t, "0123456789abcdef"[(v >> shift) & 0xfu]);
-        if (shift == 0)
-            break;
-    }
+    for (unsigned shift = PFN_BITS; shift > 0; shift -= 4)
+        line_char(t, "0123456789abcdef"[(v >> (shift - 4u)) & 0xfu]);
 }
 
 /* The seed's terms for a node: free, split, used, or inside a larger block. */

@@ -35,8 +35,26 @@
 #elif defined(ANALLOC_DEBUG)
 #define ANALLOC_ASSERT(c) ((c) ? (void)0 : (void)(*(volatile int *)0 = 0))
 #else
-#define ANALLOC_ASSERT(c) ((void)0)
+#define ANALLOC_ASSERT(c) ((void)sizeof(!(c))) /* not evaluated, still type-checked */
 #endif
+#endif
+
+/*
+ * ANALLOC_ALWAYS(x) and ANALLOC_NEVER(x) wrap the conditions of defensive
+ * branches that cannot be taken as long as the engine's invariants hold (as
+ * SQLite's ALWAYS and NEVER do).  x must have no side effect.  Normally they are just (x).  Under
+ * ANALLOC_DEBUG a wrong guess traps.  Under ANALLOC_COVERAGE they become
+ * constants, so that coverage counts only branches that input can reach.
+ */
+#if defined(ANALLOC_COVERAGE)
+#define ANALLOC_ALWAYS(x) ((void)(x), 1)
+#define ANALLOC_NEVER(x) ((void)(x), 0)
+#elif defined(ANALLOC_DEBUG)
+#define ANALLOC_ALWAYS(x) ((x) ? 1 : (ANALLOC_ASSERT(0), 0))
+#define ANALLOC_NEVER(x) ((x) ? (ANALLOC_ASSERT(0), 1) : 0)
+#else
+#define ANALLOC_ALWAYS(x) (x)
+#define ANALLOC_NEVER(x) (x)
 #endif
 
 #endif /* ANALLOC_HOST_H */

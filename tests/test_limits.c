@@ -1,0 +1,424 @@
+/*
+ * test_limits.c - the edges of the engine: arenas too large to describe,
+ * ranges at the top of the address space, every shape of small arena, and
+ * analloc_check against each field of the struct corrupted in turn.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analloc.h"
+
+/* An address range that is never touched (the library does not touch managed
+ * memory and these tests do not either). */
+static void *fake_base(void)
+{
+    return (void *)(uintptr_t)(UINTPTR_MAX > 0xffffffffu ? (uintptr_t)1 << 40 : 0x40000000u);
+}
+
+/* ---- too large to describe -------------------------------------------- */
+
+static void test_meta_size_too_large(void **state)
+{
+    (void)state;
+    /* More pages than the target can count bits for: 0, "cannot describe". */
+    assert_int_equal(analloc_meta_size(SIZE_MAX, 1), 0);
+    assert_int_equal(analloc_meta_size(SIZE_MAX / 4u, 1), 0);
+    assert_int_equal(analloc_meta_size(SIZE_MAX / 2u, 2), 0);
+    /* A little below the limit is described. */
+    assert_true(analloc_meta_size(SIZE_MAX / 16u, 2) > 0);
+    /* Not a power of two: 0 too. */
+    assert_int_equal(analloc_meta_size(4096, 0), 0);
+    assert_int_equal(analloc_meta_size(4096, 48), 0);
+}
+
+static void test_init_too_large(void **state)
+{
+    (void)state;
+    struct analloc a;
+    uint64_t meta[64];
+    memset(&a, 0x5a, sizeof a);
+    struct analloc before = a;
+    /* The range does not wrap, but it has too many pages to describe. */
+    assert_int_equal(analloc_init(&a, (void *)(uintptr_t)4096u, SIZE_MAX / 2u, 1, meta, sizeof meta),
+                     ANALLOC_EINVAL);
+    assert_memory_equal(&a, &before, sizeof a);
+}
+
+static void test_with_chunk_too_large(void **state)
+{
+    (void)state;
+    struct analloc a;
+    memset(&a, 0x5a, sizeof a);
+    struct analloc before = a;
+    /* Rejected before anything is written, so the chunk need not exist. */
+    assert_int_equal(analloc_with_chunk(&a, (void *)(uintptr_t)4096u, SIZE_MAX / 2u, 0, 1),
+                     ANALLOC_EINVAL);
+    assert_memory_equal(&a, &before, sizeof a);
+}
+
+/* ---- the top of the address space ------------------------------------- */
+
+static void test_meta_buffer_wraps(void **state)
+{
+    (void)state;
+    struct analloc a;
+    memset(&a, 0x5a, sizeof a);
+    struct analloc before = a;
+    size_t need = analloc_meta_size(64u * 4096u, 4096);
+    void *meta = (void *)(UINTPTR_MAX - need / 2u);
+    assert_int_equal(analloc_init(&a, fake_base(), 64u * 4096u, 4096, meta, need), ANALLOC_EINVAL);
+    assert_memory_equal(&a, &before, sizeof a);
+}
+
+static void test_chunk_metadata_would_wrap(void **state)
+{
+    (void)state;
+    struct analloc a;
+    memset(&a, 0x5a, sizeof a);
+    struct analloc before = a;
+    /* The chunk ends 2 bytes before the top; aligning the metadata start up
+     * to 8 bytes would wrap: too small, and nothing touched. */
+    void *chunk = (void *)(UINTPTR_MAX - 20u);
+    assert_int_equal(analloc_with_chunk(&a, chunk, 18, 17, 1), ANALLOC_ETOOSMALL);
+    assert_memory_equal(&a, &before, sizeof a);
+}
+
+static void test_range_ending_at_top_of_address_space(void **state)
+{
+    (void)state;
+    /* base + total would be exactly 2^bits: that wraps to 0 and is refused. */
+    struct analloc a;
+    uint64_t meta[256];
+    void *base = (void *)(UINTPTR_MAX - 64u * 4096u + 1u);
+    assert_int_equal(analloc_init(&a, base, 64u * 4096u, 4096, meta, sizeof meta), ANALLOC_EINVAL);
+    /* One page less fits, and the last page is allocatable. */
+    assert_int_equal(analloc_init(&a, base, 63u * 4096u, 4096, meta, sizeof meta), ANALLOC_OK);
+    assert_int_equal(analloc_check(&a), 0);
+    assert_int_equal(a.managed, 63u * 4096u);
+    uintptr_t last = 0;
+    void *p;
+    while ((p = analloc_alloc(&a, 4096)) != NULL)
+        last = (uintptr_t)p > last ? (uintptr_t)p : last;
+    assert_true(last == UINTPTR_MAX - 2u * 4096u + 1u);
+    assert_int_equal(analloc_check(&a), 0);
+}
+
+/* Pages of one byte at the very top of the address space: aligning a start
+ * up would wrap, and the engine must notice. */
+static void test_byte_pages_at_top_of_address_space(void **state)
+{
+    (void)state;
+    struct analloc a;
+    uint64_t meta[256];
+    void *base = (void *)(UINTPTR_MAX - 100u);
+    assert_int_equal(analloc_init(&a, base, 100, 1, meta, sizeof meta), ANALLOC_OK);
+    assert_int_equal(a.managed, 100u);
+    assert_int_equal(analloc_check(&a), 0);
+    size_t got = 0;
+    void *p;
+    while ((p = analloc_alloc(&a, analloc_largest_free(&a))) != NULL) {
+        assert_true((uintptr_t)p % analloc_mem_size(&a, p) == 0);
+        got += analloc_mem_size(&a, p);
+    }
+    assert_int_equal(got, 100u);
+    assert_int_equal(analloc_check(&a), 0);
+}
+
+/* ---- every small shape ------------------------------------------------- */
+
+/* Every arena of 1 to 2000 pages at several starts: setup, check, fill with
+ * the largest blocks, check, free all, check.  Catches layouts whose vectors
+ * end exactly on a word boundary, and edges of every alignment. */
+static void test_every_small_shape(void **state)
+{
+    (void)state;
+    size_t meta_size = analloc_meta_size(2000u * 64u, 64);
+    uint64_t *meta = malloc(meta_size);
+    void **live = malloc(2000u * sizeof *live);
+    assert_non_null(meta);
+    assert_non_null(live);
+    static const uintptr_t starts[] = {0, 1, 3, 64, 127, 1000};
+    for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
+        for (size_t pages = 1; pages <= 2000; pages++) {
+            struct analloc a;
+            void *base = (char *)fake_base() + starts[s] * 64u;
+            assert_int_equal(analloc_init(&a, base, pages * 64u, 64, meta, meta_size), 0);
+            assert_int_equal(a.managed, pages * 64u);
+            assert_int_equal(analloc_check(&a), 0);
+            size_t n = 0, got = 0;
+            void *p;
+            while ((p = analloc_alloc(&a, analloc_largest_free(&a))) != NULL) {
+                got += analloc_mem_size(&a, p);
+                live[n++] = p;
+            }
+            assert_int_equal(got, a.managed);
+            assert_int_equal(analloc_check(&a), 0);
+            while (n > 0)
+                assert_int_equal(analloc_free(&a, live[--n]), 0);
+            assert_int_equal(analloc_free_bytes(&a), a.managed);
+            assert_int_equal(analloc_check(&a), 0);
+        }
+    }
+    free(live);
+    free(meta);
+}
+
+/* ---- analloc_check against a corrupted struct --------------------------- */
+
+struct fixture {
+    struct analloc a;
+    uint64_t *meta;
+    size_t meta_size;
+};
+
+static int fixture_setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    size_t total = 5000u * 4096u;
+    f->meta_size = analloc_meta_size(total, 4096);
+    f->meta = malloc(f->meta_size);
+    if (f->meta == NULL ||
+        analloc_init(&f->a, (char *)fake_base() + 3u * 4096u, total, 4096, f->meta, f->meta_size))
+        return -1;
+    /* Some live blocks of several orders, so every order has both states. */
+    for (unsigned i = 0; i < 40; i++)
+        if (analloc_alloc(&f->a, (size_t)4096u << (i % 7u)) == NULL)
+            return -1;
+    *state = f;
+    return analloc_check(&f->a) == 0 ? 0 : -1;
+}
+
+static int fixture_teardown(void **state)
+{
+    struct fixture *f = *state;
+    free(f->meta);
+    free(f);
+    return 0;
+}
+
+static void rebuild_summaries(struct analloc_internal *s);
+
+static void set_bit(uint64_t *v, size_t bit) { v[bit / 64u] |= (uint64_t)1 << (bit % 64u); }
+
+/* Apply a corruption; check must say ECORRUPT; then restore the struct and
+ * the metadata and check must pass again. */
+#define EXPECT_CORRUPT(f, stmt)                                                 \
+    do {                                                                        \
+        struct analloc saved_ = (f)->a;                                         \
+        unsigned char *meta_copy_ = malloc((f)->meta_size);                     \
+        assert_non_null(meta_copy_);                                            \
+        memcpy(meta_copy_, (f)->meta, (f)->meta_size);                          \
+        struct analloc *a_ = &(f)->a;                                           \
+        stmt;                                                                   \
+        int err_ = analloc_check(a_);                                           \
+        (f)->a = saved_;                                                        \
+        memcpy((f)->meta, meta_copy_, (f)->meta_size);                          \
+        free(meta_copy_);                                                       \
+        if (err_ != ANALLOC_ECORRUPT)                                           \
+            fail_msg("%s: analloc_check returned %d", #stmt, err_);             \
+        assert_int_equal(analloc_check(&(f)->a), 0);                            \
+    } while (0)
+
+static void test_check_corrupted_fields(void **state)
+{
+    struct fixture *f = *state;
+    struct analloc_internal *s = &f->a.internal;
+    EXPECT_CORRUPT(f, a_->internal.lo = 0);
+    EXPECT_CORRUPT(f, a_->internal.lo = a_->internal.hi);
+    EXPECT_CORRUPT(f, a_->internal.hi = a_->internal.lo + SIZE_MAX / 4u);
+    EXPECT_CORRUPT(f, a_->internal.hi -= 1);
+    EXPECT_CORRUPT(f, a_->page *= 2u);
+    EXPECT_CORRUPT(f, a_->depth += 1u);
+    EXPECT_CORRUPT(f, a_->managed -= 4096u);
+    EXPECT_CORRUPT(f, a_->start = (char *)a_->start + 4096);
+    EXPECT_CORRUPT(f, a_->internal.depth -= 1u);
+    EXPECT_CORRUPT(f, (a_->depth -= 1u, a_->internal.depth -= 1u));
+    EXPECT_CORRUPT(f, a_->internal.levels += 1u);
+    EXPECT_CORRUPT(f, a_->internal.split_word += 1u);
+    EXPECT_CORRUPT(f, a_->internal.meta_bytes += 8u);
+    for (unsigned l = 0; l < s->levels; l++) {
+        EXPECT_CORRUPT(f, a_->internal.level_word[l] += 1u);
+        EXPECT_CORRUPT(f, a_->internal.level_bits[l] += 1u);
+    }
+    EXPECT_CORRUPT(f, a_->internal.free_orders |= (uint64_t)1 << (a_->depth + 1u));
+    EXPECT_CORRUPT(f, a_->internal.free_orders ^= 1u);
+    EXPECT_CORRUPT(f, a_->internal.free_pages += 1u);
+    EXPECT_CORRUPT(f, a_->internal.live_blocks += 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[0] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[1] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[3] -= 1u);
+    /* Padding bits past the end of each index level and of the split bits. */
+    for (unsigned l = 0; l < s->levels; l++)
+        if (s->level_bits[l] % 64u != 0)
+            EXPECT_CORRUPT(f, set_bit(a_->internal.words + a_->internal.level_word[l],
+                                      a_->internal.level_bits[l]));
+    size_t split_bits = s->level_bits[0] - (size_t)(s->hi - s->lo);
+    assert_true(split_bits % 64u != 0);
+    EXPECT_CORRUPT(f, set_bit(a_->internal.words + a_->internal.split_word, split_bits));
+    EXPECT_CORRUPT(f, a_->internal.orders[2u * (a_->depth + 1u)] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[2u * (a_->depth + 1u) + 1u] = 1u);
+    /* The same allocator, uncorrupted, is fine. */
+    assert_int_equal(analloc_check(&f->a), 0);
+}
+
+/* Recompute every summary level from the level below (the engine's rule:
+ * bit i of level l+1 is set iff word i of level l is nonzero). */
+static void rebuild_summaries(struct analloc_internal *s)
+{
+    for (unsigned l = 1; l < s->levels; l++) {
+        uint64_t *below = s->words + s->level_word[l - 1u];
+        uint64_t *here = s->words + s->level_word[l];
+        for (size_t b = 0; b < s->level_bits[l]; b++) {
+            uint64_t bit = (uint64_t)1 << (b % 64u);
+            here[b / 64u] = below[b] != 0 ? here[b / 64u] | bit : here[b / 64u] & ~bit;
+        }
+    }
+}
+
+/* A free buddy pair left unmerged, and a free bit under a used block: both
+ * are encodings that no single bit flip produces from a healthy state. */
+static void test_check_unmerged_buddies(void **state)
+{
+    (void)state;
+    struct analloc a;
+    uint64_t meta[64];
+    /* 16 pages at an address aligned to 16 pages: one free block of order 4. */
+    void *base = (char *)fake_base() + 16u * 4096u;
+    assert_int_equal(analloc_init(&a, base, 16u * 4096u, 4096, meta, sizeof meta), 0);
+    void *p = analloc_alloc(&a, 4096), *q = analloc_alloc(&a, 4096);
+    assert_int_equal(analloc_check(&a), 0);
+    /* Mark both order-0 blocks free by hand: counts adjusted, bits set, but
+     * they are buddies and should have merged. */
+    struct analloc_internal *s = &a.internal;
+    size_t bit0 = s->orders[0] + (size_t)(((uintptr_t)p / 4096u) - s->lo);
+    size_t bit1 = s->orders[0] + (size_t)(((uintptr_t)q / 4096u) - s->lo);
+    uint64_t *level0 = s->words + s->level_word[0];
+    level0[bit0 / 64u] |= (uint64_t)1 << (bit0 % 64u);
+    level0[bit1 / 64u] |= (uint64_t)1 << (bit1 % 64u);
+    s->orders[1] = 2;
+    s->free_orders |= 1u;
+    s->free_pages += 2;
+    s->live_blocks -= 2;
+    rebuild_summaries(s);
+    assert_int_equal(analloc_check(&a), ANALLOC_ECORRUPT);
+}
+
+static void collect(void *ctx, const char *line)
+{
+    char *top = ctx;
+    /* The first order row is the top order. */
+    if (top[0] == '\0' && strstr(line, "order") != NULL)
+        strncpy(top, line, 255);
+}
+
+/* One block covering the whole arena, in use: the top row shows 'U'. */
+static void test_dump_whole_arena_used(void **state)
+{
+    (void)state;
+    struct analloc a;
+    uint64_t meta[64];
+    void *base = (char *)fake_base() + 32u * 4096u;
+    assert_int_equal(analloc_init(&a, base, 32u * 4096u, 4096, meta, sizeof meta), 0);
+    assert_int_equal(a.depth, 5u);
+    assert_non_null(analloc_alloc(&a, 32u * 4096u));
+    char top[256] = {0};
+    analloc_dump(&a, collect, top, 0);
+    assert_non_null(strstr(top, "|U|"));
+}
+
+/* Positions of a node's bits, by the layout analloc.c documents. */
+static size_t free_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return s->orders[2u * k] + (size_t)(j - (s->lo >> k));
+}
+
+static size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return free_pos(s, k, j) - s->orders[2];
+}
+
+static void flip(uint64_t *v, size_t bit) { v[bit / 64u] ^= (uint64_t)1 << (bit % 64u); }
+
+/* Break one tree invariant while keeping the summaries consistent, so that
+ * the tree walk, not the structure check, must notice. */
+static void test_check_tree_invariants(void **state)
+{
+    struct fixture *f = *state;
+    struct analloc_internal *s = &f->a.internal;
+    uint64_t *level0 = s->words + s->level_word[0];
+    uint64_t *split = s->words + s->split_word;
+
+    /* A used block of order >= 1 and a free block of order >= 1. */
+    void *used = analloc_alloc(&f->a, 4u * 4096u);
+    assert_non_null(used);
+    uintptr_t upfn = (uintptr_t)used / 4096u;
+    unsigned fk = 1;
+    while (fk <= f->a.depth && s->orders[2u * fk + 1u] == 0)
+        fk++;
+    assert_true(fk <= f->a.depth);
+    uintptr_t fj = 0;
+    for (uintptr_t j = s->lo >> fk; j <= (s->hi - 1u) >> fk; j++)
+        if (level0[free_pos(s, fk, j) / 64u] >> (free_pos(s, fk, j) % 64u) & 1u) {
+            fj = j;
+            break;
+        }
+    assert_true(fj != 0);
+    /* The first node of order 1 straddles the arena's start (lo is odd). */
+    assert_true(s->lo % 2u == 1u);
+
+    EXPECT_CORRUPT(f, (flip(split, split_pos(s, fk, fj)), rebuild_summaries(&a_->internal)));
+    EXPECT_CORRUPT(f, (flip(split, split_pos(s, 1, s->lo >> 1)), rebuild_summaries(&a_->internal)));
+    EXPECT_CORRUPT(f, (flip(level0, free_pos(s, 0, upfn + 1u)), rebuild_summaries(&a_->internal)));
+    EXPECT_CORRUPT(f, (flip(split, split_pos(s, 1, (upfn >> 1) + 1u)),
+                       rebuild_summaries(&a_->internal)));
+    /* Summaries that disagree with the level below, both ways. */
+    for (unsigned l = 1; l < s->levels; l++) {
+        uint64_t *here = s->words + s->level_word[l];
+        uint64_t *below = s->words + s->level_word[l - 1u];
+        size_t zero = 0, nonzero = 0;
+        bool have_zero = false, have_nonzero = false;
+        for (size_t b = 0; b < s->level_bits[l]; b++) {
+            if (below[b] == 0 && !have_zero) {
+                zero = b;
+                have_zero = true;
+            }
+            if (below[b] != 0 && !have_nonzero) {
+                nonzero = b;
+                have_nonzero = true;
+            }
+        }
+        if (have_zero)
+            EXPECT_CORRUPT(f, flip(here, zero));
+        if (have_nonzero)
+            EXPECT_CORRUPT(f, flip(here, nonzero));
+    }
+    assert_int_equal(analloc_free(&f->a, used), 0);
+    assert_int_equal(analloc_check(&f->a), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_meta_size_too_large),
+        cmocka_unit_test(test_init_too_large),
+        cmocka_unit_test(test_with_chunk_too_large),
+        cmocka_unit_test(test_meta_buffer_wraps),
+        cmocka_unit_test(test_chunk_metadata_would_wrap),
+        cmocka_unit_test(test_range_ending_at_top_of_address_space),
+        cmocka_unit_test(test_byte_pages_at_top_of_address_space),
+        cmocka_unit_test(test_dump_whole_arena_used),
+        cmocka_unit_test(test_every_small_shape),
+        cmocka_unit_test_setup_teardown(test_check_corrupted_fields, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test(test_check_unmerged_buddies),
+        cmocka_unit_test_setup_teardown(test_check_tree_invariants, fixture_setup,
+                                        fixture_teardown),
+    };
+    return cmocka_run_group_tests_name("limits", tests, NULL, NULL);
+}
