@@ -39,7 +39,7 @@ empty :=
 space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all deps demo examples scaling coverage check test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples scaling coverage lint cross check test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -120,6 +120,19 @@ coverage:
 	  --fail-under-line 100
 	gcovr -r . --object-directory $(BUILD)/cov/obj --filter 'src/' --txt --branches \
 	  --fail-under-branch 95
+
+# Static analysis of src/ and the public headers: cppcheck and clang-tidy
+# (checks and the reasons for the two disabled ones in .clang-tidy).
+lint:
+	cppcheck --enable=warning,style,performance,portability --std=c11 --error-exitcode=1 \
+	  --inline-suppr -q -Iinclude src/ include/
+	clang-tidy --quiet src/*.c -- -std=c11 -Iinclude -ffreestanding
+	@echo "lint: cppcheck and clang-tidy clean"
+
+# The suite on other CPUs: i386 natively, aarch64, riscv64 and s390x (big
+# endian) under qemu-user, with cmocka built from Debian's source.
+cross:
+	@sh tools/cross-test.sh
 
 # Installs missing test dependencies first (Debian), so that `make check`
 # works on a fresh machine.

@@ -245,7 +245,12 @@ static const uint64_t *level_c(const struct analloc_internal *s, unsigned l)
     return s->words + s->level_word[l];
 }
 
-static size_t order_first(const struct analloc_internal *s, unsigned k) { return s->orders[2u * k]; }
+/* The order table holds two entries per order: where the order's run starts
+ * in index level 0, and how many free blocks the order has. */
+#define ORDER_FIRST(s, k) ((s)->orders[2u * (size_t)(k)])
+#define ORDER_FREE(s, k) ((s)->orders[2u * (size_t)(k) + 1u])
+
+static size_t order_first(const struct analloc_internal *s, unsigned k) { return ORDER_FIRST(s, k); }
 
 static bool node_exists(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
@@ -342,21 +347,24 @@ static size_t index_next(const struct analloc_internal *s, size_t pos)
 static void free_insert(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
     index_set(s, node_bit(s, k, j));
-    s->orders[2u * k + 1u]++;
+    ORDER_FREE(s, k)++;
     s->free_orders |= bv_mask(k);
 }
 
 static void free_remove(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
     index_clear(s, node_bit(s, k, j));
-    if (--s->orders[2u * k + 1u] == 0)
+    if (--ORDER_FREE(s, k) == 0)
         s->free_orders &= ~bv_mask(k);
 }
 
 /* ---- Blocks ---------------------------------------------------------------- */
 
 /* Page count of an order (order <= depth, so it fits). */
-static size_t pages_of(unsigned k) { return (size_t)1 << k; }
+static size_t pages_of(unsigned k)
+{
+    return (size_t)1 << k; // NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult): k <= 60
+}
 
 /*
  * Take a free block of order k: the lowest-addressed free block of the
@@ -366,7 +374,7 @@ static size_t pages_of(unsigned k) { return (size_t)1 << k; }
  */
 static uintptr_t block_take(struct analloc_internal *s, unsigned k)
 {
-    uint64_t fits = s->free_orders & bv_mask_from(k);
+    uint64_t fits = s->free_orders & bv_mask_from(k % 64u); /* k <= depth <= 60 */
     if (fits == 0)
         return 0;
     unsigned from = bv_ctz_word(fits);
@@ -503,10 +511,10 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     words_zero(meta, L->words);
     size_t first = 0;
     for (unsigned k = 0; k <= L->depth; k++) {
-        s->orders[2u * k] = first;
+        ORDER_FIRST(s, k) = first;
         first += order_nodes(lo, hi, k);
     }
-    s->orders[2u * (L->depth + 1u)] = first;
+    ORDER_FIRST(s, L->depth + 1u) = first;
 
     /* Cut [lo, hi) greedily into the largest aligned blocks; their ancestors
      * are the edge nodes, permanently split. */
@@ -785,11 +793,11 @@ static int check_structure(const struct analloc *a)
         CORRUPT_IF(L.level_word[l] != s->level_word[l] || L.level_bits[l] != s->level_bits[l]);
     size_t first = 0;
     for (unsigned k = 0; k <= s->depth; k++) {
-        CORRUPT_IF(s->orders[2u * k] != first);
+        CORRUPT_IF(ORDER_FIRST(s, k) != first);
         first += order_nodes(s->lo, s->hi, k);
     }
-    CORRUPT_IF(s->orders[2u * (s->depth + 1u)] != first);
-    CORRUPT_IF(s->orders[2u * (s->depth + 1u) + 1u] != 0); /* the table's spare slot */
+    CORRUPT_IF(ORDER_FIRST(s, s->depth + 1u) != first);
+    CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0); /* the table's spare slot */
     for (unsigned l = 0; l < s->levels; l++) {
         CORRUPT_IF(!padding_clear(level_c(s, l), s->level_bits[l]));
         for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
@@ -823,7 +831,7 @@ static int check_tree(const struct analloc_internal *s)
                 live_pages += pages_of(k);
             }
         }
-        CORRUPT_IF(nfree != s->orders[2u * k + 1u]);
+        CORRUPT_IF(nfree != ORDER_FREE(s, k));
         CORRUPT_IF(((s->free_orders & bv_mask(k)) != 0) != (nfree != 0));
         free_pages += nfree << k;
     }

@@ -33,7 +33,7 @@
 #if defined(ANALLOC_DEBUG) && (defined(__GNUC__) || defined(__clang__))
 #define ANALLOC_ASSERT(c) ((c) ? (void)0 : __builtin_trap())
 #elif defined(ANALLOC_DEBUG)
-#define ANALLOC_ASSERT(c) ((c) ? (void)0 : (void)(*(volatile int *)0 = 0))
+#error "ANALLOC_DEBUG: this compiler has no __builtin_trap; define ANALLOC_ASSERT(c) yourself"
 #else
 #define ANALLOC_ASSERT(c) ((void)sizeof(!(c))) /* not evaluated, still type-checked */
 #endif

@@ -1,19 +1,68 @@
 #!/bin/sh
-# Install what `make check` needs, if it is missing (Debian; root or sudo).
-# cmocka: unit tests; clang and lld: the clang build and the bare-metal
-# freestanding checks; gcc-12-multilib: the i386 freestanding check.
+# Install what `make check` needs, if it is missing (Debian 12; root or sudo),
+# and fetch cmocka's source for the cross-CPU tests into build/cmocka-src.
+#
+#   libcmocka-dev               the unit tests
+#   clang, libclang-rt-14-dev   the clang build, sanitizers and libFuzzer
+#   lld                         linking the bare-metal freestanding checks
+#   gcc-12-multilib             i386 (-m32) builds
+#   gcc-<cpu>-linux-gnu, libc6-dev-<cpu>-cross, qemu-user
+#                               the suite on aarch64, riscv64 and s390x
+#   valgrind, gcovr, cppcheck, clang-tidy   memcheck, coverage, lint
+#   dpkg-dev                    `apt-get source cmocka` (cmocka for other CPUs)
 set -eu
 need=
+have() { command -v "$1" >/dev/null 2>&1; }
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
-command -v clang >/dev/null 2>&1 || need="$need clang libclang-rt-14-dev"
-command -v ld.lld >/dev/null 2>&1 || need="$need lld"
-echo 'int x;' | gcc -m32 -x c -c -o /dev/null - 2>/dev/null || need="$need gcc-12-multilib"
-[ -n "$need" ] || exit 0
-echo "make check needs:$need"
-if [ "$(id -u)" -eq 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
-    echo "install them (apt-get install$need) and run make check again" >&2
+have clang || need="$need clang"
+printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; return (int)n; }\n' |
+    clang -fsanitize=fuzzer,address,undefined -x c - -o /tmp/analloc-fuzz-probe.$$ 2>/dev/null ||
+    need="$need libclang-rt-14-dev"
+rm -f /tmp/analloc-fuzz-probe.$$
+have ld.lld || need="$need lld"
+printf 'int main(void) { return 0; }\n' | gcc -m32 -static -x c - -o /tmp/analloc-m32-probe.$$ 2>/dev/null ||
+    need="$need gcc-12-multilib"
+rm -f /tmp/analloc-m32-probe.$$
+have aarch64-linux-gnu-gcc || need="$need gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+have riscv64-linux-gnu-gcc || need="$need gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"
+have s390x-linux-gnu-gcc || need="$need gcc-s390x-linux-gnu libc6-dev-s390x-cross"
+have qemu-aarch64 || need="$need qemu-user"
+have valgrind || need="$need valgrind"
+have gcovr || need="$need gcovr"
+have cppcheck || need="$need cppcheck"
+have clang-tidy || need="$need clang-tidy"
+have dpkg-source || need="$need dpkg-dev"
+fetch_cmocka=
+[ -f build/cmocka-src/src/cmocka.c ] || fetch_cmocka=yes
+[ -n "$need$fetch_cmocka" ] || exit 0
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=; elif have sudo; then SUDO=sudo; else
+    echo "make check needs:$need${fetch_cmocka:+ (and cmocka's source)};" \
+         "install them as root and run make check again" >&2
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+updated=
+if [ -n "$need" ]; then
+    echo "installing:$need"
+    $SUDO apt-get update -qq || echo "apt-get update reported errors; trying anyway"
+    updated=yes
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+if [ -n "$fetch_cmocka" ]; then
+    # Source packages need a deb-src line; add Debian's own if there is none.
+    if ! grep -rqsE '^(deb-src|Types:.*deb-src)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
+            $SUDO tee /etc/apt/sources.list.d/analloc-deb-src.sources >/dev/null
+        updated=
+    fi
+    [ -n "$updated" ] || $SUDO apt-get update -qq || echo "apt-get update reported errors; trying anyway"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get source -qq cmocka >/dev/null 2>&1)
+    mkdir -p build
+    rm -rf build/cmocka-src
+    mv "$tmp"/cmocka-*/ build/cmocka-src
+    rm -rf "$tmp"
+    echo "fetched cmocka's source into build/cmocka-src"
+fi
