@@ -38,7 +38,8 @@ enum analloc_error {
                                or an allocator that was never set up */
     ANALLOC_ETOOSMALL = -2, /* chunk cannot hold its metadata and one page, or the
                                metadata buffer is smaller than analloc_meta_size() */
-    ANALLOC_EOVERLAP = -3,  /* the metadata buffer overlaps the managed range */
+    ANALLOC_EOVERLAP = -3,  /* the metadata buffer overlaps the managed range, or the
+                               struct analloc overlaps the metadata or the managed range */
     ANALLOC_ERANGE = -4,    /* pointer outside the managed range */
     ANALLOC_ERESERVED = -5, /* pointer in the used prefix or the metadata */
     ANALLOC_EALIGN = -6,    /* pointer not aligned to a page */
@@ -51,8 +52,9 @@ enum analloc_error {
  * most 2^66 bits.  Not a tunable. */
 #define ANALLOC_MAX_LEVELS 11
 
-/* Called with every error a call returns for a bad pointer or argument
- * (not for an allocation that finds no memory). */
+/* Called by analloc_free and analloc_realloc with the error they return for
+ * a pointer that is not the start of a live block (not for setup errors, nor
+ * for an allocation that finds no memory; analloc_mem_size is silent). */
 typedef void (*analloc_error_hook)(void *ctx, int error, const void *ptr);
 
 /*
@@ -95,7 +97,10 @@ typedef struct analloc *analloc_t;
  * stay allocated; the metadata is placed right after them (8-byte aligned)
  * and is reserved too.  Every whole page after that, to the end of the chunk,
  * is allocatable.  `page` is a power of two (any, from 1).
- * Returns 0, ANALLOC_EINVAL or ANALLOC_ETOOSMALL.
+ * The struct analloc may lie in the used prefix or outside the chunk, not
+ * after the prefix.
+ * Returns 0, ANALLOC_EINVAL (also: more pages than this target can describe),
+ * ANALLOC_ETOOSMALL or ANALLOC_EOVERLAP (the struct after the used prefix).
  */
 int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size_t page);
 
@@ -120,8 +125,11 @@ size_t analloc_meta_size(size_t total, size_t page);
  * `base` may be any address, even one that is not mapped; whole pages inside
  * the range are allocatable, except the page at address 0, which is never
  * handed out (it would read as NULL).
- * Returns 0, ANALLOC_EINVAL, ANALLOC_ETOOSMALL (meta_size below
- * analloc_meta_size, or no whole page) or ANALLOC_EOVERLAP.
+ * Returns 0, ANALLOC_EINVAL (also: a range or buffer that wraps or ends at
+ * the top of the address space, more pages than this target can describe),
+ * ANALLOC_ETOOSMALL (meta_size below analloc_meta_size, checked first; or no
+ * whole page) or ANALLOC_EOVERLAP (metadata and range overlap, or the struct
+ * overlaps either).
  */
 int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta, size_t meta_size);
 

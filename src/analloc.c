@@ -537,6 +537,14 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     s->magic = MAGIC;
 }
 
+/* Does the allocator's struct overlap [lo, hi)?  Setup would then write
+ * over the struct it is filling in (or hand its memory out). */
+static bool struct_overlaps(const struct analloc *a, uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t sa = (uintptr_t)a;
+    return sa < hi && lo < sa + sizeof *a;
+}
+
 int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta, size_t meta_size)
 {
     if (a == NULL || meta == NULL || !is_pow2(page))
@@ -550,6 +558,8 @@ int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta,
     if (meta_size < need)
         return ANALLOC_ETOOSMALL;
     if (total != 0 && m < b + total && b < m + meta_size)
+        return ANALLOC_EOVERLAP;
+    if (struct_overlaps(a, m, m + meta_size) || struct_overlaps(a, b, b + total))
         return ANALLOC_EOVERLAP;
     unsigned shift = log2_floor(page);
     uintptr_t lo = (b >> shift) + ((b & (page - 1u)) != 0);
@@ -565,6 +575,14 @@ int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta,
     return ANALLOC_OK;
 }
 
+/* Does the metadata for pages [lo, hi), placed at meta, end before page lo? */
+static bool meta_fits_before(uintptr_t meta, uintptr_t lo, uintptr_t hi, unsigned shift,
+                             struct layout *L)
+{
+    layout_exact(lo, hi, L);
+    return meta + L->words * sizeof(uint64_t) <= (lo << shift);
+}
+
 int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size_t page)
 {
     if (a == NULL || chunk == NULL || !is_pow2(page) || used > total)
@@ -575,26 +593,30 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
     uintptr_t meta = (b + used + META_ALIGN - 1u) & ~(uintptr_t)(META_ALIGN - 1u);
     if (meta < b || meta >= end)
         return ANALLOC_ETOOSMALL;
-    size_t bound = analloc_meta_size((size_t)(end - meta), page);
-    if (bound == 0)
-        return ANALLOC_EINVAL;
-    if (bound >= (size_t)(end - meta))
-        return ANALLOC_ETOOSMALL;
     unsigned shift = log2_floor(page);
-    uintptr_t lo = ((meta + bound - 1u) >> shift) + 1u; /* first page after the bound */
+    uintptr_t lo = ((meta - 1u) >> shift) + 1u; /* the first page that starts at or after meta */
     uintptr_t hi = end >> shift;
     if (lo >= hi)
         return ANALLOC_ETOOSMALL;
-    /* The bound covers any start; the exact layout may let the arena begin a
-     * page or so earlier.  Lower lo while the exact metadata still fits. */
+    if (!pages_fit((size_t)(hi - lo)))
+        return ANALLOC_EINVAL;
     struct layout L;
-    for (; lo - 1u > (meta >> shift); lo--) {
-        layout_exact(lo - 1u, hi, &L);
-        if (meta + L.words * sizeof(uint64_t) > ((lo - 1u) << shift))
-            break;
+    if (!meta_fits_before(meta, hi - 1u, hi, shift, &L))
+        return ANALLOC_ETOOSMALL; /* not even for the last page alone */
+    /* The arena starts at the lowest page whose metadata ends before it.  Fewer
+     * pages never need more metadata, so "fits" is monotone in lo: bisect. */
+    uintptr_t first = hi - 1u;
+    while (lo < first) {
+        uintptr_t mid = lo + (first - lo) / 2u;
+        if (meta_fits_before(meta, mid, hi, shift, &L))
+            first = mid;
+        else
+            lo = mid + 1u;
     }
-    layout_exact(lo, hi, &L);
-    setup(a, shift, lo, hi, &L, (uint64_t *)meta, b, lo << shift);
+    if (struct_overlaps(a, meta, end))
+        return ANALLOC_EOVERLAP;
+    layout_exact(first, hi, &L);
+    setup(a, shift, first, hi, &L, (uint64_t *)meta, b, first << shift);
     return ANALLOC_OK;
 }
 

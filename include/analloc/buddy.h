@@ -27,7 +27,9 @@
 extern "C" {
 #endif
 
-/* Set up the built-in area.  Calling it again frees every block. */
+/* Set up the built-in area.  Calling it again frees every block.  If the
+ * loader did not honour the area's alignment, buddy_last_error() then returns
+ * ANALLOC_EALIGN (the area is managed anyway, with fewer large blocks). */
 void buddy_init(void);
 
 /*
