@@ -39,7 +39,7 @@ empty :=
 space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all deps demo examples scaling coverage lint cross check test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples scaling coverage lint cross check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -88,15 +88,27 @@ test: $(TEST_BINS) examples
 	@set -e; for e in $(addprefix $(BUILD)/examples/,$(EXAMPLES)); do \
 	  $$e > $(BUILD)/examples/$$(basename $$e).out; echo "example $$e: ok"; done
 
-# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-bins: $(TEST_BINS) examples
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, with
+# the engine's internal assertions on (ANALLOC_DEBUG), built by gcc and by
+# clang; and a plain clang build.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 test-asan:
-	ANALLOC_QUICK=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g $(SAN)" \
-	  TEST_LIBS="$(TEST_LIBS) $(SAN)" test
-
-# A clang build of everything, warnings as errors, and its tests.
+	ANALLOC_QUICK=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
+	  OPT="-O1 -g $(SAN) -DANALLOC_DEBUG" TEST_LIBS="$(TEST_LIBS) $(SAN)" test
 test-clang:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=$(CLANG) test
+test-clang-asan:
+	ANALLOC_QUICK=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/clang-asan CC=$(CLANG) \
+	  OPT="-O1 -g $(SAN) -DANALLOC_DEBUG" TEST_LIBS="$(TEST_LIBS) $(SAN)" test
+
+# Every test binary and example under valgrind memcheck.  Linked -no-pie:
+# valgrind does not honour the 16 MiB alignment of the vectormaps front's
+# static area in a position-independent executable.
+test-valgrind:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/valgrind OPT="-O2 -g -no-pie" test-bins
+	sh tools/valgrind-tests.sh $(BUILD)/valgrind
 
 # The objects of src/, compiled freestanding and linked with ld -r, must need
 # no symbol at all, on x86-64 and i386.
