@@ -39,7 +39,7 @@ empty :=
 space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all deps demo examples scaling coverage lint cross check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples scaling coverage lint cross fuzz check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -79,7 +79,12 @@ $(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(1))): tests/test_bitvector.
 endef
 $(foreach v,$(BV_VARIANTS),$(eval $(call bv_variant,$(v))))
 BV_BINS := $(foreach v,$(BV_VARIANTS),$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(v))))
-TEST_BINS := $(BV_BINS) $(addprefix $(BUILD)/tests/,$(TESTS))
+# The model engine is #included by test_model.c and fuzz_analloc.c.
+$(BUILD)/tests/test_model: tests/model.c tests/model.h
+# The fuzz harness without libFuzzer replays tests/corpus as a regression test.
+$(BUILD)/tests/fuzz_replay: tests/fuzz_analloc.c tests/model.c tests/model.h $(BUILD)/libanalloc.a | $(BUILD)/tests
+	$(CC) $(TEST_FLAGS) -DANALLOC_FUZZ_REPLAY $< $(BUILD)/libanalloc.a $(TEST_LIBS) -o $@
+TEST_BINS := $(BV_BINS) $(addprefix $(BUILD)/tests/,$(TESTS)) $(BUILD)/tests/fuzz_replay
 
 # Run every test binary (cmocka reports on stderr), then every example.
 # Counts go to $(BUILD)/counts for the summary that closes `make check`.
@@ -146,19 +151,48 @@ lint:
 cross:
 	@sh tools/cross-test.sh
 
+# Coverage-guided fuzzing with libFuzzer (clang), for FUZZ_SECONDS (default
+# 60), from tests/corpus; new inputs collect in $(BUILD)/fuzz/corpus, failing
+# ones in $(BUILD)/fuzz/crash-* (replay one: $(BUILD)/tests/fuzz_replay FILE).
+# Minimise new finds into tests/corpus with
+#   $(BUILD)/fuzz/fuzz_analloc -merge=1 -use_counters=0 tests/corpus $(BUILD)/fuzz/corpus
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/fuzz_analloc: tests/fuzz_analloc.c tests/model.c tests/model.h $(SRCS) $(HDRS)
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(CLANG) $(CSTD) -g -O1 $(WARN) $(FUZZ_SAN) -DANALLOC_DEBUG -D_GNU_SOURCE -Iinclude -Isrc \
+	  -Itests tests/fuzz_analloc.c $(SRCS) -o $@
+fuzz: $(BUILD)/fuzz/fuzz_analloc
+	@echo "fuzzing for $(FUZZ_SECONDS) s (log: $(BUILD)/fuzz/fuzz.log)"
+	@./$(BUILD)/fuzz/fuzz_analloc -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  -artifact_prefix=$(BUILD)/fuzz/ -print_final_stats=1 $(BUILD)/fuzz/corpus tests/corpus > $(BUILD)/fuzz/fuzz.log 2>&1; \
+	  rc=$$?; grep -E '^(INFO: Seed|#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss)' \
+	  $(BUILD)/fuzz/fuzz.log; \
+	  if [ $$rc -ne 0 ]; then tail -n 60 $(BUILD)/fuzz/fuzz.log; echo "fuzz: FAILED"; exit 1; fi; \
+	  echo "fuzz: no failure in $(FUZZ_SECONDS) s"
+
 # Installs missing test dependencies first (Debian), so that `make check`
 # works on a fresh machine.
 deps:
 	@sh tools/install-deps.sh
 
+# Everything: the suite built five ways (gcc; gcc and clang with ASan, UBSan
+# and assertions; clang; valgrind), coverage, a minute of fuzzing, the suite
+# on four other CPUs, static analysis, the freestanding and symbol checks.
 check: deps all
-	@rm -f $(BUILD)/counts $(BUILD)/asan/counts $(BUILD)/clang/counts
+	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-clang
+	$(MAKE) --no-print-directory test-clang-asan
+	$(MAKE) --no-print-directory test-valgrind
+	$(MAKE) --no-print-directory coverage
+	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory cross
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory freestanding
 	$(MAKE) --no-print-directory symbols
-	@cat $(BUILD)/counts $(BUILD)/asan/counts $(BUILD)/clang/counts | \
+	@find $(BUILD) -name counts -exec cat {} + | \
 	  awk '{ p += $$1; f += $$2 } END { print "check: " p " passed, " f " failed" }'
 
 clean:

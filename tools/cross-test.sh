@@ -46,6 +46,10 @@ for target in ${@:-i386 aarch64 riscv64 s390x}; do
                 bins="$bins $out/$name" ;;
         esac
     done
+    # The fuzz harness's replay of tests/corpus.
+    $cc $flags -DANALLOC_FUZZ_REPLAY tests/fuzz_analloc.c "$out/analloc.o" "$out/buddy.o" \
+        "$out/cmocka.o" -static -o "$out/fuzz_replay"
+    bins="$bins $out/fuzz_replay"
     echo "== cross $target ($($cc -dumpmachine), run: ${run:-native})"
     ANALLOC_QUICK=1 RUNNER="$run" sh tools/run-tests.sh "$out/counts" $bins || status=1
 done

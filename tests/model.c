@@ -1,0 +1,1501 @@
+/*
+ * model.c - the shadow-model engine of the randomized model test and of the
+ * fuzz harness (see model.h for its interface; the drivers are
+ * tests/test_model.c and tests/fuzz_analloc.c, which #include this file).
+ *
+ * Each run draws a configuration (page size, arena size, used prefix, start
+ * alignment, with_chunk or init with an external metadata buffer, real memory
+ * or a never-touched fake address range) and then a sequence of alloc, free,
+ * realloc, mem_size and deliberately bad calls.  After every step the
+ * allocator is compared with a shadow model that knows nothing of the
+ * engine's bit vectors:
+ *
+ *  - the live blocks, sorted by first page (and, for real arenas, a per-page
+ *    owner array that must agree with them);
+ *  - the free blocks of a binary buddy with eager merging are exactly the
+ *    maximal aligned free runs, i.e. the canonical cut of every gap between
+ *    live blocks into aligned power-of-two blocks.  So the model predicts
+ *    exactly whether an alloc of order k succeeds (an aligned run of 2^k free
+ *    pages exists), the address it returns (the lowest among the smallest
+ *    free blocks that fit), whether realloc grows in place, and what
+ *    analloc_largest_free and analloc_free_bytes report.
+ *
+ * Every live block of a real arena holds a pattern derived from its id, which
+ * is verified at free, around realloc and at the end.  Bytes the allocator
+ * must not write (guards around the chunk, the used prefix, slack, the
+ * managed memory right after setup, the metadata buffer's slack) hold a
+ * canary.  Bad pointers must return the exact error code, reach the error
+ * hook and leave the struct and metadata byte-identical.  At the end of each
+ * configuration (or when the source of randomness runs dry) everything is
+ * freed in random order and the struct and the metadata must equal a
+ * snapshot taken right after setup.
+ *
+ * All randomness comes from a struct model_source (a PRNG, or the fuzzer's
+ * bytes); every broken expectation goes to a struct model_failure callback.
+ * No test framework here: the fuzzer links without cmocka.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analloc.h"
+#include "model.h"
+
+/* ---- Settings -------------------------------------------------------------- */
+
+#define GUARD 256u                   /* canary bytes around every buffer */
+#define CANARY 0xC5u                 /* in and around real chunks */
+#define META_CANARY 0x3Cu            /* around external metadata */
+#define FULL_FILL 4096u              /* blocks up to this size get a full pattern */
+#define REAL_MAX_BYTES ((size_t)16 << 20)
+#define SMALL_ARENA 4096u            /* analloc_check after every step up to this */
+#define OWNER_MAX_PAGES ((size_t)1 << 17)
+#define SNAP_META_MAX ((size_t)64 << 10)
+#define NONE ((size_t)-1)
+#define FREE_PAGE UINT32_MAX
+
+/* ---- Pseudo-random numbers (splitmix64) ------------------------------------ */
+
+uint64_t model_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t model_mix64(uint64_t x)
+{
+    uint64_t s = x;
+    return model_splitmix64(&s);
+}
+
+static uint64_t mix64(uint64_t x) { return model_mix64(x); }
+
+static uint64_t prng_draw(void *ctx, uint64_t n)
+{
+    uint64_t x = model_splitmix64(ctx);
+    return n == 0 ? x : x % n;
+}
+
+struct model_source model_source_prng(uint64_t *state)
+{
+    return (struct model_source){.draw = prng_draw, .exhausted = NULL, .ctx = state};
+}
+
+/* ---- Randomness from bytes (the fuzzer) ------------------------------------ */
+
+static uint64_t bytes_draw(void *ctx, uint64_t n)
+{
+    struct model_bytes *b = ctx;
+    uint64_t x = 0, need = n - 1u; /* n == 0: all 64 bits */
+    for (unsigned i = 0; need != 0; i++, need >>= 8) {
+        if (b->pos < b->size)
+            x |= (uint64_t)b->data[b->pos++] << (8u * i);
+        else
+            b->dry = true;
+    }
+    return n == 0 ? x : x % n;
+}
+
+static bool bytes_exhausted(void *ctx)
+{
+    const struct model_bytes *b = ctx;
+    return b->dry || b->pos >= b->size;
+}
+
+struct model_source model_source_bytes(struct model_bytes *stream, const uint8_t *data,
+                                       size_t size)
+{
+    *stream = (struct model_bytes){.data = data, .size = size, .pos = 0, .dry = false};
+    return (struct model_source){.draw = bytes_draw, .exhausted = bytes_exhausted, .ctx = stream};
+}
+
+/* ---- Bits -------------------------------------------------------------------- */
+
+static unsigned ctz64(uint64_t x) { return (unsigned)__builtin_ctzll((unsigned long long)x); }
+static unsigned msb64(uint64_t x) { return 63u - (unsigned)__builtin_clzll((unsigned long long)x); }
+
+#define SIZE_BITS (sizeof(size_t) * 8u)
+
+/* ---- Configurations ------------------------------------------------------ */
+
+enum mode { MODE_CHUNK, MODE_INIT, MODE_FAKE };
+static const char *const mode_name[] = {"with_chunk", "init", "init-fake"};
+
+
+struct blk {
+    uintptr_t pfn;      /* first page (absolute page number) */
+    unsigned order;
+    uint32_t id;        /* pattern identity; kept when realloc moves a block */
+    size_t filled;      /* the pattern of a block of this many bytes is written */
+};
+
+/* The free blocks the model expects: the canonical cut of every gap. */
+struct gaps {
+    uint64_t orders;          /* bit m: some free block of order m */
+    uintptr_t first[64];      /* lowest first page of a free block of order m */
+    size_t free_pages;
+};
+
+struct run {
+    /* identity, for messages */
+    const struct model_class *klass;
+    size_t index, step;
+    const char *op;
+    char desc[400];
+    struct model_source src;
+    struct model_failure failure;
+
+    /* configuration */
+    enum mode mode;
+    size_t page, total, used, offset, meta_offset, want_pages;
+    bool struct_in_chunk, zero_base;
+    size_t ops, live_cap, check_every;
+
+    /* memory: chunk (with_chunk) or base (init); buf is NULL for fake ranges */
+    bool real;
+    unsigned char *buf;
+    size_t buf_size;
+    uintptr_t chunk;
+    unsigned char *metabuf;
+    size_t metabuf_size;
+    uintptr_t meta;
+    size_t meta_size;
+    struct analloc local;
+    struct analloc *a;
+
+    /* the model */
+    unsigned shift, depth;
+    uintptr_t lo, hi, start, end, res_lo, res_hi;
+    size_t npages, managed;
+    struct blk *live;
+    size_t nlive, live_max;
+    uint32_t *owner;
+    size_t live_pages;
+    uint32_t next_id;
+    uint64_t salt;
+    uintptr_t recent[16];
+    size_t nrecent, recent_pos;
+    struct gaps gaps;
+    bool gaps_valid;
+    unsigned phase;
+    size_t phase_left;
+
+    /* snapshots */
+    uintptr_t words;
+    size_t meta_bytes;
+    struct analloc snap0, snap;
+    unsigned char *meta0, *meta_snap;
+    size_t bad_ops;
+
+    /* the error hook */
+    size_t hook_calls;
+    int hook_err;
+    const void *hook_ptr;
+
+    /* statistics */
+    size_t n_alloc_ok, n_alloc_fail, n_free, n_realloc_in_place, n_realloc_move,
+        n_realloc_fail, n_bad, n_checks, n_mem_size, n_null;
+    size_t n_bad_error[MODEL_ERRORS];
+};
+
+/* ---- Failure reports ------------------------------------------------------- */
+
+static void dump_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "    %s\n", line);
+}
+
+static void model_fail(const struct run *r, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+
+static void model_fail(const struct run *r, int line, const char *fmt, ...)
+{
+    char msg[600], full[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r->a != NULL && r->npages != 0 && r->npages <= 256 && r->a->internal.words != NULL)
+        analloc_dump(r->a, dump_line, NULL, 128);
+    snprintf(full, sizeof full, "test=%s config=%zu step=%zu op=%s (model.c:%d): %s\n  config: %s",
+             r->klass->name, r->index, r->step, r->op ? r->op : "-", line, msg, r->desc);
+    r->failure.report(r->failure.ctx, full);
+    abort(); /* the callback must not return */
+}
+
+#define CHECK(r, cond, ...)                                                   \
+    do {                                                                      \
+        if (!(cond))                                                          \
+            model_fail((r), __LINE__, __VA_ARGS__);                           \
+    } while (0)
+
+#define ULL(x) ((unsigned long long)(x))
+
+/* ---- Randomness per run -------------------------------------------------- */
+
+/* Any 64-bit number. */
+static uint64_t rnd(struct run *r) { return r->src.draw(r->src.ctx, 0); }
+
+/* Uniform-ish in [0, n); n > 0. */
+static size_t below(struct run *r, size_t n)
+{
+    CHECK(r, n > 0, "model: a draw from an empty range");
+    return (size_t)r->src.draw(r->src.ctx, n);
+}
+
+static bool chance(struct run *r, unsigned percent) { return below(r, 100) < percent; }
+
+/* The source has run dry (draws are zeros now): loops that draw until a
+ * chance fails must stop on this too. */
+static bool dry(const struct run *r)
+{
+    return r->src.exhausted != NULL && r->src.exhausted(r->src.ctx);
+}
+
+/* Log-uniform in [lo, hi] (1 <= lo <= hi). */
+static size_t log_uniform(struct run *r, size_t lo, size_t hi)
+{
+    unsigned a = msb64(lo), b = msb64(hi);
+    unsigned e = a + (unsigned)below(r, b - a + 1u);
+    size_t from = (size_t)1 << e;
+    size_t to = e + 1u >= SIZE_BITS ? SIZE_MAX : ((size_t)1 << (e + 1u)) - 1u;
+    if (from < lo)
+        from = lo;
+    if (to > hi)
+        to = hi;
+    return from + below(r, to - from + 1u);
+}
+
+/* ---- The model: live blocks -------------------------------------------------- */
+
+static uintptr_t pages_of(unsigned k) { return (uintptr_t)1 << k; }
+
+/* Index of the live block holding page pfn; NONE if it is free. */
+static size_t find_live(const struct run *r, uintptr_t pfn)
+{
+    size_t lo = 0, hi = r->nlive;
+    while (lo < hi) { /* first index whose block starts after pfn */
+        size_t mid = lo + (hi - lo) / 2u;
+        if (r->live[mid].pfn <= pfn)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NONE;
+    const struct blk *b = &r->live[lo - 1u];
+    return pfn - b->pfn < pages_of(b->order) ? lo - 1u : NONE;
+}
+
+/* Index where a block starting at pfn goes in the sorted list. */
+static size_t insert_pos(const struct run *r, uintptr_t pfn)
+{
+    size_t lo = 0, hi = r->nlive;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2u;
+        if (r->live[mid].pfn < pfn)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void owner_set(struct run *r, uintptr_t pfn, uintptr_t n, uint32_t id, bool expect_free)
+{
+    if (r->owner == NULL)
+        return;
+    for (uintptr_t p = pfn; p < pfn + n; p++) {
+        uint32_t *o = &r->owner[p - r->lo];
+        CHECK(r, (*o == FREE_PAGE) == expect_free,
+              "shadow: page %#llx is %s, expected %s (owner %u)", ULL(p),
+              *o == FREE_PAGE ? "free" : "owned", expect_free ? "free" : "owned", (unsigned)*o);
+        *o = id;
+    }
+}
+
+static void model_insert(struct run *r, uintptr_t pfn, unsigned order, uint32_t id)
+{
+    CHECK(r, r->nlive < r->live_max, "model: too many live blocks");
+    size_t i = insert_pos(r, pfn);
+    memmove(&r->live[i + 1u], &r->live[i], (r->nlive - i) * sizeof r->live[0]);
+    r->live[i] = (struct blk){.pfn = pfn, .order = order, .id = id, .filled = 0};
+    r->nlive++;
+    owner_set(r, pfn, pages_of(order), id, true);
+    r->live_pages += (size_t)pages_of(order);
+    r->gaps_valid = false;
+}
+
+static void model_remove(struct run *r, size_t i)
+{
+    struct blk b = r->live[i];
+    memmove(&r->live[i], &r->live[i + 1u], (r->nlive - i - 1u) * sizeof r->live[0]);
+    r->nlive--;
+    owner_set(r, b.pfn, pages_of(b.order), FREE_PAGE, false);
+    r->live_pages -= (size_t)pages_of(b.order);
+    r->gaps_valid = false;
+}
+
+/* Change the order of live block i in place (it keeps its first page). */
+static void model_resize(struct run *r, size_t i, unsigned to)
+{
+    struct blk *b = &r->live[i];
+    uintptr_t old_n = pages_of(b->order), new_n = pages_of(to);
+    if (new_n < old_n)
+        owner_set(r, b->pfn + new_n, old_n - new_n, FREE_PAGE, false);
+    else
+        owner_set(r, b->pfn + old_n, new_n - old_n, b->id, true);
+    r->live_pages = r->live_pages - (size_t)old_n + (size_t)new_n;
+    b->order = to;
+    r->gaps_valid = false;
+}
+
+/*
+ * The free blocks a binary buddy with eager merging holds: every maximal
+ * aligned run of free pages inside the arena, i.e. the canonical cut of each
+ * gap between live blocks into aligned power-of-two blocks.
+ */
+static void gaps_compute(struct run *r)
+{
+    struct gaps *g = &r->gaps;
+    g->orders = 0;
+    g->free_pages = 0;
+    uintptr_t p = r->lo;
+    for (size_t i = 0; i <= r->nlive; i++) {
+        uintptr_t end = i < r->nlive ? r->live[i].pfn : r->hi;
+        CHECK(r, end >= p, "model: live blocks overlap or leave the arena (block %zu)", i);
+        g->free_pages += (size_t)(end - p);
+        while (p < end) {
+            unsigned m = ctz64(p), room = msb64(end - p);
+            if (room < m)
+                m = room;
+            if (((g->orders >> m) & 1u) == 0) {
+                g->orders |= (uint64_t)1 << m;
+                g->first[m] = p;
+            }
+            p += pages_of(m);
+        }
+        if (i < r->nlive)
+            p = end + pages_of(r->live[i].order);
+    }
+    r->gaps_valid = true;
+}
+
+static const struct gaps *gaps(struct run *r)
+{
+    if (!r->gaps_valid)
+        gaps_compute(r);
+    return &r->gaps;
+}
+
+/* First page the allocator must return for order k; 0 if it must fail. */
+static uintptr_t predict(struct run *r, unsigned k)
+{
+    if (k > r->depth)
+        return 0;
+    uint64_t fits = gaps(r)->orders & (~(uint64_t)0 << k);
+    return fits == 0 ? 0 : r->gaps.first[ctz64(fits)];
+}
+
+static size_t model_largest(struct run *r)
+{
+    uint64_t o = gaps(r)->orders;
+    return o == 0 ? 0 : r->page << msb64(o);
+}
+
+/* The smallest order whose blocks hold size bytes; depth + 1 if none. */
+static unsigned model_order(const struct run *r, size_t size)
+{
+    unsigned m = 0;
+    while (m <= r->depth && (r->page << m) < size)
+        m++;
+    return m;
+}
+
+/* ---- Contents ------------------------------------------------------------------ */
+
+static unsigned char *real_ptr(struct run *r, uintptr_t addr, size_t n)
+{
+    uintptr_t b = (uintptr_t)r->buf;
+    CHECK(r, addr >= b && addr - b <= r->buf_size && n <= r->buf_size - (addr - b),
+          "address %#llx (+%zu) is outside the test's buffer", ULL(addr), n);
+    return r->buf + (addr - b);
+}
+
+static unsigned char pat_byte(uint64_t v, size_t o)
+{
+    return (unsigned char)((v >> ((o & 7u) * 8u)) ^ ((o >> 3) * 0x9du));
+}
+
+/*
+ * Write or verify the pattern of block `id` at addr for a block of n bytes,
+ * only at offsets below limit.  Blocks up to FULL_FILL bytes are covered
+ * entirely; larger ones at the head, the tail and 63 samples in between.
+ */
+static void pattern(struct run *r, uintptr_t addr, uint32_t id, size_t n, size_t limit, bool write,
+                    const char *what)
+{
+    if (!r->real || n == 0)
+        return;
+    size_t ranges[66][2], nr = 0;
+    if (n <= FULL_FILL) {
+        ranges[nr][0] = 0;
+        ranges[nr++][1] = n;
+    } else {
+        ranges[nr][0] = 0;
+        ranges[nr++][1] = 128;
+        ranges[nr][0] = n - 128u;
+        ranges[nr++][1] = n;
+        for (size_t i = 1; i < 64; i++) {
+            ranges[nr][0] = i * (n / 64u);
+            ranges[nr++][1] = i * (n / 64u) + 16u;
+        }
+    }
+    unsigned char *p = real_ptr(r, addr, n < limit ? n : limit);
+    uint64_t v = mix64(r->salt ^ id);
+    for (size_t i = 0; i < nr; i++) {
+        size_t from = ranges[i][0], to = ranges[i][1] < limit ? ranges[i][1] : limit;
+        for (size_t o = from; o < to; o++) {
+            if (write) {
+                p[o] = pat_byte(v, o);
+            } else if (p[o] != pat_byte(v, o)) {
+                CHECK(r, false, "%s: block %u at %#llx (%zu bytes) byte %zu is %#x, expected %#x",
+                      what, (unsigned)id, ULL(addr), n, o, p[o], pat_byte(v, o));
+            }
+        }
+    }
+}
+
+static void pattern_write(struct run *r, size_t i)
+{
+    struct blk *b = &r->live[i];
+    size_t n = r->page << b->order;
+    pattern(r, b->pfn << r->shift, b->id, n, n, true, "fill");
+    b->filled = n;
+}
+
+static void pattern_verify(struct run *r, const struct blk *b, uintptr_t addr, size_t limit,
+                           const char *what)
+{
+    pattern(r, addr, b->id, b->filled, limit, false, what);
+}
+
+/* Bytes [from, to) of the buffer must all be the canary c. */
+static void canary_verify(struct run *r, const unsigned char *base, size_t from, size_t to,
+                          unsigned char c, const char *what)
+{
+    for (size_t i = from; i < to; i++)
+        CHECK(r, base[i] == c, "%s: byte %zu of [%zu, %zu) at %p was overwritten (%#x)", what, i,
+              from, to, (const void *)(base + i), base[i]);
+}
+
+/* Verify the canaries in and around the chunk (or base range) and the
+ * metadata buffer; the managed range only if managed_too. */
+static void canaries_verify(struct run *r, bool managed_too, const char *when)
+{
+    char what[128];
+    if (r->real) {
+        uintptr_t b = (uintptr_t)r->buf;
+        /* Regions to skip, as byte offsets in buf: metadata, struct, managed. */
+        size_t skip[3][2];
+        size_t ns = 0;
+        if (r->mode == MODE_CHUNK) {
+            skip[ns][0] = r->words - b;
+            skip[ns++][1] = r->words - b + r->meta_bytes;
+            if (r->struct_in_chunk) {
+                skip[ns][0] = (uintptr_t)r->a - b;
+                skip[ns++][1] = (uintptr_t)r->a - b + sizeof *r->a;
+            }
+        }
+        if (!managed_too) {
+            skip[ns][0] = r->start - b;
+            skip[ns++][1] = r->end - b;
+        }
+        /* Sort the (disjoint) skipped regions, then check the bytes between. */
+        for (size_t i = 1; i < ns; i++)
+            for (size_t j = i; j > 0 && skip[j][0] < skip[j - 1u][0]; j--) {
+                size_t t0 = skip[j][0], t1 = skip[j][1];
+                skip[j][0] = skip[j - 1u][0];
+                skip[j][1] = skip[j - 1u][1];
+                skip[j - 1u][0] = t0;
+                skip[j - 1u][1] = t1;
+            }
+        snprintf(what, sizeof what, "%s: chunk canary (chunk at buffer offset %zu)", when,
+                 (size_t)(r->chunk - b));
+        /* The canary covers the chunk and GUARD bytes either side. */
+        size_t pos = (size_t)(r->chunk - b) - GUARD;
+        for (size_t i = 0; i <= ns; i++) {
+            size_t to = i < ns ? skip[i][0] : (size_t)(r->chunk - b) + r->total + GUARD;
+            CHECK(r, to >= pos, "test: overlapping canary regions");
+            canary_verify(r, r->buf, pos, to, CANARY, what);
+            if (i < ns)
+                pos = skip[i][1];
+        }
+    }
+    if (r->mode != MODE_CHUNK) {
+        size_t mb = r->words - (uintptr_t)r->metabuf;
+        snprintf(what, sizeof what, "%s: metadata buffer canary", when);
+        canary_verify(r, r->metabuf, 0, mb, META_CANARY, what);
+        canary_verify(r, r->metabuf, mb + r->meta_bytes, r->metabuf_size, META_CANARY, what);
+    }
+}
+
+/* ---- Snapshots ------------------------------------------------------------------- */
+
+static size_t first_diff(const void *x, const void *y, size_t n)
+{
+    const unsigned char *p = x, *q = y;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i])
+            return i;
+    return NONE;
+}
+
+/* Snapshots cost O(metadata): on every call only for small metadata. */
+static bool snap_cheap(const struct run *r) { return r->meta_bytes <= SNAP_META_MAX; }
+
+static void snap_take(struct run *r)
+{
+    memcpy(&r->snap, r->a, sizeof r->snap);
+    memcpy(r->meta_snap, r->a->internal.words, r->meta_bytes);
+}
+
+static void snap_compare(struct run *r, const struct analloc *s, const unsigned char *meta,
+                         const char *what)
+{
+    size_t d = first_diff(r->a, s, sizeof *s);
+    CHECK(r, d == NONE, "%s: struct analloc changed at byte %zu (of %zu)", what, d, sizeof *s);
+    d = first_diff(r->a->internal.words, meta, r->meta_bytes);
+    CHECK(r, d == NONE, "%s: metadata changed at byte %zu (word %zu) of %zu", what, d,
+          d == NONE ? 0 : d / 8u, r->meta_bytes);
+}
+
+/* ---- The error hook ---------------------------------------------------------- */
+
+static void hook(void *ctx, int error, const void *ptr)
+{
+    struct run *r = ctx;
+    r->hook_calls++;
+    r->hook_err = error;
+    r->hook_ptr = ptr;
+}
+
+/* ---- Sizes ------------------------------------------------------------------- */
+
+/* A size whose order is exactly k (k <= depth): the boundaries or between. */
+static size_t size_in_order(struct run *r, unsigned k)
+{
+    size_t hi = r->page << k;
+    size_t lo = k == 0 ? 1 : (r->page << (k - 1u)) + 1u;
+    switch (below(r, 4)) {
+    case 0: return hi;
+    case 1: return lo;
+    default: return lo + below(r, hi - lo + 1u);
+    }
+}
+
+/* A size no block holds. */
+static size_t size_too_large(struct run *r)
+{
+    size_t big = r->page << r->depth;
+    switch (below(r, 5)) {
+    case 0: return big + 1u;
+    case 1: return big <= SIZE_MAX / 2u ? big * 2u : SIZE_MAX;
+    case 2: return r->managed + 1u + below(r, r->managed);
+    case 3: return SIZE_MAX;
+    default: return SIZE_MAX - below(r, 2u * r->page);
+    }
+}
+
+/* The skewed distribution: mostly small orders, sometimes any order, 0, or
+ * too large. */
+static size_t gen_size(struct run *r)
+{
+    size_t c = below(r, 1000);
+    if (c < 30)
+        return 0;
+    if (c < 60)
+        return size_too_large(r);
+    if (c < 200)
+        return size_in_order(r, (unsigned)below(r, r->depth + 1u));
+    if (c < 230)
+        return size_in_order(r, r->depth - (unsigned)below(r, r->depth < 3 ? r->depth + 1u : 3u));
+    unsigned k = 0;
+    while (k < r->depth && chance(r, 55))
+        k++;
+    return size_in_order(r, k);
+}
+
+/* ---- Checks after every step ----------------------------------------------------- */
+
+static void check_counters(struct run *r)
+{
+    size_t free_pages = r->npages - r->live_pages;
+    size_t got = analloc_free_bytes(r->a);
+    CHECK(r, got == free_pages << r->shift, "analloc_free_bytes = %zu, expected %zu", got,
+          free_pages << r->shift);
+    CHECK(r, gaps(r)->free_pages == free_pages, "model: gaps hold %zu pages, counter %zu",
+          r->gaps.free_pages, free_pages);
+    got = analloc_largest_free(r->a);
+    CHECK(r, got == model_largest(r), "analloc_largest_free = %zu, expected %zu", got,
+          model_largest(r));
+}
+
+/* An arena where analloc_check never runs (model_class). */
+static bool lean(const struct run *r)
+{
+    return r->klass->lean_pages != 0 && r->npages > r->klass->lean_pages;
+}
+
+static void check_engine(struct run *r)
+{
+    int rc = analloc_check(r->a);
+    r->n_checks++;
+    CHECK(r, rc == 0, "analloc_check = %d (%s)", rc, analloc_strerror(rc));
+}
+
+/* ---- Operations ------------------------------------------------------------------ */
+
+/* A block just returned at addr for order k (the model does not hold it yet). */
+static void check_new_block(struct run *r, uintptr_t addr, unsigned k, const char *what)
+{
+    size_t size = r->page << k;
+    CHECK(r, addr % size == 0, "%s: block %#llx of %zu bytes is not aligned to its size", what,
+          ULL(addr), size);
+    CHECK(r, addr >= r->start && addr - r->start <= r->managed - size,
+          "%s: block [%#llx, +%zu) is outside the arena [%#llx, %#llx)", what, ULL(addr), size,
+          ULL(r->start), ULL(r->end));
+    uintptr_t pfn = addr >> r->shift;
+    size_t i = find_live(r, pfn);
+    CHECK(r, i == NONE, "%s: block %#llx overlaps live block %zu", what, ULL(addr), i);
+    size_t j = insert_pos(r, pfn);
+    CHECK(r, j == r->nlive || r->live[j].pfn >= pfn + pages_of(k),
+          "%s: block [%#llx, +%zu) overlaps the live block at page %#llx", what, ULL(addr), size,
+          ULL(r->live[j].pfn));
+    if (r->owner != NULL)
+        for (uintptr_t p = pfn; p < pfn + pages_of(k); p++)
+            CHECK(r, r->owner[p - r->lo] == FREE_PAGE,
+                  "%s: page %#llx of the new block belongs to block %u", what, ULL(p),
+                  (unsigned)r->owner[p - r->lo]);
+}
+
+static void op_alloc(struct run *r, bool via_realloc)
+{
+    r->op = via_realloc ? "realloc(NULL)" : "alloc";
+    size_t size = gen_size(r);
+    unsigned k = model_order(r, size);
+    uintptr_t want = predict(r, k);
+    size_t largest = analloc_largest_free(r->a);
+    bool snap = want == 0 && snap_cheap(r);
+    if (snap)
+        snap_take(r);
+    void *p = via_realloc ? analloc_realloc(r->a, NULL, size) : analloc_alloc(r->a, size);
+    /* Coherence with analloc_largest_free, whatever the model says. */
+    CHECK(r, (p != NULL) == (k <= r->depth && (r->page << k) <= largest),
+          "%s(%zu) %s but analloc_largest_free was %zu", r->op, size,
+          p != NULL ? "succeeded" : "failed", largest);
+    if (want == 0) {
+        CHECK(r, p == NULL, "%s(%zu): order %u (depth %u, largest free %zu) returned %p, expected NULL",
+              r->op, size, k, r->depth, model_largest(r), p);
+        if (snap)
+            snap_compare(r, &r->snap, r->meta_snap, "a failed alloc");
+        r->n_alloc_fail++;
+        return;
+    }
+    CHECK(r, p != NULL,
+          "%s(%zu): order %u returned NULL, expected %#llx (largest free %zu, free pages %zu)",
+          r->op, size, k, ULL(want << r->shift), model_largest(r), r->npages - r->live_pages);
+    uintptr_t addr = (uintptr_t)p;
+    check_new_block(r, addr, k, r->op);
+    CHECK(r, addr == want << r->shift,
+          "%s(%zu): order %u returned %#llx, expected %#llx (lowest of the smallest free blocks)",
+          r->op, size, k, ULL(addr), ULL(want << r->shift));
+    uint32_t id = r->next_id++;
+    model_insert(r, addr >> r->shift, k, id);
+    size_t got = analloc_mem_size(r->a, p);
+    CHECK(r, got == r->page << k, "mem_size of a new block = %zu, expected %zu", got, r->page << k);
+    pattern_write(r, find_live(r, addr >> r->shift));
+    r->n_alloc_ok++;
+}
+
+static void recent_push(struct run *r, uintptr_t addr)
+{
+    r->recent[r->recent_pos] = addr;
+    r->recent_pos = (r->recent_pos + 1u) % 16u;
+    if (r->nrecent < 16u)
+        r->nrecent++;
+}
+
+static void free_index(struct run *r, size_t i)
+{
+    struct blk b = r->live[i];
+    uintptr_t addr = b.pfn << r->shift;
+    pattern_verify(r, &b, addr, b.filled, "before free");
+    int rc = analloc_free(r->a, (void *)addr);
+    CHECK(r, rc == 0, "free(%#llx) of a live block of %zu bytes = %d (%s)", ULL(addr),
+          r->page << b.order, rc, analloc_strerror(rc));
+    model_remove(r, i);
+    recent_push(r, addr);
+    r->n_free++;
+}
+
+static void op_free(struct run *r)
+{
+    r->op = "free";
+    free_index(r, below(r, r->nlive));
+}
+
+static void op_mem_size(struct run *r)
+{
+    r->op = "mem_size";
+    size_t i = below(r, r->nlive);
+    uintptr_t addr = r->live[i].pfn << r->shift;
+    size_t got = analloc_mem_size(r->a, (const void *)addr);
+    CHECK(r, got == r->page << r->live[i].order, "mem_size(%#llx) = %zu, expected %zu", ULL(addr),
+          got, r->page << r->live[i].order);
+}
+
+static void op_realloc(struct run *r)
+{
+    if (r->nlive == 0) {
+        op_alloc(r, true);
+        return;
+    }
+    r->op = "realloc";
+    size_t i = below(r, r->nlive);
+    struct blk b = r->live[i];
+    uintptr_t addr = b.pfn << r->shift;
+    unsigned k = b.order, d = r->depth, to;
+    size_t size;
+    switch (below(r, 12)) {
+    case 0:
+        size = 0;
+        break;
+    case 1:
+    case 2: /* shrink */
+        size = size_in_order(r, k > 0 ? (unsigned)below(r, k) : 0);
+        break;
+    case 3:
+    case 4: /* the same order */
+        size = size_in_order(r, k);
+        break;
+    case 5:
+    case 6:
+    case 7:
+    case 8: /* grow a little */
+        to = k + 1u;
+        while (chance(r, 40) && !dry(r))
+            to++;
+        size = to <= d ? size_in_order(r, to) : size_too_large(r);
+        break;
+    case 9: /* grow to any order */
+        size = size_in_order(r, k + (unsigned)below(r, d - k + 1u));
+        break;
+    case 10:
+        size = size_too_large(r);
+        break;
+    default:
+        size = size_in_order(r, (unsigned)below(r, d + 1u));
+        break;
+    }
+    to = model_order(r, size);
+
+    /* The prediction. */
+    enum { FAIL, IN_PLACE, MOVE } kind;
+    uintptr_t want = 0;
+    uintptr_t next = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi;
+    if (to > d)
+        kind = FAIL;
+    else if (to <= k)
+        kind = IN_PLACE;
+    else if ((b.pfn & (pages_of(to) - 1u)) == 0 && b.pfn + pages_of(to) <= next)
+        kind = IN_PLACE; /* aligned to the new size, and the pages that follow are free */
+    else
+        kind = (want = predict(r, to)) != 0 ? MOVE : FAIL;
+
+    if (!r->real && kind == MOVE)
+        return; /* a move copies the contents: never in a range nobody maps */
+    pattern_verify(r, &b, addr, b.filled, "before realloc");
+    bool snap = kind == FAIL && snap_cheap(r);
+    if (snap)
+        snap_take(r);
+    size_t hooks = r->hook_calls;
+    void *q = analloc_realloc(r->a, (void *)addr, size);
+    uintptr_t qa = (uintptr_t)q;
+    if (to > d)
+        r->hook_calls = hooks; /* the contract leaves the hook open for a size no block holds */
+    const char *names[] = {"fail", "in place", "move"};
+    if (kind == FAIL) {
+        CHECK(r, q == NULL, "realloc(%#llx of %zu, %zu): expected NULL (%s), got %p", ULL(addr),
+              r->page << k, size, to > d ? "no order holds the size" : "no room", q);
+        size_t got = analloc_mem_size(r->a, (void *)addr);
+        CHECK(r, got == r->page << k, "after a failed realloc, mem_size = %zu, expected %zu", got,
+              r->page << k);
+        pattern_verify(r, &b, addr, b.filled, "after a failed realloc");
+        if (snap)
+            snap_compare(r, &r->snap, r->meta_snap, "a failed realloc");
+        r->n_realloc_fail++;
+        return;
+    }
+    CHECK(r, q != NULL, "realloc(%#llx of %zu, %zu) returned NULL, expected %s (order %u -> %u)",
+          ULL(addr), r->page << k, size, names[kind], k, to);
+    size_t keep = (r->page << k) < (r->page << to) ? r->page << k : r->page << to;
+    if (kind == IN_PLACE) {
+        CHECK(r, qa == addr, "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected in place",
+              ULL(addr), size, k, to, ULL(qa));
+        model_resize(r, i, to);
+        pattern_verify(r, &b, addr, keep, "after realloc in place");
+        r->n_realloc_in_place++;
+    } else {
+        CHECK(r, qa != addr, "realloc(%#llx, %zu) order %u -> %u stayed in place, expected a move",
+              ULL(addr), size, k, to);
+        check_new_block(r, qa, to, "realloc");
+        CHECK(r, qa == want << r->shift,
+              "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected %#llx", ULL(addr), size,
+              k, to, ULL(qa), ULL(want << r->shift));
+        pattern_verify(r, &b, qa, keep, "contents copied by realloc");
+        model_remove(r, i);
+        model_insert(r, qa >> r->shift, to, b.id);
+        recent_push(r, addr);
+        r->n_realloc_move++;
+    }
+    size_t j = find_live(r, qa >> r->shift);
+    r->live[j].filled = b.filled;
+    pattern_write(r, j);
+    size_t got = analloc_mem_size(r->a, q);
+    CHECK(r, got == r->page << to, "mem_size after realloc = %zu, expected %zu", got,
+          r->page << to);
+}
+
+/* The error the contract gives for ptr, from the model; 0 for a live block's
+ * start.  *li is the live block holding it, if any. */
+static int classify(struct run *r, uintptr_t addr, size_t *li)
+{
+    *li = NONE;
+    if (addr >= r->res_lo && addr < r->res_hi)
+        return ANALLOC_ERESERVED;
+    uintptr_t pfn = addr >> r->shift;
+    if (pfn < r->lo || pfn >= r->hi)
+        return ANALLOC_ERANGE;
+    if ((addr & (r->page - 1u)) != 0)
+        return ANALLOC_EALIGN;
+    size_t i = find_live(r, pfn);
+    if (r->owner != NULL) {
+        uint32_t o = r->owner[pfn - r->lo];
+        CHECK(r, (o == FREE_PAGE) == (i == NONE) && (o == FREE_PAGE || o == r->live[i].id),
+              "shadow: owner array (%u) and live list (%zu) disagree at page %#llx", (unsigned)o, i,
+              ULL(pfn));
+    }
+    if (i == NONE)
+        return ANALLOC_EFREE;
+    *li = i;
+    return r->live[i].pfn == pfn ? ANALLOC_OK : ANALLOC_EINTERIOR;
+}
+
+static uintptr_t random_arena_byte(struct run *r)
+{
+    return r->start + (uintptr_t)below(r, r->managed);
+}
+
+static uintptr_t gen_bad_addr(struct run *r)
+{
+    uintptr_t page = r->page;
+    switch (below(r, 10)) {
+    case 0: /* a double free of a recently freed block */
+        if (r->nrecent > 0)
+            return r->recent[below(r, r->nrecent)];
+        return random_arena_byte(r);
+    case 1: /* inside a live block */
+        if (r->nlive > 0) {
+            const struct blk *b = &r->live[below(r, r->nlive)];
+            if (b->order > 0)
+                return (b->pfn + 1u + (uintptr_t)below(r, (size_t)pages_of(b->order) - 1u))
+                       << r->shift;
+        }
+        return random_arena_byte(r);
+    case 2: /* misaligned */
+        if (page > 1 && r->nlive > 0)
+            return (r->live[below(r, r->nlive)].pfn << r->shift) + 1u + below(r, page - 1u);
+        return random_arena_byte(r);
+    case 3: /* just below the arena: the reserved prefix or outside */
+        return r->start - 1u - below(r, 4u * page);
+    case 4: /* at or past the end */
+        return r->end + below(r, 4u * page);
+    case 5: /* the used prefix or the metadata */
+        return r->res_lo + below(r, r->res_hi - r->res_lo);
+    case 6: /* far away */
+        switch (below(r, 3)) {
+        case 0: return UINTPTR_MAX - below(r, 4u * page);
+        case 1: return 1u + below(r, 4096);
+        default: return (uintptr_t)1 << below(r, sizeof(uintptr_t) * 8u);
+        }
+    case 7: /* any page of the arena */
+        return (r->lo + below(r, r->npages)) << r->shift;
+    case 8: /* a buddy of a live block */
+        if (r->nlive > 0) {
+            const struct blk *b = &r->live[below(r, r->nlive)];
+            return (b->pfn ^ pages_of(b->order)) << r->shift;
+        }
+        return random_arena_byte(r);
+    default:
+        return random_arena_byte(r);
+    }
+}
+
+static void op_bad(struct run *r)
+{
+    uintptr_t addr = gen_bad_addr(r);
+    size_t li;
+    int want = classify(r, addr, &li);
+    if (addr == 0 || want == ANALLOC_OK)
+        return; /* not a bad pointer after all */
+    void *ptr = (void *)addr;
+    bool snap = snap_cheap(r) || r->bad_ops % 64u == 0;
+    r->bad_ops++;
+    r->n_bad++;
+    if (-want < MODEL_ERRORS)
+        r->n_bad_error[-want]++;
+    if (snap)
+        snap_take(r);
+    size_t hooks = r->hook_calls;
+    switch (below(r, 4)) {
+    case 0:
+    case 1: {
+        r->op = "bad free";
+        int rc = analloc_free(r->a, ptr);
+        CHECK(r, rc == want, "free(%#llx) = %d (%s), expected %d (%s)", ULL(addr), rc,
+              analloc_strerror(rc), want, analloc_strerror(want));
+        CHECK(r, r->hook_calls == hooks + 1u && r->hook_err == want && r->hook_ptr == ptr,
+              "free(%#llx): the error hook was called %zu times (last %d, %p), expected once with %d",
+              ULL(addr), r->hook_calls - hooks, r->hook_err, r->hook_ptr, want);
+        break;
+    }
+    case 2: {
+        r->op = "bad realloc";
+        size_t size = gen_size(r);
+        void *q = analloc_realloc(r->a, ptr, size);
+        CHECK(r, q == NULL, "realloc(%#llx, %zu) of a bad pointer (%s) returned %p", ULL(addr), size,
+              analloc_strerror(want), q);
+        CHECK(r, r->hook_calls == hooks + 1u && r->hook_err == want && r->hook_ptr == ptr,
+              "realloc(%#llx): the error hook was called %zu times (last %d), expected once with %d",
+              ULL(addr), r->hook_calls - hooks, r->hook_err, want);
+        break;
+    }
+    default: {
+        r->op = "bad mem_size";
+        size_t got = analloc_mem_size(r->a, ptr);
+        CHECK(r, got == 0, "mem_size(%#llx) of a bad pointer (%s) = %zu", ULL(addr),
+              analloc_strerror(want), got);
+        CHECK(r, r->hook_calls == hooks, "mem_size called the error hook");
+        break;
+    }
+    }
+    if (snap)
+        snap_compare(r, &r->snap, r->meta_snap, r->op);
+    if (li != NONE)
+        pattern_verify(r, &r->live[li], r->live[li].pfn << r->shift, r->live[li].filled,
+                       "a bad call on an interior pointer");
+}
+
+static void op_null(struct run *r)
+{
+    switch (below(r, 3)) {
+    case 0:
+        r->op = "free(NULL)";
+        CHECK(r, analloc_free(r->a, NULL) == 0, "free(NULL) failed");
+        r->n_null++;
+        break;
+    case 1:
+        r->op = "mem_size(NULL)";
+        CHECK(r, analloc_mem_size(r->a, NULL) == 0, "mem_size(NULL) is not 0");
+        r->n_null++;
+        break;
+    default:
+        op_alloc(r, true);
+        break;
+    }
+}
+
+/* ---- Setup ---------------------------------------------------------------------- */
+
+static uintptr_t round_up(uintptr_t x, uintptr_t align) { return (x + align - 1u) & ~(align - 1u); }
+
+/* A scratch struct filled with a pattern: failing setups must not change it. */
+static void scratch_fill(struct analloc *s) { memset(s, 0x5A, sizeof *s); }
+
+static void scratch_verify(struct run *r, const struct analloc *s, const char *what)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < sizeof *s; i++)
+        CHECK(r, p[i] == 0x5A, "%s changed the struct at byte %zu", what, i);
+}
+
+/* Bytes of chunk needed past `used` for the metadata and `pages` pages. */
+static size_t chunk_room(size_t pages, size_t page)
+{
+    size_t room = pages * page + 2u * page + 16u;
+    for (int i = 0; i < 12; i++)
+        room = analloc_meta_size(room, page) + pages * page + 2u * page + 16u;
+    return room;
+}
+
+/* A buffer for the chunk (or base range) of run r, aligned to a power of two
+ * at least its size, so that the arena's position relative to every buddy
+ * boundary depends on the seed alone (not on where malloc put it): replays
+ * see the same layout.  Only GUARD bytes either side of the chunk are
+ * touched.  Returns the chunk. */
+static unsigned char *real_buffer(struct run *r)
+{
+    size_t head = (size_t)round_up(GUARD, r->page * 64u);
+    r->buf_size = head + r->offset + r->total + GUARD;
+    size_t align = r->page * 64u;
+    while (align < r->buf_size)
+        align *= 2u;
+    void *p = NULL;
+    CHECK(r, posix_memalign(&p, align, r->buf_size) == 0, "out of memory (%zu bytes aligned to %zu)",
+          r->buf_size, align);
+    r->buf = p;
+    unsigned char *chunk = r->buf + head + r->offset;
+    r->chunk = (uintptr_t)chunk;
+    memset(chunk - GUARD, CANARY, r->total + 2u * GUARD);
+    return chunk;
+}
+
+static void setup_chunk(struct run *r)
+{
+    size_t page = r->page;
+    unsigned char *chunk = real_buffer(r);
+
+    /* Failing setups change nothing, not even the chunk. */
+    struct analloc s;
+    scratch_fill(&s);
+    int rc = analloc_with_chunk(&s, chunk, r->used + 8u, r->used, page);
+    CHECK(r, rc == ANALLOC_ETOOSMALL, "with_chunk of a chunk too small = %d", rc);
+    rc = analloc_with_chunk(&s, chunk, r->used, r->used + 1u, page);
+    CHECK(r, rc == ANALLOC_EINVAL, "with_chunk with used > total = %d", rc);
+    rc = analloc_with_chunk(&s, chunk, r->total, r->used, page * 3u);
+    CHECK(r, rc == ANALLOC_EINVAL, "with_chunk with page %zu = %d", page * 3u, rc);
+    scratch_verify(r, &s, "a failing with_chunk");
+    canary_verify(r, chunk, 0, r->total, CANARY, "a failing with_chunk wrote the chunk");
+
+    r->a = &r->local;
+    if (r->struct_in_chunk)
+        r->a = (struct analloc *)(void *)(chunk + (round_up(r->chunk, 16) - r->chunk));
+    rc = analloc_with_chunk(r->a, chunk, r->total, r->used, page);
+    CHECK(r, rc == 0, "analloc_with_chunk = %d (%s)", rc, analloc_strerror(rc));
+
+    r->words = (uintptr_t)r->a->internal.words;
+    r->meta_bytes = r->a->internal.meta_bytes;
+    r->start = (uintptr_t)r->a->start;
+    r->managed = r->a->managed;
+    uintptr_t meta_end = r->words + r->meta_bytes;
+    uintptr_t chunk_end = r->chunk + r->total;
+    CHECK(r, r->words == round_up(r->chunk + r->used, 8),
+          "the metadata is at %#llx, expected right after the used prefix at %#llx", ULL(r->words),
+          ULL(round_up(r->chunk + r->used, 8)));
+    CHECK(r, r->start % page == 0 && r->managed % page == 0 && r->managed > 0,
+          "start %#llx / managed %zu not whole pages", ULL(r->start), r->managed);
+    CHECK(r, r->start >= meta_end, "the arena %#llx overlaps the metadata [%#llx, %#llx)",
+          ULL(r->start), ULL(r->words), ULL(meta_end));
+    CHECK(r, r->start + r->managed == chunk_end / page * page,
+          "the arena ends at %#llx, expected the last whole page of the chunk, %#llx",
+          ULL(r->start + r->managed), ULL(chunk_end / page * page));
+    /* Every whole page after the metadata is allocatable.  One more page
+     * may need more metadata, so the page before the start is owed only if
+     * the exact metadata of [start - page, end) still ends before it (asked
+     * of a scratch analloc_init over that range, which it never touches). */
+    if (r->start - page >= meta_end) {
+        size_t need = analloc_meta_size(r->managed + page, page);
+        void *tmp = malloc(need);
+        CHECK(r, tmp != NULL, "out of memory");
+        rc = analloc_init(&s, chunk + (r->start - page - r->chunk), r->managed + page, page, tmp,
+                          need);
+        size_t more = s.internal.meta_bytes;
+        free(tmp);
+        CHECK(r, rc == 0, "scratch init for [start - page, end) = %d", rc);
+        CHECK(r, r->words + more > r->start - page,
+              "the page at %#llx lies wholly after the metadata (%zu bytes, ends %#llx; %zu "
+              "bytes with that page) but is not allocatable",
+              ULL(r->start - page), r->meta_bytes, ULL(meta_end), more);
+    }
+    CHECK(r, r->meta_bytes <= analloc_meta_size(r->total, page),
+          "meta_bytes %zu above analloc_meta_size %zu", r->meta_bytes,
+          analloc_meta_size(r->total, page));
+    r->res_lo = r->chunk;
+    r->res_hi = r->start;
+}
+
+static void setup_init(struct run *r)
+{
+    size_t page = r->page;
+    uintptr_t base;
+    unsigned char *basep = NULL;
+    if (r->mode == MODE_INIT)
+        basep = real_buffer(r);
+    r->meta_size = analloc_meta_size(r->total, page);
+    CHECK(r, r->meta_size > 0, "analloc_meta_size(%zu, %zu) = 0", r->total, page);
+    r->metabuf_size = GUARD + r->meta_offset + r->meta_size + GUARD;
+    r->metabuf = malloc(r->metabuf_size);
+    CHECK(r, r->metabuf != NULL, "out of memory (%zu bytes)", r->metabuf_size);
+    memset(r->metabuf, META_CANARY, r->metabuf_size);
+    unsigned char *metap = r->metabuf + GUARD + r->meta_offset;
+    r->meta = (uintptr_t)metap;
+
+    if (r->mode == MODE_FAKE) {
+        /* A range nobody maps, away from the metadata buffer. */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+        static const uintptr_t bases[] = {(uintptr_t)1 << 44, (uintptr_t)1 << 45, (uintptr_t)3 << 44};
+#else
+        static const uintptr_t bases[] = {0x40000000u, 0x08000000u, 0x80000000u};
+#endif
+        base = 0;
+        bool found = false;
+        for (size_t i = 0; !found && i <= sizeof bases / sizeof bases[0]; i++) {
+            if (i == 0 && !r->zero_base)
+                continue;
+            uintptr_t cand = (i == 0 ? 0 : bases[i - 1u]) + r->offset;
+            if (r->meta + r->meta_size <= cand || r->meta >= cand + r->total) {
+                base = cand;
+                found = true;
+            }
+        }
+        CHECK(r, found, "no fake range avoids the metadata buffer");
+        r->chunk = base;
+    } else {
+        base = r->chunk;
+    }
+    void *basev = basep != NULL ? (void *)basep : (void *)base;
+
+    /* Failing setups change nothing. */
+    struct analloc s;
+    scratch_fill(&s);
+    int rc = analloc_init(&s, basev, r->total, page, metap, r->meta_size - 1u);
+    CHECK(r, rc == ANALLOC_ETOOSMALL, "init with meta_size - 1 = %d", rc);
+    rc = analloc_init(&s, basev, r->total, page * 3u, metap, r->meta_size);
+    CHECK(r, rc == ANALLOC_EINVAL, "init with page %zu = %d", page * 3u, rc);
+    if (basep != NULL && r->total >= r->meta_size) {
+        rc = analloc_init(&s, basev, r->total, page, basep, r->meta_size);
+        CHECK(r, rc == ANALLOC_EOVERLAP, "init with the metadata in the range = %d", rc);
+    }
+    scratch_verify(r, &s, "a failing analloc_init");
+    canary_verify(r, r->metabuf, 0, r->metabuf_size, META_CANARY, "a failing init wrote metadata");
+    if (r->real)
+        canary_verify(r, basep, 0, r->total, CANARY, "a failing init wrote the range");
+
+    r->a = &r->local;
+    rc = analloc_init(r->a, basev, r->total, page, metap, r->meta_size);
+    CHECK(r, rc == 0, "analloc_init = %d (%s)", rc, analloc_strerror(rc));
+
+    r->words = (uintptr_t)r->a->internal.words;
+    r->meta_bytes = r->a->internal.meta_bytes;
+    r->start = (uintptr_t)r->a->start;
+    r->managed = r->a->managed;
+    uintptr_t lo = base / page + (base % page != 0), hi = (base + r->total) / page;
+    if (lo == 0)
+        lo = 1; /* the page at address 0 is never handed out */
+    CHECK(r, r->start == lo * page && r->managed == (hi - lo) * page,
+          "init: arena [%#llx, +%zu), expected [%#llx, +%zu)", ULL(r->start), r->managed,
+          ULL(lo * page), (size_t)((hi - lo) * page));
+    CHECK(r, r->words >= r->meta && r->words % 8u == 0 &&
+                 r->words + r->meta_bytes <= r->meta + r->meta_size,
+          "init: metadata [%#llx, +%zu) not 8-aligned inside the buffer [%#llx, +%zu)",
+          ULL(r->words), r->meta_bytes, ULL(r->meta), r->meta_size);
+    r->res_lo = r->meta;
+    r->res_hi = r->meta + r->meta_size;
+}
+
+/* Pick the configuration of run r from its own random stream. */
+static void config_generate(struct run *r, const struct model_class *k)
+{
+    static const size_t real_pages[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 8192, 65536};
+    static const size_t fake_pages[] = {1, 2, 16, 64, 4096, 65536, (size_t)1 << 20};
+    bool fake = k->kind == MODEL_FAKE;
+    r->want_pages = log_uniform(r, k->min_pages, k->max_pages);
+    size_t n = r->want_pages;
+    if (fake) {
+        r->mode = MODE_FAKE;
+#if UINTPTR_MAX > 0xFFFFFFFFu
+        size_t max_bytes = (size_t)1 << 40;
+#else
+        size_t max_bytes = 0x30000000u;
+#endif
+        do
+            r->page = fake_pages[below(r, sizeof fake_pages / sizeof fake_pages[0])];
+        while (r->page > max_bytes / (n + 2u));
+    } else {
+        size_t max_bytes = k->real_max_bytes != 0 ? k->real_max_bytes : REAL_MAX_BYTES;
+        if (k->kind == MODEL_REAL)
+            r->mode = chance(r, 50) ? MODE_CHUNK : MODE_INIT;
+        else
+            r->mode = k->kind == MODEL_CHUNK ? MODE_CHUNK : MODE_INIT;
+        do
+            r->page = real_pages[below(r, sizeof real_pages / sizeof real_pages[0])];
+        while (r->page > max_bytes / n);
+    }
+    size_t page = r->page;
+
+    /* The start: aligned, odd, or a random number of pages and bytes past an
+     * address aligned to 64 pages (to 2^20 pages for fake ranges). */
+    switch (below(r, 5)) {
+    case 0: r->offset = 0; break;
+    case 1: r->offset = below(r, page); break;
+    case 2: r->offset = below(r, 64u * page) | 1u; break;
+    default: r->offset = page * below(r, 64) + (chance(r, 50) ? below(r, page) : 0); break;
+    }
+    if (fake && chance(r, 50)) {
+        size_t pages_off = chance(r, 50) ? below(r, (size_t)1 << 20)
+                                         : ((size_t)1 << below(r, 21)) - (size_t)below(r, 2);
+        r->offset = page * pages_off + (chance(r, 50) ? below(r, page) : 0);
+    }
+    if (fake && chance(r, 12)) { /* a range from address 0 (or inside page 0) */
+        r->zero_base = true;
+        r->offset = chance(r, 50) ? 0 : below(r, page);
+    }
+#if UINTPTR_MAX <= 0xFFFFFFFFu
+    if (fake) /* keep the fake range below 4 GiB */
+        r->offset %= 0x0C000000u;
+#endif
+    r->meta_offset = below(r, 8);
+
+    if (r->mode == MODE_CHUNK) {
+        switch (below(r, 6)) {
+        case 0:
+        case 1: r->used = 0; break;
+        case 2: r->used = below(r, 64) | 1u; break;
+        case 3: r->used = sizeof(struct analloc) + 16u + below(r, 64); break;
+        case 4: r->used = below(r, 3u * page + 1u); break;
+        default: r->used = 1u + below(r, n * page / 2u + 1u); break;
+        }
+        r->struct_in_chunk = r->used >= sizeof(struct analloc) + 16u && chance(r, 50);
+        r->total = r->used + chunk_room(n, page) + below(r, page);
+    } else {
+        /* n whole pages, whatever the alignment of the start, and a tail. */
+        size_t mis = (size_t)((r->offset % page) == 0 ? 0 : page - r->offset % page);
+        r->total = n * page + mis + below(r, page);
+        /* A range from address 0 loses page 0; one page more so that a
+         * one-page arena is not empty (test_model's fake arenas are large). */
+        if (r->zero_base && r->offset == 0 && n == 1)
+            r->total += page;
+        r->used = 0;
+        r->struct_in_chunk = false;
+    }
+    r->real = r->mode != MODE_FAKE;
+    r->ops = k->ops_min + below(r, k->ops_max - k->ops_min + 1u);
+    if (n > ((size_t)1 << 20)) /* analloc_check every 1000 steps costs O(pages) */
+        r->ops = r->ops / (n >> 20);
+    r->live_cap = k->live_cap;
+    snprintf(r->desc, sizeof r->desc,
+             "%s page=%zu pages~%zu total=%zu used=%zu offset=%zu%s meta_offset=%zu "
+             "struct_in_chunk=%d ops=%zu",
+             mode_name[r->mode], page, n, r->total, r->used, r->offset,
+             r->zero_base ? " from address 0" : "", r->meta_offset, (int)r->struct_in_chunk, r->ops);
+}
+
+/* Set up the allocator of run r and the model; check the setup. */
+static void run_setup(struct run *r)
+{
+    r->op = "setup";
+    if (r->mode == MODE_CHUNK)
+        setup_chunk(r);
+    else
+        setup_init(r);
+    struct analloc *a = r->a;
+    r->end = r->start + r->managed;
+    r->shift = msb64(r->page);
+    r->lo = r->start >> r->shift;
+    r->hi = r->end >> r->shift;
+    r->npages = (size_t)(r->hi - r->lo);
+    size_t len = strlen(r->desc);
+    snprintf(r->desc + len, sizeof r->desc - len, " -> pages [%#llx, %#llx) = %zu, start %#llx",
+             ULL(r->lo), ULL(r->hi), r->npages, ULL(r->start));
+
+    CHECK(r, a->page == r->page, "a->page = %zu, expected %zu", a->page, r->page);
+    CHECK(r, analloc_meta_bytes(a) == r->meta_bytes, "analloc_meta_bytes = %zu, expected %zu",
+          analloc_meta_bytes(a), r->meta_bytes);
+    r->live_max = (r->npages < r->live_cap ? r->npages : r->live_cap) + 2u;
+    r->live = calloc(r->live_max, sizeof r->live[0]);
+    CHECK(r, r->live != NULL, "out of memory");
+    if (r->real && r->npages <= OWNER_MAX_PAGES) {
+        r->owner = malloc(r->npages * sizeof r->owner[0]);
+        CHECK(r, r->owner != NULL, "out of memory");
+        for (size_t i = 0; i < r->npages; i++)
+            r->owner[i] = FREE_PAGE;
+    }
+    /* The depth: the largest aligned block in the empty arena. */
+    gaps_compute(r);
+    CHECK(r, r->gaps.orders != 0, "model: empty arena");
+    r->depth = msb64(r->gaps.orders);
+    CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
+    CHECK(r, analloc_free_bytes(a) == r->managed, "free bytes after setup = %zu, expected %zu",
+          analloc_free_bytes(a), r->managed);
+    check_counters(r);
+    if (!lean(r))
+        check_engine(r);
+    canaries_verify(r, true, "after setup");
+
+    analloc_set_error_hook(a, hook, r);
+    r->meta0 = malloc(r->meta_bytes);
+    r->meta_snap = malloc(r->meta_bytes);
+    CHECK(r, r->meta0 != NULL && r->meta_snap != NULL, "out of memory");
+    memcpy(&r->snap0, a, sizeof *a);
+    memcpy(r->meta0, a->internal.words, r->meta_bytes);
+    size_t cp = r->klass->check_pages;
+    if (cp == 0)
+        r->check_every = r->npages <= SMALL_ARENA ? 1u : 1000u;
+    else
+        r->check_every = r->npages <= cp ? 1u : (r->npages + cp - 1u) / cp;
+    r->next_id = 1;
+    r->salt = rnd(r);
+}
+
+/* ---- One configuration ---------------------------------------------------------- */
+
+enum op { OP_ALLOC, OP_FREE, OP_REALLOC, OP_MEMSIZE, OP_BAD, OP_NULL, OP_COUNT };
+
+static const unsigned op_weights[3][OP_COUNT] = {
+    {55, 12, 15, 5, 9, 4}, /* fill */
+    {12, 55, 15, 5, 9, 4}, /* drain */
+    {34, 32, 16, 5, 9, 4}, /* steady */
+};
+
+static enum op choose_op(struct run *r)
+{
+    if (r->phase_left == 0) {
+        r->phase = (unsigned)below(r, 3);
+        r->phase_left = 10u + below(r, r->npages < 64 ? 64u : 800u);
+    }
+    r->phase_left--;
+    size_t x = below(r, 100);
+    enum op op = OP_ALLOC;
+    for (unsigned i = 0; i < OP_COUNT; i++) {
+        if (x < op_weights[r->phase][i]) {
+            op = (enum op)i;
+            break;
+        }
+        x -= op_weights[r->phase][i];
+    }
+    if ((op == OP_FREE || op == OP_MEMSIZE) && r->nlive == 0)
+        op = OP_ALLOC;
+    if ((op == OP_ALLOC || op == OP_NULL) && r->nlive + 1u >= r->live_cap)
+        op = OP_FREE;
+    return op;
+}
+
+static void run_steps(struct run *r)
+{
+    for (r->step = 0; r->step < r->ops; r->step++) {
+        if (dry(r))
+            break; /* a byte stream ran dry: go on to the final checks */
+        size_t hooks = r->hook_calls;
+        enum op op = choose_op(r);
+        switch (op) {
+        case OP_ALLOC: op_alloc(r, false); break;
+        case OP_FREE: op_free(r); break;
+        case OP_REALLOC: op_realloc(r); break;
+        case OP_MEMSIZE: op_mem_size(r); r->n_mem_size++; break;
+        case OP_BAD: op_bad(r); break;
+        default: op_null(r); break;
+        }
+        if (op != OP_BAD)
+            CHECK(r, r->hook_calls == hooks, "the error hook was called by a valid call");
+        check_counters(r);
+        if ((r->check_every == 1 || r->step % r->check_every == 0) && !lean(r))
+            check_engine(r);
+    }
+}
+
+/* Free everything in random order: the allocator must be back to its state
+ * right after setup, byte for byte. */
+static void run_finish(struct run *r)
+{
+    r->op = "final check";
+    if (!lean(r))
+        check_engine(r);
+    canaries_verify(r, false, "before the final frees");
+    r->op = "free all";
+    size_t n = 0, m = 0;
+    while (r->nlive > 0) {
+        free_index(r, below(r, r->nlive));
+        size_t got = analloc_free_bytes(r->a);
+        CHECK(r, got == (r->npages - r->live_pages) << r->shift,
+              "analloc_free_bytes = %zu, expected %zu", got,
+              (r->npages - r->live_pages) << r->shift);
+        if (r->nlive < 1024u || ++n % 64u == 0)
+            check_counters(r);
+        /* With check_pages 0 (test_model), n only counts once 1024 blocks
+         * are live: below that every free is checked, up to 2^16 pages.
+         * Otherwise the frees are checked like the steps. */
+        if (r->klass->check_pages == 0 ? n % 256u == 0 && r->npages <= SMALL_ARENA * 16u
+                                       : ++m % r->check_every == 0 && !lean(r))
+            check_engine(r);
+    }
+    r->op = "after freeing everything";
+    CHECK(r, analloc_free_bytes(r->a) == r->managed, "free bytes %zu, expected all %zu",
+          analloc_free_bytes(r->a), r->managed);
+    CHECK(r, analloc_largest_free(r->a) == r->page << r->depth,
+          "largest free %zu, expected the whole arena's largest block %zu",
+          analloc_largest_free(r->a), r->page << r->depth);
+    check_counters(r);
+    if (!lean(r))
+        check_engine(r);
+    snap_compare(r, &r->snap0, r->meta0, "after freeing everything, compared with the setup");
+    canaries_verify(r, false, "at the end");
+}
+
+static void run_release(struct run *r)
+{
+    free(r->buf);
+    free(r->metabuf);
+    free(r->live);
+    free(r->owner);
+    free(r->meta0);
+    free(r->meta_snap);
+    free(r);
+}
+
+/* ---- One run ------------------------------------------------------------------- */
+
+size_t model_run_one(const struct model_class *k, size_t index, const struct model_source *src,
+                     const struct model_failure *failure, struct model_totals *t, char *desc,
+                     size_t desc_size)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        failure->report(failure->ctx, "model: out of memory");
+        abort();
+    }
+    r->klass = k;
+    r->index = index;
+    r->src = *src;
+    r->failure = *failure;
+    config_generate(r, k);
+    run_setup(r);
+    run_steps(r);
+    run_finish(r);
+    size_t steps = r->step;
+    t->configs++;
+    t->ops += steps;
+    t->alloc_ok += r->n_alloc_ok;
+    t->alloc_fail += r->n_alloc_fail;
+    t->frees += r->n_free;
+    t->re_in_place += r->n_realloc_in_place;
+    t->re_move += r->n_realloc_move;
+    t->re_fail += r->n_realloc_fail;
+    t->bad += r->n_bad;
+    t->checks += r->n_checks;
+    t->mem_sizes += r->n_mem_size;
+    t->nulls += r->n_null;
+    for (size_t e = 0; e < MODEL_ERRORS; e++)
+        t->bad_error[e] += r->n_bad_error[e];
+    if (desc != NULL && desc_size > 0)
+        snprintf(desc, desc_size, "%s", r->desc);
+    run_release(r);
+    return steps;
+}
