@@ -1051,6 +1051,20 @@ static size_t chunk_room(size_t pages, size_t page)
  * boundary depends on the seed alone (not on where malloc put it): replays
  * see the same layout.  Only GUARD bytes either side of the chunk are
  * touched.  Returns the chunk. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+static bool running_on_valgrind(void)
+{
+#ifdef RUNNING_ON_VALGRIND
+    return RUNNING_ON_VALGRIND != 0;
+#else
+    return false;
+#endif
+}
+
 static unsigned char *real_buffer(struct run *r)
 {
     size_t head = (size_t)round_up(GUARD, r->page * 64u);
@@ -1058,6 +1072,11 @@ static unsigned char *real_buffer(struct run *r)
     size_t align = r->page * 64u;
     while (align < r->buf_size)
         align *= 2u;
+    /* valgrind's posix_memalign refuses alignments above 16 MiB; there the
+     * layout of the largest configurations depends on the heap, not only on
+     * the seed. */
+    if (running_on_valgrind() && align > ((size_t)16 << 20))
+        align = (size_t)16 << 20;
     void *p = NULL;
     CHECK(r, posix_memalign(&p, align, r->buf_size) == 0, "out of memory (%zu bytes aligned to %zu)",
           r->buf_size, align);
