@@ -36,6 +36,7 @@
 #include <sys/types.h>
 
 #include "analloc.h"
+#include "testutil.h"
 #include "analloc/buddy.h"
 
 #if UINTPTR_MAX > 0xFFFFFFFFu
@@ -135,19 +136,6 @@ static int has_pattern(const void *p, size_t n, unsigned seed)
 
 /* ---- the error hook ------------------------------------------------------------ */
 
-struct hook_log {
-    size_t calls;
-    int error;
-    const void *ptr;
-};
-
-static void hook_record(void *ctx, int error, const void *ptr)
-{
-    struct hook_log *h = ctx;
-    h->calls++;
-    h->error = error;
-    h->ptr = ptr;
-}
 
 /* ---- snapshots: the whole struct and the metadata bytes ---------------------------- */
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "analloc.h"
+#include "testutil.h"
 
 #if UINTPTR_MAX > 0xFFFFFFFFu
 #define HOST_64 1
@@ -185,16 +186,16 @@ static void snap_same_(const struct snap *sn, analloc_t a, const char *what, con
 /* ---- the error hook ---------------------------------------------------- */
 
 #define HOOK_MAGIC 0x686f6f6bu
-struct hook_log {
+struct checked_hook {
     unsigned magic;
     size_t calls;
     int error;
     const void *ptr;
 };
 
-static void hook_record(void *ctx, int error, const void *ptr)
+static void checked_hook_record(void *ctx, int error, const void *ptr)
 {
-    struct hook_log *h = ctx;
+    struct checked_hook *h = ctx;
     if (h == NULL || h->magic != HOOK_MAGIC) {
         print_error("error hook called with a wrong ctx %p\n", ctx);
         fail();
@@ -206,7 +207,7 @@ static void hook_record(void *ctx, int error, const void *ptr)
 
 /* A rejected free: the right code, nothing changed, the hook heard it once. */
 #define EXPECT_FREE_ERR(a, p, err, hl) expect_free_err_((a), (p), (err), (hl), #p, __FILE__, __LINE__)
-static void expect_free_err_(analloc_t a, void *p, int err, struct hook_log *hl, const char *what,
+static void expect_free_err_(analloc_t a, void *p, int err, struct checked_hook *hl, const char *what,
                              const char *file, int line)
 {
     struct snap sn;
@@ -592,22 +593,6 @@ static int bytes_are(const unsigned char *p, size_t n, unsigned char v)
 
 /* ---- PRNG ------------------------------------------------------------- */
 
-struct rng {
-    uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static size_t rng_below(struct rng *r, size_t n)
-{
-    return n ? (size_t)(rng_next(r) % n) : 0;
-}
 
 static void rng_seed(struct rng *r, const char *test, uint64_t salt)
 {
@@ -1399,7 +1384,7 @@ static void test_free_errors_chunk(void **state)
     unsigned char *P, *Q, *R, *orders;
     struct analloc A, z, zero;
     analloc_t a = &A;
-    struct hook_log hl = {HOOK_MAGIC, 0, 0, NULL};
+    struct checked_hook hl = {HOOK_MAGIC, 0, 0, NULL};
     uintptr_t start, end, X, X2, q;
     struct model m;
     size_t mb, mi, fi;
@@ -1407,7 +1392,7 @@ static void test_free_errors_chunk(void **state)
 
     ASSERT_ERR(analloc_with_chunk(a, chunk, total, used, page), ANALLOC_OK);
     verify_chunk_setup(a, chunk, total, used, page);
-    analloc_set_error_hook(a, hook_record, &hl);
+    analloc_set_error_hook(a, checked_hook_record, &hl);
     start = addr(a->start);
     end = start + a->managed;
     mb = analloc_meta_bytes(a);
@@ -1505,14 +1490,14 @@ static void test_free_errors_external_meta(void **state)
     unsigned char *meta = xalloc_aligned(64, ms);
     uintptr_t base = fake_base(total, 1 << 20), q, mlo;
     struct analloc A;
-    struct hook_log hl = {HOOK_MAGIC, 0, 0, NULL};
+    struct checked_hook hl = {HOOK_MAGIC, 0, 0, NULL};
     struct model m;
     size_t mi, fi;
     void *p;
     (void)state;
     ASSERT_ERR(analloc_init(&A, ptr_at(base), total, page, meta, ms), ANALLOC_OK);
     verify_ext_setup(&A, base, total, page, meta, ms);
-    analloc_set_error_hook(&A, hook_record, &hl);
+    analloc_set_error_hook(&A, checked_hook_record, &hl);
     model_from(&m, &A);
     assert_true(model_alloc(&m, 3 * page, &mi));
     p = analloc_alloc(&A, 3 * page);
@@ -1542,11 +1527,11 @@ static void test_error_hook(void **state)
     const size_t page = 64, total = 64 * 32 + 5;
     unsigned char *buf = xalloc_aligned(64, total + 8);
     struct analloc A;
-    struct hook_log h1 = {HOOK_MAGIC, 0, 0, NULL}, h2 = {HOOK_MAGIC, 0, 0, NULL};
+    struct checked_hook h1 = {HOOK_MAGIC, 0, 0, NULL}, h2 = {HOOK_MAGIC, 0, 0, NULL};
     unsigned char *p, *q;
     (void)state;
     ASSERT_ERR(analloc_with_chunk(&A, buf + 7, total, 0, page), ANALLOC_OK);
-    analloc_set_error_hook(&A, hook_record, &h1);
+    analloc_set_error_hook(&A, checked_hook_record, &h1);
     /* successful calls stay silent */
     p = analloc_alloc(&A, 2 * page);
     assert_non_null(p);
@@ -1575,7 +1560,7 @@ static void test_error_hook(void **state)
     assert_null(analloc_alloc(&A, page));
     assert_int_equal(h1.calls, 2);
     /* another hook replaces the first */
-    analloc_set_error_hook(&A, hook_record, &h2);
+    analloc_set_error_hook(&A, checked_hook_record, &h2);
     ASSERT_ERR(analloc_free(&A, p + page / 2), ANALLOC_EALIGN);
     assert_int_equal(h1.calls, 2);
     assert_int_equal(h2.calls, 1);

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "analloc.h"
+#include "testutil.h"
 
 #define OPS_FULL 2500u
 #define OPS_QUICK 500u
@@ -57,26 +58,10 @@ static int g_quick;
 
 /* ---- pseudo-random numbers (splitmix64) ----------------------------------- */
 
-struct rng {
-    uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static size_t below(struct rng *r, size_t n)
-{
-    return n ? (size_t)(rng_next(r) % n) : 0;
-}
 
 static int chance(struct rng *r, unsigned percent)
 {
-    return below(r, 100) < percent;
+    return rng_below(r, 100) < percent;
 }
 
 static void random_bytes(struct rng *r, unsigned char *p, size_t n)
@@ -108,19 +93,6 @@ struct cfg {
 
 /* ---- the two sides --------------------------------------------------------- */
 
-struct hook_log {
-    size_t calls;
-    int error;
-    const void *ptr;
-};
-
-static void hook_record(void *ctx, int error, const void *ptr)
-{
-    struct hook_log *h = ctx;
-    h->calls++;
-    h->error = error;
-    h->ptr = ptr;
-}
 
 struct side {
     unsigned char *buf;   /* aligned to pair.align */
@@ -319,36 +291,36 @@ static void live_remove(struct pair *p, size_t j)
 static size_t size_of_order(struct pair *p, unsigned k)
 {
     size_t page = A(p)->page, hi = page << k, lo = k ? (page << (k - 1)) + 1 : 1;
-    switch (below(&p->r, 4)) {
+    switch (rng_below(&p->r, 4)) {
     case 0: return hi;
     case 1: return lo;
-    default: return lo + below(&p->r, hi - lo + 1);
+    default: return lo + rng_below(&p->r, hi - lo + 1);
     }
 }
 
 static size_t size_too_large(struct pair *p)
 {
     size_t page = A(p)->page, big = page << A(p)->depth;
-    switch (below(&p->r, 6)) {
+    switch (rng_below(&p->r, 6)) {
     case 0: return big + 1;
     case 1: return big * 2;
     case 2: return SIZE_MAX;
     case 3: return SIZE_MAX - page + 1;
     case 4: return (SIZE_MAX >> 1) + 1;
-    default: return A(p)->managed + 1 + below(&p->r, A(p)->managed);
+    default: return A(p)->managed + 1 + rng_below(&p->r, A(p)->managed);
     }
 }
 
 static size_t gen_size(struct pair *p)
 {
     unsigned d = (unsigned)A(p)->depth, k, k2;
-    size_t c = below(&p->r, 100);
+    size_t c = rng_below(&p->r, 100);
     if (c < 5)
         return 0;
     if (c < 10)
         return size_too_large(p);
-    k = (unsigned)below(&p->r, d + 1);
-    k2 = (unsigned)below(&p->r, d + 1);
+    k = (unsigned)rng_below(&p->r, d + 1);
+    k2 = (unsigned)rng_below(&p->r, d + 1);
     if (c < 60 && k2 < k)
         k = k2; /* mostly small */
     return size_of_order(p, k);
@@ -376,7 +348,7 @@ static void op_alloc(struct pair *p, int via_realloc)
 
 static void op_free(struct pair *p)
 {
-    size_t j = below(&p->r, p->nlive), off = p->live[j].off;
+    size_t j = rng_below(&p->r, p->nlive), off = p->live[j].off;
     int ra, rb;
     p->what = "free";
     ra = analloc_free(A(p), at(p, 0, off));
@@ -399,22 +371,22 @@ static void op_realloc(struct pair *p)
         return;
     }
     p->what = "realloc";
-    j = below(&p->r, p->nlive);
+    j = rng_below(&p->r, p->nlive);
     off = p->live[j].off;
     old = p->live[j].size;
     for (k = 0; (A(p)->page << k) < old; k++)
         ;
-    switch (below(&p->r, 10)) {
+    switch (rng_below(&p->r, 10)) {
     case 0: size = 0; break;
     case 1:
-    case 2: size = size_of_order(p, k ? (unsigned)below(&p->r, k) : 0); break; /* shrink */
+    case 2: size = size_of_order(p, k ? (unsigned)rng_below(&p->r, k) : 0); break; /* shrink */
     case 3: size = size_of_order(p, k); break;                                /* same */
     case 4:
     case 5:
     case 6: size = k < d ? size_of_order(p, k + 1) : size_too_large(p); break; /* grow a bit */
-    case 7: size = size_of_order(p, k + (unsigned)below(&p->r, d - k + 1)); break;
+    case 7: size = size_of_order(p, k + (unsigned)rng_below(&p->r, d - k + 1)); break;
     case 8: size = size_too_large(p); break;
-    default: size = size_of_order(p, (unsigned)below(&p->r, d + 1)); break;
+    default: size = size_of_order(p, (unsigned)rng_below(&p->r, d + 1)); break;
     }
     memcpy(p->tmp, at(p, 0, off), old); /* A's block: scribbled bytes */
     qa = analloc_realloc(A(p), at(p, 0, off), size);
@@ -449,12 +421,12 @@ static void op_mem_size(struct pair *p)
     size_t off;
     p->what = "mem_size";
     if (p->nlive > 0 && chance(&p->r, 70)) {
-        size_t j = below(&p->r, p->nlive);
+        size_t j = rng_below(&p->r, p->nlive);
         off = p->live[j].off;
         same_size(p, analloc_mem_size(A(p), at(p, 0, off)), p->live[j].size,
                   "mem_size of a live block");
     } else {
-        off = p->lo + below(&p->r, p->hi - p->lo);
+        off = p->lo + rng_below(&p->r, p->hi - p->lo);
     }
     same_size(p, analloc_mem_size(A(p), at(p, 0, off)), analloc_mem_size(B(p), at(p, 1, off)),
               "mem_size");
@@ -467,50 +439,50 @@ static void bad_pointer(struct pair *p, void **pa, void **pb)
 {
     size_t page = A(p)->page, off, span = p->total + 8 * page + 128;
     uintptr_t abs;
-    switch (below(&p->r, 9)) {
+    switch (rng_below(&p->r, 9)) {
     case 0: /* anywhere around the chunk */
-        off = below(&p->r, span) - 4 * page - 64;
+        off = rng_below(&p->r, span) - 4 * page - 64;
         break;
     case 1: /* inside a live block */
         if (p->nlive > 0) {
-            const struct live *l = &p->live[below(&p->r, p->nlive)];
-            off = l->off + below(&p->r, l->size);
+            const struct live *l = &p->live[rng_below(&p->r, p->nlive)];
+            off = l->off + rng_below(&p->r, l->size);
             break;
         }
-        off = p->lo + below(&p->r, p->hi - p->lo);
+        off = p->lo + rng_below(&p->r, p->hi - p->lo);
         break;
     case 2: /* a page inside a live block */
         if (p->nlive > 0) {
-            const struct live *l = &p->live[below(&p->r, p->nlive)];
-            off = l->off + below(&p->r, l->size / page) * page;
+            const struct live *l = &p->live[rng_below(&p->r, p->nlive)];
+            off = l->off + rng_below(&p->r, l->size / page) * page;
             break;
         }
         off = p->lo;
         break;
     case 3: /* recently freed */
-        off = p->nfreed ? p->freed[below(&p->r, p->nfreed)] : p->lo;
+        off = p->nfreed ? p->freed[rng_below(&p->r, p->nfreed)] : p->lo;
         break;
     case 4: /* any page of the arena */
-        off = off_of(p, 0, A(p)->start) + below(&p->r, A(p)->managed / page) * page;
+        off = off_of(p, 0, A(p)->start) + rng_below(&p->r, A(p)->managed / page) * page;
         break;
     case 5: /* the metadata or the used prefix */
         if (p->c->mode == MODE_INIT) {
-            size_t m = below(&p->r, p->s[0].meta_size + 16) - 8;
+            size_t m = rng_below(&p->r, p->s[0].meta_size + 16) - 8;
             *pa = ptr_at(addr(p->s[0].meta) + m);
             *pb = ptr_at(addr(p->s[1].meta) + m);
             return;
         }
-        off = below(&p->r, p->lo);
+        off = rng_below(&p->r, p->lo);
         break;
     case 6: /* far away: the same absolute address on both sides */
-        abs = chance(&p->r, 50) ? UINTPTR_MAX - below(&p->r, 4 * page) : 1 + below(&p->r, 4096);
+        abs = chance(&p->r, 50) ? UINTPTR_MAX - rng_below(&p->r, 4 * page) : 1 + rng_below(&p->r, 4096);
         *pa = *pb = ptr_at(abs);
         return;
     case 7: /* the partial pages and just outside the arena */
-        off = chance(&p->r, 50) ? p->total - below(&p->r, 2 * page + 1) : below(&p->r, page + 1);
+        off = chance(&p->r, 50) ? p->total - rng_below(&p->r, 2 * page + 1) : rng_below(&p->r, page + 1);
         break;
     default: /* misaligned near a live block */
-        off = (p->nlive ? p->live[below(&p->r, p->nlive)].off : p->lo) + 1 + below(&p->r, page);
+        off = (p->nlive ? p->live[rng_below(&p->r, p->nlive)].off : p->lo) + 1 + rng_below(&p->r, page);
         break;
     }
     *pa = at(p, 0, off);
@@ -529,7 +501,7 @@ static void op_bad(struct pair *p)
         return;
     }
     p->n_bad++;
-    switch (below(&p->r, 3)) {
+    switch (rng_below(&p->r, 3)) {
     case 0:
         p->what = "bad free";
         ra = analloc_free(A(p), pa);
@@ -600,7 +572,7 @@ static void same_summary(struct pair *p, const char *x, const char *y)
 static void op_dump(struct pair *p)
 {
     struct lines *L[2];
-    size_t width = below(&p->r, 3) * 64, i;
+    size_t width = rng_below(&p->r, 3) * 64, i;
     int s;
     p->what = "dump";
     for (s = 0; s < 2; s++) {
@@ -642,7 +614,7 @@ static void op_stats(struct pair *p)
 /* Free a run of live blocks, so that large blocks come back now and then. */
 static void op_drain(struct pair *p)
 {
-    size_t n = 1 + below(&p->r, p->nlive);
+    size_t n = 1 + rng_below(&p->r, p->nlive);
     while (n-- > 0 && p->nlive > 0) {
         op_free(p);
         after_op(p);
@@ -753,7 +725,7 @@ static void run_config(const struct cfg *c, uint64_t salt)
     assert_int_equal(analloc_check(A(p)), ANALLOC_OK);
 
     for (p->op = 0; p->op < ops; p->op++) {
-        size_t w = below(&p->r, 100), hooks = p->s[1].hl.calls;
+        size_t w = rng_below(&p->r, 100), hooks = p->s[1].hl.calls;
         if (w < 30 || p->nlive == 0)
             op_alloc(p, 0);
         else if (w < 50)
