@@ -39,7 +39,7 @@ empty :=
 space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all deps demo examples scaling coverage lint cross fuzz check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples scaling coverage lint cross fuzz bench bench-quick check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -69,6 +69,25 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libanalloc.a
 # Instructions per operation from 2^10 to 2^24 pages (needs valgrind).
 scaling:
 	sh tools/scaling.sh
+
+# ---- benchmarks (bench/README.md) ----------------------------------------
+# bench/scaling.c has a main() of its own (make scaling), so the suite lists
+# its sources.  The general allocators are dlopen'd at run time: no -l flags.
+BENCH_SRCS  := bench/bench.c bench/textbook_buddy.c bench/svg.c
+BENCH_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude
+$(BUILD)/bench/bench: $(BENCH_SRCS) bench/textbook_buddy.h bench/svg.h $(BUILD)/libanalloc.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_FLAGS) -DBENCH_CFLAGS='"$(BENCH_FLAGS)"' -DBENCH_LIB_CFLAGS='"$(CORE_FLAGS)"' \
+	  $(BENCH_SRCS) $(BUILD)/libanalloc.a -ldl -lm -o $@
+# The full suite (about 2 minutes): table, results.csv, bench.svg in $(BUILD)/bench.
+bench: $(BUILD)/bench/bench
+	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
+	./$(BUILD)/bench/bench --out $(BUILD)/bench
+# A smoke run (about 15 s), into $(BUILD)/bench/quick; make check runs it.
+bench-quick: $(BUILD)/bench/bench
+	@mkdir -p $(BUILD)/bench/quick
+	sh bench/callgrind.sh --quick $(BUILD)/bench/bench $(BUILD)/bench/quick
+	./$(BUILD)/bench/bench --quick --out $(BUILD)/bench/quick
 
 # ---- tests --------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
@@ -178,7 +197,8 @@ deps:
 
 # Everything: the suite built five ways (gcc; gcc and clang with ASan, UBSan
 # and assertions; clang; valgrind), coverage, a minute of fuzzing, the suite
-# on four other CPUs, static analysis, the freestanding and symbol checks.
+# on four other CPUs, static analysis, the freestanding and symbol checks,
+# and a smoke run of the benchmarks (no timing is checked).
 check: deps all
 	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
@@ -192,6 +212,9 @@ check: deps all
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory freestanding
 	$(MAKE) --no-print-directory symbols
+	$(MAKE) --no-print-directory bench-quick > $(BUILD)/bench-quick.log 2>&1 || \
+	  { tail -n 40 $(BUILD)/bench-quick.log; exit 1; }
+	@echo "bench-quick: the benchmark suite runs (log: $(BUILD)/bench-quick.log)"
 	@find $(BUILD) -name counts -exec cat {} + | \
 	  awk '{ p += $$1; f += $$2 } END { print "check: " p " passed, " f " failed" }'
 

@@ -10,6 +10,7 @@
 #                               the suite on aarch64, riscv64 and s390x
 #   valgrind, gcovr, cppcheck, clang-tidy   memcheck, coverage, lint
 #   dpkg-dev                    `apt-get source cmocka` (cmocka for other CPUs)
+#   libjemalloc2, libmimalloc2.0  comparators in the benchmarks
 set -eu
 need=
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -32,6 +33,9 @@ have gcovr || need="$need gcovr"
 have cppcheck || need="$need cppcheck"
 have clang-tidy || need="$need clang-tidy"
 have dpkg-source || need="$need dpkg-dev"
+# The benchmarks' general-purpose comparators (dlopen'd; skipped if absent).
+ldconfig -p 2>/dev/null | grep -q 'libjemalloc.so.2 ' || need="$need libjemalloc2"
+ldconfig -p 2>/dev/null | grep -q 'libmimalloc.so.2 ' || need="$need libmimalloc2.0"
 fetch_cmocka=
 [ -f build/cmocka-src/src/cmocka.c ] || fetch_cmocka=yes
 [ -n "$need$fetch_cmocka" ] || exit 0
