@@ -62,17 +62,8 @@ examples: $(addprefix $(BUILD)/examples/,$(EXAMPLES))
 demo: $(BUILD)/examples/demo
 	./$(BUILD)/examples/demo
 
-# ---- measurements -------------------------------------------------------
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libanalloc.a
-	@mkdir -p $(BUILD)/bench
-	$(CC) $(TEST_FLAGS) $< $(BUILD)/libanalloc.a -o $@
-# Instructions per operation from 2^10 to 2^24 pages (needs valgrind).
-scaling:
-	sh tools/scaling.sh
-
 # ---- benchmarks (bench/README.md) ----------------------------------------
-# bench/scaling.c has a main() of its own (make scaling), so the suite lists
-# its sources.  The general allocators are dlopen'd at run time: no -l flags.
+# The general allocators are dlopen'd at run time: no -l flags.
 BENCH_SRCS  := bench/bench.c bench/textbook_buddy.c bench/svg.c
 BENCH_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude
 $(BUILD)/bench/bench: $(BENCH_SRCS) bench/textbook_buddy.h bench/svg.h $(BUILD)/libanalloc.a
@@ -83,6 +74,10 @@ $(BUILD)/bench/bench: $(BENCH_SRCS) bench/textbook_buddy.h bench/svg.h $(BUILD)/
 bench: $(BUILD)/bench/bench
 	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
 	./$(BUILD)/bench/bench --out $(BUILD)/bench
+# Instructions per free + alloc pair from 2^10 to 2^24 pages (callgrind).
+scaling: $(BUILD)/bench/bench
+	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
+	@cat $(BUILD)/bench/callgrind.csv
 # A smoke run (about 15 s), into $(BUILD)/bench/quick; make check runs it.
 bench-quick: $(BUILD)/bench/bench
 	@mkdir -p $(BUILD)/bench/quick
