@@ -143,7 +143,7 @@ void *analloc_alloc(analloc_t a, size_t size);
 
 /*
  * Free the live block that starts at ptr.  free(NULL) does nothing and
- * returns 0.  Any other pointer that is not the start of a live block
+ * returns 0 (ANALLOC_EINVAL if the allocator was never set up).  Any other pointer that is not the start of a live block
  * returns ANALLOC_ERANGE, ANALLOC_ERESERVED, ANALLOC_EALIGN,
  * ANALLOC_EINTERIOR or ANALLOC_EFREE and changes nothing.
  */
