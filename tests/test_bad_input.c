@@ -57,15 +57,6 @@
 
 /* ---- small helpers ----------------------------------------------------------- */
 
-static uintptr_t addr(const void *p)
-{
-    return (uintptr_t)p;
-}
-
-static void *ptr_at(uintptr_t x)
-{
-    return (void *)x;
-}
 
 static uintptr_t align_up(uintptr_t x, uintptr_t al)
 {
@@ -77,14 +68,6 @@ static uintptr_t align_down(uintptr_t x, uintptr_t al)
     return x & ~(al - 1);
 }
 
-static unsigned char *xalloc_aligned(size_t align, size_t len)
-{
-    void *p = NULL;
-    if (align < sizeof(void *))
-        align = sizeof(void *);
-    assert_int_equal(posix_memalign(&p, align, len ? len : 1), 0);
-    return p;
-}
 
 static size_t first_diff(const void *x, const void *y, size_t n)
 {

@@ -61,15 +61,6 @@ static uintptr_t align_down(uintptr_t x, uintptr_t al)
     return x & ~(al - 1);
 }
 
-static uintptr_t addr(const void *p)
-{
-    return (uintptr_t)p;
-}
-
-static void *ptr_at(uintptr_t x)
-{
-    return (void *)x;
-}
 
 /* The block analloc must hand out for `size` (size <= largest block). */
 static size_t block_for(size_t size, size_t page)
@@ -80,14 +71,6 @@ static size_t block_for(size_t size, size_t page)
     return s;
 }
 
-static unsigned char *xalloc_aligned(size_t align, size_t len)
-{
-    void *p = NULL;
-    if (align < sizeof(void *))
-        align = sizeof(void *);
-    assert_int_equal(posix_memalign(&p, align, len ? len : 1), 0);
-    return p;
-}
 
 /* An address range that is never touched by anyone (the library must not
  * touch it either).  64-bit: 2^40, which nothing maps here.  32-bit: one

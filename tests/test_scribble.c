@@ -141,15 +141,6 @@ struct pair {
         fail();                                                                             \
     } while (0)
 
-static uintptr_t addr(const void *p)
-{
-    return (uintptr_t)p;
-}
-
-static void *ptr_at(uintptr_t x)
-{
-    return (void *)x;
-}
 
 /* Side i's pointer at offset off from its chunk (off may be "negative"). */
 static void *at(const struct pair *p, int i, size_t off)

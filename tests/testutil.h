@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* splitmix64: a small, fixed-algorithm generator, so that a printed seed
  * replays the same run on every platform. */
@@ -40,6 +41,21 @@ static inline void hook_record(void *ctx, int error, const void *ptr)
     h->calls++;
     h->error = error;
     h->ptr = ptr;
+}
+
+/* Addresses and pointers, for arithmetic on addresses the tests never touch. */
+static inline uintptr_t addr(const void *p) { return (uintptr_t)p; }
+static inline void *ptr_at(uintptr_t x) { return (void *)x; }
+
+/* len bytes aligned to align (at least a pointer); aborts if out of memory. */
+static inline unsigned char *xalloc_aligned(size_t align, size_t len)
+{
+    void *p = NULL;
+    if (align < sizeof(void *))
+        align = sizeof(void *);
+    if (posix_memalign(&p, align, len ? len : 1) != 0)
+        abort();
+    return p;
 }
 
 #endif /* ANALLOC_TESTUTIL_H */
