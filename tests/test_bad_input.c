@@ -55,18 +55,6 @@
         fail();                   \
     } while (0)
 
-/* ---- small helpers ----------------------------------------------------------- */
-
-
-static uintptr_t align_up(uintptr_t x, uintptr_t al)
-{
-    return (x + (al - 1)) & ~(al - 1);
-}
-
-static uintptr_t align_down(uintptr_t x, uintptr_t al)
-{
-    return x & ~(al - 1);
-}
 
 
 static size_t first_diff(const void *x, const void *y, size_t n)

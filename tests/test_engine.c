@@ -51,15 +51,6 @@ static size_t scaled(size_t n)
 
 /* ---- small helpers -------------------------------------------------- */
 
-static uintptr_t align_up(uintptr_t x, uintptr_t al)
-{
-    return (x + (al - 1)) & ~(al - 1);
-}
-
-static uintptr_t align_down(uintptr_t x, uintptr_t al)
-{
-    return x & ~(al - 1);
-}
 
 
 /* The block analloc must hand out for `size` (size <= largest block). */

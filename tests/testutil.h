@@ -43,6 +43,10 @@ static inline void hook_record(void *ctx, int error, const void *ptr)
     h->ptr = ptr;
 }
 
+/* x rounded up or down to a multiple of al, a power of two. */
+static inline uintptr_t align_up(uintptr_t x, uintptr_t al) { return (x + (al - 1)) & ~(al - 1); }
+static inline uintptr_t align_down(uintptr_t x, uintptr_t al) { return x & ~(al - 1); }
+
 /* Addresses and pointers, for arithmetic on addresses the tests never touch. */
 static inline uintptr_t addr(const void *p) { return (uintptr_t)p; }
 static inline void *ptr_at(uintptr_t x) { return (void *)x; }
