@@ -742,7 +742,7 @@ static void workload_free(struct workload *w)
         }                                                                                      \
         return i;                                                                              \
     }                                                                                          \
-    static int X##_drain(struct inst *I, void *const *blk, const uint32_t *perm, size_t n)      \
+    static int X##_free_all(struct inst *I, void *const *blk, const uint32_t *perm, size_t n)      \
     {                                                                                          \
         int e = 0;                                                                             \
         for (size_t i = 0; i < n; i++)                                                         \
@@ -796,7 +796,7 @@ struct drivers {
     size_t (*prepare)(struct inst *, void **, const struct workload *, int *);
     int (*release)(struct inst *, void **, size_t);
 };
-#define DRIVERS(X) {X##_steps, X##_lat, X##_fill, X##_drain, X##_prepare, X##_release}
+#define DRIVERS(X) {X##_steps, X##_lat, X##_fill, X##_free_all, X##_prepare, X##_release}
 static const struct drivers drv[NKIND] = {
     [K_ANALLOC] = DRIVERS(analloc),   [K_FLOOR] = DRIVERS(floor),
     [K_TEXTBOOK] = DRIVERS(textbook), [K_TB4K] = DRIVERS(textbook), [K_GLIBC] = DRIVERS(glibc),

@@ -409,6 +409,63 @@ static void block_release(struct analloc_internal *s, unsigned k, uintptr_t j)
     free_insert(s, k, j);
 }
 
+/* ---- The page cache --------------------------------------------------------
+ * A freed one-page block goes first into a small list of page numbers kept in
+ * the struct, still encoded as used in the tree (0/0 under a split parent),
+ * and the next one-page allocation takes the newest of them: no merge on
+ * free, no search and no split on alloc, and the page is likely still in the
+ * CPU's caches (Linux's per-CPU page lists do the same).  Freeing into a full
+ * cache first returns the oldest page to the buddy system.  A cached page
+ * counts as free in analloc_free_bytes; freeing it again is a double free,
+ * found by scanning the cache (only for blocks that look like live one-page
+ * blocks).  An allocation that finds no block drains the cache, merging every
+ * page, and searches again, so a request fails only when no block could
+ * satisfy it with everything merged.
+ */
+
+_Static_assert(ANALLOC_CACHE_DEFAULT <= ANALLOC_CACHE_MAX, "default cache too large");
+
+/* cache[0] is the oldest page, cache[cached - 1] the newest.  Evicting the
+ * oldest shifts the rest down, which is rare next to the scan that every
+ * one-page free makes, and keeps that scan a plain loop. */
+static bool cache_holds(const struct analloc_internal *s, uintptr_t pfn)
+{
+    for (unsigned i = 0; i < s->cached; i++)
+        if (s->cache[i] == pfn)
+            return true;
+    return false;
+}
+
+/* Keep the one-page block at pfn in the cache (cache_slots > 0). */
+static void cache_push(struct analloc_internal *s, uintptr_t pfn)
+{
+    if (s->cached == s->cache_slots) { /* full: the oldest page goes back */
+        uintptr_t oldest = s->cache[0];
+        for (unsigned i = 1; i < s->cached; i++)
+            s->cache[i - 1u] = s->cache[i];
+        s->cached--;
+        s->cache[s->cached] = 0;
+        block_release(s, 0, oldest);
+    }
+    s->cache[s->cached++] = pfn;
+}
+
+/* Take the newest cached page (cached > 0). */
+static uintptr_t cache_pop(struct analloc_internal *s)
+{
+    uintptr_t pfn = s->cache[--s->cached];
+    s->cache[s->cached] = 0;
+    return pfn;
+}
+
+/* Give every cached page back to the buddy system (merging); the merged
+ * state does not depend on the order. */
+static void cache_drain(struct analloc_internal *s)
+{
+    while (s->cached > 0)
+        block_release(s, 0, cache_pop(s));
+}
+
 /*
  * The order of the block that holds page pfn (lo <= pfn < hi): climb from
  * order 0 until the parent is split.  Below a block every node is 0/0, and
@@ -447,6 +504,8 @@ static int block_lookup(const struct analloc *a, const void *ptr, unsigned *orde
         return ANALLOC_EFREE;
     if ((j << k) != pfn)
         return ANALLOC_EINTERIOR;
+    if (k == 0 && s->cached != 0 && cache_holds(s, pfn))
+        return ANALLOC_EFREE; /* freed into the cache */
     *order = k;
     *first = pfn;
     return ANALLOC_OK;
@@ -507,6 +566,10 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     s->reserved_hi = reserved_hi;
     s->hook = NULL;
     s->hook_ctx = NULL;
+    s->cache_slots = ANALLOC_CACHE_DEFAULT;
+    s->cached = 0;
+    for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++)
+        s->cache[i] = 0;
 
     words_zero(meta, L->words);
     size_t first = 0;
@@ -630,9 +693,18 @@ void *analloc_alloc(analloc_t a, size_t size)
     unsigned k = order_for(a, size);
     if (k > s->depth)
         return NULL;
-    uintptr_t pfn = block_take(s, k);
-    if (pfn == 0)
-        return NULL;
+    uintptr_t pfn;
+    if (k == 0 && s->cached != 0) {
+        pfn = cache_pop(s);
+    } else {
+        pfn = block_take(s, k);
+        if (pfn == 0 && s->cached != 0) {
+            cache_drain(s);
+            pfn = block_take(s, k);
+        }
+        if (pfn == 0)
+            return NULL;
+    }
     s->free_pages -= pages_of(k);
     s->live_blocks++;
     return page_ptr(s, pfn);
@@ -650,7 +722,10 @@ int analloc_free(analloc_t a, void *ptr)
     if (err != ANALLOC_OK)
         return report(a, err, ptr);
     struct analloc_internal *s = S(a);
-    block_release(s, k, pfn >> k);
+    if (k == 0 && s->cache_slots != 0)
+        cache_push(s, pfn);
+    else
+        block_release(s, k, pfn >> k);
     s->free_pages += pages_of(k);
     s->live_blocks--;
     return ANALLOC_OK;
@@ -721,7 +796,13 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
         s->free_pages += pages_of(k) - pages_of(to);
         return ptr;
     }
-    if (block_grow(s, pfn, k, to)) {
+    /* A cached page looks used to block_grow: drain and try once more. */
+    bool grown = block_grow(s, pfn, k, to);
+    if (!grown && s->cached != 0) {
+        cache_drain(s);
+        grown = block_grow(s, pfn, k, to);
+    }
+    if (grown) {
         s->free_pages -= pages_of(to) - pages_of(k);
         return ptr;
     }
@@ -742,11 +823,36 @@ size_t analloc_free_bytes(analloc_t a)
     return is_setup(a) ? a->internal.free_pages << a->internal.shift : 0;
 }
 
+/* The largest free block in the buddy system (cached pages not merged). */
+static size_t largest_merged(const struct analloc *a)
+{
+    uint64_t orders = a->internal.free_orders;
+    if (orders == 0)
+        return a->internal.cached != 0 ? a->page : 0;
+    return a->page << bv_msb_word(orders);
+}
+
 size_t analloc_largest_free(analloc_t a)
 {
-    if (!is_setup(a) || a->internal.free_orders == 0)
+    if (!is_setup(a))
         return 0;
-    return a->page << bv_msb_word(a->internal.free_orders);
+    cache_drain(S(a)); /* merged, the cached pages may form a larger block */
+    return largest_merged(a);
+}
+
+void analloc_drain(analloc_t a)
+{
+    if (is_setup(a))
+        cache_drain(S(a));
+}
+
+int analloc_set_cache(analloc_t a, unsigned slots)
+{
+    if (!is_setup(a) || slots > ANALLOC_CACHE_MAX)
+        return ANALLOC_EINVAL;
+    cache_drain(S(a));
+    a->internal.cache_slots = slots;
+    return ANALLOC_OK;
 }
 
 size_t analloc_meta_bytes(analloc_t a)
@@ -860,7 +966,27 @@ static int check_tree(const struct analloc_internal *s)
     /* Blocks tile the arena whenever the checks above pass, so the used
      * pages are what the free ones leave. */
     ANALLOC_ASSERT(free_pages + live_pages == (size_t)(s->hi - s->lo));
-    CORRUPT_IF(live != s->live_blocks || free_pages != s->free_pages);
+    /* Cached pages look like live one-page blocks (check_cache vouches for
+     * that) but count as free. */
+    CORRUPT_IF(live != s->live_blocks + s->cached || free_pages + s->cached != s->free_pages);
+    return ANALLOC_OK;
+}
+
+/* The cache: within its bounds, distinct one-page blocks encoded as used,
+ * and zero in every slot it does not use. */
+static int check_cache(const struct analloc_internal *s)
+{
+    CORRUPT_IF(s->cache_slots > ANALLOC_CACHE_MAX || s->cached > s->cache_slots);
+    for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++) {
+        uintptr_t pfn = s->cache[i];
+        if (i >= s->cached) {
+            CORRUPT_IF(pfn != 0);
+            continue;
+        }
+        CORRUPT_IF(pfn < s->lo || pfn >= s->hi || block_order(s, pfn) != 0 || node_free(s, 0, pfn));
+        for (unsigned later = i + 1u; later < s->cached; later++)
+            CORRUPT_IF(s->cache[later] == pfn);
+    }
     return ANALLOC_OK;
 }
 
@@ -869,6 +995,8 @@ int analloc_check(analloc_t a)
     if (!is_setup(a))
         return ANALLOC_EINVAL;
     int err = check_structure(a);
+    if (err == ANALLOC_OK)
+        err = check_cache(S(a));
     return err != ANALLOC_OK ? err : check_tree(S(a));
 }
 
@@ -949,7 +1077,7 @@ static char node_char(const struct analloc_internal *s, unsigned k, uintptr_t j)
         return 'F';
     if (k < s->depth && !node_split(s, k + 1u, j >> 1))
         return '-';
-    return 'U';
+    return k == 0 && cache_holds(s, j) ? 'c' : 'U';
 }
 
 void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *ctx, size_t width)
@@ -982,9 +1110,11 @@ void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *c
     line_str(&t, " B of ");
     line_uint(&t, a->managed, 0);
     line_str(&t, " B, largest free block ");
-    line_uint(&t, analloc_largest_free(a), 0);
+    line_uint(&t, largest_merged(a), 0);
     line_str(&t, " B, live blocks ");
     line_uint(&t, s->live_blocks, 0);
+    line_str(&t, ", cached pages ");
+    line_uint(&t, s->cached, 0);
     out(ctx, t.buf);
 
     t.len = 0;
@@ -998,7 +1128,7 @@ void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *c
     if (frac < 10u)
         line_char(&t, '0');
     line_uint(&t, frac, 0);
-    line_str(&t, " bits per page; map: F free, S split, U used, - inside a block");
+    line_str(&t, " bits per page; map: F free, S split, U used, c cached, - inside a block");
     out(ctx, t.buf);
 
     for (unsigned k = s->depth + 1u; k-- > 0;) {

@@ -12,13 +12,19 @@
  *
  *  - the live blocks, sorted by first page (and, for real arenas, a per-page
  *    owner array that must agree with them);
+ *  - the page cache (analloc_set_cache), as a list of page numbers: one-page
+ *    frees go in (the oldest goes back to the buddy system when it is full),
+ *    one-page allocations take the newest, and an allocation or a realloc
+ *    that finds no room drains it and tries again;
  *  - the free blocks of a binary buddy with eager merging are exactly the
  *    maximal aligned free runs, i.e. the canonical cut of every gap between
- *    live blocks into aligned power-of-two blocks.  So the model predicts
- *    exactly whether an alloc of order k succeeds (an aligned run of 2^k free
- *    pages exists), the address it returns (the lowest among the smallest
- *    free blocks that fit), whether realloc grows in place, and what
- *    analloc_largest_free and analloc_free_bytes report.
+ *    live and cached blocks into aligned power-of-two blocks.  So the model
+ *    predicts exactly whether an alloc of order k succeeds (an aligned run of
+ *    2^k free pages exists, after a drain if need be), the address it returns
+ *    (the newest cached page for one page, else the lowest among the
+ *    smallest free blocks that fit), whether realloc grows in place, and what
+ *    analloc_largest_free (which drains the cache) and analloc_free_bytes
+ *    report.
  *
  * Every live block of a real arena holds a pattern derived from its id, which
  * is verified at free, around realloc and at the end.  Bytes the allocator
@@ -183,6 +189,9 @@ struct run {
     size_t nrecent, recent_pos;
     struct gaps gaps;
     bool gaps_valid;
+    unsigned cache_slots0;                  /* the page cache's size after setup */
+    unsigned cache_slots, ncached;          /* the page cache: */
+    uintptr_t cached[ANALLOC_CACHE_MAX];    /* [0] the oldest page */
     unsigned phase;
     size_t phase_left;
 
@@ -367,10 +376,21 @@ static void gaps_compute(struct run *r)
     struct gaps *g = &r->gaps;
     g->orders = 0;
     g->free_pages = 0;
+    /* Cached pages are taken, for the buddy system: merge them (sorted) into
+     * the walk over the live blocks as one-page blocks. */
+    uintptr_t cached[ANALLOC_CACHE_MAX];
+    size_t nc = r->ncached, ci = 0;
+    for (size_t x = 0; x < nc; x++) {
+        size_t y = x;
+        for (; y > 0 && cached[y - 1u] > r->cached[x]; y--)
+            cached[y] = cached[y - 1u];
+        cached[y] = r->cached[x];
+    }
     uintptr_t p = r->lo;
-    for (size_t i = 0; i <= r->nlive; i++) {
-        uintptr_t end = i < r->nlive ? r->live[i].pfn : r->hi;
-        CHECK(r, end >= p, "model: live blocks overlap or leave the arena (block %zu)", i);
+    for (size_t i = 0; i <= r->nlive;) {
+        bool from_cache = ci < nc && (i == r->nlive || cached[ci] < r->live[i].pfn);
+        uintptr_t end = from_cache ? cached[ci] : i < r->nlive ? r->live[i].pfn : r->hi;
+        CHECK(r, end >= p, "model: live or cached blocks overlap or leave the arena (block %zu)", i);
         g->free_pages += (size_t)(end - p);
         while (p < end) {
             unsigned m = ctz64(p), room = msb64(end - p);
@@ -382,8 +402,14 @@ static void gaps_compute(struct run *r)
             }
             p += pages_of(m);
         }
+        if (from_cache) {
+            p = end + 1u;
+            ci++;
+            continue;
+        }
         if (i < r->nlive)
             p = end + pages_of(r->live[i].order);
+        i++;
     }
     r->gaps_valid = true;
 }
@@ -395,8 +421,29 @@ static const struct gaps *gaps(struct run *r)
     return &r->gaps;
 }
 
-/* First page the allocator must return for order k; 0 if it must fail. */
-static uintptr_t predict(struct run *r, unsigned k)
+/* ---- The model: the page cache ------------------------------------------------ */
+
+/* A one-page block was freed into the cache (cache_slots > 0). */
+static void cache_put(struct run *r, uintptr_t pfn)
+{
+    if (r->ncached == r->cache_slots) { /* the oldest goes back */
+        memmove(&r->cached[0], &r->cached[1], (r->ncached - 1u) * sizeof r->cached[0]);
+        r->ncached--;
+    }
+    r->cached[r->ncached++] = pfn;
+    r->gaps_valid = false;
+}
+
+static void cache_empty(struct run *r)
+{
+    if (r->ncached != 0)
+        r->gaps_valid = false;
+    r->ncached = 0;
+}
+
+/* The lowest first page among the smallest free blocks of order >= k in the
+ * buddy system (cached pages taken); 0 if none. */
+static uintptr_t predict_buddy(struct run *r, unsigned k)
 {
     if (k > r->depth)
         return 0;
@@ -404,8 +451,33 @@ static uintptr_t predict(struct run *r, unsigned k)
     return fits == 0 ? 0 : r->gaps.first[ctz64(fits)];
 }
 
+/* First page the allocator must return for order k, 0 if it must fail, and
+ * whether it drains the cache on the way (only when the buddy system has no
+ * block without the cached pages).  Changes nothing. */
+static uintptr_t predict(struct run *r, unsigned k, bool *drains)
+{
+    *drains = false;
+    if (k > r->depth)
+        return 0;
+    if (k == 0 && r->ncached > 0)
+        return r->cached[r->ncached - 1u];
+    uintptr_t want = predict_buddy(r, k);
+    if (want != 0 || r->ncached == 0)
+        return want;
+    *drains = true;
+    unsigned saved = r->ncached;
+    r->ncached = 0;
+    r->gaps_valid = false;
+    want = predict_buddy(r, k);
+    r->ncached = saved;
+    r->gaps_valid = false;
+    return want;
+}
+
+/* analloc_largest_free drains the cache first. */
 static size_t model_largest(struct run *r)
 {
+    cache_empty(r);
     uint64_t o = gaps(r)->orders;
     return o == 0 ? 0 : r->page << msb64(o);
 }
@@ -635,18 +707,26 @@ static size_t gen_size(struct run *r)
 
 /* ---- Checks after every step ----------------------------------------------------- */
 
-static void check_counters(struct run *r)
+/* The counters; analloc_largest_free too if `largest` (it drains the cache,
+ * so not after every step: the cache would never fill). */
+static void check_counters(struct run *r, bool largest)
 {
     size_t free_pages = r->npages - r->live_pages;
     size_t got = analloc_free_bytes(r->a);
     CHECK(r, got == free_pages << r->shift, "analloc_free_bytes = %zu, expected %zu", got,
           free_pages << r->shift);
-    CHECK(r, gaps(r)->free_pages == free_pages, "model: gaps hold %zu pages, counter %zu",
-          r->gaps.free_pages, free_pages);
-    got = analloc_largest_free(r->a);
-    CHECK(r, got == model_largest(r), "analloc_largest_free = %zu, expected %zu", got,
-          model_largest(r));
+    CHECK(r, gaps(r)->free_pages + r->ncached == free_pages,
+          "model: gaps hold %zu pages and the cache %u, counter %zu", r->gaps.free_pages,
+          r->ncached, free_pages);
+    if (largest) {
+        got = analloc_largest_free(r->a);
+        size_t want = model_largest(r);
+        CHECK(r, got == want, "analloc_largest_free = %zu, expected %zu", got, want);
+    }
 }
+
+/* Now and then: often enough to test it, rarely enough to let the cache fill. */
+static bool largest_now(struct run *r) { return chance(r, 5); }
 
 /* An arena where analloc_check never runs (model_class). */
 static bool lean(const struct run *r)
@@ -691,14 +771,24 @@ static void op_alloc(struct run *r, bool via_realloc)
     r->op = via_realloc ? "realloc(NULL)" : "alloc";
     size_t size = gen_size(r);
     unsigned k = model_order(r, size);
-    uintptr_t want = predict(r, k);
-    size_t largest = analloc_largest_free(r->a);
-    bool snap = want == 0 && snap_cheap(r);
+    /* Now and then, coherence with analloc_largest_free, whatever the model
+     * says (it drains the cache). */
+    size_t largest = 0;
+    bool ask = largest_now(r);
+    if (ask) {
+        largest = analloc_largest_free(r->a);
+        cache_empty(r);
+    }
+    bool drains;
+    uintptr_t want = predict(r, k, &drains);
+    /* A failure that drains the cache changes the metadata, legitimately. */
+    bool snap = want == 0 && !drains && snap_cheap(r);
     if (snap)
         snap_take(r);
     void *p = via_realloc ? analloc_realloc(r->a, NULL, size) : analloc_alloc(r->a, size);
-    /* Coherence with analloc_largest_free, whatever the model says. */
-    CHECK(r, (p != NULL) == (k <= r->depth && (r->page << k) <= largest),
+    if (drains)
+        cache_empty(r);
+    CHECK(r, !ask || (p != NULL) == (k <= r->depth && (r->page << k) <= largest),
           "%s(%zu) %s but analloc_largest_free was %zu", r->op, size,
           p != NULL ? "succeeded" : "failed", largest);
     if (want == 0) {
@@ -715,8 +805,13 @@ static void op_alloc(struct run *r, bool via_realloc)
     uintptr_t addr = (uintptr_t)p;
     check_new_block(r, addr, k, r->op);
     CHECK(r, addr == want << r->shift,
-          "%s(%zu): order %u returned %#llx, expected %#llx (lowest of the smallest free blocks)",
-          r->op, size, k, ULL(addr), ULL(want << r->shift));
+          "%s(%zu): order %u returned %#llx, expected %#llx (%s)", r->op, size, k, ULL(addr),
+          ULL(want << r->shift),
+          k == 0 && r->ncached > 0 ? "the newest cached page" : "lowest of the smallest free blocks");
+    if (k == 0 && r->ncached > 0) {
+        r->ncached--;
+        r->gaps_valid = false;
+    }
     uint32_t id = r->next_id++;
     model_insert(r, addr >> r->shift, k, id);
     size_t got = analloc_mem_size(r->a, p);
@@ -742,6 +837,8 @@ static void free_index(struct run *r, size_t i)
     CHECK(r, rc == 0, "free(%#llx) of a live block of %zu bytes = %d (%s)", ULL(addr),
           r->page << b.order, rc, analloc_strerror(rc));
     model_remove(r, i);
+    if (b.order == 0 && r->cache_slots > 0)
+        cache_put(r, b.pfn);
     recent_push(r, addr);
     r->n_free++;
 }
@@ -810,20 +907,37 @@ static void op_realloc(struct run *r)
     /* The prediction. */
     enum { FAIL, IN_PLACE, MOVE } kind;
     uintptr_t want = 0;
-    uintptr_t next = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi;
+    uintptr_t next_live = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi, next = next_live;
+    for (unsigned c = 0; c < r->ncached; c++)
+        if (r->cached[c] > b.pfn && r->cached[c] < next)
+            next = r->cached[c];
+    bool aligned = (b.pfn & (pages_of(to) - 1u)) == 0, drains = false;
     if (to > d)
         kind = FAIL;
     else if (to <= k)
         kind = IN_PLACE;
-    else if ((b.pfn & (pages_of(to) - 1u)) == 0 && b.pfn + pages_of(to) <= next)
+    else if (aligned && b.pfn + pages_of(to) <= next)
         kind = IN_PLACE; /* aligned to the new size, and the pages that follow are free */
-    else
-        kind = (want = predict(r, to)) != 0 ? MOVE : FAIL;
+    else if (r->ncached > 0 && aligned && b.pfn + pages_of(to) <= next_live)
+        kind = IN_PLACE, drains = true; /* free once the cache is drained */
+    else {
+        drains = r->ncached > 0; /* a grow that fails drains the cache, then moves */
+        bool unused;
+        if (drains)
+            cache_empty(r);
+        kind = (want = predict(r, to, &unused)) != 0 ? MOVE : FAIL;
+    }
 
-    if (!r->real && kind == MOVE)
+    if (!r->real && kind == MOVE && !drains)
         return; /* a move copies the contents: never in a range nobody maps */
+    if (drains)
+        cache_empty(r);
+    if (!r->real && kind == MOVE) {
+        analloc_drain(r->a); /* in step with the model, which has drained */
+        return;
+    }
     pattern_verify(r, &b, addr, b.filled, "before realloc");
-    bool snap = kind == FAIL && snap_cheap(r);
+    bool snap = kind == FAIL && !drains && snap_cheap(r);
     if (snap)
         snap_take(r);
     size_t hooks = r->hook_calls;
@@ -908,7 +1022,9 @@ static uintptr_t gen_bad_addr(struct run *r)
 {
     uintptr_t page = r->page;
     switch (below(r, 10)) {
-    case 0: /* a double free of a recently freed block */
+    case 0: /* a double free of a recently freed block, or of a cached page */
+        if (r->ncached > 0 && chance(r, 50))
+            return r->cached[below(r, r->ncached)] << r->shift;
         if (r->nrecent > 0)
             return r->recent[below(r, r->nrecent)];
         return random_arena_byte(r);
@@ -1006,7 +1122,25 @@ static void op_bad(struct run *r)
 
 static void op_null(struct run *r)
 {
-    switch (below(r, 3)) {
+    switch (below(r, 5)) {
+    case 3:
+        r->op = "drain";
+        analloc_drain(r->a);
+        cache_empty(r);
+        break;
+    case 4: {
+        r->op = "set_cache";
+        unsigned slots = (unsigned)below(r, ANALLOC_CACHE_MAX + 2u);
+        int rc = analloc_set_cache(r->a, slots);
+        if (slots > ANALLOC_CACHE_MAX) { /* refused, nothing changes */
+            CHECK(r, rc == ANALLOC_EINVAL, "set_cache(%u) = %d, expected EINVAL", slots, rc);
+            break;
+        }
+        CHECK(r, rc == 0, "set_cache(%u) = %d", slots, rc);
+        cache_empty(r);
+        r->cache_slots = slots;
+        break;
+    }
     case 0:
         r->op = "free(NULL)";
         CHECK(r, analloc_free(r->a, NULL) == 0, "free(NULL) failed");
@@ -1354,12 +1488,21 @@ static void run_setup(struct run *r)
     CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
     CHECK(r, analloc_free_bytes(a) == r->managed, "free bytes after setup = %zu, expected %zu",
           analloc_free_bytes(a), r->managed);
-    check_counters(r);
+    check_counters(r, true);
     if (!lean(r))
         check_engine(r);
     canaries_verify(r, true, "after setup");
 
     analloc_set_error_hook(a, hook, r);
+    /* The page cache: mostly the default, sometimes none or a few slots. */
+    size_t c = below(r, 8);
+    r->cache_slots = c < 4 ? ANALLOC_CACHE_DEFAULT
+                   : c == 4 ? 0u : c == 5 ? 1u : 2u + (unsigned)below(r, ANALLOC_CACHE_MAX - 1u);
+    CHECK(r, analloc_set_cache(a, r->cache_slots) == 0, "analloc_set_cache(%u) failed",
+          r->cache_slots);
+    r->cache_slots0 = r->cache_slots;
+    len = strlen(r->desc);
+    snprintf(r->desc + len, sizeof r->desc - len, ", cache %u slots", r->cache_slots);
     r->meta0 = malloc(r->meta_bytes);
     r->meta_snap = malloc(r->meta_bytes);
     CHECK(r, r->meta0 != NULL && r->meta_snap != NULL, "out of memory");
@@ -1424,7 +1567,7 @@ static void run_steps(struct run *r)
         }
         if (op != OP_BAD)
             CHECK(r, r->hook_calls == hooks, "the error hook was called by a valid call");
-        check_counters(r);
+        check_counters(r, largest_now(r));
         if ((r->check_every == 1 || r->step % r->check_every == 0) && !lean(r))
             check_engine(r);
     }
@@ -1447,7 +1590,7 @@ static void run_finish(struct run *r)
               "analloc_free_bytes = %zu, expected %zu", got,
               (r->npages - r->live_pages) << r->shift);
         if (r->nlive < 1024u || ++n % 64u == 0)
-            check_counters(r);
+            check_counters(r, largest_now(r));
         /* With check_pages 0 (test_model), n only counts once 1024 blocks
          * are live: below that every free is checked, up to 2^16 pages.
          * Otherwise the frees are checked like the steps. */
@@ -1458,12 +1601,16 @@ static void run_finish(struct run *r)
     r->op = "after freeing everything";
     CHECK(r, analloc_free_bytes(r->a) == r->managed, "free bytes %zu, expected all %zu",
           analloc_free_bytes(r->a), r->managed);
-    CHECK(r, analloc_largest_free(r->a) == r->page << r->depth,
-          "largest free %zu, expected the whole arena's largest block %zu",
-          analloc_largest_free(r->a), r->page << r->depth);
-    check_counters(r);
+    size_t largest = analloc_largest_free(r->a); /* drains the cache */
+    cache_empty(r);
+    CHECK(r, largest == r->page << r->depth,
+          "largest free %zu, expected the whole arena's largest block %zu", largest,
+          r->page << r->depth);
+    check_counters(r, true);
     if (!lean(r))
         check_engine(r);
+    CHECK(r, analloc_set_cache(r->a, r->cache_slots0) == 0, "set_cache back to %u failed",
+          r->cache_slots0);
     snap_compare(r, &r->snap0, r->meta0, "after freeing everything, compared with the setup");
     canaries_verify(r, false, "at the end");
 }

@@ -255,8 +255,11 @@ static void model_fini(struct model *m)
     free(m->ord);
 }
 
+/* This small model knows the buddy system alone: the allocator it shadows
+ * runs without the page cache (tests/model.c models the cache too). */
 static void model_from(struct model *m, analloc_t a)
 {
+    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_OK);
     model_init(m, addr(a->start) / a->page, a->managed / a->page, a->page);
     assert_int_equal(m->depth, a->depth);
 }
@@ -645,6 +648,7 @@ static void chunk_config(size_t page, size_t off, size_t total, size_t used)
     ASSERT_ERR(analloc_check(a), ANALLOC_OK);
     free_blocks(a, b, n);
     ASSERT_ERR(analloc_check(a), ANALLOC_OK);
+    analloc_drain(a); /* cached pages back into the buddy system */
     SNAP_SAME(&s0, a, "fill and free all");
     snap_free(&s0);
 
@@ -982,6 +986,7 @@ static void test_init_unaligned_meta(void **state)
             snap_take(&s, &A);
             n = fill_largest_first(&A, b, 64);
             free_blocks(&A, b, n);
+            analloc_drain(&A); /* cached pages back into the buddy system */
             SNAP_SAME(&s, &A, "fill and free with unaligned metadata");
             snap_free(&s);
             assert_true(bytes_are(meta + ms, 64 - 16 - off, 0xEE));
@@ -1099,6 +1104,7 @@ static void test_init_address_zero(void **state)
     ASSERT_ERR(analloc_check(&A), ANALLOC_OK);
     for (i = 1; i < 64; i++)
         ASSERT_ERR(analloc_free(&A, ptr_at(i * page)), ANALLOC_OK);
+    analloc_drain(&A); /* cached pages back into the buddy system */
     SNAP_SAME(&s0, &A, "page-by-page fill and free");
 
     /* largest first: 32, 16, 8, 4, 2, 1 pages, each at its own size */
@@ -1110,6 +1116,7 @@ static void test_init_address_zero(void **state)
     assert_int_equal(analloc_largest_free(&A), 0);
     for (s = 32; s >= 1; s /= 2)
         ASSERT_ERR(analloc_free(&A, ptr_at(s * page)), ANALLOC_OK);
+    analloc_drain(&A); /* cached pages back into the buddy system */
     SNAP_SAME(&s0, &A, "largest-first fill and free");
     snap_free(&s0);
     free(meta);
@@ -1286,6 +1293,7 @@ static void test_alloc_alignment_fill(void **state)
             }
             assert_int_equal(analloc_free_bytes(&A), A.managed);
             assert_int_equal(analloc_largest_free(&A), A.page << A.depth);
+            analloc_drain(&A); /* cached pages back into the buddy system */
             SNAP_SAME(&s0, &A, "random fill and free in random order");
             snap_free(&s0);
             free(b);
@@ -1312,6 +1320,7 @@ static void test_alloc_lowest_address(void **state)
     (void)state;
     ext_init(&e, base, 16 * page, page);
     a = &e.a;
+    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_OK); /* the buddy system alone */
     for (i = 0; i < 16; i++)
         ALLOC_AT(page, i);
     assert_null(analloc_alloc(a, 0));
@@ -1683,6 +1692,7 @@ static void test_realloc_basic(void **state)
     (void)state;
     real16_init(&r);
     a = &r.a;
+    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_OK); /* the buddy system alone */
 
     p = analloc_realloc(a, NULL, 1); /* realloc(NULL) allocates */
     assert_ptr_equal(p, PG(0));
@@ -2063,6 +2073,7 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
     }
     model_compare(m, a, label);
     ASSERT_ERR(analloc_check(a), ANALLOC_OK);
+    analloc_drain(a); /* cached pages back into the buddy system */
     SNAP_SAME(&s0, a, "a random session after freeing every block");
     snap_free(&s0);
     free(lv);
@@ -2736,6 +2747,185 @@ static void test_dump_wide(void **state)
 
 /* ---------------------------------------------------------------------- */
 
+/* ---- The page cache ------------------------------------------------------ */
+
+/* A 16-page arena aligned to 16 pages, every page allocated one by one. */
+static void cache_full16(struct ext *e, uintptr_t base, void **pg)
+{
+    ext_init(e, base, 16 * 4096, 4096);
+    assert_int_equal(e->a.internal.cache_slots, ANALLOC_CACHE_DEFAULT);
+    for (size_t i = 0; i < 16; i++) {
+        pg[i] = analloc_alloc(&e->a, 4096);
+        assert_ptr_equal(pg[i], ptr_at(base + i * 4096));
+    }
+    assert_null(analloc_alloc(&e->a, 1));
+}
+
+/* Freed pages come back newest first, then lowest address first. */
+static void test_cache_lifo(void **state)
+{
+    const uintptr_t base = fake_base(16 * 4096, 16 * 4096);
+    struct ext e;
+    void *pg[16];
+    (void)state;
+    cache_full16(&e, base, pg);
+    ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[12]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached, 3);
+    assert_int_equal(analloc_free_bytes(&e.a), 3 * 4096); /* cached pages are free */
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[12]);
+    assert_ptr_equal(analloc_alloc(&e.a, 0), pg[3]);
+    assert_ptr_equal(analloc_alloc(&e.a, 1), pg[9]);
+    assert_int_equal(e.a.internal.cached, 0);
+    ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[5]), ANALLOC_OK);
+    /* 4 and 5 are buddies, both cached, unmerged: a two-page request finds
+     * no two-page block, drains the cache and takes the merged 4-5. */
+    assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[4]);
+    assert_int_equal(e.a.internal.cached, 0);
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK); /* a two-page block: merges, no cache */
+    assert_int_equal(e.a.internal.cached, 0);
+    assert_int_equal(analloc_largest_free(&e.a), 2 * 4096);
+    ext_fini(&e);
+}
+
+/* A full cache gives its oldest page back to the buddy system, merged. */
+static void test_cache_eviction(void **state)
+{
+    const uintptr_t base = fake_base(16 * 4096, 16 * 4096);
+    struct ext e;
+    void *pg[16];
+    (void)state;
+    cache_full16(&e, base, pg);
+    ASSERT_ERR(analloc_set_cache(&e.a, 2), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[1]), ANALLOC_OK); /* page 0 is live: 1 stays a page */
+    ASSERT_ERR(analloc_free(&e.a, pg[6]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[7]), ANALLOC_OK); /* full: 1 goes back */
+    assert_int_equal(e.a.internal.cached, 2);
+    assert_int_equal(e.a.internal.cache[0], addr(pg[6]) / 4096);
+    assert_int_equal(e.a.internal.cache[1], addr(pg[7]) / 4096);
+    ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK); /* 6 goes back; 0 is cached */
+    ASSERT_ERR(analloc_free(&e.a, pg[11]), ANALLOC_OK); /* 7 goes back, merges with 6 */
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    assert_int_equal(analloc_free_bytes(&e.a), 5 * 4096);
+    /* Cached: 0 and 11 (newest last); in the buddy system: page 1 and 6-7. */
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[11]);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[0]);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[1]); /* the lowest free page */
+    assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[6]);
+    assert_null(analloc_alloc(&e.a, 4096));
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    /* One slot: each free evicts the previous page. */
+    ASSERT_ERR(analloc_set_cache(&e.a, 1), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[2]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK); /* 2 goes back */
+    assert_int_equal(e.a.internal.cached, 1);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[3]);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[2]);
+    /* No cache: frees merge at once, allocations are lowest first. */
+    ASSERT_ERR(analloc_set_cache(&e.a, 0), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[2]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached, 0);
+    assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[2]); /* merged without a drain */
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    ext_fini(&e);
+}
+
+/* A request fails only when no block exists with every cached page merged;
+ * realloc drains too before it gives up growing in place. */
+static void test_cache_drains_before_failing(void **state)
+{
+    const uintptr_t base = fake_base(16 * 4096, 16 * 4096);
+    struct ext e;
+    void *pg[16];
+    struct snap sn;
+    (void)state;
+    cache_full16(&e, base, pg);
+    for (size_t i = 0; i < 16; i++)
+        ASSERT_ERR(analloc_free(&e.a, pg[i]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached, 16);
+    assert_int_equal(analloc_free_bytes(&e.a), 16 * 4096);
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    /* All 16 pages cached: the whole arena is one block once merged. */
+    assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), pg[0]);
+    assert_int_equal(e.a.internal.cached, 0);
+    ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK);
+    /* realloc: page 0 live, page 1 cached; growing 0 to two pages drains
+     * and grows in place. */
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[0]);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[1]);
+    ASSERT_ERR(analloc_free(&e.a, pg[1]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached, 1);
+    assert_ptr_equal(analloc_realloc(&e.a, pg[0], 2 * 4096), pg[0]);
+    assert_int_equal(e.a.internal.cached, 0);
+    assert_int_equal(analloc_mem_size(&e.a, pg[0]), 2 * 4096);
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    /* analloc_largest_free drains: it reports merged blocks. */
+    ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK);
+    assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[0]);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[8]);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[9]);
+    ASSERT_ERR(analloc_free(&e.a, pg[8]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached, 2);
+    assert_int_equal(analloc_largest_free(&e.a), 8 * 4096);
+    assert_int_equal(e.a.internal.cached, 0);
+    /* A request that fails with an empty cache changes nothing. */
+    assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[8]);
+    snap_take(&sn, &e.a);
+    assert_null(analloc_alloc(&e.a, 4096));
+    SNAP_SAME(&sn, &e.a, "a failed alloc with an empty cache");
+    snap_free(&sn);
+    ext_fini(&e);
+}
+
+/* Freeing a cached page is a double free, reported and harmless; the dump
+ * shows cached pages as 'c'; analloc_set_cache refuses bad sizes. */
+static void test_cache_double_free_and_errors(void **state)
+{
+    const uintptr_t base = fake_base(16 * 4096, 16 * 4096);
+    struct ext e;
+    void *pg[16];
+    struct checked_hook hl = {HOOK_MAGIC, 0, 0, NULL};
+    struct snap sn;
+    struct lines *L = calloc(1, sizeof *L);
+    (void)state;
+    assert_non_null(L);
+    cache_full16(&e, base, pg);
+    analloc_set_error_hook(&e.a, checked_hook_record, &hl);
+    ASSERT_ERR(analloc_free(&e.a, pg[5]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[6]), ANALLOC_OK);
+    EXPECT_FREE_ERR(&e.a, pg[5], ANALLOC_EFREE, &hl);
+    EXPECT_FREE_ERR(&e.a, pg[6], ANALLOC_EFREE, &hl);
+    snap_take(&sn, &e.a);
+    assert_int_equal(analloc_mem_size(&e.a, pg[5]), 0);
+    assert_null(analloc_realloc(&e.a, pg[6], 2 * 4096));
+    assert_int_equal(hl.error, ANALLOC_EFREE);
+    assert_ptr_equal(hl.ptr, pg[6]);
+    ASSERT_ERR(analloc_set_cache(&e.a, ANALLOC_CACHE_MAX + 1), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_set_cache(&e.a, ~0u), ANALLOC_EINVAL);
+    SNAP_SAME(&sn, &e.a, "bad calls on cached pages");
+    snap_free(&sn);
+    ASSERT_ERR(analloc_set_cache(NULL, 1), ANALLOC_EINVAL);
+    analloc_drain(NULL); /* nothing to do, no crash */
+    /* The dump: order 0 shows the two cached pages. */
+    analloc_dump(&e.a, lines_out, L, 0);
+    assert_true(L->n >= 2);
+    assert_non_null(strstr(L->v[1], "cached pages 2"));
+    assert_non_null(strstr(L->v[L->n - 1], "|UUUUUccUUUUUUUUU|"));
+    lines_free(L);
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    analloc_drain(&e.a);
+    assert_int_equal(e.a.internal.cached, 0);
+    EXPECT_FREE_ERR(&e.a, pg[5], ANALLOC_EFREE, &hl); /* now a free block of the tree */
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    ext_fini(&e);
+}
+
 int main(void)
 {
     const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK");
@@ -2756,6 +2946,10 @@ int main(void)
         cmocka_unit_test(test_alloc_sizes),
         cmocka_unit_test(test_alloc_alignment_fill),
         cmocka_unit_test(test_alloc_lowest_address),
+        cmocka_unit_test(test_cache_lifo),
+        cmocka_unit_test(test_cache_eviction),
+        cmocka_unit_test(test_cache_drains_before_failing),
+        cmocka_unit_test(test_cache_double_free_and_errors),
         cmocka_unit_test(test_free_errors_chunk),
         cmocka_unit_test(test_free_errors_external_meta),
         cmocka_unit_test(test_error_hook),

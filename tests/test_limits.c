@@ -267,6 +267,47 @@ static void test_check_corrupted_fields(void **state)
     assert_int_equal(analloc_check(&f->a), 0);
 }
 
+/* The page cache: three cached pages, then every way its fields can lie. */
+static void test_check_corrupted_cache(void **state)
+{
+    struct fixture *f = *state;
+    struct analloc_internal *s = &f->a.internal;
+    void *p[4];
+    for (unsigned i = 0; i < 4; i++)
+        assert_non_null(p[i] = analloc_alloc(&f->a, 4096));
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(analloc_free(&f->a, p[i]), 0);
+    assert_int_equal(s->cached, 3u);
+    assert_int_equal(analloc_check(&f->a), 0);
+    uintptr_t live = (uintptr_t)p[3] / 4096u; /* a live one-page block */
+    EXPECT_CORRUPT(f, a_->internal.cached = 4);                    /* a zero slot counted */
+    EXPECT_CORRUPT(f, a_->internal.cached = 2);                    /* a page lost */
+    EXPECT_CORRUPT(f, a_->internal.cache_slots = 2);               /* more pages than slots */
+    EXPECT_CORRUPT(f, a_->internal.cache_slots = ANALLOC_CACHE_MAX + 1u);
+    EXPECT_CORRUPT(f, a_->internal.cache[5] = live);              /* an unused slot not zero */
+    EXPECT_CORRUPT(f, a_->internal.cache[1] = a_->internal.cache[0]); /* twice */
+    EXPECT_CORRUPT(f, a_->internal.cache[2] = a_->internal.lo - 1u);  /* outside */
+    EXPECT_CORRUPT(f, a_->internal.cache[2] = a_->internal.hi);
+    EXPECT_CORRUPT(f, (a_->internal.cache[3] = live, a_->internal.cached = 4,
+                       a_->internal.live_blocks--)); /* a live page claimed as cached */
+    EXPECT_CORRUPT(f, a_->internal.cache[0] = (uintptr_t)p[0] / 4096u + 1u); /* moved */
+    /* The first page and an inner page of a larger block, and a free page:
+     * none looks like a live one-page block.  (A live one-page block put in
+     * place of a cached page cannot be told apart: both are encoded as used,
+     * and the cache is the only record of which is which.) */
+    uintptr_t big = (uintptr_t)analloc_alloc(&f->a, 8u * 4096u) / 4096u;
+    assert_true(big != 0);
+    EXPECT_CORRUPT(f, a_->internal.cache[0] = big);
+    EXPECT_CORRUPT(f, a_->internal.cache[0] = big + 5u);
+    uintptr_t free_page = (uintptr_t)analloc_alloc(&f->a, 4096) / 4096u;
+    assert_int_equal(analloc_free(&f->a, (void *)(free_page * 4096u)), 0);
+    assert_int_equal(analloc_set_cache(&f->a, ANALLOC_CACHE_MAX), 0); /* drains */
+    assert_int_equal(s->cached, 0u);
+    EXPECT_CORRUPT(f, (a_->internal.cache[0] = free_page, a_->internal.cached = 1,
+                       a_->internal.free_pages++));
+    assert_int_equal(analloc_check(&f->a), 0);
+}
+
 /* Recompute every summary level from the level below (the engine's rule:
  * bit i of level l+1 is set iff word i of level l is nonzero). */
 static void rebuild_summaries(struct analloc_internal *s)
@@ -415,6 +456,8 @@ int main(void)
         cmocka_unit_test(test_dump_whole_arena_used),
         cmocka_unit_test(test_every_small_shape),
         cmocka_unit_test_setup_teardown(test_check_corrupted_fields, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_check_corrupted_cache, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test(test_check_unmerged_buddies),
         cmocka_unit_test_setup_teardown(test_check_tree_invariants, fixture_setup,
