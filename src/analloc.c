@@ -83,6 +83,7 @@
 #define NONE ((size_t)-1)        /* "no bit found" */
 #define PFN_BITS (sizeof(uintptr_t) * 8u)
 #define META_ALIGN sizeof(uint64_t)
+#define ORDER_ROW 3u                 /* size_t entries per order in the order table */
 
 _Static_assert(sizeof(uint64_t) == 8, "64-bit words are required");
 _Static_assert(sizeof(size_t) <= sizeof(uint64_t) && sizeof(uintptr_t) <= sizeof(uint64_t),
@@ -186,7 +187,7 @@ static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintp
         index_bits += n_bound ? order_nodes_bound(n_bound, k) : order_nodes(lo, hi, k);
     size_t split_bits = index_bits - (n_bound ? n_bound : (size_t)(hi - lo));
 
-    size_t table_bytes = 2u * ((size_t)depth + 2u) * sizeof(size_t);
+    size_t table_bytes = ORDER_ROW * ((size_t)depth + 2u) * sizeof(size_t);
     size_t w = (table_bytes + 7u) / 8u;
     L->depth = depth;
     L->levels = 0;
@@ -245,10 +246,13 @@ static const uint64_t *level_c(const struct analloc_internal *s, unsigned l)
     return s->words + s->level_word[l];
 }
 
-/* The order table holds two entries per order: where the order's run starts
- * in index level 0, and how many free blocks the order has. */
-#define ORDER_FIRST(s, k) ((s)->orders[2u * (size_t)(k)])
-#define ORDER_FREE(s, k) ((s)->orders[2u * (size_t)(k) + 1u])
+/* The order table holds a row per order: where the order's run starts in
+ * index level 0, how many free blocks the order has, and the index bit of
+ * the lowest of them (the start of the next order's run if none).  The
+ * row after the last order holds the end of the index and zeros. */
+#define ORDER_FIRST(s, k) ((s)->orders[ORDER_ROW * (size_t)(k)])
+#define ORDER_FREE(s, k) ((s)->orders[ORDER_ROW * (size_t)(k) + 1u])
+#define ORDER_LOWEST(s, k) ((s)->orders[ORDER_ROW * (size_t)(k) + 2u])
 
 static size_t order_first(const struct analloc_internal *s, unsigned k) { return ORDER_FIRST(s, k); }
 
@@ -346,16 +350,26 @@ static size_t index_next(const struct analloc_internal *s, size_t pos)
 
 static void free_insert(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    index_set(s, node_bit(s, k, j));
+    size_t bit = node_bit(s, k, j);
+    index_set(s, bit);
     ORDER_FREE(s, k)++;
+    if (bit < ORDER_LOWEST(s, k))
+        ORDER_LOWEST(s, k) = bit;
     s->free_orders |= bv_mask(k);
 }
 
+/* The lowest free block of an order is kept exact: removing it searches for
+ * the next one, which is usually in the same word. */
 static void free_remove(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    index_clear(s, node_bit(s, k, j));
-    if (--ORDER_FREE(s, k) == 0)
+    size_t bit = node_bit(s, k, j);
+    index_clear(s, bit);
+    if (--ORDER_FREE(s, k) == 0) {
         s->free_orders &= ~bv_mask(k);
+        ORDER_LOWEST(s, k) = ORDER_FIRST(s, k + 1u);
+    } else if (bit == ORDER_LOWEST(s, k)) {
+        ORDER_LOWEST(s, k) = index_next(s, bit + 1u); /* order k still has one above */
+    }
 }
 
 /* ---- Blocks ---------------------------------------------------------------- */
@@ -378,8 +392,8 @@ static uintptr_t block_take(struct analloc_internal *s, unsigned k)
     if (fits == 0)
         return 0;
     unsigned from = bv_ctz_word(fits);
-    size_t bit = index_next(s, order_first(s, from));
-    ANALLOC_ASSERT(bit != NONE && bit < order_first(s, from + 1u));
+    size_t bit = ORDER_LOWEST(s, from);
+    ANALLOC_ASSERT(bit >= order_first(s, from) && bit < order_first(s, from + 1u));
     uintptr_t j = (s->lo >> from) + (uintptr_t)(bit - order_first(s, from));
     free_remove(s, from, j);
     while (from > k) {
@@ -576,6 +590,7 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     for (unsigned k = 0; k <= L->depth; k++) {
         ORDER_FIRST(s, k) = first;
         first += order_nodes(lo, hi, k);
+        ORDER_LOWEST(s, k) = first; /* no free block yet */
     }
     ORDER_FIRST(s, L->depth + 1u) = first;
 
@@ -925,7 +940,7 @@ static int check_structure(const struct analloc *a)
         first += order_nodes(s->lo, s->hi, k);
     }
     CORRUPT_IF(ORDER_FIRST(s, s->depth + 1u) != first);
-    CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0); /* the table's spare slot */
+    CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0 || ORDER_LOWEST(s, s->depth + 1u) != 0);
     for (unsigned l = 0; l < s->levels; l++) {
         CORRUPT_IF(!padding_clear(level_c(s, l), s->level_bits[l]));
         for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
@@ -942,11 +957,12 @@ static int check_tree(const struct analloc_internal *s)
 {
     size_t live = 0, live_pages = 0, free_pages = 0;
     for (unsigned k = s->depth + 1u; k-- > 0;) {
-        size_t nfree = 0;
+        size_t nfree = 0, lowest = order_first(s, k + 1u);
         for (uintptr_t j = s->lo >> k; j <= (s->hi - 1u) >> k; j++) {
             bool free = node_free(s, k, j), split = node_split(s, k, j);
             bool parent_split = k == s->depth || node_split(s, k + 1u, j >> 1);
-            nfree += free;
+            if (free && nfree++ == 0)
+                lowest = node_bit(s, k, j);
             CORRUPT_IF(free && split);
             CORRUPT_IF(node_on_edge(s, k, j) && !split);
             if (!parent_split) {
@@ -959,7 +975,7 @@ static int check_tree(const struct analloc_internal *s)
                 live_pages += pages_of(k);
             }
         }
-        CORRUPT_IF(nfree != ORDER_FREE(s, k));
+        CORRUPT_IF(nfree != ORDER_FREE(s, k) || lowest != ORDER_LOWEST(s, k));
         CORRUPT_IF(((s->free_orders & bv_mask(k)) != 0) != (nfree != 0));
         free_pages += nfree << k;
     }

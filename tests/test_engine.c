@@ -2225,11 +2225,12 @@ static void describe_bit(const struct analloc *a, size_t bit, char *out, size_t 
         snprintf(out, outlen, "byte %zu bit %zu: words[%zu] bit %zu = split bit %zu", bit / 8,
                  bit % 8, wi, bitinword, (wi - a->internal.split_word) * 64 + bitinword);
     } else if (addr(a->internal.orders) == addr(meta_base(a))) {
+        static const char *const entry[] = {"first index bit", "free count", "lowest free bit"};
         size_t e = (size_t)(b - addr(meta_base(a))) / sizeof(size_t);
         snprintf(out, outlen,
                  "byte %zu bit %zu: orders[%zu] = %s of order %zu (depth %zu)%s", bit / 8,
-                 bit % 8, e, e % 2 ? "free count" : "first index bit", e / 2, a->depth,
-                 e / 2 > a->depth ? ", the end sentinel entry" : "");
+                 bit % 8, e, entry[e % 3], e / 3, a->depth,
+                 e / 3 > a->depth ? ", the end sentinel row" : "");
     } else {
         snprintf(out, outlen, "byte %zu bit %zu: words[%zu] bit %zu (before the index levels)",
                  bit / 8, bit % 8, wi, bitinword);

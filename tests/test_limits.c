@@ -250,9 +250,20 @@ static void test_check_corrupted_fields(void **state)
     EXPECT_CORRUPT(f, a_->internal.free_orders ^= 1u);
     EXPECT_CORRUPT(f, a_->internal.free_pages += 1u);
     EXPECT_CORRUPT(f, a_->internal.live_blocks += 1u);
+    /* The order table: rows of (first index bit, free count, lowest free). */
     EXPECT_CORRUPT(f, a_->internal.orders[0] += 1u);
     EXPECT_CORRUPT(f, a_->internal.orders[1] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.orders[3] -= 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[2] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[2] -= 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[4] -= 1u);
+    for (unsigned k = 0; k <= f->a.depth; k++) { /* every lowest-free entry is exact */
+        EXPECT_CORRUPT(f, a_->internal.orders[3u * k + 2u] ^= 1u);
+        size_t *row = &s->orders[3u * k];
+        if (row[2] != row[0]) /* the run's start, when the lowest is higher */
+            EXPECT_CORRUPT(f, a_->internal.orders[3u * k + 2u] = a_->internal.orders[3u * k]);
+        if (row[1] != 0) /* "none", when there is one */
+            EXPECT_CORRUPT(f, a_->internal.orders[3u * k + 2u] = a_->internal.orders[3u * k + 3u]);
+    }
     /* Padding bits past the end of each index level and of the split bits. */
     for (unsigned l = 0; l < s->levels; l++)
         if (s->level_bits[l] % 64u != 0)
@@ -261,8 +272,9 @@ static void test_check_corrupted_fields(void **state)
     size_t split_bits = s->level_bits[0] - (size_t)(s->hi - s->lo);
     assert_true(split_bits % 64u != 0);
     EXPECT_CORRUPT(f, set_bit(a_->internal.words + a_->internal.split_word, split_bits));
-    EXPECT_CORRUPT(f, a_->internal.orders[2u * (a_->depth + 1u)] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.orders[2u * (a_->depth + 1u) + 1u] = 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[3u * (a_->depth + 1u)] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[3u * (a_->depth + 1u) + 1u] = 1u);
+    EXPECT_CORRUPT(f, a_->internal.orders[3u * (a_->depth + 1u) + 2u] = 1u);
     /* The same allocator, uncorrupted, is fine. */
     assert_int_equal(analloc_check(&f->a), 0);
 }
@@ -343,6 +355,7 @@ static void test_check_unmerged_buddies(void **state)
     level0[bit0 / 64u] |= (uint64_t)1 << (bit0 % 64u);
     level0[bit1 / 64u] |= (uint64_t)1 << (bit1 % 64u);
     s->orders[1] = 2;
+    s->orders[2] = bit0 < bit1 ? bit0 : bit1;
     s->free_orders |= 1u;
     s->free_pages += 2;
     s->live_blocks -= 2;
@@ -376,12 +389,12 @@ static void test_dump_whole_arena_used(void **state)
 /* Positions of a node's bits, by the layout analloc.c documents. */
 static size_t free_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return s->orders[2u * k] + (size_t)(j - (s->lo >> k));
+    return s->orders[3u * k] + (size_t)(j - (s->lo >> k));
 }
 
 static size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return free_pos(s, k, j) - s->orders[2];
+    return free_pos(s, k, j) - s->orders[3];
 }
 
 static void flip(uint64_t *v, size_t bit) { v[bit / 64u] ^= (uint64_t)1 << (bit % 64u); }
@@ -400,7 +413,7 @@ static void test_check_tree_invariants(void **state)
     assert_non_null(used);
     uintptr_t upfn = (uintptr_t)used / 4096u;
     unsigned fk = 1;
-    while (fk <= f->a.depth && s->orders[2u * fk + 1u] == 0)
+    while (fk <= f->a.depth && s->orders[3u * fk + 1u] == 0)
         fk++;
     assert_true(fk <= f->a.depth);
     uintptr_t fj = 0;
