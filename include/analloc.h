@@ -52,11 +52,13 @@ enum analloc_error {
  * most 2^66 bits.  Not a tunable. */
 #define ANALLOC_MAX_LEVELS 11
 
-/* The page cache: freed one-page blocks kept aside, unmerged, for the next
- * one-page allocations (see analloc_set_cache).  ANALLOC_CACHE_MAX slots live
- * in the struct; setup enables ANALLOC_CACHE_DEFAULT of them. */
-#define ANALLOC_CACHE_MAX 16
-#define ANALLOC_CACHE_DEFAULT 16
+/* The block cache: freed blocks of the ANALLOC_CACHE_ORDERS smallest orders
+ * kept aside, unmerged, for the next allocations of their order (see
+ * analloc_set_cache).  ANALLOC_CACHE_MAX slots per order live in the struct;
+ * setup enables ANALLOC_CACHE_DEFAULT of them. */
+#define ANALLOC_CACHE_ORDERS 4
+#define ANALLOC_CACHE_MAX 8
+#define ANALLOC_CACHE_DEFAULT 8
 
 /* Called by analloc_free and analloc_realloc with the error they return for
  * a pointer that is not the start of a live block (not for setup errors, nor
@@ -93,9 +95,10 @@ struct analloc {
         uintptr_t reserved_lo, reserved_hi; /* used prefix + metadata, or external metadata */
         analloc_error_hook hook;
         void *hook_ctx;
-        unsigned cache_slots;    /* capacity of the page cache (analloc_set_cache) */
-        unsigned cached;         /* pages in it: cache[0] oldest, cache[cached - 1] newest */
-        uintptr_t cache[ANALLOC_CACHE_MAX]; /* page numbers; unused slots are 0 */
+        unsigned cache_slots;    /* capacity of each order's cache (analloc_set_cache) */
+        unsigned cached_blocks;  /* blocks in all of them */
+        unsigned cached[ANALLOC_CACHE_ORDERS]; /* blocks in each: [k][0] oldest */
+        uintptr_t cache[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* first pages; unused: 0 */
     } internal;
 };
 
@@ -180,29 +183,30 @@ size_t analloc_mem_size(analloc_t a, const void *ptr);
  */
 int analloc_check(analloc_t a);
 
-/* Bytes in free blocks (cached pages included). */
+/* Bytes in free blocks (cached blocks included). */
 size_t analloc_free_bytes(analloc_t a);
 
 /* Size of the largest block analloc_alloc can return now; 0 if none.
- * Drains the page cache first (analloc_drain), so the answer counts the
- * blocks its pages merge into. */
+ * Drains the block cache first (analloc_drain), so the answer counts the
+ * blocks that cached blocks merge into. */
 size_t analloc_largest_free(analloc_t a);
 
 /*
- * The page cache.  A freed one-page block is kept, unmerged and still marked
- * used in the bit vectors, in a list of up to `slots` page numbers inside the
- * struct; the next one-page allocation takes the most recently freed one (a
- * few instructions, and a page likely still in the CPU's caches).  Freeing
- * into a full cache gives the oldest page back to the buddy system.  Every
- * allocation (and realloc) that would fail drains the cache and tries again,
- * so requests fail only when no block exists with everything merged.
- * Without the cache (slots 0), one-page allocations are lowest-address-first
- * like all others and every free merges at once.
- * analloc_set_cache drains the cache and sets its size: 0 to
- * ANALLOC_CACHE_MAX slots (setup sets ANALLOC_CACHE_DEFAULT).  Returns 0, or
+ * The block cache.  A freed block of one of the ANALLOC_CACHE_ORDERS smallest
+ * orders (1 to 8 pages, by default) is kept, unmerged and still marked used in
+ * the bit vectors, in a list of up to `slots` blocks of its order inside the
+ * struct; the next allocation of that order takes the most recently freed
+ * one (a few instructions, and memory likely still in the CPU's caches).
+ * Freeing into a full list gives its oldest block back to the buddy system.
+ * Every allocation (and realloc) that would fail drains the cache and tries
+ * again, so requests fail only when no block exists with everything merged.
+ * Without the cache (slots 0), every allocation is lowest-address-first and
+ * every free merges at once.
+ * analloc_set_cache drains the cache and sets the slots per order: 0 to
+ * ANALLOC_CACHE_MAX (setup sets ANALLOC_CACHE_DEFAULT).  Returns 0, or
  * ANALLOC_EINVAL (not set up, or more slots than ANALLOC_CACHE_MAX) and
  * changes nothing.
- * analloc_drain gives every cached page back to the buddy system (merging);
+ * analloc_drain gives every cached block back to the buddy system (merging);
  * nothing happens to an allocator that was never set up.
  */
 int analloc_set_cache(analloc_t a, unsigned slots);
@@ -222,7 +226,7 @@ const char *analloc_strerror(int error);
  * call (the core has no stdio): a summary, then one line per order from the
  * largest to the page, one character per block position of that order, in
  * the seed's terms:
- *   'F' free, 'S' split, 'U' used (allocated), 'c' a page in the page
+ *   'F' free, 'S' split, 'U' used (allocated), 'c' a block in the block
  *   cache, '-' inside a larger block, ' ' outside the arena.
  * At most `width` positions per line (0 means 64; the most is 128); longer
  * orders end with "..." instead of the closing '|'.

@@ -240,7 +240,6 @@ static void layout_exact(uintptr_t lo, uintptr_t hi, struct layout *L)
 
 #define S(a) (&(a)->internal)
 
-static uint64_t *level(struct analloc_internal *s, unsigned l) { return s->words + s->level_word[l]; }
 static const uint64_t *level_c(const struct analloc_internal *s, unsigned l)
 {
     return s->words + s->level_word[l];
@@ -296,11 +295,16 @@ static void split_clear(struct analloc_internal *s, unsigned k, uintptr_t j)
 
 /* ---- The index: free bits with summaries ----------------------------------- */
 
-/* Set a bit of level 0; propagate up while a word goes from zero to nonzero. */
+/* Set a bit of level 0; propagate up while a word goes from zero to nonzero.
+ * (The fields are read once: on LP64 targets a store to a uint64_t word may
+ * alias any size_t field, and the compiler would reload them.) */
 static void index_set(struct analloc_internal *s, size_t bit)
 {
-    for (unsigned l = 0; l < s->levels; l++) {
-        uint64_t *w = &level(s, l)[bv_index(bit)];
+    uint64_t *words = s->words;
+    const size_t *at = s->level_word;
+    unsigned levels = s->levels;
+    for (unsigned l = 0; l < levels; l++) {
+        uint64_t *w = &words[at[l] + bv_index(bit)];
         uint64_t was = *w;
         *w = was | bv_mask(bit);
         if (was != 0)
@@ -312,10 +316,14 @@ static void index_set(struct analloc_internal *s, size_t bit)
 /* Clear a bit of level 0; propagate up while a word becomes zero. */
 static void index_clear(struct analloc_internal *s, size_t bit)
 {
-    for (unsigned l = 0; l < s->levels; l++) {
-        uint64_t *w = &level(s, l)[bv_index(bit)];
-        *w &= ~bv_mask(bit);
-        if (*w != 0)
+    uint64_t *words = s->words;
+    const size_t *at = s->level_word;
+    unsigned levels = s->levels;
+    for (unsigned l = 0; l < levels; l++) {
+        uint64_t *w = &words[at[l] + bv_index(bit)];
+        uint64_t now = *w & ~bv_mask(bit);
+        *w = now;
+        if (now != 0)
             return;
         bit = bv_index(bit);
     }
@@ -325,14 +333,15 @@ static void index_clear(struct analloc_internal *s, size_t bit)
  * Climbs while the rest of a word is empty, then descends by first-set. */
 static size_t index_next(const struct analloc_internal *s, size_t pos)
 {
+    const uint64_t *words = s->words;
     unsigned l = 0;
     uint64_t w;
     /* The misses below cannot happen while callers search only orders that
-     * have a free block (free_orders says which). */
+     * have a free block past pos (free_orders and the counts say which). */
     for (;;) {
         if (ANALLOC_NEVER(bv_index(pos) >= words_for(s->level_bits[l])))
             return NONE;
-        w = level_c(s, l)[bv_index(pos)] & bv_mask_from(bv_bit(pos));
+        w = words[s->level_word[l] + bv_index(pos)] & bv_mask_from(bv_bit(pos));
         if (w != 0)
             break;
         if (ANALLOC_NEVER(l + 1u == s->levels))
@@ -342,7 +351,7 @@ static size_t index_next(const struct analloc_internal *s, size_t pos)
     }
     pos = pos - bv_bit(pos) + bv_ctz_word(w);
     while (l-- > 0)
-        pos = pos * WORD_BITS + bv_ctz_word(level_c(s, l)[pos]);
+        pos = pos * WORD_BITS + bv_ctz_word(words[s->level_word[l] + pos]);
     return pos;
 }
 
@@ -423,61 +432,73 @@ static void block_release(struct analloc_internal *s, unsigned k, uintptr_t j)
     free_insert(s, k, j);
 }
 
-/* ---- The page cache --------------------------------------------------------
- * A freed one-page block goes first into a small list of page numbers kept in
- * the struct, still encoded as used in the tree (0/0 under a split parent),
- * and the next one-page allocation takes the newest of them: no merge on
- * free, no search and no split on alloc, and the page is likely still in the
- * CPU's caches (Linux's per-CPU page lists do the same).  Freeing into a full
- * cache first returns the oldest page to the buddy system.  A cached page
- * counts as free in analloc_free_bytes; freeing it again is a double free,
- * found by scanning the cache (only for blocks that look like live one-page
- * blocks).  An allocation that finds no block drains the cache, merging every
- * page, and searches again, so a request fails only when no block could
- * satisfy it with everything merged.
+/* ---- The block cache -------------------------------------------------------
+ * A freed block of one of the ANALLOC_CACHE_ORDERS smallest orders goes
+ * first into a short list of its order, kept in the struct; the block stays
+ * encoded as used in the tree (0/0 under a split parent), and the next
+ * allocation of that order takes the newest block of the list: no merge on
+ * free, no search and no split on alloc, and memory likely still in the
+ * CPU's caches (Linux's per-CPU page lists do the same, for the same
+ * orders).  Freeing into a full list first gives its oldest block back to
+ * the buddy system.  Cached blocks count as free in analloc_free_bytes;
+ * freeing one again is a double free, found by scanning its order's list
+ * (only for blocks that look like live blocks of a cached order).  An
+ * allocation that finds no block drains every list, merging, and searches
+ * again, so a request fails only when no block could satisfy it with
+ * everything merged.
+ *
+ * cache[k][0] is the oldest block of order k, cache[k][cached[k] - 1] the
+ * newest.  Evicting the oldest shifts the rest down: rare next to the scan
+ * that every free of a cached order makes, which stays a plain loop.
  */
-
 _Static_assert(ANALLOC_CACHE_DEFAULT <= ANALLOC_CACHE_MAX, "default cache too large");
+_Static_assert(ANALLOC_CACHE_ORDERS >= 1 && ANALLOC_CACHE_ORDERS <= 8, "cached orders: 1 to 8");
 
-/* cache[0] is the oldest page, cache[cached - 1] the newest.  Evicting the
- * oldest shifts the rest down, which is rare next to the scan that every
- * one-page free makes, and keeps that scan a plain loop. */
-static bool cache_holds(const struct analloc_internal *s, uintptr_t pfn)
+static bool cache_holds(const struct analloc_internal *s, unsigned k, uintptr_t pfn)
 {
-    for (unsigned i = 0; i < s->cached; i++)
-        if (s->cache[i] == pfn)
+    const uintptr_t *list = s->cache[k];
+    for (unsigned i = 0; i < s->cached[k]; i++)
+        if (list[i] == pfn)
             return true;
     return false;
 }
 
-/* Keep the one-page block at pfn in the cache (cache_slots > 0). */
-static void cache_push(struct analloc_internal *s, uintptr_t pfn)
+/* Remove and return the block in slot i of order k's list. */
+static uintptr_t cache_take(struct analloc_internal *s, unsigned k, unsigned i)
 {
-    if (s->cached == s->cache_slots) { /* full: the oldest page goes back */
-        uintptr_t oldest = s->cache[0];
-        for (unsigned i = 1; i < s->cached; i++)
-            s->cache[i - 1u] = s->cache[i];
-        s->cached--;
-        s->cache[s->cached] = 0;
-        block_release(s, 0, oldest);
-    }
-    s->cache[s->cached++] = pfn;
-}
-
-/* Take the newest cached page (cached > 0). */
-static uintptr_t cache_pop(struct analloc_internal *s)
-{
-    uintptr_t pfn = s->cache[--s->cached];
-    s->cache[s->cached] = 0;
+    uintptr_t *list = s->cache[k];
+    uintptr_t pfn = list[i];
+    unsigned n = --s->cached[k];
+    for (; i < n; i++)
+        list[i] = list[i + 1u];
+    list[n] = 0;
+    s->cached_blocks--;
     return pfn;
 }
 
-/* Give every cached page back to the buddy system (merging); the merged
+/* Keep the free block of order k at pfn in the cache (k is cached, and
+ * cache_slots > 0). */
+static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    if (s->cached[k] == s->cache_slots) /* full: the oldest goes back */
+        block_release(s, k, cache_take(s, k, 0) >> k);
+    s->cache[k][s->cached[k]++] = pfn;
+    s->cached_blocks++;
+}
+
+/* Take the newest cached block of order k (cached[k] > 0). */
+static uintptr_t cache_pop(struct analloc_internal *s, unsigned k)
+{
+    return cache_take(s, k, s->cached[k] - 1u);
+}
+
+/* Give every cached block back to the buddy system (merging); the merged
  * state does not depend on the order. */
 static void cache_drain(struct analloc_internal *s)
 {
-    while (s->cached > 0)
-        block_release(s, 0, cache_pop(s));
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        while (s->cached[k] > 0)
+            block_release(s, k, cache_pop(s, k) >> k);
 }
 
 /*
@@ -516,10 +537,10 @@ static int block_lookup(const struct analloc *a, const void *ptr, unsigned *orde
     uintptr_t j = pfn >> k;
     if (node_free(s, k, j))
         return ANALLOC_EFREE;
+    if (k < ANALLOC_CACHE_ORDERS && s->cached[k] != 0 && cache_holds(s, k, j << k))
+        return ANALLOC_EFREE; /* in a block freed into the cache */
     if ((j << k) != pfn)
         return ANALLOC_EINTERIOR;
-    if (k == 0 && s->cached != 0 && cache_holds(s, pfn))
-        return ANALLOC_EFREE; /* freed into the cache */
     *order = k;
     *first = pfn;
     return ANALLOC_OK;
@@ -581,9 +602,12 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     s->hook = NULL;
     s->hook_ctx = NULL;
     s->cache_slots = ANALLOC_CACHE_DEFAULT;
-    s->cached = 0;
-    for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++)
-        s->cache[i] = 0;
+    s->cached_blocks = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
+        s->cached[k] = 0;
+        for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++)
+            s->cache[k][i] = 0;
+    }
 
     words_zero(meta, L->words);
     size_t first = 0;
@@ -709,11 +733,11 @@ void *analloc_alloc(analloc_t a, size_t size)
     if (k > s->depth)
         return NULL;
     uintptr_t pfn;
-    if (k == 0 && s->cached != 0) {
-        pfn = cache_pop(s);
+    if (k < ANALLOC_CACHE_ORDERS && s->cached[k] != 0) {
+        pfn = cache_pop(s, k);
     } else {
         pfn = block_take(s, k);
-        if (pfn == 0 && s->cached != 0) {
+        if (pfn == 0 && s->cached_blocks != 0) {
             cache_drain(s);
             pfn = block_take(s, k);
         }
@@ -737,8 +761,8 @@ int analloc_free(analloc_t a, void *ptr)
     if (err != ANALLOC_OK)
         return report(a, err, ptr);
     struct analloc_internal *s = S(a);
-    if (k == 0 && s->cache_slots != 0)
-        cache_push(s, pfn);
+    if (k < ANALLOC_CACHE_ORDERS && s->cache_slots != 0)
+        cache_push(s, k, pfn);
     else
         block_release(s, k, pfn >> k);
     s->free_pages += pages_of(k);
@@ -811,9 +835,9 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
         s->free_pages += pages_of(k) - pages_of(to);
         return ptr;
     }
-    /* A cached page looks used to block_grow: drain and try once more. */
+    /* A cached block looks used to block_grow: drain and try once more. */
     bool grown = block_grow(s, pfn, k, to);
-    if (!grown && s->cached != 0) {
+    if (!grown && s->cached_blocks != 0) {
         cache_drain(s);
         grown = block_grow(s, pfn, k, to);
     }
@@ -838,20 +862,19 @@ size_t analloc_free_bytes(analloc_t a)
     return is_setup(a) ? a->internal.free_pages << a->internal.shift : 0;
 }
 
-/* The largest free block in the buddy system (cached pages not merged). */
+/* The largest free block in the buddy system, cached blocks not merged
+ * (and not counted). */
 static size_t largest_merged(const struct analloc *a)
 {
     uint64_t orders = a->internal.free_orders;
-    if (orders == 0)
-        return a->internal.cached != 0 ? a->page : 0;
-    return a->page << bv_msb_word(orders);
+    return orders == 0 ? 0 : a->page << bv_msb_word(orders);
 }
 
 size_t analloc_largest_free(analloc_t a)
 {
     if (!is_setup(a))
         return 0;
-    cache_drain(S(a)); /* merged, the cached pages may form a larger block */
+    cache_drain(S(a)); /* merged, cached blocks may form a larger block */
     return largest_merged(a);
 }
 
@@ -982,27 +1005,39 @@ static int check_tree(const struct analloc_internal *s)
     /* Blocks tile the arena whenever the checks above pass, so the used
      * pages are what the free ones leave. */
     ANALLOC_ASSERT(free_pages + live_pages == (size_t)(s->hi - s->lo));
-    /* Cached pages look like live one-page blocks (check_cache vouches for
-     * that) but count as free. */
-    CORRUPT_IF(live != s->live_blocks + s->cached || free_pages + s->cached != s->free_pages);
+    /* Cached blocks look like live blocks (check_cache vouches for that)
+     * but count as free. */
+    size_t cached_pages = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        cached_pages += (size_t)s->cached[k] << k;
+    CORRUPT_IF(live != s->live_blocks + s->cached_blocks ||
+               free_pages + cached_pages != s->free_pages);
     return ANALLOC_OK;
 }
 
-/* The cache: within its bounds, distinct one-page blocks encoded as used,
- * and zero in every slot it does not use. */
+/* The cache: within its bounds; in each order's list, distinct blocks of
+ * that order encoded as used; zero in every slot it does not use. */
 static int check_cache(const struct analloc_internal *s)
 {
-    CORRUPT_IF(s->cache_slots > ANALLOC_CACHE_MAX || s->cached > s->cache_slots);
-    for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++) {
-        uintptr_t pfn = s->cache[i];
-        if (i >= s->cached) {
-            CORRUPT_IF(pfn != 0);
-            continue;
+    unsigned total = 0;
+    CORRUPT_IF(s->cache_slots > ANALLOC_CACHE_MAX);
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
+        const uintptr_t *list = s->cache[k];
+        CORRUPT_IF(s->cached[k] > s->cache_slots);
+        total += s->cached[k];
+        for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++) {
+            uintptr_t pfn = list[i];
+            if (i >= s->cached[k]) {
+                CORRUPT_IF(pfn != 0);
+                continue;
+            }
+            CORRUPT_IF(pfn < s->lo || pfn >= s->hi || block_order(s, pfn) != k ||
+                       ((pfn >> k) << k) != pfn || node_free(s, k, pfn >> k));
+            for (unsigned later = i + 1u; later < s->cached[k]; later++)
+                CORRUPT_IF(list[later] == pfn);
         }
-        CORRUPT_IF(pfn < s->lo || pfn >= s->hi || block_order(s, pfn) != 0 || node_free(s, 0, pfn));
-        for (unsigned later = i + 1u; later < s->cached; later++)
-            CORRUPT_IF(s->cache[later] == pfn);
     }
+    CORRUPT_IF(total != s->cached_blocks);
     return ANALLOC_OK;
 }
 
@@ -1093,7 +1128,7 @@ static char node_char(const struct analloc_internal *s, unsigned k, uintptr_t j)
         return 'F';
     if (k < s->depth && !node_split(s, k + 1u, j >> 1))
         return '-';
-    return k == 0 && cache_holds(s, j) ? 'c' : 'U';
+    return k < ANALLOC_CACHE_ORDERS && cache_holds(s, k, j << k) ? 'c' : 'U';
 }
 
 void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *ctx, size_t width)
@@ -1129,8 +1164,8 @@ void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *c
     line_uint(&t, largest_merged(a), 0);
     line_str(&t, " B, live blocks ");
     line_uint(&t, s->live_blocks, 0);
-    line_str(&t, ", cached pages ");
-    line_uint(&t, s->cached, 0);
+    line_str(&t, ", cached blocks ");
+    line_uint(&t, s->cached_blocks, 0);
     out(ctx, t.buf);
 
     t.len = 0;

@@ -12,16 +12,16 @@
  *
  *  - the live blocks, sorted by first page (and, for real arenas, a per-page
  *    owner array that must agree with them);
- *  - the page cache (analloc_set_cache), as a list of page numbers: one-page
- *    frees go in (the oldest goes back to the buddy system when it is full),
- *    one-page allocations take the newest, and an allocation or a realloc
- *    that finds no room drains it and tries again;
+ *  - the block cache (analloc_set_cache), as one list per cached order: frees
+ *    of those orders go in (the oldest goes back to the buddy system when the
+ *    list is full), allocations of those orders take the newest, and an
+ *    allocation or a realloc that finds no room drains it and tries again;
  *  - the free blocks of a binary buddy with eager merging are exactly the
  *    maximal aligned free runs, i.e. the canonical cut of every gap between
  *    live and cached blocks into aligned power-of-two blocks.  So the model
  *    predicts exactly whether an alloc of order k succeeds (an aligned run of
  *    2^k free pages exists, after a drain if need be), the address it returns
- *    (the newest cached page for one page, else the lowest among the
+ *    (the newest cached block of its order, else the lowest among the
  *    smallest free blocks that fit), whether realloc grows in place, and what
  *    analloc_largest_free (which drains the cache) and analloc_free_bytes
  *    report.
@@ -189,9 +189,12 @@ struct run {
     size_t nrecent, recent_pos;
     struct gaps gaps;
     bool gaps_valid;
-    unsigned cache_slots0;                  /* the page cache's size after setup */
-    unsigned cache_slots, ncached;          /* the page cache: */
-    uintptr_t cached[ANALLOC_CACHE_MAX];    /* [0] the oldest page */
+    unsigned cache_slots0;                  /* the block cache's size after setup */
+    unsigned cache_slots;                   /* the block cache, per order: */
+    unsigned ncached[ANALLOC_CACHE_ORDERS];
+    uintptr_t cached[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* [k][0] the oldest */
+    unsigned cached_blocks;
+    size_t cached_pages;
     unsigned phase;
     size_t phase_left;
 
@@ -376,20 +379,21 @@ static void gaps_compute(struct run *r)
     struct gaps *g = &r->gaps;
     g->orders = 0;
     g->free_pages = 0;
-    /* Cached pages are taken, for the buddy system: merge them (sorted) into
-     * the walk over the live blocks as one-page blocks. */
-    uintptr_t cached[ANALLOC_CACHE_MAX];
-    size_t nc = r->ncached, ci = 0;
-    for (size_t x = 0; x < nc; x++) {
-        size_t y = x;
-        for (; y > 0 && cached[y - 1u] > r->cached[x]; y--)
-            cached[y] = cached[y - 1u];
-        cached[y] = r->cached[x];
-    }
+    /* Cached blocks are taken, for the buddy system: merge them (sorted) into
+     * the walk over the live blocks. */
+    struct blk cached[ANALLOC_CACHE_ORDERS * ANALLOC_CACHE_MAX];
+    size_t nc = 0, ci = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        for (unsigned x = 0; x < r->ncached[k]; x++) {
+            size_t y = nc++;
+            for (; y > 0 && cached[y - 1u].pfn > r->cached[k][x]; y--)
+                cached[y] = cached[y - 1u];
+            cached[y] = (struct blk){.pfn = r->cached[k][x], .order = k};
+        }
     uintptr_t p = r->lo;
     for (size_t i = 0; i <= r->nlive;) {
-        bool from_cache = ci < nc && (i == r->nlive || cached[ci] < r->live[i].pfn);
-        uintptr_t end = from_cache ? cached[ci] : i < r->nlive ? r->live[i].pfn : r->hi;
+        bool from_cache = ci < nc && (i == r->nlive || cached[ci].pfn < r->live[i].pfn);
+        uintptr_t end = from_cache ? cached[ci].pfn : i < r->nlive ? r->live[i].pfn : r->hi;
         CHECK(r, end >= p, "model: live or cached blocks overlap or leave the arena (block %zu)", i);
         g->free_pages += (size_t)(end - p);
         while (p < end) {
@@ -403,7 +407,7 @@ static void gaps_compute(struct run *r)
             p += pages_of(m);
         }
         if (from_cache) {
-            p = end + 1u;
+            p = end + pages_of(cached[ci].order);
             ci++;
             continue;
         }
@@ -423,26 +427,43 @@ static const struct gaps *gaps(struct run *r)
 
 /* ---- The model: the page cache ------------------------------------------------ */
 
-/* A one-page block was freed into the cache (cache_slots > 0). */
-static void cache_put(struct run *r, uintptr_t pfn)
+/* A block of a cached order k was freed into the cache (cache_slots > 0). */
+static void cache_put(struct run *r, unsigned k, uintptr_t pfn)
 {
-    if (r->ncached == r->cache_slots) { /* the oldest goes back */
-        memmove(&r->cached[0], &r->cached[1], (r->ncached - 1u) * sizeof r->cached[0]);
-        r->ncached--;
+    uintptr_t *list = r->cached[k];
+    if (r->ncached[k] == r->cache_slots) { /* the oldest goes back */
+        memmove(&list[0], &list[1], (r->ncached[k] - 1u) * sizeof list[0]);
+        r->ncached[k]--;
+        r->cached_blocks--;
+        r->cached_pages -= (size_t)pages_of(k);
     }
-    r->cached[r->ncached++] = pfn;
+    list[r->ncached[k]++] = pfn;
+    r->cached_blocks++;
+    r->cached_pages += (size_t)pages_of(k);
+    r->gaps_valid = false;
+}
+
+/* The newest block of order k leaves the cache (an allocation took it). */
+static void cache_pop(struct run *r, unsigned k)
+{
+    r->ncached[k]--;
+    r->cached_blocks--;
+    r->cached_pages -= (size_t)pages_of(k);
     r->gaps_valid = false;
 }
 
 static void cache_empty(struct run *r)
 {
-    if (r->ncached != 0)
+    if (r->cached_blocks != 0)
         r->gaps_valid = false;
-    r->ncached = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        r->ncached[k] = 0;
+    r->cached_blocks = 0;
+    r->cached_pages = 0;
 }
 
 /* The lowest first page among the smallest free blocks of order >= k in the
- * buddy system (cached pages taken); 0 if none. */
+ * buddy system (cached blocks taken); 0 if none. */
 static uintptr_t predict_buddy(struct run *r, unsigned k)
 {
     if (k > r->depth)
@@ -453,23 +474,32 @@ static uintptr_t predict_buddy(struct run *r, unsigned k)
 
 /* First page the allocator must return for order k, 0 if it must fail, and
  * whether it drains the cache on the way (only when the buddy system has no
- * block without the cached pages).  Changes nothing. */
+ * block without the cached blocks).  Changes nothing. */
+static bool from_cache(const struct run *r, unsigned k)
+{
+    return k < ANALLOC_CACHE_ORDERS && r->ncached[k] > 0;
+}
+
 static uintptr_t predict(struct run *r, unsigned k, bool *drains)
 {
     *drains = false;
     if (k > r->depth)
         return 0;
-    if (k == 0 && r->ncached > 0)
-        return r->cached[r->ncached - 1u];
+    if (from_cache(r, k))
+        return r->cached[k][r->ncached[k] - 1u];
     uintptr_t want = predict_buddy(r, k);
-    if (want != 0 || r->ncached == 0)
+    if (want != 0 || r->cached_blocks == 0)
         return want;
     *drains = true;
-    unsigned saved = r->ncached;
-    r->ncached = 0;
+    unsigned saved[ANALLOC_CACHE_ORDERS];
+    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++) {
+        saved[c] = r->ncached[c];
+        r->ncached[c] = 0;
+    }
     r->gaps_valid = false;
     want = predict_buddy(r, k);
-    r->ncached = saved;
+    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
+        r->ncached[c] = saved[c];
     r->gaps_valid = false;
     return want;
 }
@@ -715,9 +745,9 @@ static void check_counters(struct run *r, bool largest)
     size_t got = analloc_free_bytes(r->a);
     CHECK(r, got == free_pages << r->shift, "analloc_free_bytes = %zu, expected %zu", got,
           free_pages << r->shift);
-    CHECK(r, gaps(r)->free_pages + r->ncached == free_pages,
-          "model: gaps hold %zu pages and the cache %u, counter %zu", r->gaps.free_pages,
-          r->ncached, free_pages);
+    CHECK(r, gaps(r)->free_pages + r->cached_pages == free_pages,
+          "model: gaps hold %zu pages and the cache %zu, counter %zu", r->gaps.free_pages,
+          r->cached_pages, free_pages);
     if (largest) {
         got = analloc_largest_free(r->a);
         size_t want = model_largest(r);
@@ -807,11 +837,9 @@ static void op_alloc(struct run *r, bool via_realloc)
     CHECK(r, addr == want << r->shift,
           "%s(%zu): order %u returned %#llx, expected %#llx (%s)", r->op, size, k, ULL(addr),
           ULL(want << r->shift),
-          k == 0 && r->ncached > 0 ? "the newest cached page" : "lowest of the smallest free blocks");
-    if (k == 0 && r->ncached > 0) {
-        r->ncached--;
-        r->gaps_valid = false;
-    }
+          from_cache(r, k) ? "the newest cached block" : "lowest of the smallest free blocks");
+    if (from_cache(r, k))
+        cache_pop(r, k);
     uint32_t id = r->next_id++;
     model_insert(r, addr >> r->shift, k, id);
     size_t got = analloc_mem_size(r->a, p);
@@ -837,8 +865,8 @@ static void free_index(struct run *r, size_t i)
     CHECK(r, rc == 0, "free(%#llx) of a live block of %zu bytes = %d (%s)", ULL(addr),
           r->page << b.order, rc, analloc_strerror(rc));
     model_remove(r, i);
-    if (b.order == 0 && r->cache_slots > 0)
-        cache_put(r, b.pfn);
+    if (b.order < ANALLOC_CACHE_ORDERS && r->cache_slots > 0)
+        cache_put(r, b.order, b.pfn);
     recent_push(r, addr);
     r->n_free++;
 }
@@ -908,9 +936,10 @@ static void op_realloc(struct run *r)
     enum { FAIL, IN_PLACE, MOVE } kind;
     uintptr_t want = 0;
     uintptr_t next_live = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi, next = next_live;
-    for (unsigned c = 0; c < r->ncached; c++)
-        if (r->cached[c] > b.pfn && r->cached[c] < next)
-            next = r->cached[c];
+    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
+        for (unsigned x = 0; x < r->ncached[c]; x++)
+            if (r->cached[c][x] > b.pfn && r->cached[c][x] < next)
+                next = r->cached[c][x];
     bool aligned = (b.pfn & (pages_of(to) - 1u)) == 0, drains = false;
     if (to > d)
         kind = FAIL;
@@ -918,10 +947,10 @@ static void op_realloc(struct run *r)
         kind = IN_PLACE;
     else if (aligned && b.pfn + pages_of(to) <= next)
         kind = IN_PLACE; /* aligned to the new size, and the pages that follow are free */
-    else if (r->ncached > 0 && aligned && b.pfn + pages_of(to) <= next_live)
+    else if (r->cached_blocks > 0 && aligned && b.pfn + pages_of(to) <= next_live)
         kind = IN_PLACE, drains = true; /* free once the cache is drained */
     else {
-        drains = r->ncached > 0; /* a grow that fails drains the cache, then moves */
+        drains = r->cached_blocks > 0; /* a grow that fails drains the cache, then moves */
         bool unused;
         if (drains)
             cache_empty(r);
@@ -1022,9 +1051,13 @@ static uintptr_t gen_bad_addr(struct run *r)
 {
     uintptr_t page = r->page;
     switch (below(r, 10)) {
-    case 0: /* a double free of a recently freed block, or of a cached page */
-        if (r->ncached > 0 && chance(r, 50))
-            return r->cached[below(r, r->ncached)] << r->shift;
+    case 0: /* a double free of a recently freed block, or of a cached one */
+        if (r->cached_blocks > 0 && chance(r, 50)) {
+            unsigned k = (unsigned)below(r, ANALLOC_CACHE_ORDERS);
+            while (r->ncached[k] == 0)
+                k = (k + 1u) % ANALLOC_CACHE_ORDERS;
+            return r->cached[k][below(r, r->ncached[k])] << r->shift;
+        }
         if (r->nrecent > 0)
             return r->recent[below(r, r->nrecent)];
         return random_arena_byte(r);

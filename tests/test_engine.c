@@ -1796,6 +1796,7 @@ static void test_realloc_failure(void **state)
     assert_true(has_pattern(a1, 4 * page, 9));
     /* one buddy free, the next one not: still no */
     ASSERT_ERR(analloc_free(a, a2), ANALLOC_OK);
+    analloc_drain(a); /* a2 was cached: the failing realloc would drain it */
     snap_take(&s, a);
     assert_null(analloc_realloc(a, a1, 16 * page));
     SNAP_SAME(&s, a, "failed realloc (second buddy used)");
@@ -2748,7 +2749,7 @@ static void test_dump_wide(void **state)
 
 /* ---------------------------------------------------------------------- */
 
-/* ---- The page cache ------------------------------------------------------ */
+/* ---- The block cache ----------------------------------------------------- */
 
 /* A 16-page arena aligned to 16 pages, every page allocated one by one. */
 static void cache_full16(struct ext *e, uintptr_t base, void **pg)
@@ -2762,7 +2763,8 @@ static void cache_full16(struct ext *e, uintptr_t base, void **pg)
     assert_null(analloc_alloc(&e->a, 1));
 }
 
-/* Freed pages come back newest first, then lowest address first. */
+/* Freed blocks come back newest first for their order, then lowest address
+ * first; cached buddies stay apart until a request needs them merged. */
 static void test_cache_lifo(void **state)
 {
     const uintptr_t base = fake_base(16 * 4096, 16 * 4096);
@@ -2773,27 +2775,50 @@ static void test_cache_lifo(void **state)
     ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[12]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached, 3);
-    assert_int_equal(analloc_free_bytes(&e.a), 3 * 4096); /* cached pages are free */
+    assert_int_equal(e.a.internal.cached[0], 3);
+    assert_int_equal(e.a.internal.cached_blocks, 3);
+    assert_int_equal(analloc_free_bytes(&e.a), 3 * 4096); /* cached blocks are free */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[12]);
     assert_ptr_equal(analloc_alloc(&e.a, 0), pg[3]);
     assert_ptr_equal(analloc_alloc(&e.a, 1), pg[9]);
-    assert_int_equal(e.a.internal.cached, 0);
-    ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
-    ASSERT_ERR(analloc_free(&e.a, pg[5]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached_blocks, 0);
     /* 4 and 5 are buddies, both cached, unmerged: a two-page request finds
      * no two-page block, drains the cache and takes the merged 4-5. */
+    ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[5]), ANALLOC_OK);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[4]);
-    assert_int_equal(e.a.internal.cached, 0);
+    assert_int_equal(e.a.internal.cached_blocks, 0);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
-    ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK); /* a two-page block: merges, no cache */
-    assert_int_equal(e.a.internal.cached, 0);
-    assert_int_equal(analloc_largest_free(&e.a), 2 * 4096);
+    /* A two-page block goes to order 1's list and comes back from it. */
+    ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached[1], 1);
+    assert_int_equal(analloc_mem_size(&e.a, pg[4]), 0);
+    assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[4]);
+    ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
+    assert_int_equal(analloc_largest_free(&e.a), 2 * 4096); /* drains */
+    assert_int_equal(e.a.internal.cached_blocks, 0);
+    ASSERT_ERR(analloc_set_cache(&e.a, ANALLOC_CACHE_MAX), ANALLOC_OK);
+    for (size_t i = 8; i < 16; i++)
+        if (i != 9 && i != 12)
+            ASSERT_ERR(analloc_free(&e.a, pg[i]), ANALLOC_OK);
+    analloc_drain(&e.a); /* 8-15 but 9 and 12 free, merged as far as they go */
+    assert_ptr_equal(analloc_realloc(&e.a, pg[9], 4096), pg[9]);
+    ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[12]), ANALLOC_OK);
+    analloc_drain(&e.a);
+    assert_int_equal(analloc_largest_free(&e.a), 8 * 4096);
+    void *eight = analloc_alloc(&e.a, 8 * 4096);
+    assert_ptr_equal(eight, pg[8]);
+    ASSERT_ERR(analloc_free(&e.a, eight), ANALLOC_OK); /* order 3: cached if it is a cached order */
+    assert_int_equal(e.a.internal.cached_blocks, ANALLOC_CACHE_ORDERS > 3 ? 1 : 0);
+    assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), NULL); /* 0-7 are live */
+    assert_int_equal(e.a.internal.cached_blocks, 0);       /* a failure drained it */
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }
 
-/* A full cache gives its oldest page back to the buddy system, merged. */
+/* A full list gives its oldest block back to the buddy system, merged. */
 static void test_cache_eviction(void **state)
 {
     const uintptr_t base = fake_base(16 * 4096, 16 * 4096);
@@ -2805,9 +2830,9 @@ static void test_cache_eviction(void **state)
     ASSERT_ERR(analloc_free(&e.a, pg[1]), ANALLOC_OK); /* page 0 is live: 1 stays a page */
     ASSERT_ERR(analloc_free(&e.a, pg[6]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[7]), ANALLOC_OK); /* full: 1 goes back */
-    assert_int_equal(e.a.internal.cached, 2);
-    assert_int_equal(e.a.internal.cache[0], addr(pg[6]) / 4096);
-    assert_int_equal(e.a.internal.cache[1], addr(pg[7]) / 4096);
+    assert_int_equal(e.a.internal.cached[0], 2);
+    assert_int_equal(e.a.internal.cache[0][0], addr(pg[6]) / 4096);
+    assert_int_equal(e.a.internal.cache[0][1], addr(pg[7]) / 4096);
     ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK); /* 6 goes back; 0 is cached */
     ASSERT_ERR(analloc_free(&e.a, pg[11]), ANALLOC_OK); /* 7 goes back, merges with 6 */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
@@ -2819,73 +2844,85 @@ static void test_cache_eviction(void **state)
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[6]);
     assert_null(analloc_alloc(&e.a, 4096));
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
-    /* One slot: each free evicts the previous page. */
+    /* One slot: each free evicts the previous block of its order. */
     ASSERT_ERR(analloc_set_cache(&e.a, 1), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[2]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK); /* 2 goes back */
-    assert_int_equal(e.a.internal.cached, 1);
+    assert_int_equal(e.a.internal.cached[0], 1);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[3]);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[2]);
     /* No cache: frees merge at once, allocations are lowest first. */
     ASSERT_ERR(analloc_set_cache(&e.a, 0), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[2]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached, 0);
+    assert_int_equal(e.a.internal.cached_blocks, 0);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[2]); /* merged without a drain */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }
 
-/* A request fails only when no block exists with every cached page merged;
+/* A request fails only when no block exists with every cached block merged;
  * realloc drains too before it gives up growing in place. */
 static void test_cache_drains_before_failing(void **state)
 {
     const uintptr_t base = fake_base(16 * 4096, 16 * 4096);
+    const unsigned slots = ANALLOC_CACHE_MAX;
     struct ext e;
     void *pg[16];
     struct snap sn;
     (void)state;
     cache_full16(&e, base, pg);
+    ASSERT_ERR(analloc_set_cache(&e.a, slots), ANALLOC_OK);
     for (size_t i = 0; i < 16; i++)
         ASSERT_ERR(analloc_free(&e.a, pg[i]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached, 16);
+    /* The list holds the last `slots` pages; the first ones went back and
+     * merged as far as their buddies allowed. */
+    assert_int_equal(e.a.internal.cached[0], slots < 16 ? slots : 16);
+    assert_int_equal(e.a.internal.cache[0][0], addr(pg[16 - slots]) / 4096);
     assert_int_equal(analloc_free_bytes(&e.a), 16 * 4096);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
-    /* All 16 pages cached: the whole arena is one block once merged. */
+    /* The whole arena is one block once merged. */
     assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), pg[0]);
-    assert_int_equal(e.a.internal.cached, 0);
-    ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached_blocks, 0);
+    ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK); /* order 4: merges at once */
     /* realloc: page 0 live, page 1 cached; growing 0 to two pages drains
      * and grows in place. */
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[0]);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[1]);
     ASSERT_ERR(analloc_free(&e.a, pg[1]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached, 1);
+    assert_int_equal(e.a.internal.cached[0], 1);
     assert_ptr_equal(analloc_realloc(&e.a, pg[0], 2 * 4096), pg[0]);
-    assert_int_equal(e.a.internal.cached, 0);
+    assert_int_equal(e.a.internal.cached_blocks, 0);
     assert_int_equal(analloc_mem_size(&e.a, pg[0]), 2 * 4096);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
-    /* analloc_largest_free drains: it reports merged blocks. */
+    /* Pages 0-1 cached as a two-page block: an eight-page request takes 8-15
+     * from the buddy system, the next one drains and takes 0-7. */
     ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK);
-    assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[0]);
-    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[8]);
-    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[9]);
-    ASSERT_ERR(analloc_free(&e.a, pg[8]), ANALLOC_OK);
-    ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached, 2);
-    assert_int_equal(analloc_largest_free(&e.a), 8 * 4096);
-    assert_int_equal(e.a.internal.cached, 0);
-    /* A request that fails with an empty cache changes nothing. */
+    assert_int_equal(e.a.internal.cached[1], 1);
     assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[8]);
+    assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[0]);
+    assert_int_equal(e.a.internal.cached_blocks, 0);
+    /* A request that fails with an empty cache changes nothing. */
     snap_take(&sn, &e.a);
     assert_null(analloc_alloc(&e.a, 4096));
     SNAP_SAME(&sn, &e.a, "a failed alloc with an empty cache");
     snap_free(&sn);
+    /* analloc_largest_free drains: it reports merged blocks. */
+    ASSERT_ERR(analloc_free(&e.a, pg[8]), ANALLOC_OK);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[8]);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[9]);
+    ASSERT_ERR(analloc_free(&e.a, pg[8]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
+    assert_int_equal(e.a.internal.cached[0], 2);
+    assert_int_equal(analloc_largest_free(&e.a), 8 * 4096);
+    assert_int_equal(e.a.internal.cached_blocks, 0);
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }
 
-/* Freeing a cached page is a double free, reported and harmless; the dump
- * shows cached pages as 'c'; analloc_set_cache refuses bad sizes. */
+/* Freeing a cached block, or a pointer inside one, is a double free,
+ * reported and harmless; the dump shows cached blocks as 'c';
+ * analloc_set_cache refuses bad sizes. */
 static void test_cache_double_free_and_errors(void **state)
 {
     const uintptr_t base = fake_base(16 * 4096, 16 * 4096);
@@ -2899,30 +2936,40 @@ static void test_cache_double_free_and_errors(void **state)
     cache_full16(&e, base, pg);
     analloc_set_error_hook(&e.a, checked_hook_record, &hl);
     ASSERT_ERR(analloc_free(&e.a, pg[5]), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, pg[7]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[6]), ANALLOC_OK);
-    EXPECT_FREE_ERR(&e.a, pg[5], ANALLOC_EFREE, &hl);
+    analloc_drain(&e.a); /* 6-7 merge */
+    assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[6]);
+    ASSERT_ERR(analloc_free(&e.a, pg[6]), ANALLOC_OK); /* cached, order 1 */
+    ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK); /* cached, order 0 */
+    EXPECT_FREE_ERR(&e.a, pg[3], ANALLOC_EFREE, &hl);
     EXPECT_FREE_ERR(&e.a, pg[6], ANALLOC_EFREE, &hl);
+    EXPECT_FREE_ERR(&e.a, pg[7], ANALLOC_EFREE, &hl); /* inside the cached block */
+    EXPECT_FREE_ERR(&e.a, pg[5], ANALLOC_EFREE, &hl); /* free in the buddy system */
     snap_take(&sn, &e.a);
-    assert_int_equal(analloc_mem_size(&e.a, pg[5]), 0);
-    assert_null(analloc_realloc(&e.a, pg[6], 2 * 4096));
+    assert_int_equal(analloc_mem_size(&e.a, pg[3]), 0);
+    assert_int_equal(analloc_mem_size(&e.a, pg[7]), 0);
+    assert_null(analloc_realloc(&e.a, pg[6], 4 * 4096));
     assert_int_equal(hl.error, ANALLOC_EFREE);
     assert_ptr_equal(hl.ptr, pg[6]);
     ASSERT_ERR(analloc_set_cache(&e.a, ANALLOC_CACHE_MAX + 1), ANALLOC_EINVAL);
     ASSERT_ERR(analloc_set_cache(&e.a, ~0u), ANALLOC_EINVAL);
-    SNAP_SAME(&sn, &e.a, "bad calls on cached pages");
+    SNAP_SAME(&sn, &e.a, "bad calls on cached blocks");
     snap_free(&sn);
     ASSERT_ERR(analloc_set_cache(NULL, 1), ANALLOC_EINVAL);
     analloc_drain(NULL); /* nothing to do, no crash */
-    /* The dump: order 0 shows the two cached pages. */
+    /* The dump: the cached page at order 0, the cached pair at order 1. */
     analloc_dump(&e.a, lines_out, L, 0);
     assert_true(L->n >= 2);
-    assert_non_null(strstr(L->v[1], "cached pages 2"));
-    assert_non_null(strstr(L->v[L->n - 1], "|UUUUUccUUUUUUUUU|"));
+    assert_non_null(strstr(L->v[1], "cached blocks 2"));
+    assert_non_null(strstr(L->v[L->n - 2], "|SSScSSSS|"));
+    assert_non_null(strstr(L->v[L->n - 1], "|UUUcUF--UUUUUUUU|"));
     lines_free(L);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     analloc_drain(&e.a);
-    assert_int_equal(e.a.internal.cached, 0);
-    EXPECT_FREE_ERR(&e.a, pg[5], ANALLOC_EFREE, &hl); /* now a free block of the tree */
+    assert_int_equal(e.a.internal.cached_blocks, 0);
+    EXPECT_FREE_ERR(&e.a, pg[3], ANALLOC_EFREE, &hl); /* now free in the buddy system */
+    EXPECT_FREE_ERR(&e.a, pg[7], ANALLOC_EFREE, &hl);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }

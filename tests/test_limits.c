@@ -279,43 +279,64 @@ static void test_check_corrupted_fields(void **state)
     assert_int_equal(analloc_check(&f->a), 0);
 }
 
-/* The page cache: three cached pages, then every way its fields can lie. */
+/* The block cache: three cached pages and a cached two-page block, then
+ * every way its fields can lie. */
 static void test_check_corrupted_cache(void **state)
 {
     struct fixture *f = *state;
     struct analloc_internal *s = &f->a.internal;
-    void *p[4];
+    void *p[4], *two[2];
     for (unsigned i = 0; i < 4; i++)
         assert_non_null(p[i] = analloc_alloc(&f->a, 4096));
+    for (unsigned i = 0; i < 2; i++)
+        assert_non_null(two[i] = analloc_alloc(&f->a, 2u * 4096u));
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(analloc_free(&f->a, p[i]), 0);
-    assert_int_equal(s->cached, 3u);
+    assert_int_equal(analloc_free(&f->a, two[0]), 0);
+    assert_int_equal(s->cached[0], 3u);
+    assert_int_equal(s->cached[1], 1u);
+    assert_int_equal(s->cached_blocks, 4u);
     assert_int_equal(analloc_check(&f->a), 0);
-    uintptr_t live = (uintptr_t)p[3] / 4096u; /* a live one-page block */
-    EXPECT_CORRUPT(f, a_->internal.cached = 4);                    /* a zero slot counted */
-    EXPECT_CORRUPT(f, a_->internal.cached = 2);                    /* a page lost */
-    EXPECT_CORRUPT(f, a_->internal.cache_slots = 2);               /* more pages than slots */
+    uintptr_t live = (uintptr_t)p[3] / 4096u;      /* a live one-page block */
+    uintptr_t live2 = (uintptr_t)two[1] / 4096u;   /* a live two-page block */
+    EXPECT_CORRUPT(f, a_->internal.cached[0] = 4);             /* a zero slot counted */
+    EXPECT_CORRUPT(f, a_->internal.cached[0] = 2);             /* a block lost */
+    EXPECT_CORRUPT(f, a_->internal.cached[1] = 0);
+    EXPECT_CORRUPT(f, a_->internal.cached[2] = 1);
+    EXPECT_CORRUPT(f, a_->internal.cached_blocks = 3);
+    EXPECT_CORRUPT(f, a_->internal.cache_slots = 2);           /* more blocks than slots */
     EXPECT_CORRUPT(f, a_->internal.cache_slots = ANALLOC_CACHE_MAX + 1u);
-    EXPECT_CORRUPT(f, a_->internal.cache[5] = live);              /* an unused slot not zero */
-    EXPECT_CORRUPT(f, a_->internal.cache[1] = a_->internal.cache[0]); /* twice */
-    EXPECT_CORRUPT(f, a_->internal.cache[2] = a_->internal.lo - 1u);  /* outside */
-    EXPECT_CORRUPT(f, a_->internal.cache[2] = a_->internal.hi);
-    EXPECT_CORRUPT(f, (a_->internal.cache[3] = live, a_->internal.cached = 4,
-                       a_->internal.live_blocks--)); /* a live page claimed as cached */
-    EXPECT_CORRUPT(f, a_->internal.cache[0] = (uintptr_t)p[0] / 4096u + 1u); /* moved */
+    EXPECT_CORRUPT(f, a_->internal.cache[0][5] = live);        /* an unused slot not zero */
+    EXPECT_CORRUPT(f, a_->internal.cache[3][0] = live);
+    EXPECT_CORRUPT(f, a_->internal.cache[0][1] = a_->internal.cache[0][0]); /* twice */
+    EXPECT_CORRUPT(f, a_->internal.cache[0][2] = a_->internal.lo - 1u);     /* outside */
+    EXPECT_CORRUPT(f, a_->internal.cache[0][2] = a_->internal.hi);
+    /* A live block claimed as cached, with the counts adjusted. */
+    EXPECT_CORRUPT(f, (a_->internal.cache[0][3] = live, a_->internal.cached[0] = 4,
+                       a_->internal.cached_blocks = 5, a_->internal.live_blocks--));
+    /* A block in the list of another order, or at a wrong address. */
+    EXPECT_CORRUPT(f, (a_->internal.cache[1][1] = live, a_->internal.cached[1] = 2,
+                       a_->internal.cached_blocks = 5, a_->internal.live_blocks--,
+                       a_->internal.free_pages++));
+    EXPECT_CORRUPT(f, (a_->internal.cache[0][3] = live2, a_->internal.cached[0] = 4,
+                       a_->internal.cached_blocks = 5, a_->internal.live_blocks--,
+                       a_->internal.free_pages--));
+    EXPECT_CORRUPT(f, a_->internal.cache[1][0] += 1u); /* inside the two-page block */
+    EXPECT_CORRUPT(f, a_->internal.cache[0][0] = (uintptr_t)p[0] / 4096u + 1u); /* moved */
     /* The first page and an inner page of a larger block, and a free page:
-     * none looks like a live one-page block.  (A live one-page block put in
-     * place of a cached page cannot be told apart: both are encoded as used,
-     * and the cache is the only record of which is which.) */
-    uintptr_t big = (uintptr_t)analloc_alloc(&f->a, 8u * 4096u) / 4096u;
+     * none looks like a live one-page block.  (A live block of the same
+     * order put in place of a cached one cannot be told apart: both are
+     * encoded as used, and the cache is the only record of which is which.) */
+    uintptr_t big = (uintptr_t)analloc_alloc(&f->a, 32u * 4096u) / 4096u;
     assert_true(big != 0);
-    EXPECT_CORRUPT(f, a_->internal.cache[0] = big);
-    EXPECT_CORRUPT(f, a_->internal.cache[0] = big + 5u);
+    EXPECT_CORRUPT(f, a_->internal.cache[0][0] = big);
+    EXPECT_CORRUPT(f, a_->internal.cache[0][0] = big + 5u);
     uintptr_t free_page = (uintptr_t)analloc_alloc(&f->a, 4096) / 4096u;
+    assert_int_equal(analloc_set_cache(&f->a, 0), 0); /* drains */
     assert_int_equal(analloc_free(&f->a, (void *)(free_page * 4096u)), 0);
-    assert_int_equal(analloc_set_cache(&f->a, ANALLOC_CACHE_MAX), 0); /* drains */
-    assert_int_equal(s->cached, 0u);
-    EXPECT_CORRUPT(f, (a_->internal.cache[0] = free_page, a_->internal.cached = 1,
+    assert_int_equal(s->cached_blocks, 0u);
+    EXPECT_CORRUPT(f, (a_->internal.cache_slots = 1, a_->internal.cache[0][0] = free_page,
+                       a_->internal.cached[0] = 1, a_->internal.cached_blocks = 1,
                        a_->internal.free_pages++));
     assert_int_equal(analloc_check(&f->a), 0);
 }
