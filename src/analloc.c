@@ -522,7 +522,7 @@ static bool is_setup(const struct analloc *a) { return a != NULL && a->internal.
  * stores the block's order and first page.  The checks run from the cheapest
  * to the one that reads the tree.
  */
-static int block_lookup(const struct analloc *a, const void *ptr, unsigned *order, uintptr_t *first)
+static ANALLOC_INLINE int block_lookup(const struct analloc *a, const void *ptr, unsigned *order, uintptr_t *first)
 {
     const struct analloc_internal *s = S(a);
     uintptr_t addr = (uintptr_t)ptr;
