@@ -348,10 +348,12 @@ static int load_sym(void *h, const char *name, void *fp, size_t fp_size)
 /* ---- allocators ------------------------------------------------------------------- */
 
 enum kind {
-    K_ANALLOC, K_FLOOR, K_TEXTBOOK, K_TB4K, K_GLIBC, K_JEMALLOC, K_MIMALLOC, K_CHUNK, NKIND
+    K_ANALLOC, K_FLOOR, K_TEXTBOOK, K_TB4K, K_GLIBC, K_JEMALLOC, K_MIMALLOC, K_CHUNK, K_NOCACHE,
+    NKIND
 };
-static const char *const kind_name[NKIND] = {"analloc",  "floor",    "textbook", "textbook-4k",
-                                             "glibc",    "jemalloc", "mimalloc", "analloc-chunk"};
+static const char *const kind_name[NKIND] = {
+    "analloc", "floor",    "textbook",      "textbook-4k",    "glibc",
+    "jemalloc", "mimalloc", "analloc-chunk", "analloc-nocache"};
 static int available[NKIND];
 static char kind_note[NKIND][256];
 
@@ -436,12 +438,15 @@ static void inst_setup(struct inst *I, enum kind k, unsigned log2p)
     I->pages = (size_t)1 << log2p;
     size_t total = (size_t)PAGE << log2p;
     switch (k) {
-    case K_ANALLOC: {
+    case K_ANALLOC:
+    case K_NOCACHE: {
         size_t need = analloc_meta_size(total, PAGE);
         I->meta = xmalloc(need);
         int e = analloc_init(&I->a, (void *)UNTOUCHED_BASE, total, PAGE, I->meta, need);
         if (e != 0)
             die("analloc_init(2^%u pages): %s", log2p, analloc_strerror(e));
+        if (k == K_NOCACHE && analloc_set_cache(&I->a, 0) != 0)
+            die("analloc_set_cache(0) failed");
         break;
     }
     case K_CHUNK: {
@@ -493,6 +498,7 @@ static size_t inst_free_pages(struct inst *I)
 {
     switch (I->kind) {
     case K_ANALLOC:
+    case K_NOCACHE:
     case K_CHUNK: return analloc_free_bytes(&I->a) / PAGE;
     case K_FLOOR: return I->top;
     case K_TEXTBOOK:
@@ -505,6 +511,7 @@ static size_t inst_managed_pages(struct inst *I)
 {
     switch (I->kind) {
     case K_ANALLOC:
+    case K_NOCACHE:
     case K_CHUNK: return I->a.managed / PAGE;
     default: return I->pages;
     }
@@ -514,6 +521,7 @@ static int inst_check(struct inst *I)
 {
     switch (I->kind) {
     case K_ANALLOC:
+    case K_NOCACHE:
     case K_CHUNK: return analloc_check(&I->a);
     case K_TEXTBOOK:
     case K_TB4K: return tb_check(&I->tb);
@@ -801,13 +809,14 @@ static const struct drivers drv[NKIND] = {
     [K_ANALLOC] = DRIVERS(analloc),   [K_FLOOR] = DRIVERS(floor),
     [K_TEXTBOOK] = DRIVERS(textbook), [K_TB4K] = DRIVERS(textbook), [K_GLIBC] = DRIVERS(glibc),
     [K_JEMALLOC] = DRIVERS(jemalloc), [K_MIMALLOC] = DRIVERS(mimalloc),
-    [K_CHUNK] = DRIVERS(analloc),
+    [K_CHUNK] = DRIVERS(analloc),     [K_NOCACHE] = DRIVERS(analloc),
 };
 
 static int multi_page(enum kind k) { return k != K_FLOOR && k != K_CHUNK; }
 static int page_allocator(enum kind k)
 {
-    return k == K_ANALLOC || k == K_FLOOR || k == K_TEXTBOOK || k == K_TB4K || k == K_CHUNK;
+    return k == K_ANALLOC || k == K_FLOOR || k == K_TEXTBOOK || k == K_TB4K || k == K_CHUNK ||
+           k == K_NOCACHE;
 }
 static int is_textbook(enum kind k) { return k == K_TEXTBOOK || k == K_TB4K; }
 
@@ -880,6 +889,7 @@ static void *gen_alloc(struct inst *I, unsigned k)
 {
     switch (I->kind) {
     case K_ANALLOC:
+    case K_NOCACHE:
     case K_CHUNK: return op_alloc_analloc(I, k);
     case K_FLOOR: return op_alloc_floor(I, k);
     case K_TEXTBOOK:
@@ -895,6 +905,7 @@ static int gen_free(struct inst *I, void *p)
 {
     switch (I->kind) {
     case K_ANALLOC:
+    case K_NOCACHE:
     case K_CHUNK: return op_free_analloc(I, p);
     case K_FLOOR: return op_free_floor(I, p);
     case K_TEXTBOOK:
@@ -1265,7 +1276,7 @@ static void reexec_for_static_tls(char **argv)
 static void load_general_allocators(void)
 {
     available[K_ANALLOC] = available[K_FLOOR] = available[K_TEXTBOOK] = available[K_TB4K] = 1;
-    available[K_CHUNK] = available[K_GLIBC] = 1;
+    available[K_CHUNK] = available[K_GLIBC] = available[K_NOCACHE] = 1;
     snprintf(kind_note[K_GLIBC], sizeof kind_note[K_GLIBC], "glibc %s, posix_memalign(4096)/free",
              gnu_get_libc_version());
 
@@ -1624,8 +1635,10 @@ int main(int argc, char **argv)
     say("arena:     W1-W5 2^%u pages of %u bytes (%zu MiB); W6 2^%u to 2^%u pages\n", MAIN_LOG2,
         PAGE, CHUNK_BYTES >> 20, W6_MIN_LOG2, W6_MAX_LOG2);
     say("allocators:\n");
-    say("  analloc        analloc_init, external metadata, arena at %#llx: never mapped\n",
-        (unsigned long long)UNTOUCHED_BASE);
+    say("  analloc        analloc_init, external metadata, arena at %#llx: never mapped; the "
+        "block cache at its default (%u slots for each of orders 0-%u)\n",
+        (unsigned long long)UNTOUCHED_BASE, (unsigned)ANALLOC_CACHE_DEFAULT,
+        (unsigned)ANALLOC_CACHE_ORDERS - 1u);
     say("  floor          a stack of free page numbers (one page only: W1, W3, W6 W1)\n");
     say("  textbook       bench/textbook_buddy.c: lists through the free blocks, order byte per "
         "page; real memory (mmap, prefaulted, MADV_HUGEPAGE, as a kernel's direct map)\n");
@@ -1635,6 +1648,8 @@ int main(int argc, char **argv)
     say("  jemalloc       %s\n", kind_note[K_JEMALLOC]);
     say("  mimalloc       %s\n", kind_note[K_MIMALLOC]);
     say("  analloc-chunk  analloc_with_chunk over real memory, metadata inside (W3 only)\n");
+    say("  analloc-nocache  analloc with analloc_set_cache(a, 0): the buddy system alone, no block "
+        "cache (W1, W2, W4)\n");
 
     int st = textbook_selftest();
     say("self-test: textbook buddy, 4 arenas x 40000 random operations, overlap shadow and "
@@ -1654,7 +1669,7 @@ int main(int argc, char **argv)
 
     /* the targets below use the first three and the general allocators */
     static const enum kind tput_kinds[] = {K_ANALLOC, K_FLOOR,    K_TEXTBOOK, K_TB4K,
-                                           K_GLIBC,   K_JEMALLOC, K_MIMALLOC};
+                                           K_GLIBC,   K_JEMALLOC, K_MIMALLOC, K_NOCACHE};
     enum { NTK = sizeof tput_kinds / sizeof tput_kinds[0] };
     struct tput w1r[NTK], w2r[NTK];
     memset(w1r, 0, sizeof w1r);
@@ -1776,8 +1791,8 @@ int main(int argc, char **argv)
     }
 
     /* ---- W4 */
-    static const enum kind lat_kinds[] = {K_ANALLOC, K_TEXTBOOK, K_TB4K,
-                                          K_GLIBC,   K_JEMALLOC, K_MIMALLOC};
+    static const enum kind lat_kinds[] = {K_ANALLOC, K_TEXTBOOK, K_TB4K,    K_GLIBC,
+                                          K_JEMALLOC, K_MIMALLOC, K_NOCACHE};
     enum { NLK = sizeof lat_kinds / sizeof lat_kinds[0] };
     static struct latres lat[NLK];
     if (want("w4")) {
@@ -1957,7 +1972,7 @@ int main(int argc, char **argv)
         target(-1, "W1 analloc at least 2x faster than textbook: not run");
     for (size_t i = 2; i < NTK; i++) {
         enum kind k = tput_kinds[i];
-        if (k == K_TB4K)
+        if (k == K_TB4K || k == K_NOCACHE)
             continue; /* shown in the table; the target uses the huge-page textbook */
         if (w2r[0].ran && w2r[i].ran) {
             double r = w2r[i].med / w2r[0].med;
@@ -1971,6 +1986,10 @@ int main(int argc, char **argv)
         double r = lat[0].med_all[2] / lat[0].med_all[0];
         target(r <= 3, "W4 analloc p99.9 <= 3x p50: %.1f / %.1f ns = %.2fx", lat[0].med_all[2],
                lat[0].med_all[0], r);
+        if (lat[NLK - 1].ran)
+            say("      (analloc-nocache, the buddy system alone: %.1f / %.1f ns = %.2fx)\n",
+                lat[NLK - 1].med_all[2], lat[NLK - 1].med_all[0],
+                lat[NLK - 1].med_all[2] / lat[NLK - 1].med_all[0]);
     } else
         target(-1, "W4 analloc p99.9 <= 3x p50: not run");
     for (int mixed = 0; mixed < 2; mixed++) {

@@ -56,9 +56,17 @@ enum analloc_error {
  * kept aside, unmerged, for the next allocations of their order (see
  * analloc_set_cache).  ANALLOC_CACHE_MAX slots per order live in the struct;
  * setup enables ANALLOC_CACHE_DEFAULT of them. */
+/* They shape the struct: a build that changes them must change them for
+ * every file that includes this header. */
+#ifndef ANALLOC_CACHE_ORDERS
 #define ANALLOC_CACHE_ORDERS 4
+#endif
+#ifndef ANALLOC_CACHE_MAX
 #define ANALLOC_CACHE_MAX 8
-#define ANALLOC_CACHE_DEFAULT 8
+#endif
+#ifndef ANALLOC_CACHE_DEFAULT
+#define ANALLOC_CACHE_DEFAULT ANALLOC_CACHE_MAX
+#endif
 
 /* Called by analloc_free and analloc_realloc with the error they return for
  * a pointer that is not the start of a live block (not for setup errors, nor

@@ -41,23 +41,37 @@
  *
  * Layout of the metadata, in 64-bit words:
  *     [order table][index level 0][level 1]...[top level][split bits]
- * The order table holds, per order k, the index bit where order k starts and
- * the number of free order-k blocks (two size_t each), and one more pair:
- * the end sentinel and a zero slot that keeps the table a whole number of
- * words.  The total is about 3.03 bits per page plus the table
- * (16 bytes per order on 64-bit targets) and word rounding.
+ * The order table holds, per order k, the index bit where order k starts,
+ * the number of free order-k blocks and the index bit of the lowest of them
+ * (three size_t each), and one more row: the end sentinel and zeros.  The
+ * total is about 3.03 bits per page plus the table (24 bytes per order on
+ * 64-bit targets) and word rounding.
+ *
+ * THE BLOCK CACHE (in the struct, not in the metadata): freed blocks of the
+ * smallest ANALLOC_CACHE_ORDERS orders wait, unmerged and encoded as used,
+ * in short per-order lists; allocations of those orders take the newest.
+ * See "The block cache" below.
  *
  * INVARIANTS (checked by analloc_check):
  *  - free and split are never both set; edge nodes are split and not free;
  *  - below a node that is not split (and is not itself split), every node is
  *    0/0;
- *  - two free buddies below order D never coexist (they merge on free);
+ *  - two free buddies below order D never coexist (they merge on free; a
+ *    cached block is not free in the tree, it looks used);
  *  - summary bits match the words below them; padding bits are zero;
- *  - per-order free counts, the order mask, free_pages and live_blocks match
- *    the bits.
+ *  - per-order free counts, lowest free blocks, the order mask, free_pages
+ *    and live_blocks match the bits (cached blocks count as free pages and
+ *    not as live blocks);
+ *  - every cached block is a block of its list's order that looks used, at
+ *    most once, within the lists' bounds; unused slots are zero.
  *
- * COMPLEXITY: free and mem_size climb at most D orders; alloc finds its
- * block in at most 2 * levels word reads and splits it in at most D steps.
+ * COMPLEXITY: free and mem_size climb at most D orders (and scan one cache
+ * list of at most ANALLOC_CACHE_MAX entries); alloc takes a cached block in
+ * O(1), or reads the lowest free block of the smallest fitting order from
+ * the order table and splits it in at most D steps; removing the lowest
+ * block of an order searches for the next one in at most 2 * levels word
+ * reads.  An allocation that would fail first drains the cache: at most
+ * ANALLOC_CACHE_ORDERS * ANALLOC_CACHE_MAX releases.
  * A step sets or clears one index bit, and the summary update stops at the
  * first word that was or stays nonzero: O(D * levels) word operations in the
  * worst case (D <= 63, levels <= 11; levels is 4 at 2^24 pages), usually
@@ -65,7 +79,8 @@
  * read or written.  analloc_check is O(N).
  *
  * FRAGMENTATION: a binary buddy never fails a request of 2^k pages while an
- * aligned 2^k-page run is free (buddies merge eagerly), and with the smallest
+ * aligned 2^k-page run is free (buddies merge eagerly, and cached blocks are
+ * merged before a request fails), and with the smallest
  * fitting order taken first it meets J. M. Robson's bound for power-of-two
  * allocators: a program whose live memory never exceeds M and whose largest
  * block is n times the smallest needs at most about M * (1 + log2(n) / 2)

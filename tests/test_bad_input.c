@@ -1258,6 +1258,9 @@ static void every_call_refused(analloc_t a, unsigned char *mem)
     assert_int_equal(analloc_free_bytes(a), 0);
     assert_int_equal(analloc_largest_free(a), 0);
     assert_int_equal(analloc_meta_bytes(a), 0);
+    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_set_cache(a, ANALLOC_CACHE_MAX), ANALLOC_EINVAL);
+    analloc_drain(a); /* a no-op */
     /* set_error_hook is a no-op: the hook is not installed... */
     analloc_set_error_hook(a, hook_record, &hl);
     ASSERT_ERR(analloc_free(a, p), ANALLOC_EINVAL);
