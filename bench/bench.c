@@ -3,7 +3,8 @@
  *
  * usage: bench [--quick] [--out DIR] [--runs N] [--seed N] [--only LIST]
  *              [--cpu N | --no-pin] [--no-dlopen] [--strict]
- *        bench --callgrind ALLOCATOR W1|W2 LOG2_PAGES PAIRS   (for bench/callgrind.sh)
+ *        bench --callgrind ALLOCATOR W1|W2 LOG2_PAGES PAIRS   (for bench/callgrind.sh;
+ *        ALLOCATOR: analloc, analloc-nocache or textbook)
  *
  * Workloads W1-W6 (page churn, mixed orders, fill and drain, per-operation
  * latency, fragmentation, scaling with the arena) run on analloc and, on the
@@ -1395,13 +1396,14 @@ static int textbook_selftest(void)
 
 static int callgrind_worker(const char *alloc, const char *wl, unsigned log2p, size_t pairs)
 {
-    enum kind k = strcmp(alloc, "analloc") == 0 ? K_ANALLOC
-                  : strcmp(alloc, "textbook") == 0 ? K_TEXTBOOK
-                                                   : NKIND;
+    enum kind k = strcmp(alloc, "analloc") == 0           ? K_ANALLOC
+                  : strcmp(alloc, "analloc-nocache") == 0 ? K_NOCACHE
+                  : strcmp(alloc, "textbook") == 0        ? K_TEXTBOOK
+                                                          : NKIND;
     int mixed = strcmp(wl, "w2") == 0;
     if (k == NKIND || (!mixed && strcmp(wl, "w1") != 0) || log2p < 1 || log2p > 30 ||
         (k == K_TEXTBOOK && log2p > TB_MAX_LOG2))
-        die("--callgrind analloc|textbook w1|w2 LOG2_PAGES PAIRS");
+        die("--callgrind analloc|analloc-nocache|textbook w1|w2 LOG2_PAGES PAIRS");
     size_t warm = pairs / 2;
     struct workload w;
     workload_make(&w, log2p, mixed, warm + pairs);
