@@ -2965,6 +2965,7 @@ static void test_cache_double_free_and_errors(void **state)
     assert_non_null(strstr(L->v[L->n - 2], "|SSScSSSS|"));
     assert_non_null(strstr(L->v[L->n - 1], "|UUUcUF--UUUUUUUU|"));
     lines_free(L);
+    free(L);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     analloc_drain(&e.a);
     assert_int_equal(e.a.internal.cached_blocks, 0);
