@@ -41,11 +41,14 @@ enum analloc_error {
     ANALLOC_EOVERLAP = -3,  /* the metadata buffer overlaps the managed range, or the
                                struct analloc overlaps the metadata or the managed range */
     ANALLOC_ERANGE = -4,    /* pointer outside the managed range */
-    ANALLOC_ERESERVED = -5, /* pointer in the used prefix or the metadata */
+    ANALLOC_ERESERVED = -5, /* pointer in the used prefix, the metadata or a reserved range */
     ANALLOC_EALIGN = -6,    /* pointer not aligned to a page */
     ANALLOC_EINTERIOR = -7, /* pointer inside a live block but not at its start */
     ANALLOC_EFREE = -8,     /* pointer to memory that is free (a double free) */
-    ANALLOC_ECORRUPT = -9   /* analloc_check found metadata that breaks an invariant */
+    ANALLOC_ECORRUPT = -9,  /* analloc_check found metadata that breaks an invariant */
+    ANALLOC_EBUSY = -10,    /* analloc_reserve: a page of the range is allocated or reserved */
+    ANALLOC_ENOTRESERVED = -11, /* analloc_release: a page of the range is not reserved */
+    ANALLOC_ELIMIT = -12    /* analloc_reserve/release: the table of reserved ranges is full */
 };
 
 /* The most levels the free-block index can have: 64-ary summaries over at
@@ -67,6 +70,15 @@ enum analloc_error {
 #ifndef ANALLOC_CACHE_DEFAULT
 #define ANALLOC_CACHE_DEFAULT ANALLOC_CACHE_MAX
 #endif
+
+/* Reserved page ranges (analloc_reserve) a struct can hold, after merging
+ * adjacent ones; shapes the struct like the cache's macros. */
+#ifndef ANALLOC_RESERVE_MAX
+#define ANALLOC_RESERVE_MAX 16
+#endif
+
+/* Lock hooks (analloc_set_lock). */
+typedef void (*analloc_lock_fn)(void *ctx);
 
 /* Called by analloc_free and analloc_realloc with the error they return for
  * a pointer that is not the start of a live block (not for setup errors, nor
@@ -107,6 +119,12 @@ struct analloc {
         unsigned cached_blocks;  /* blocks in all of them */
         unsigned cached[ANALLOC_CACHE_ORDERS]; /* blocks in each: [k][0] oldest */
         uintptr_t cache[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* first pages; unused: 0 */
+        unsigned reserved;       /* reserved page ranges, sorted, disjoint, not adjacent */
+        size_t reserved_pages;   /* pages in them */
+        uintptr_t reserve[ANALLOC_RESERVE_MAX][2]; /* [first page, end page); unused: 0 */
+        analloc_lock_fn lock, unlock; /* analloc_set_lock; NULL: no locking */
+        void *lock_ctx;
+        unsigned poison;         /* analloc_set_poison: 0 off, else 0x100 | byte */
     } internal;
 };
 
@@ -219,6 +237,143 @@ size_t analloc_largest_free(analloc_t a);
  */
 int analloc_set_cache(analloc_t a, unsigned slots);
 void analloc_drain(analloc_t a);
+
+/* ---- Placement, ranges, alignment ----------------------------------------- */
+
+/* Placement flags.  0: the default of analloc_alloc (the block cache first
+ * for orders 0-3, then the lowest address).  ANALLOC_LOW: the lowest address
+ * among the smallest fitting free blocks, skipping the cache.  ANALLOC_HIGH:
+ * the highest address, splitting from the top, skipping the cache (the
+ * original analloc's `high`: low memory stays free for devices that need
+ * it).  LOW and HIGH together are refused. */
+#define ANALLOC_LOW 0x1u
+#define ANALLOC_HIGH 0x2u
+
+void *analloc_alloc_flags(analloc_t a, size_t size, unsigned flags);
+
+/*
+ * A block of `size` bytes (rounded up to page * 2^n as always) that starts at
+ * a multiple of `align` and lies wholly inside the addresses [lo, hi).
+ * `align` 0 or up to the block's size: the block's natural alignment; larger
+ * (a power of two): the block is aligned further, and only the block itself
+ * is taken, the rest of the aligned free block stays free.  Cost: only free
+ * blocks at least `align` large are searched (a smaller free block that
+ * happens to start at an aligned address is not found), at most two searches
+ * of 2 x levels words per order: O(depth x levels) word reads.  flags 0 means
+ * ANALLOC_LOW here; the cache is never used (its blocks are merged first if
+ * the request would fail otherwise).  NULL, changing nothing, if no block
+ * fits, or for bad arguments: unknown flags, LOW with HIGH, `align` not a
+ * power of two, lo >= hi, or a size or alignment no block of the arena has.
+ */
+void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
+                          unsigned flags);
+
+/* analloc_alloc_range over the whole arena. */
+void *analloc_alloc_aligned(analloc_t a, size_t size, size_t align, unsigned flags);
+
+/*
+ * Take the pages that [addr, addr + size) touches out of use (a hole in the
+ * memory map, firmware tables, MMIO, the kernel image), or give reserved
+ * pages back.  Reserved pages are neither free nor allocated: analloc_free
+ * of a pointer into them returns ANALLOC_ERESERVED.  Adjacent reservations
+ * merge; analloc_release may return any part of one reserved range (at
+ * either end, which is how an arena grows: set it up over the largest span
+ * and reserve what is not there yet).  At most ANALLOC_RESERVE_MAX separate
+ * ranges.  O(blocks in the range x depth).  Returns 0, or, changing nothing:
+ * ANALLOC_EINVAL (not set up, size 0, the range wraps), ANALLOC_ERANGE (a page
+ * outside the arena), ANALLOC_EBUSY (reserve: a page is allocated or already
+ * reserved), ANALLOC_ENOTRESERVED (release: a page is not reserved, or the
+ * pages span two ranges), ANALLOC_ELIMIT (the table is full).
+ */
+int analloc_reserve(analloc_t a, uintptr_t addr, size_t size);
+int analloc_release(analloc_t a, uintptr_t addr, size_t size);
+
+/* ---- Statistics and walking ------------------------------------------------- */
+
+/*
+ * A snapshot of the allocator.  The caller sets `size` to
+ * sizeof(struct analloc_stats); the library fills at most that many bytes and
+ * sets `size` to the number it filled, so a program built against an older,
+ * shorter struct keeps working when fields are added at the end.
+ */
+struct analloc_stats {
+    size_t size;           /* in: the caller's sizeof; out: bytes filled */
+    size_t page;           /* bytes */
+    size_t managed_bytes;  /* allocatable pages, in bytes */
+    size_t free_bytes;     /* free, cached blocks included (= analloc_free_bytes) */
+    size_t used_bytes;     /* in live blocks */
+    size_t reserved_bytes; /* in reserved ranges */
+    size_t cached_bytes;   /* in the block cache (part of free_bytes) */
+    size_t live_blocks;
+    size_t cached_blocks;
+    size_t largest_free;   /* the largest free block, O(1), cached blocks not merged
+                              (analloc_largest_free merges them first) */
+    size_t meta_bytes;
+    unsigned depth;
+    unsigned reserved_ranges;
+    size_t free_blocks_of_order[64];   /* free blocks in the buddy system, per order */
+    size_t cached_blocks_of_order[8];  /* blocks in the cache, per order */
+};
+
+/* Fill *st (see above).  Returns 0, or ANALLOC_EINVAL (not set up, st NULL,
+ * st->size smaller than the size field itself). */
+int analloc_stats(analloc_t a, struct analloc_stats *st);
+
+/*
+ * Linux's external fragmentation index for a request of 2^order pages
+ * (mm/vmstat.c, __fragmentation_index), in thousandths: -1000 if a free
+ * block of that order or larger exists (the request would succeed); 0 if
+ * nothing is free; otherwise 1000 - (1000 + 1000 * free_pages / 2^order) /
+ * free_blocks, between 0 and 1000: towards 0 the request fails for lack of
+ * memory, towards 1000 because free memory is fragmented.  Cached blocks
+ * count as the free blocks they are.  ANALLOC_EINVAL (-1, never an index)
+ * if not set up or order > depth.
+ */
+int analloc_frag_index(analloc_t a, unsigned order);
+
+/* Kinds of block for analloc_walk. */
+#define ANALLOC_BLOCK_USED 0x1u     /* allocated */
+#define ANALLOC_BLOCK_FREE 0x2u     /* free in the buddy system */
+#define ANALLOC_BLOCK_CACHED 0x4u   /* free, in the block cache */
+#define ANALLOC_BLOCK_RESERVED 0x8u /* a reserved range (one call per range) */
+#define ANALLOC_BLOCK_ALL 0xfu
+
+/* Called by analloc_walk; a nonzero return stops the walk, which returns it. */
+typedef int (*analloc_walk_fn)(void *ctx, void *block, size_t bytes, unsigned kind);
+
+/* Visit every block whose kind is in `kinds`, in address order.  The
+ * callback runs under the allocator's lock and must not call into it.
+ * Returns 0, the callback's nonzero value, or ANALLOC_EINVAL (not set up,
+ * fn NULL, unknown kinds). */
+int analloc_walk(analloc_t a, unsigned kinds, analloc_walk_fn fn, void *ctx);
+
+/* ---- Sharing and debugging ------------------------------------------------- */
+
+/*
+ * Make an allocator safe to share: every later call on it (except
+ * analloc_set_lock itself and analloc_meta_bytes) runs between lock(ctx)
+ * and unlock(ctx): a spinlock taken with interrupts off in a kernel, a mutex
+ * in user space.  Set both or neither (NULL, NULL: no locking), before the
+ * allocator is shared.  The error hook, the walk callback and the dump's
+ * output run under the lock.  Returns 0 or ANALLOC_EINVAL (not set up, one
+ * hook NULL and the other not).
+ */
+int analloc_set_lock(analloc_t a, analloc_lock_fn lock, analloc_lock_fn unlock, void *ctx);
+
+/* Debug aids, all off after setup.  They touch managed memory, so they are
+ * for allocators over real memory. */
+#define ANALLOC_DEBUG_POISON_FREE 0x1u  /* fill freed blocks with free_byte */
+#define ANALLOC_DEBUG_POISON_FRESH 0x2u /* fill blocks handed out with fresh_byte */
+#define ANALLOC_DEBUG_ANNOTATE 0x4u     /* tell AddressSanitizer or valgrind that free
+                                           memory is off limits (builds with
+                                           ANALLOC_ANNOTATE only) */
+
+/* Set the debug flags (0: all off).  Turning ANALLOC_DEBUG_ANNOTATE on or
+ * off walks every free block once.  Released ranges are annotated, never
+ * filled.  Returns 0, or ANALLOC_EINVAL (not set up, unknown flags,
+ * ANALLOC_DEBUG_ANNOTATE in a build without ANALLOC_ANNOTATE). */
+int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte,
+                      unsigned char fresh_byte);
 
 /* Bytes of metadata the allocator uses (the bit vectors and order table). */
 size_t analloc_meta_bytes(analloc_t a);

@@ -114,6 +114,26 @@ static unsigned log2_floor(uint64_t x) { return bv_msb_word(x); }
 
 static size_t words_for(size_t bits) { return BV_SIZE(bits); }
 
+/*
+ * n / d and n % d by shift and subtract, one bit at a time.  Only the dump
+ * divides 64-bit numbers; a plain `/` would call __udivdi3 on 32-bit targets.
+ */
+static uint64_t divmod64(uint64_t n, uint64_t d, uint64_t *rem)
+{
+    uint64_t q = 0, r = 0;
+    for (unsigned i = 0; i < 64u; i++) {
+        r = (r << 1) | (n >> 63);
+        n <<= 1;
+        q <<= 1;
+        if (r >= d) {
+            r -= d;
+            q |= 1u;
+        }
+    }
+    *rem = r;
+    return q;
+}
+
 /* Set n words to zero.  Not a memset call: see ANALLOC_OPAQUE. */
 static void words_zero(uint64_t *w, size_t n)
 {
@@ -351,15 +371,13 @@ static size_t index_next(const struct analloc_internal *s, size_t pos)
     const uint64_t *words = s->words;
     unsigned l = 0;
     uint64_t w;
-    /* The misses below cannot happen while callers search only orders that
-     * have a free block past pos (free_orders and the counts say which). */
     for (;;) {
-        if (ANALLOC_NEVER(bv_index(pos) >= words_for(s->level_bits[l])))
-            return NONE;
+        if (bv_index(pos) >= words_for(s->level_bits[l]))
+            return NONE; /* past the end of this level */
         w = words[s->level_word[l] + bv_index(pos)] & bv_mask_from(bv_bit(pos));
         if (w != 0)
             break;
-        if (ANALLOC_NEVER(l + 1u == s->levels))
+        if (l + 1u == s->levels)
             return NONE;
         pos = bv_index(pos) + 1u;
         l++;
@@ -367,6 +385,28 @@ static size_t index_next(const struct analloc_internal *s, size_t pos)
     pos = pos - bv_bit(pos) + bv_ctz_word(w);
     while (l-- > 0)
         pos = pos * WORD_BITS + bv_ctz_word(words[s->level_word[l] + pos]);
+    return pos;
+}
+
+/* Last set bit of level 0 at or before `pos` (a valid position); NONE if
+ * there is none.  The mirror of index_next. */
+static size_t index_prev(const struct analloc_internal *s, size_t pos)
+{
+    const uint64_t *words = s->words;
+    unsigned l = 0;
+    uint64_t w;
+    for (;;) {
+        w = words[s->level_word[l] + bv_index(pos)] & bv_mask_through(bv_bit(pos));
+        if (w != 0)
+            break;
+        if (bv_index(pos) == 0 || l + 1u == s->levels)
+            return NONE;
+        pos = bv_index(pos) - 1u;
+        l++;
+    }
+    pos = pos - bv_bit(pos) + bv_msb_word(w);
+    while (l-- > 0)
+        pos = pos * WORD_BITS + bv_msb_word(words[s->level_word[l] + pos]);
     return pos;
 }
 
@@ -405,6 +445,22 @@ static size_t pages_of(unsigned k)
 }
 
 /*
+ * Cut the order-k block at page p out of the free block (m, j) that holds
+ * it (m >= k): the block leaves the free lists, and at each split the half
+ * without p becomes a free block.  (k, p >> k) ends up used.
+ */
+static void block_carve(struct analloc_internal *s, unsigned m, uintptr_t j, unsigned k, uintptr_t p)
+{
+    free_remove(s, m, j);
+    while (m > k) {
+        split_set(s, m, j);
+        m--;
+        j = p >> m;
+        free_insert(s, m, j ^ 1u);
+    }
+}
+
+/*
  * Take a free block of order k: the lowest-addressed free block of the
  * smallest order >= k that has one, split down to k.  The halves split off
  * are the upper ones, so the result is the lowest address in that block.
@@ -419,14 +475,8 @@ static uintptr_t block_take(struct analloc_internal *s, unsigned k)
     size_t bit = ORDER_LOWEST(s, from);
     ANALLOC_ASSERT(bit >= order_first(s, from) && bit < order_first(s, from + 1u));
     uintptr_t j = (s->lo >> from) + (uintptr_t)(bit - order_first(s, from));
-    free_remove(s, from, j);
-    while (from > k) {
-        split_set(s, from, j);
-        from--;
-        j <<= 1;
-        free_insert(s, from, j + 1u);
-    }
-    return j << k;
+    block_carve(s, from, j, k, j << from);
+    return j << from;
 }
 
 /*
@@ -530,6 +580,35 @@ static unsigned block_order(const struct analloc_internal *s, uintptr_t pfn)
     return k;
 }
 
+/* ---- Reserved ranges ----------------------------------------------------------
+ * analloc_reserve takes pages out of the free lists as used blocks (the
+ * canonical cut of the range into aligned blocks), and records the range in
+ * a small sorted table in the struct, so that a free of a pointer into it is
+ * refused (ERESERVED) and analloc_release can give exactly those pages back.
+ * Adjacent ranges are merged; a release may return any part of one range.
+ */
+
+/* Index of the reserved range that holds page pfn, or of the first one after
+ * it (s->reserved if none): a binary search. */
+static unsigned reserve_find(const struct analloc_internal *s, uintptr_t pfn)
+{
+    unsigned lo = 0, hi = s->reserved;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2u;
+        if (s->reserve[mid][1] <= pfn)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool reserve_holds(const struct analloc_internal *s, uintptr_t pfn)
+{
+    unsigned i = reserve_find(s, pfn);
+    return i < s->reserved && s->reserve[i][0] <= pfn;
+}
+
 static bool is_setup(const struct analloc *a) { return a != NULL && a->internal.magic == MAGIC; }
 
 /*
@@ -548,6 +627,8 @@ static ANALLOC_INLINE int block_lookup(const struct analloc *a, const void *ptr,
         return ANALLOC_ERANGE;
     if ((addr & (a->page - 1u)) != 0)
         return ANALLOC_EALIGN;
+    if (s->reserved != 0 && reserve_holds(s, pfn))
+        return ANALLOC_ERESERVED;
     unsigned k = block_order(s, pfn);
     uintptr_t j = pfn >> k;
     if (node_free(s, k, j))
@@ -583,6 +664,67 @@ static unsigned order_for(const struct analloc *a, size_t size)
     return k <= a->internal.depth ? k : a->internal.depth + 1u;
 }
 
+/* ---- Placed allocation: low, high, inside a range, aligned ------------------
+ * A request for an order-k block at a page aligned to 2^ka (ka >= k) inside
+ * the page window [w0, w1) (w0 aligned to 2^ka).  Only free blocks of order
+ * >= ka are candidates: their start is aligned to 2^ka, so an aligned
+ * position inside one is easy to find; a smaller free block that happens to
+ * start at an aligned address is not found (that would need a scan).  The
+ * smallest such order with a candidate wins, as for plain allocations; within
+ * it the lowest (or, for ANALLOC_HIGH, the highest) position.  Per order, at
+ * most two searches of 2 * levels words: O(depth * levels) in all.
+ */
+struct place {
+    uintptr_t w0, w1; /* pages */
+    unsigned k, ka;
+    bool high;
+};
+
+/* The lowest (highest) position for the request in a free block of order m,
+ * if any: the block's node in *node and the position in *at. */
+static bool place_in_order(const struct analloc_internal *s, const struct place *q, unsigned m,
+                           uintptr_t *node, uintptr_t *at)
+{
+    uintptr_t first_j = s->lo >> m, last_j = (s->hi - 1u) >> m;
+    uintptr_t size_k = (uintptr_t)1 << q->k, align = ((uintptr_t)1 << q->ka) - 1u;
+    uintptr_t edge = q->high ? (q->w1 - 1u) >> m : q->w0 >> m; /* the block at the window's edge */
+    uintptr_t j = edge;
+    for (int tries = 0; tries < 2; tries++) {
+        size_t bit = q->high ? index_prev(s, node_bit(s, m, j)) : index_next(s, node_bit(s, m, j));
+        if (bit == NONE || bit < order_first(s, m) || bit >= order_first(s, m + 1u))
+            return false; /* no free block of order m on that side */
+        j = (s->lo >> m) + (uintptr_t)(bit - order_first(s, m));
+        uintptr_t start = j << m, end = start + ((uintptr_t)1 << m);
+        uintptr_t from = start > q->w0 ? start : q->w0, to = end < q->w1 ? end : q->w1;
+        if (from < to && to - from >= size_k) {
+            *node = j;
+            *at = q->high ? (to - size_k) & ~align : from; /* from and to - size_k >= from: aligned */
+            return true;
+        }
+        /* Only the block at the window's edge can be cut off by it; beyond
+         * it, the next block in the search's direction is the last chance. */
+        if (j != edge || (q->high ? j == first_j : j == last_j))
+            return false;
+        j = q->high ? j - 1u : j + 1u;
+    }
+    return false;
+}
+
+static uintptr_t block_take_placed(struct analloc_internal *s, const struct place *q)
+{
+    uint64_t orders = s->free_orders & bv_mask_from(q->ka % 64u); /* ka <= depth <= 60 */
+    while (orders != 0) {
+        unsigned m = bv_ctz_word(orders);
+        orders &= orders - 1u;
+        uintptr_t j, p;
+        if (place_in_order(s, q, m, &j, &p)) {
+            block_carve(s, m, j, q->k, p);
+            return p;
+        }
+    }
+    return 0;
+}
+
 /* ---- Setup ----------------------------------------------------------------- */
 
 /*
@@ -616,6 +758,14 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     s->reserved_hi = reserved_hi;
     s->hook = NULL;
     s->hook_ctx = NULL;
+    s->reserved = 0;
+    s->reserved_pages = 0;
+    for (unsigned i = 0; i < ANALLOC_RESERVE_MAX; i++)
+        s->reserve[i][0] = s->reserve[i][1] = 0;
+    s->lock = NULL;
+    s->unlock = NULL;
+    s->lock_ctx = NULL;
+    s->poison = 0;
     s->cache_slots = ANALLOC_CACHE_DEFAULT;
     s->cached_blocks = 0;
     for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
@@ -737,12 +887,69 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
     return ANALLOC_OK;
 }
 
+/* ---- Locking and debug aids ---------------------------------------------------
+ * The engine is single-threaded; every public call that reads or changes an
+ * allocator after setup runs between the caller's lock and unlock hooks
+ * (analloc_set_lock) when they are set.  The error hook, the walk callback
+ * and the dump's output function run inside that section.
+ */
+static void lock(const struct analloc *a)
+{
+    if (a->internal.lock != NULL)
+        a->internal.lock(a->internal.lock_ctx);
+}
+
+static void unlock(const struct analloc *a)
+{
+    if (a->internal.unlock != NULL)
+        a->internal.unlock(a->internal.lock_ctx);
+}
+
+/* Fill n bytes with c.  Not a memset call: see ANALLOC_OPAQUE. */
+static void bytes_fill(void *dst, unsigned char c, size_t n)
+{
+    unsigned char *d = dst;
+    for (size_t i = 0; i < n; i++) {
+        ANALLOC_OPAQUE(d);
+        d[i] = c;
+    }
+}
+
+#define DEBUG_FLAGS (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH | ANALLOC_DEBUG_ANNOTATE)
+#define POISON_FREE_BYTE(s) ((unsigned char)((s)->poison >> 8))
+#define POISON_FRESH_BYTE(s) ((unsigned char)((s)->poison >> 16))
+
+/* Pages [pfn, pfn + n) have just become free (freed, or the tail of a
+ * shrink): poison them, then tell the sanitizer. */
+static void pages_freed(const struct analloc_internal *s, uintptr_t pfn, size_t n)
+{
+    if (s->poison == 0)
+        return;
+    void *p = (void *)(pfn << s->shift);
+    size_t bytes = n << s->shift;
+    if (s->poison & ANALLOC_DEBUG_POISON_FREE)
+        bytes_fill(p, POISON_FREE_BYTE(s), bytes);
+    if (s->poison & ANALLOC_DEBUG_ANNOTATE)
+        ANALLOC_ANNOTATE_FREE(p, bytes);
+}
+
+/* Pages [pfn, pfn + n) are about to be handed out. */
+static void pages_fresh(const struct analloc_internal *s, uintptr_t pfn, size_t n)
+{
+    if (s->poison == 0)
+        return;
+    void *p = (void *)(pfn << s->shift);
+    size_t bytes = n << s->shift;
+    if (s->poison & ANALLOC_DEBUG_ANNOTATE)
+        ANALLOC_ANNOTATE_USE(p, bytes);
+    if (s->poison & ANALLOC_DEBUG_POISON_FRESH)
+        bytes_fill(p, POISON_FRESH_BYTE(s), bytes);
+}
+
 /* ---- Allocation ------------------------------------------------------------ */
 
-void *analloc_alloc(analloc_t a, size_t size)
+static void *alloc_locked(struct analloc *a, size_t size)
 {
-    if (!is_setup(a))
-        return NULL;
     struct analloc_internal *s = S(a);
     unsigned k = order_for(a, size);
     if (k > s->depth)
@@ -761,7 +968,83 @@ void *analloc_alloc(analloc_t a, size_t size)
     }
     s->free_pages -= pages_of(k);
     s->live_blocks++;
+    pages_fresh(s, pfn, pages_of(k));
     return page_ptr(s, pfn);
+}
+
+void *analloc_alloc(analloc_t a, size_t size)
+{
+    if (!is_setup(a))
+        return NULL;
+    lock(a);
+    void *p = alloc_locked(a, size);
+    unlock(a);
+    return p;
+}
+
+void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
+                          unsigned flags)
+{
+    if (!is_setup(a) || (flags & ~(unsigned)(ANALLOC_LOW | ANALLOC_HIGH)) != 0 ||
+        flags == (ANALLOC_LOW | ANALLOC_HIGH) || (align != 0 && !is_pow2(align)) || lo >= hi)
+        return NULL;
+    struct analloc_internal *s = S(a);
+    struct place q;
+    q.k = order_for(a, size);
+    if (q.k > s->depth)
+        return NULL;
+    q.ka = q.k;
+    if (align > (a->page << q.k)) { /* aligned beyond the block's size */
+        q.ka = log2_floor(align) - s->shift;
+        if (q.ka > s->depth)
+            return NULL; /* no block of the arena has that alignment */
+    }
+    q.high = (flags & ANALLOC_HIGH) != 0;
+    /* The window: whole pages inside [lo, hi) and the arena; its start
+     * aligned up to 2^ka (which cannot wrap: the arena's pages end below). */
+    uintptr_t w0 = (lo >> s->shift) + ((lo & (a->page - 1u)) != 0);
+    uintptr_t w1 = hi >> s->shift;
+    if (w0 < s->lo)
+        w0 = s->lo;
+    if (w1 > s->hi)
+        w1 = s->hi;
+    uintptr_t amask = ((uintptr_t)1 << q.ka) - 1u;
+    if (w0 >= w1)
+        return NULL;
+    uintptr_t up = (w0 + amask) & ~amask;
+    if (up < w0)
+        return NULL; /* wrapped: no aligned page left in the address space */
+    w0 = up;
+    if (w0 >= w1 || w1 - w0 < pages_of(q.k))
+        return NULL;
+    q.w0 = w0;
+    q.w1 = w1;
+    lock(a);
+    uintptr_t pfn = block_take_placed(s, &q);
+    if (pfn == 0 && s->cached_blocks != 0) {
+        cache_drain(s);
+        pfn = block_take_placed(s, &q);
+    }
+    void *p = NULL;
+    if (pfn != 0) {
+        s->free_pages -= pages_of(q.k);
+        s->live_blocks++;
+        pages_fresh(s, pfn, pages_of(q.k));
+        p = page_ptr(s, pfn);
+    }
+    unlock(a);
+    return p;
+}
+
+void *analloc_alloc_flags(analloc_t a, size_t size, unsigned flags)
+{
+    return flags == 0 ? analloc_alloc(a, size)
+                      : analloc_alloc_range(a, size, 0, 0, UINTPTR_MAX, flags);
+}
+
+void *analloc_alloc_aligned(analloc_t a, size_t size, size_t align, unsigned flags)
+{
+    return analloc_alloc_range(a, size, align, 0, UINTPTR_MAX, flags);
 }
 
 int analloc_free(analloc_t a, void *ptr)
@@ -770,28 +1053,37 @@ int analloc_free(analloc_t a, void *ptr)
         return ANALLOC_EINVAL;
     if (ptr == NULL)
         return ANALLOC_OK;
+    lock(a);
     unsigned k;
     uintptr_t pfn;
     int err = block_lookup(a, ptr, &k, &pfn);
-    if (err != ANALLOC_OK)
-        return report(a, err, ptr);
+    if (err != ANALLOC_OK) {
+        report(a, err, ptr);
+        unlock(a);
+        return err;
+    }
     struct analloc_internal *s = S(a);
+    pages_freed(s, pfn, pages_of(k));
     if (k < ANALLOC_CACHE_ORDERS && s->cache_slots != 0)
         cache_push(s, k, pfn);
     else
         block_release(s, k, pfn >> k);
     s->free_pages += pages_of(k);
     s->live_blocks--;
+    unlock(a);
     return ANALLOC_OK;
 }
 
 size_t analloc_mem_size(analloc_t a, const void *ptr)
 {
+    if (!is_setup(a) || ptr == NULL)
+        return 0;
     unsigned k;
     uintptr_t pfn;
-    if (!is_setup(a) || ptr == NULL || block_lookup(a, ptr, &k, &pfn) != ANALLOC_OK)
-        return 0;
-    return a->page << k;
+    lock(a);
+    int err = block_lookup(a, ptr, &k, &pfn);
+    unlock(a);
+    return err == ANALLOC_OK ? a->page << k : 0;
 }
 
 /* Shrink the live block at pfn from order k to order to (< k) in place: the
@@ -828,12 +1120,8 @@ static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, un
     return true;
 }
 
-void *analloc_realloc(analloc_t a, void *ptr, size_t size)
+static void *realloc_locked(struct analloc *a, void *ptr, size_t size)
 {
-    if (ptr == NULL)
-        return analloc_alloc(a, size);
-    if (!is_setup(a))
-        return NULL;
     struct analloc_internal *s = S(a);
     unsigned k;
     uintptr_t pfn;
@@ -848,6 +1136,7 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     if (to <= k) {
         block_shrink(s, pfn, k, to);
         s->free_pages += pages_of(k) - pages_of(to);
+        pages_freed(s, pfn + pages_of(to), pages_of(k) - pages_of(to));
         return ptr;
     }
     /* A cached block looks used to block_grow: drain and try once more. */
@@ -858,23 +1147,195 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     }
     if (grown) {
         s->free_pages -= pages_of(to) - pages_of(k);
+        pages_fresh(s, pfn + pages_of(k), pages_of(to) - pages_of(k));
         return ptr;
     }
-    void *moved = analloc_alloc(a, size);
+    void *moved = alloc_locked(a, size);
     if (moved == NULL)
         return NULL;
     bytes_copy(moved, ptr, a->page << k);
+    pages_freed(s, pfn, pages_of(k));
     block_release(s, k, pfn >> k);
     s->free_pages += pages_of(k);
     s->live_blocks--;
     return moved;
 }
 
-/* ---- Statistics and hooks ------------------------------------------------- */
+void *analloc_realloc(analloc_t a, void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return analloc_alloc(a, size);
+    if (!is_setup(a))
+        return NULL;
+    lock(a);
+    void *p = realloc_locked(a, ptr, size);
+    unlock(a);
+    return p;
+}
+
+/* ---- Reserving and releasing ranges ---------------------------------------- */
+
+/* Pages that [addr, addr + size) touches: [*r0, *r1), inside the arena. */
+static int page_range(const struct analloc *a, uintptr_t addr, size_t size, uintptr_t *r0,
+                      uintptr_t *r1)
+{
+    const struct analloc_internal *s = S(a);
+    if (size == 0 || addr + size < addr || addr + size == 0)
+        return ANALLOC_EINVAL;
+    *r0 = addr >> s->shift;
+    *r1 = ((addr + size - 1u) >> s->shift) + 1u;
+    if (*r0 < s->lo || *r1 > s->hi)
+        return ANALLOC_ERANGE;
+    return ANALLOC_OK;
+}
+
+/* The order of the largest aligned block that starts at p and ends by r1. */
+static unsigned cut_order(uintptr_t p, uintptr_t r1)
+{
+    unsigned k = p == 0 ? PFN_BITS - 1u : bv_ctz_word(p);
+    unsigned room = log2_floor(r1 - p);
+    return k < room ? k : room;
+}
+
+int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
+{
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    struct analloc_internal *s = S(a);
+    uintptr_t r0, r1;
+    int err = page_range(a, addr, size, &r0, &r1);
+    if (err != ANALLOC_OK)
+        return err;
+    lock(a);
+    /* Every page must be free, in the buddy system or in the cache. */
+    bool in_cache = false;
+    for (uintptr_t p = r0; p < r1;) {
+        unsigned k = block_order(s, p);
+        uintptr_t j = p >> k;
+        if (node_free(s, k, j)) {
+        } else if (k < ANALLOC_CACHE_ORDERS && s->cached[k] != 0 && cache_holds(s, k, j << k)) {
+            in_cache = true;
+        } else {
+            unlock(a);
+            return ANALLOC_EBUSY; /* allocated, or reserved already */
+        }
+        p = (j + 1u) << k;
+    }
+    /* The table: the new range merges with neighbours that touch it. */
+    unsigned i = reserve_find(s, r0 == 0 ? 0 : r0 - 1u);
+    bool joins_prev = i < s->reserved && s->reserve[i][1] == r0;
+    unsigned next = joins_prev ? i + 1u : i;
+    bool joins_next = next < s->reserved && s->reserve[next][0] == r1;
+    if (!joins_prev && !joins_next && s->reserved == ANALLOC_RESERVE_MAX) {
+        unlock(a);
+        return ANALLOC_ELIMIT;
+    }
+    if (in_cache)
+        cache_drain(s);
+    for (uintptr_t p = r0; p < r1;) { /* the canonical cut, block by block */
+        unsigned k = cut_order(p, r1);
+        unsigned m = block_order(s, p); /* the free block that holds p */
+        block_carve(s, m, p >> m, k, p);
+        p += pages_of(k);
+    }
+    if (joins_prev && joins_next) { /* one range from three */
+        s->reserve[i][1] = s->reserve[i + 1u][1];
+        for (unsigned t = i + 1u; t + 1u < s->reserved; t++) {
+            s->reserve[t][0] = s->reserve[t + 1u][0];
+            s->reserve[t][1] = s->reserve[t + 1u][1];
+        }
+        s->reserved--;
+        s->reserve[s->reserved][0] = s->reserve[s->reserved][1] = 0;
+    } else if (joins_prev) {
+        s->reserve[i][1] = r1;
+    } else if (joins_next) {
+        s->reserve[next][0] = r0;
+    } else {
+        for (unsigned t = s->reserved; t > i; t--) {
+            s->reserve[t][0] = s->reserve[t - 1u][0];
+            s->reserve[t][1] = s->reserve[t - 1u][1];
+        }
+        s->reserve[i][0] = r0;
+        s->reserve[i][1] = r1;
+        s->reserved++;
+    }
+    s->free_pages -= (size_t)(r1 - r0);
+    s->reserved_pages += (size_t)(r1 - r0);
+    unlock(a);
+    return ANALLOC_OK;
+}
+
+int analloc_release(analloc_t a, uintptr_t addr, size_t size)
+{
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    struct analloc_internal *s = S(a);
+    uintptr_t r0, r1;
+    int err = page_range(a, addr, size, &r0, &r1);
+    if (err != ANALLOC_OK)
+        return err;
+    lock(a);
+    unsigned i = reserve_find(s, r0);
+    if (i == s->reserved || s->reserve[i][0] > r0 || s->reserve[i][1] < r1) {
+        unlock(a);
+        return ANALLOC_ENOTRESERVED; /* not wholly inside one reserved range */
+    }
+    uintptr_t e0 = s->reserve[i][0], e1 = s->reserve[i][1];
+    if (e0 < r0 && r1 < e1 && s->reserved == ANALLOC_RESERVE_MAX) {
+        unlock(a);
+        return ANALLOC_ELIMIT; /* the range would become two */
+    }
+    /* The reserved pages are used blocks inside [e0, e1): free those inside
+     * [r0, r1), splitting the ones that straddle its ends. */
+    for (uintptr_t p = r0; p < r1;) {
+        unsigned k = block_order(s, p);
+        uintptr_t first = (p >> k) << k;
+        if (first < r0 || first + pages_of(k) > r1) {
+            split_set(s, k, p >> k); /* both halves become used blocks */
+            continue;
+        }
+        block_release(s, k, p >> k);
+        p = first + pages_of(k);
+    }
+    if (e0 == r0 && e1 == r1) {
+        for (unsigned t = i; t + 1u < s->reserved; t++) {
+            s->reserve[t][0] = s->reserve[t + 1u][0];
+            s->reserve[t][1] = s->reserve[t + 1u][1];
+        }
+        s->reserved--;
+        s->reserve[s->reserved][0] = s->reserve[s->reserved][1] = 0;
+    } else if (e0 == r0) {
+        s->reserve[i][0] = r1;
+    } else if (e1 == r1) {
+        s->reserve[i][1] = r0;
+    } else {
+        for (unsigned t = s->reserved; t > i + 1u; t--) {
+            s->reserve[t][0] = s->reserve[t - 1u][0];
+            s->reserve[t][1] = s->reserve[t - 1u][1];
+        }
+        s->reserve[i][1] = r0;
+        s->reserve[i + 1u][0] = r1;
+        s->reserve[i + 1u][1] = e1;
+        s->reserved++;
+    }
+    s->free_pages += (size_t)(r1 - r0);
+    s->reserved_pages -= (size_t)(r1 - r0);
+    if (s->poison & ANALLOC_DEBUG_ANNOTATE) /* never filled: it may not be RAM yet */
+        ANALLOC_ANNOTATE_FREE(page_ptr(s, r0), (size_t)(r1 - r0) << s->shift);
+    unlock(a);
+    return ANALLOC_OK;
+}
+
+/* ---- Statistics, walking, hooks ---------------------------------------------- */
 
 size_t analloc_free_bytes(analloc_t a)
 {
-    return is_setup(a) ? a->internal.free_pages << a->internal.shift : 0;
+    if (!is_setup(a))
+        return 0;
+    lock(a);
+    size_t bytes = a->internal.free_pages << a->internal.shift;
+    unlock(a);
+    return bytes;
 }
 
 /* The largest free block in the buddy system, cached blocks not merged
@@ -889,22 +1350,30 @@ size_t analloc_largest_free(analloc_t a)
 {
     if (!is_setup(a))
         return 0;
+    lock(a);
     cache_drain(S(a)); /* merged, cached blocks may form a larger block */
-    return largest_merged(a);
+    size_t bytes = largest_merged(a);
+    unlock(a);
+    return bytes;
 }
 
 void analloc_drain(analloc_t a)
 {
-    if (is_setup(a))
-        cache_drain(S(a));
+    if (!is_setup(a))
+        return;
+    lock(a);
+    cache_drain(S(a));
+    unlock(a);
 }
 
 int analloc_set_cache(analloc_t a, unsigned slots)
 {
     if (!is_setup(a) || slots > ANALLOC_CACHE_MAX)
         return ANALLOC_EINVAL;
+    lock(a);
     cache_drain(S(a));
     a->internal.cache_slots = slots;
+    unlock(a);
     return ANALLOC_OK;
 }
 
@@ -913,12 +1382,146 @@ size_t analloc_meta_bytes(analloc_t a)
     return is_setup(a) ? a->internal.meta_bytes : 0;
 }
 
+int analloc_stats(analloc_t a, struct analloc_stats *st)
+{
+    if (!is_setup(a) || st == NULL || st->size < sizeof st->size)
+        return ANALLOC_EINVAL;
+    const struct analloc_internal *s = S(a);
+    struct analloc_stats out;
+    uint64_t *w = (uint64_t *)(void *)&out; /* zero it without a memset call */
+    for (size_t i = 0; i < sizeof out / sizeof *w; i++) {
+        ANALLOC_OPAQUE(w);
+        w[i] = 0;
+    }
+    lock(a);
+    size_t cached_pages = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
+        out.cached_blocks_of_order[k] = s->cached[k];
+        cached_pages += (size_t)s->cached[k] << k;
+    }
+    for (unsigned k = 0; k <= s->depth; k++)
+        out.free_blocks_of_order[k] = ORDER_FREE(s, k);
+    out.page = a->page;
+    out.depth = s->depth;
+    out.managed_bytes = a->managed;
+    out.free_bytes = s->free_pages << s->shift;
+    out.cached_bytes = cached_pages << s->shift;
+    out.reserved_bytes = s->reserved_pages << s->shift;
+    out.used_bytes = a->managed - out.free_bytes - out.reserved_bytes;
+    out.live_blocks = s->live_blocks;
+    out.cached_blocks = s->cached_blocks;
+    out.reserved_ranges = s->reserved;
+    out.largest_free = largest_merged(a);
+    out.meta_bytes = s->meta_bytes;
+    unlock(a);
+    size_t n = st->size < sizeof out ? st->size : sizeof out;
+    out.size = n;
+    bytes_copy(st, &out, n);
+    return ANALLOC_OK;
+}
+
+int analloc_frag_index(analloc_t a, unsigned order)
+{
+    if (!is_setup(a) || order > a->internal.depth)
+        return ANALLOC_EINVAL;
+    const struct analloc_internal *s = S(a);
+    lock(a);
+    /* Free blocks as they are: the buddy system's and the cached ones. */
+    uint64_t blocks = 0, suitable = 0;
+    for (unsigned k = 0; k <= s->depth; k++) {
+        uint64_t n = ORDER_FREE(s, k) + (k < ANALLOC_CACHE_ORDERS ? s->cached[k] : 0u);
+        blocks += n;
+        if (k >= order)
+            suitable += n;
+    }
+    uint64_t free_pages = s->free_pages;
+    unlock(a);
+    if (blocks == 0)
+        return 0; /* nothing free: no fragmentation to speak of (Linux's answer) */
+    if (suitable != 0)
+        return -1000; /* a request of this order succeeds */
+    /* 1000 - (1000 + 1000 * free_pages / 2^order) / blocks, as Linux's
+     * __fragmentation_index; 64-bit divisions done by shifts and subtraction
+     * (divmod64) so that 32-bit targets need no libgcc. */
+    uint64_t rem;
+    uint64_t per = divmod64(1000u + ((free_pages * 1000u) >> order), blocks, &rem);
+    return (int)(1000u - per);
+}
+
+int analloc_walk(analloc_t a, unsigned kinds, analloc_walk_fn fn, void *ctx)
+{
+    if (!is_setup(a) || fn == NULL || (kinds & ~(unsigned)ANALLOC_BLOCK_ALL) != 0)
+        return ANALLOC_EINVAL;
+    const struct analloc_internal *s = S(a);
+    int rc = 0;
+    lock(a);
+    unsigned r = 0;
+    for (uintptr_t p = s->lo; p < s->hi && rc == 0;) {
+        if (r < s->reserved && p == s->reserve[r][0]) {
+            uintptr_t end = s->reserve[r++][1];
+            if (kinds & ANALLOC_BLOCK_RESERVED)
+                rc = fn(ctx, page_ptr(s, p), (size_t)(end - p) << s->shift, ANALLOC_BLOCK_RESERVED);
+            p = end;
+            continue;
+        }
+        unsigned k = block_order(s, p);
+        unsigned kind = node_free(s, k, p >> k) ? ANALLOC_BLOCK_FREE
+                        : k < ANALLOC_CACHE_ORDERS && s->cached[k] != 0 && cache_holds(s, k, p)
+                            ? ANALLOC_BLOCK_CACHED
+                            : ANALLOC_BLOCK_USED;
+        if (kinds & kind)
+            rc = fn(ctx, page_ptr(s, p), a->page << k, kind);
+        p += pages_of(k);
+    }
+    unlock(a);
+    return rc;
+}
+
+int analloc_set_lock(analloc_t a, analloc_lock_fn lock_fn, analloc_lock_fn unlock_fn, void *ctx)
+{
+    if (!is_setup(a) || (lock_fn == NULL) != (unlock_fn == NULL))
+        return ANALLOC_EINVAL;
+    a->internal.lock = lock_fn;
+    a->internal.unlock = unlock_fn;
+    a->internal.lock_ctx = ctx;
+    return ANALLOC_OK;
+}
+
+/* Tell the sanitizer that every free (or cached) block is off limits, or,
+ * with `on` false, that it is addressable again. */
+static int annotate_free(void *ctx, void *block, size_t bytes, unsigned kind)
+{
+    (void)kind;
+    if (*(const bool *)ctx)
+        ANALLOC_ANNOTATE_FREE(block, bytes);
+    else
+        ANALLOC_ANNOTATE_USE(block, bytes);
+    return 0;
+}
+
+int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte, unsigned char fresh_byte)
+{
+    if (!is_setup(a) || (flags & ~(unsigned)DEBUG_FLAGS) != 0 ||
+        ((flags & ANALLOC_DEBUG_ANNOTATE) != 0 && !ANALLOC_CAN_ANNOTATE))
+        return ANALLOC_EINVAL;
+    struct analloc_internal *s = S(a);
+    bool was = (s->poison & ANALLOC_DEBUG_ANNOTATE) != 0, now = (flags & ANALLOC_DEBUG_ANNOTATE) != 0;
+    if (was != now) /* free memory changes side; analloc_walk takes the lock */
+        (void)analloc_walk(a, ANALLOC_BLOCK_FREE | ANALLOC_BLOCK_CACHED, annotate_free, &now);
+    lock(a);
+    s->poison = flags == 0 ? 0 : flags | (unsigned)free_byte << 8 | (unsigned)fresh_byte << 16;
+    unlock(a);
+    return ANALLOC_OK;
+}
+
 void analloc_set_error_hook(analloc_t a, analloc_error_hook hook, void *ctx)
 {
     if (!is_setup(a))
         return;
+    lock(a);
     a->internal.hook = hook;
     a->internal.hook_ctx = ctx;
+    unlock(a);
 }
 
 const char *analloc_strerror(int error)
@@ -929,11 +1532,14 @@ const char *analloc_strerror(int error)
     case ANALLOC_ETOOSMALL: return "chunk or metadata buffer too small";
     case ANALLOC_EOVERLAP: return "metadata buffer overlaps the managed range";
     case ANALLOC_ERANGE: return "pointer outside the managed range";
-    case ANALLOC_ERESERVED: return "pointer in the used prefix or the metadata";
+    case ANALLOC_ERESERVED: return "pointer in the used prefix, the metadata or a reserved range";
     case ANALLOC_EALIGN: return "pointer not aligned to a page";
     case ANALLOC_EINTERIOR: return "pointer inside a live block, not at its start";
     case ANALLOC_EFREE: return "pointer to free memory (double free?)";
     case ANALLOC_ECORRUPT: return "metadata corrupt";
+    case ANALLOC_EBUSY: return "range holds allocated or reserved pages";
+    case ANALLOC_ENOTRESERVED: return "range holds pages that are not reserved";
+    case ANALLOC_ELIMIT: return "too many reserved ranges";
     default: return "unknown error";
     }
 }
@@ -991,7 +1597,7 @@ static int check_structure(const struct analloc *a)
 }
 
 /* Every node against the encoding, its parent and its buddy; the counters. */
-static int check_tree(const struct analloc_internal *s)
+static int check_tree(const struct analloc_internal *s, size_t reserved_blocks)
 {
     size_t live = 0, live_pages = 0, free_pages = 0;
     for (unsigned k = s->depth + 1u; k-- > 0;) {
@@ -1025,8 +1631,38 @@ static int check_tree(const struct analloc_internal *s)
     size_t cached_pages = 0;
     for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
         cached_pages += (size_t)s->cached[k] << k;
-    CORRUPT_IF(live != s->live_blocks + s->cached_blocks ||
+    CORRUPT_IF(live != s->live_blocks + s->cached_blocks + reserved_blocks ||
                free_pages + cached_pages != s->free_pages);
+    return ANALLOC_OK;
+}
+
+/* The reserved ranges: sorted, apart, inside the arena, zero past the last;
+ * every page of them in a used block that lies wholly inside its range and
+ * is not cached.  Counts those blocks into *blocks. */
+static int check_reserved(const struct analloc_internal *s, size_t *blocks)
+{
+    size_t pages = 0;
+    *blocks = 0;
+    CORRUPT_IF(s->reserved > ANALLOC_RESERVE_MAX);
+    for (unsigned i = 0; i < ANALLOC_RESERVE_MAX; i++) {
+        uintptr_t e0 = s->reserve[i][0], e1 = s->reserve[i][1];
+        if (i >= s->reserved) {
+            CORRUPT_IF(e0 != 0 || e1 != 0);
+            continue;
+        }
+        CORRUPT_IF(e0 < s->lo || e1 > s->hi || e0 >= e1);
+        CORRUPT_IF(i > 0 && s->reserve[i - 1u][1] >= e0); /* adjacent ones are merged */
+        pages += (size_t)(e1 - e0);
+        for (uintptr_t p = e0; p < e1;) {
+            unsigned k = block_order(s, p);
+            uintptr_t first = (p >> k) << k;
+            CORRUPT_IF(first < e0 || first + pages_of(k) > e1 || node_free(s, k, p >> k) ||
+                       (k < ANALLOC_CACHE_ORDERS && cache_holds(s, k, first)));
+            ++*blocks;
+            p = first + pages_of(k);
+        }
+    }
+    CORRUPT_IF(pages != s->reserved_pages);
     return ANALLOC_OK;
 }
 
@@ -1060,10 +1696,17 @@ int analloc_check(analloc_t a)
 {
     if (!is_setup(a))
         return ANALLOC_EINVAL;
+    size_t reserved_blocks = 0;
+    lock(a);
     int err = check_structure(a);
     if (err == ANALLOC_OK)
         err = check_cache(S(a));
-    return err != ANALLOC_OK ? err : check_tree(S(a));
+    if (err == ANALLOC_OK)
+        err = check_reserved(S(a), &reserved_blocks);
+    if (err == ANALLOC_OK)
+        err = check_tree(S(a), reserved_blocks);
+    unlock(a);
+    return err;
 }
 
 /* ---- Showing the arena ----------------------------------------------------- */
@@ -1088,26 +1731,6 @@ static void line_str(struct line *t, const char *str)
 {
     while (*str != '\0')
         line_char(t, *str++);
-}
-
-/*
- * n / d and n % d by shift and subtract, one bit at a time.  Only the dump
- * divides 64-bit numbers; a plain `/` would call __udivdi3 on 32-bit targets.
- */
-static uint64_t divmod64(uint64_t n, uint64_t d, uint64_t *rem)
-{
-    uint64_t q = 0, r = 0;
-    for (unsigned i = 0; i < 64u; i++) {
-        r = (r << 1) | (n >> 63);
-        n <<= 1;
-        q <<= 1;
-        if (r >= d) {
-            r -= d;
-            q |= 1u;
-        }
-    }
-    *rem = r;
-    return q;
 }
 
 /* Decimal, right-aligned in `width` characters. */
@@ -1143,7 +1766,9 @@ static char node_char(const struct analloc_internal *s, unsigned k, uintptr_t j)
         return 'F';
     if (k < s->depth && !node_split(s, k + 1u, j >> 1))
         return '-';
-    return k < ANALLOC_CACHE_ORDERS && cache_holds(s, k, j << k) ? 'c' : 'U';
+    if (k < ANALLOC_CACHE_ORDERS && cache_holds(s, k, j << k))
+        return 'c';
+    return s->reserved != 0 && reserve_holds(s, j << k) ? 'R' : 'U';
 }
 
 void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *ctx, size_t width)
@@ -1159,6 +1784,7 @@ void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *c
     const struct analloc_internal *s = S(a);
     size_t pages = (size_t)(s->hi - s->lo);
     width = width == 0 ? 64u : width > DUMP_WIDTH_MAX ? DUMP_WIDTH_MAX : width;
+    lock(a);
 
     line_str(&t, "analloc: ");
     line_uint(&t, pages, 0);
@@ -1172,7 +1798,7 @@ void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *c
 
     t.len = 0;
     line_str(&t, "  free ");
-    line_uint(&t, analloc_free_bytes(a), 0);
+    line_uint(&t, s->free_pages << s->shift, 0);
     line_str(&t, " B of ");
     line_uint(&t, a->managed, 0);
     line_str(&t, " B, largest free block ");
@@ -1194,7 +1820,7 @@ void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *c
     if (frac < 10u)
         line_char(&t, '0');
     line_uint(&t, frac, 0);
-    line_str(&t, " bits per page; map: F free, S split, U used, c cached, - inside a block");
+    line_str(&t, " bits per page; map: F free, S split, U used, c cached, R reserved, - inside a block");
     out(ctx, t.buf);
 
     for (unsigned k = s->depth + 1u; k-- > 0;) {
@@ -1210,4 +1836,5 @@ void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *c
         line_str(&t, n > width ? "..." : "|");
         out(ctx, t.buf);
     }
+    unlock(a);
 }

@@ -61,4 +61,36 @@
 #define ANALLOC_NEVER(x) (x)
 #endif
 
+/*
+ * Sanitizer annotations for user-space builds that define ANALLOC_ANNOTATE
+ * (analloc_set_debug's ANALLOC_DEBUG_ANNOTATE): with AddressSanitizer, free
+ * memory is poisoned, so a use after free of a block handed out by analloc is
+ * reported; otherwise valgrind's client requests mark it inaccessible (the
+ * macros are inline asm, no library).  Kernels leave ANALLOC_ANNOTATE unset.
+ */
+#if defined(ANALLOC_ANNOTATE)
+#if defined(__SANITIZE_ADDRESS__)
+#define ANALLOC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ANALLOC_ASAN 1
+#endif
+#endif
+#if defined(ANALLOC_ASAN)
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#define ANALLOC_ANNOTATE_FREE(p, n) __asan_poison_memory_region((p), (n))
+#define ANALLOC_ANNOTATE_USE(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#include <valgrind/memcheck.h>
+#define ANALLOC_ANNOTATE_FREE(p, n) ((void)VALGRIND_MAKE_MEM_NOACCESS((p), (n)))
+#define ANALLOC_ANNOTATE_USE(p, n) ((void)VALGRIND_MAKE_MEM_UNDEFINED((p), (n)))
+#endif
+#define ANALLOC_CAN_ANNOTATE 1
+#else
+#define ANALLOC_ANNOTATE_FREE(p, n) ((void)(p), (void)(n))
+#define ANALLOC_ANNOTATE_USE(p, n) ((void)(p), (void)(n))
+#define ANALLOC_CAN_ANNOTATE 0
+#endif
+
 #endif /* ANALLOC_HOST_H */
