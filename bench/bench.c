@@ -778,7 +778,7 @@ static void workload_free(struct workload *w)
         *err |= e;                                                                             \
         return failed;                                                                         \
     }                                                                                          \
-    static int X##_release(struct inst *I, void **slot, size_t n)                              \
+    static int X##_free_slots(struct inst *I, void **slot, size_t n)                              \
     {                                                                                          \
         int e = 0;                                                                             \
         for (size_t i = 0; i < n; i++)                                                         \
@@ -805,7 +805,7 @@ struct drivers {
     size_t (*prepare)(struct inst *, void **, const struct workload *, int *);
     int (*release)(struct inst *, void **, size_t);
 };
-#define DRIVERS(X) {X##_steps, X##_lat, X##_fill, X##_free_all, X##_prepare, X##_release}
+#define DRIVERS(X) {X##_steps, X##_lat, X##_fill, X##_free_all, X##_prepare, X##_free_slots}
 static const struct drivers drv[NKIND] = {
     [K_ANALLOC] = DRIVERS(analloc),   [K_FLOOR] = DRIVERS(floor),
     [K_TEXTBOOK] = DRIVERS(textbook), [K_TB4K] = DRIVERS(textbook), [K_GLIBC] = DRIVERS(glibc),

@@ -529,7 +529,7 @@ static bool cache_holds(const struct analloc_internal *s, unsigned k, uintptr_t 
 }
 
 /* Remove and return the block in slot i of order k's list. */
-static uintptr_t cache_take(struct analloc_internal *s, unsigned k, unsigned i)
+static ANALLOC_INLINE uintptr_t cache_take(struct analloc_internal *s, unsigned k, unsigned i)
 {
     uintptr_t *list = s->cache[k];
     uintptr_t pfn = list[i];
@@ -572,7 +572,7 @@ static void cache_drain(struct analloc_internal *s)
  * every ancestor of a block is split, so the first node whose parent is
  * split is the block.
  */
-static unsigned block_order(const struct analloc_internal *s, uintptr_t pfn)
+static ANALLOC_INLINE unsigned block_order(const struct analloc_internal *s, uintptr_t pfn)
 {
     unsigned k = 0;
     while (k < s->depth && !node_split(s, k + 1u, pfn >> (k + 1u)))
@@ -948,7 +948,7 @@ static void pages_fresh(const struct analloc_internal *s, uintptr_t pfn, size_t 
 
 /* ---- Allocation ------------------------------------------------------------ */
 
-static void *alloc_locked(struct analloc *a, size_t size)
+static ANALLOC_INLINE void *alloc_locked(struct analloc *a, size_t size)
 {
     struct analloc_internal *s = S(a);
     unsigned k = order_for(a, size);
