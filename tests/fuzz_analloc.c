@@ -125,6 +125,12 @@ static void totals_add(struct model_totals *to, const struct model_totals *t)
     to->checks += t->checks;
     to->mem_sizes += t->mem_sizes;
     to->nulls += t->nulls;
+    to->placed_ok += t->placed_ok;
+    to->placed_fail += t->placed_fail;
+    to->reserves += t->reserves;
+    to->releases += t->releases;
+    to->range_refused += t->range_refused;
+    to->stats += t->stats;
     for (size_t e = 0; e < MODEL_ERRORS; e++)
         to->bad_error[e] += t->bad_error[e];
 }

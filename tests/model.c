@@ -63,6 +63,7 @@
 #define SNAP_META_MAX ((size_t)64 << 10)
 #define NONE ((size_t)-1)
 #define FREE_PAGE UINT32_MAX
+#define RESERVED_PAGE (UINT32_MAX - 1u)
 
 /* ---- Pseudo-random numbers (splitmix64) ------------------------------------ */
 
@@ -145,7 +146,8 @@ struct blk {
 struct gaps {
     uint64_t orders;          /* bit m: some free block of order m */
     uintptr_t first[64];      /* lowest first page of a free block of order m */
-    size_t free_pages;
+    size_t count[64];         /* free blocks of order m */
+    size_t free_pages, blocks;
 };
 
 struct run {
@@ -195,6 +197,9 @@ struct run {
     uintptr_t cached[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* [k][0] the oldest */
     unsigned cached_blocks;
     size_t cached_pages;
+    uintptr_t resv[ANALLOC_RESERVE_MAX][2]; /* reserved page ranges, sorted, merged */
+    unsigned nresv;
+    size_t resv_pages;
     unsigned phase;
     size_t phase_left;
 
@@ -213,6 +218,7 @@ struct run {
     /* statistics */
     size_t n_alloc_ok, n_alloc_fail, n_free, n_realloc_in_place, n_realloc_move,
         n_realloc_fail, n_bad, n_checks, n_mem_size, n_null;
+    size_t n_placed_ok, n_placed_fail, n_reserve_ok, n_release_ok, n_reserve_fail, n_stats;
     size_t n_bad_error[MODEL_ERRORS];
 };
 
@@ -370,19 +376,19 @@ static void model_resize(struct run *r, size_t i, unsigned to)
 }
 
 /*
- * The free blocks a binary buddy with eager merging holds: every maximal
- * aligned run of free pages inside the arena, i.e. the canonical cut of each
- * gap between live blocks into aligned power-of-two blocks.
+ * Walk the arena in address order, as analloc_walk does: live blocks
+ * (ANALLOC_BLOCK_USED), cached blocks, reserved ranges (one call each), and
+ * between them the free blocks a binary buddy with eager merging holds:
+ * every maximal aligned run of free pages, i.e. the canonical cut of each gap.
  */
-static void gaps_compute(struct run *r)
+typedef void (*seg_fn)(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                       unsigned kind);
+
+static void model_walk(struct run *r, seg_fn fn, void *ctx)
 {
-    struct gaps *g = &r->gaps;
-    g->orders = 0;
-    g->free_pages = 0;
-    /* Cached blocks are taken, for the buddy system: merge them (sorted) into
-     * the walk over the live blocks. */
     struct blk cached[ANALLOC_CACHE_ORDERS * ANALLOC_CACHE_MAX];
-    size_t nc = 0, ci = 0;
+    size_t nc = 0, ci = 0, li = 0;
+    unsigned ri = 0;
     for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
         for (unsigned x = 0; x < r->ncached[k]; x++) {
             size_t y = nc++;
@@ -391,30 +397,60 @@ static void gaps_compute(struct run *r)
             cached[y] = (struct blk){.pfn = r->cached[k][x], .order = k};
         }
     uintptr_t p = r->lo;
-    for (size_t i = 0; i <= r->nlive;) {
-        bool from_cache = ci < nc && (i == r->nlive || cached[ci].pfn < r->live[i].pfn);
-        uintptr_t end = from_cache ? cached[ci].pfn : i < r->nlive ? r->live[i].pfn : r->hi;
-        CHECK(r, end >= p, "model: live or cached blocks overlap or leave the arena (block %zu)", i);
-        g->free_pages += (size_t)(end - p);
-        while (p < end) {
-            unsigned m = ctz64(p), room = msb64(end - p);
+    for (;;) {
+        uintptr_t at = r->hi;
+        int which = -1;
+        if (li < r->nlive && r->live[li].pfn < at)
+            at = r->live[li].pfn, which = 0;
+        if (ci < nc && cached[ci].pfn < at)
+            at = cached[ci].pfn, which = 1;
+        if (ri < r->nresv && r->resv[ri][0] < at)
+            at = r->resv[ri][0], which = 2;
+        CHECK(r, at >= p, "model: live, cached or reserved pages overlap or leave the arena at %#llx",
+              ULL(at));
+        while (p < at) {
+            unsigned m = ctz64(p), room = msb64(at - p);
             if (room < m)
                 m = room;
-            if (((g->orders >> m) & 1u) == 0) {
-                g->orders |= (uint64_t)1 << m;
-                g->first[m] = p;
-            }
+            fn(r, ctx, p, pages_of(m), m, ANALLOC_BLOCK_FREE);
             p += pages_of(m);
         }
-        if (from_cache) {
-            p = end + pages_of(cached[ci].order);
-            ci++;
-            continue;
+        if (which < 0)
+            break;
+        if (which == 0) {
+            fn(r, ctx, at, pages_of(r->live[li].order), r->live[li].order, ANALLOC_BLOCK_USED);
+            p = at + pages_of(r->live[li++].order);
+        } else if (which == 1) {
+            fn(r, ctx, at, pages_of(cached[ci].order), cached[ci].order, ANALLOC_BLOCK_CACHED);
+            p = at + pages_of(cached[ci++].order);
+        } else {
+            fn(r, ctx, at, r->resv[ri][1] - at, 0, ANALLOC_BLOCK_RESERVED);
+            p = r->resv[ri++][1];
         }
-        if (i < r->nlive)
-            p = end + pages_of(r->live[i].order);
-        i++;
     }
+}
+
+static void gaps_add(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                     unsigned kind)
+{
+    struct gaps *g = ctx;
+    (void)r;
+    if (kind != ANALLOC_BLOCK_FREE)
+        return;
+    g->free_pages += (size_t)pages;
+    g->blocks++;
+    if (((g->orders >> order) & 1u) == 0) {
+        g->orders |= (uint64_t)1 << order;
+        g->first[order] = pfn;
+    }
+    g->count[order]++;
+}
+
+static void gaps_compute(struct run *r)
+{
+    struct gaps *g = &r->gaps;
+    memset(g, 0, sizeof *g);
+    model_walk(r, gaps_add, g);
     r->gaps_valid = true;
 }
 
@@ -741,7 +777,7 @@ static size_t gen_size(struct run *r)
  * so not after every step: the cache would never fill). */
 static void check_counters(struct run *r, bool largest)
 {
-    size_t free_pages = r->npages - r->live_pages;
+    size_t free_pages = r->npages - r->live_pages - r->resv_pages;
     size_t got = analloc_free_bytes(r->a);
     CHECK(r, got == free_pages << r->shift, "analloc_free_bytes = %zu, expected %zu", got,
           free_pages << r->shift);
@@ -935,7 +971,11 @@ static void op_realloc(struct run *r)
     /* The prediction. */
     enum { FAIL, IN_PLACE, MOVE } kind;
     uintptr_t want = 0;
-    uintptr_t next_live = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi, next = next_live;
+    uintptr_t next_live = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi;
+    for (unsigned x = 0; x < r->nresv; x++) /* reserved pages stay taken, drained or not */
+        if (r->resv[x][0] > b.pfn && r->resv[x][0] < next_live)
+            next_live = r->resv[x][0];
+    uintptr_t next = next_live;
     for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
         for (unsigned x = 0; x < r->ncached[c]; x++)
             if (r->cached[c][x] > b.pfn && r->cached[c][x] < next)
@@ -1029,6 +1069,9 @@ static int classify(struct run *r, uintptr_t addr, size_t *li)
         return ANALLOC_ERANGE;
     if ((addr & (r->page - 1u)) != 0)
         return ANALLOC_EALIGN;
+    for (unsigned x = 0; x < r->nresv; x++)
+        if (pfn >= r->resv[x][0] && pfn < r->resv[x][1])
+            return ANALLOC_ERESERVED;
     size_t i = find_live(r, pfn);
     if (r->owner != NULL) {
         uint32_t o = r->owner[pfn - r->lo];
@@ -1151,6 +1194,465 @@ static void op_bad(struct run *r)
     if (li != NONE)
         pattern_verify(r, &r->live[li], r->live[li].pfn << r->shift, r->live[li].filled,
                        "a bad call on an interior pointer");
+}
+
+/* ---- Placement, reservations, statistics ------------------------------------- */
+
+/* The best position for a placed request among the model's free blocks:
+ * the smallest order >= ka with a fitting position, the lowest (highest)
+ * position in it. */
+struct place_ctx {
+    unsigned k, ka;
+    uintptr_t w0, w1;
+    bool high, found;
+    unsigned m;
+    uintptr_t p;
+};
+
+static void place_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                      unsigned kind)
+{
+    struct place_ctx *c = ctx;
+    (void)r;
+    if (kind != ANALLOC_BLOCK_FREE || order < c->ka)
+        return;
+    uintptr_t from = pfn > c->w0 ? pfn : c->w0, end = pfn + pages, to = end < c->w1 ? end : c->w1;
+    if (from >= to || to - from < pages_of(c->k))
+        return;
+    uintptr_t p = c->high ? (to - pages_of(c->k)) & ~(pages_of(c->ka) - 1u) : from;
+    if (!c->found || order < c->m || (order == c->m && (c->high ? p > c->p : p < c->p))) {
+        c->found = true;
+        c->m = order;
+        c->p = p;
+    }
+}
+
+static uintptr_t predict_placed(struct run *r, struct place_ctx *c)
+{
+    c->found = false;
+    model_walk(r, place_seg, c);
+    return c->found ? c->p : 0;
+}
+
+static void op_placed(struct run *r)
+{
+    r->op = "alloc_range";
+    size_t size = gen_size(r);
+    unsigned k = model_order(r, size);
+    unsigned flags;
+    switch (below(r, 20)) {
+    case 0: flags = ANALLOC_LOW | ANALLOC_HIGH; break; /* bad */
+    case 1: flags = 4u << below(r, 8); break;          /* bad */
+    case 2: case 3: case 4: flags = 0; break;
+    default: flags = chance(r, 50) ? ANALLOC_LOW : ANALLOC_HIGH; break;
+    }
+    size_t align;
+    switch (below(r, 12)) {
+    case 0: case 1: case 2: case 3: align = 0; break;
+    case 4: case 5: align = r->page << below(r, r->depth + 1u); break;
+    case 6: case 7: case 8: align = r->page << (k + 1u + below(r, 3)); break;
+    case 9: case 10: align = (size_t)1 << below(r, SIZE_BITS); break;
+    default: align = 3u << below(r, 8); break; /* bad */
+    }
+    uintptr_t lo = 0, hi = UINTPTR_MAX;
+    switch (below(r, 8)) {
+    case 0: case 1: case 2: break;
+    case 3: case 4: case 5: case 6:
+        lo = r->start + below(r, r->managed);
+        hi = lo + 1u + below(r, r->end - lo + r->page);
+        if (chance(r, 30))
+            lo = r->start - below(r, 4u * r->page);
+        break;
+    default:
+        lo = r->start + below(r, r->managed);
+        hi = lo - below(r, 2u * r->page);
+        break;
+    }
+    bool bad = (flags & ~(unsigned)(ANALLOC_LOW | ANALLOC_HIGH)) != 0 ||
+               flags == (ANALLOC_LOW | ANALLOC_HIGH) || (align != 0 && (align & (align - 1u)) != 0) ||
+               lo >= hi;
+    struct place_ctx c = {.k = k, .ka = k, .high = (flags & ANALLOC_HIGH) != 0};
+    bool possible = !bad && k <= r->depth;
+    if (possible && align > (r->page << k)) {
+        c.ka = msb64(align) - r->shift;
+        possible = c.ka <= r->depth;
+    }
+    if (possible) {
+        uintptr_t w0 = (lo >> r->shift) + ((lo & (r->page - 1u)) != 0), w1 = hi >> r->shift;
+        if (w0 < r->lo)
+            w0 = r->lo;
+        if (w1 > r->hi)
+            w1 = r->hi;
+        uintptr_t am = pages_of(c.ka) - 1u, up = (w0 + am) & ~am;
+        possible = w0 < w1 && up >= w0 && up < w1 && w1 - up >= pages_of(k);
+        c.w0 = up;
+        c.w1 = w1;
+    }
+    uintptr_t want = possible ? predict_placed(r, &c) : 0;
+    bool drains = possible && want == 0 && r->cached_blocks > 0;
+    if (drains) {
+        cache_empty(r);
+        want = predict_placed(r, &c);
+    }
+    bool snap = want == 0 && !drains && snap_cheap(r);
+    if (snap)
+        snap_take(r);
+    bool whole = lo == 0 && hi == UINTPTR_MAX;
+    void *p = whole && align == 0 && flags != 0 ? analloc_alloc_flags(r->a, size, flags)
+              : whole                           ? analloc_alloc_aligned(r->a, size, align, flags)
+                                                : analloc_alloc_range(r->a, size, align, lo, hi, flags);
+    if (want == 0) {
+        CHECK(r, p == NULL,
+              "alloc_range(%zu, align %zu, [%#llx, %#llx), flags %#x) returned %p, expected NULL",
+              size, align, ULL(lo), ULL(hi), flags, p);
+        if (snap)
+            snap_compare(r, &r->snap, r->meta_snap, "a failed placed alloc");
+        r->n_placed_fail++;
+        return;
+    }
+    CHECK(r, p != NULL && (uintptr_t)p == want << r->shift,
+          "alloc_range(%zu, align %zu, [%#llx, %#llx), flags %#x): got %p, expected %#llx "
+          "(order %u, aligned to order %u)",
+          size, align, ULL(lo), ULL(hi), flags, p, ULL(want << r->shift), k, c.ka);
+    check_new_block(r, (uintptr_t)p, k, r->op);
+    uint32_t id = r->next_id++;
+    model_insert(r, want, k, id);
+    pattern_write(r, find_live(r, want));
+    r->n_placed_ok++;
+}
+
+/* Pages [r0, r1) hold no live block and no reserved page (cached blocks
+ * are free). */
+struct busy_ctx {
+    uintptr_t r0, r1;
+    bool busy;
+};
+
+static void busy_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                     unsigned kind)
+{
+    struct busy_ctx *c = ctx;
+    (void)r;
+    (void)order;
+    if ((kind == ANALLOC_BLOCK_USED || kind == ANALLOC_BLOCK_RESERVED) && pfn < c->r1 &&
+        pfn + pages > c->r0)
+        c->busy = true;
+}
+
+/* The pages of [addr, addr + size) as analloc_reserve and analloc_release
+ * see them, or the error they give for the range itself. */
+static int model_page_range(const struct run *r, uintptr_t addr, size_t size, uintptr_t *r0,
+                            uintptr_t *r1)
+{
+    if (size == 0 || addr + size < addr || addr + size == 0)
+        return ANALLOC_EINVAL;
+    *r0 = addr >> r->shift;
+    *r1 = ((addr + size - 1u) >> r->shift) + 1u;
+    return *r0 < r->lo || *r1 > r->hi ? ANALLOC_ERANGE : ANALLOC_OK;
+}
+
+/* A byte range covering pages [p0, p1), its ends moved inside the end pages. */
+static void bytes_of_pages(struct run *r, uintptr_t p0, uintptr_t p1, uintptr_t *addr, size_t *size)
+{
+    uintptr_t a = (p0 << r->shift) + below(r, r->page);
+    uintptr_t last = ((p1 - 1u) << r->shift) + below(r, r->page); /* in page p1 - 1 */
+    if (last < a)
+        last = a; /* one page */
+    *addr = a;
+    *size = (size_t)(last - a) + 1u;
+}
+
+struct pick_ctx {
+    size_t want, seen;
+    uintptr_t pfn, pages;
+};
+
+static void pick_free(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                      unsigned kind)
+{
+    struct pick_ctx *c = ctx;
+    (void)r;
+    (void)order;
+    if (kind == ANALLOC_BLOCK_FREE && c->seen++ == c->want) {
+        c->pfn = pfn;
+        c->pages = pages;
+    }
+}
+
+static void resv_remove_at(struct run *r, unsigned x)
+{
+    memmove(&r->resv[x], &r->resv[x + 1u], (r->nresv - x - 1u) * sizeof r->resv[0]);
+    r->nresv--;
+}
+
+static void op_reserve(struct run *r)
+{
+    r->op = "reserve";
+    uintptr_t addr;
+    size_t size;
+    switch (below(r, 12)) {
+    case 0: addr = random_arena_byte(r), size = 0; break;
+    case 1: addr = UINTPTR_MAX - below(r, 4u * r->page), size = 8u * r->page; break;
+    case 9: case 10: case 11: /* right after or before a reserved range: they merge */
+        if (r->nresv > 0 && r->nresv < ANALLOC_RESERVE_MAX) {
+            unsigned x = (unsigned)below(r, r->nresv);
+            uintptr_t p0 = chance(r, 50) ? r->resv[x][1] : r->resv[x][0] - 1u - below(r, 2);
+            if (p0 >= r->lo && p0 + 2u <= r->hi) {
+                bytes_of_pages(r, p0, p0 + 1u + below(r, 2), &addr, &size);
+                break;
+            }
+        }
+        /* fall through */
+    case 2:
+        addr = chance(r, 50) ? r->end + below(r, 4u * r->page) : r->start - 1u - below(r, 2u * r->page);
+        size = 1u + below(r, 4u * r->page);
+        break;
+    case 3: case 4: case 5: case 6: { /* inside a free block: succeeds unless the table is full */
+        if (gaps(r)->blocks == 0)
+            return;
+        struct pick_ctx c = {.want = below(r, r->gaps.blocks)};
+        model_walk(r, pick_free, &c);
+        uintptr_t p0 = c.pfn + below(r, c.pages), p1 = p0 + 1u + below(r, c.pfn + c.pages - p0);
+        bytes_of_pages(r, p0, p1, &addr, &size);
+        break;
+    }
+    default: /* anywhere in the arena, mostly busy */
+        addr = random_arena_byte(r);
+        size = 1u + below(r, (size_t)(r->end - addr) < 64u * r->page ? (size_t)(r->end - addr)
+                                                                        : 64u * r->page);
+        break;
+    }
+    uintptr_t r0 = 0, r1 = 0;
+    int want = model_page_range(r, addr, size, &r0, &r1);
+    unsigned prev = r->nresv, next = r->nresv;
+    if (want == ANALLOC_OK) {
+        struct busy_ctx c = {.r0 = r0, .r1 = r1};
+        model_walk(r, busy_seg, &c);
+        if (c.busy)
+            want = ANALLOC_EBUSY;
+    }
+    if (want == ANALLOC_OK) {
+        for (unsigned x = 0; x < r->nresv; x++) {
+            if (r->resv[x][1] == r0)
+                prev = x;
+            if (r->resv[x][0] == r1)
+                next = x;
+        }
+        if (prev == r->nresv && next == r->nresv && r->nresv == ANALLOC_RESERVE_MAX)
+            want = ANALLOC_ELIMIT;
+    }
+    bool snap = want != ANALLOC_OK && snap_cheap(r);
+    if (snap)
+        snap_take(r);
+    int rc = analloc_reserve(r->a, addr, size);
+    CHECK(r, rc == want, "reserve(%#llx, %zu) = %d (%s), expected %d (%s)", ULL(addr), size, rc,
+          analloc_strerror(rc), want, analloc_strerror(want));
+    if (want != ANALLOC_OK) {
+        if (snap)
+            snap_compare(r, &r->snap, r->meta_snap, "a refused reserve");
+        r->n_reserve_fail++;
+        return;
+    }
+    /* Cached blocks in the range: the engine drains the whole cache. */
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        for (unsigned x = 0; x < r->ncached[k]; x++)
+            if (r->cached[k][x] < r1 && r->cached[k][x] + pages_of(k) > r0) {
+                cache_empty(r);
+                k = ANALLOC_CACHE_ORDERS - 1u;
+                break;
+            }
+    if (prev < r->nresv && next < r->nresv) {
+        r->resv[prev][1] = r->resv[next][1];
+        resv_remove_at(r, next);
+    } else if (prev < r->nresv) {
+        r->resv[prev][1] = r1;
+    } else if (next < r->nresv) {
+        r->resv[next][0] = r0;
+    } else {
+        unsigned x = 0;
+        while (x < r->nresv && r->resv[x][0] < r0)
+            x++;
+        memmove(&r->resv[x + 1u], &r->resv[x], (r->nresv - x) * sizeof r->resv[0]);
+        r->resv[x][0] = r0;
+        r->resv[x][1] = r1;
+        r->nresv++;
+    }
+    if (r->owner != NULL)
+        for (uintptr_t q = r0; q < r1; q++)
+            r->owner[q - r->lo] = RESERVED_PAGE;
+    r->resv_pages += (size_t)(r1 - r0);
+    r->gaps_valid = false;
+    r->n_reserve_ok++;
+}
+
+/* Release [r0, r1), inside reserved range x, in the model. */
+static void model_release(struct run *r, unsigned x, uintptr_t r0, uintptr_t r1)
+{
+    uintptr_t e0 = r->resv[x][0], e1 = r->resv[x][1];
+    if (e0 == r0 && e1 == r1) {
+        resv_remove_at(r, x);
+    } else if (e0 == r0) {
+        r->resv[x][0] = r1;
+    } else if (e1 == r1) {
+        r->resv[x][1] = r0;
+    } else {
+        memmove(&r->resv[x + 2u], &r->resv[x + 1u], (r->nresv - x - 1u) * sizeof r->resv[0]);
+        r->resv[x][1] = r0;
+        r->resv[x + 1u][0] = r1;
+        r->resv[x + 1u][1] = e1;
+        r->nresv++;
+    }
+    if (r->owner != NULL)
+        for (uintptr_t q = r0; q < r1; q++)
+            r->owner[q - r->lo] = FREE_PAGE;
+    r->resv_pages -= (size_t)(r1 - r0);
+    r->gaps_valid = false;
+}
+
+static void op_release(struct run *r)
+{
+    r->op = "release";
+    uintptr_t addr;
+    size_t size;
+    unsigned c = (unsigned)below(r, 10);
+    if (r->nresv == 0 && c < 8)
+        c = 8;
+    if (c < 7) { /* part of one reserved range */
+        unsigned x = (unsigned)below(r, r->nresv);
+        uintptr_t e0 = r->resv[x][0], e1 = r->resv[x][1], p0 = e0, p1 = e1;
+        switch (below(r, 4)) {
+        case 0: break;
+        case 1: p1 = e0 + 1u + below(r, e1 - e0); break;
+        case 2: p0 = e0 + below(r, e1 - e0); break;
+        default: p0 = e0 + below(r, e1 - e0); p1 = p0 + 1u + below(r, e1 - p0); break;
+        }
+        bytes_of_pages(r, p0, p1, &addr, &size);
+    } else if (c == 7 && r->nresv >= 2) { /* across two ranges */
+        unsigned x = (unsigned)below(r, r->nresv - 1u);
+        bytes_of_pages(r, r->resv[x][0], r->resv[x + 1u][1], &addr, &size);
+    } else if (c == 8) {
+        addr = random_arena_byte(r);
+        size = 1u + below(r, 16u * r->page);
+    } else {
+        addr = chance(r, 50) ? random_arena_byte(r) : r->end + below(r, 4u * r->page);
+        size = chance(r, 50) ? 0 : 1u + below(r, r->page);
+    }
+    uintptr_t r0 = 0, r1 = 0;
+    int want = model_page_range(r, addr, size, &r0, &r1);
+    unsigned x = 0;
+    if (want == ANALLOC_OK) {
+        while (x < r->nresv && r->resv[x][1] <= r0)
+            x++;
+        if (x == r->nresv || r->resv[x][0] > r0 || r->resv[x][1] < r1)
+            want = ANALLOC_ENOTRESERVED;
+        else if (r->resv[x][0] < r0 && r1 < r->resv[x][1] && r->nresv == ANALLOC_RESERVE_MAX)
+            want = ANALLOC_ELIMIT;
+    }
+    bool snap = want != ANALLOC_OK && snap_cheap(r);
+    if (snap)
+        snap_take(r);
+    int rc = analloc_release(r->a, addr, size);
+    CHECK(r, rc == want, "release(%#llx, %zu) = %d (%s), expected %d (%s)", ULL(addr), size, rc,
+          analloc_strerror(rc), want, analloc_strerror(want));
+    if (want != ANALLOC_OK) {
+        if (snap)
+            snap_compare(r, &r->snap, r->meta_snap, "a refused release");
+        r->n_reserve_fail++;
+        return;
+    }
+    model_release(r, x, r0, r1);
+    r->n_release_ok++;
+}
+
+/* analloc_walk against model_walk, segment by segment. */
+struct walk_ctx {
+    struct run *r;
+    unsigned kinds;
+    uintptr_t *pfn, *pages;
+    unsigned *kind;
+    size_t n, cap, seen;
+};
+
+static void walk_want(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                      unsigned kind)
+{
+    struct walk_ctx *w = ctx;
+    (void)order;
+    if ((w->kinds & kind) == 0)
+        return;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2u * w->cap : 64u;
+        w->pfn = realloc(w->pfn, w->cap * sizeof *w->pfn);
+        w->pages = realloc(w->pages, w->cap * sizeof *w->pages);
+        w->kind = realloc(w->kind, w->cap * sizeof *w->kind);
+        CHECK(r, w->pfn != NULL && w->pages != NULL && w->kind != NULL, "out of memory");
+    }
+    w->pfn[w->n] = pfn;
+    w->pages[w->n] = pages;
+    w->kind[w->n++] = kind;
+}
+
+static int walk_got(void *ctx, void *block, size_t bytes, unsigned kind)
+{
+    struct walk_ctx *w = ctx;
+    struct run *r = w->r;
+    size_t i = w->seen++;
+    CHECK(r, i < w->n, "analloc_walk: more than the %zu blocks expected (%p, %zu B, kind %u)", w->n,
+          block, bytes, kind);
+    CHECK(r, (uintptr_t)block == w->pfn[i] << r->shift && bytes == w->pages[i] << r->shift &&
+                 kind == w->kind[i],
+          "analloc_walk: block %zu is %p, %zu B, kind %u; expected %#llx, %zu B, kind %u", i, block,
+          bytes, kind, ULL(w->pfn[i] << r->shift), (size_t)(w->pages[i] << r->shift), w->kind[i]);
+    return 0;
+}
+
+static void op_stats(struct run *r)
+{
+    r->op = "stats";
+    struct analloc_stats st;
+    memset(&st, 0xA5, sizeof st);
+    st.size = sizeof st;
+    int rc = analloc_stats(r->a, &st);
+    CHECK(r, rc == 0 && st.size == sizeof st, "analloc_stats = %d, size %zu", rc, st.size);
+    const struct gaps *g = gaps(r);
+    size_t free_pages = r->npages - r->live_pages - r->resv_pages;
+    CHECK(r, st.free_bytes == free_pages << r->shift && st.used_bytes == r->live_pages << r->shift &&
+                 st.reserved_bytes == r->resv_pages << r->shift &&
+                 st.cached_bytes == r->cached_pages << r->shift && st.live_blocks == r->nlive &&
+                 st.cached_blocks == r->cached_blocks && st.reserved_ranges == r->nresv &&
+                 st.managed_bytes == r->managed && st.page == r->page && st.depth == r->depth,
+          "analloc_stats: free %zu used %zu reserved %zu cached %zu live %zu/%zu cached %zu/%u "
+          "ranges %u/%u",
+          st.free_bytes, st.used_bytes, st.reserved_bytes, st.cached_bytes, st.live_blocks, r->nlive,
+          st.cached_blocks, r->cached_blocks, st.reserved_ranges, r->nresv);
+    CHECK(r, st.largest_free == (g->orders == 0 ? 0 : r->page << msb64(g->orders)),
+          "analloc_stats: largest_free %zu", st.largest_free);
+    for (unsigned m = 0; m < 64; m++)
+        CHECK(r, st.free_blocks_of_order[m] == (m <= r->depth ? g->count[m] : 0),
+              "analloc_stats: %zu free blocks of order %u, expected %zu", st.free_blocks_of_order[m], m,
+              g->count[m]);
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        CHECK(r, st.cached_blocks_of_order[k] == r->ncached[k],
+              "analloc_stats: %zu cached blocks of order %u, expected %u",
+              st.cached_blocks_of_order[k], k, r->ncached[k]);
+    /* Linux's fragmentation index for one order. */
+    unsigned order = (unsigned)below(r, r->depth + 1u);
+    uint64_t blocks = g->blocks + r->cached_blocks, suitable = 0;
+    for (unsigned m = order; m <= r->depth; m++)
+        suitable += g->count[m] + (m < ANALLOC_CACHE_ORDERS ? r->ncached[m] : 0u);
+    int want = blocks == 0 ? 0 : suitable != 0 ? -1000
+             : (int)(1000 - (1000 + ((uint64_t)free_pages * 1000u >> order)) / blocks);
+    int got = analloc_frag_index(r->a, order);
+    CHECK(r, got == want, "analloc_frag_index(%u) = %d, expected %d", order, got, want);
+    /* The walk, with a random set of kinds. */
+    struct walk_ctx w = {.r = r, .kinds = 1u + (unsigned)below(r, ANALLOC_BLOCK_ALL)};
+    model_walk(r, walk_want, &w);
+    rc = analloc_walk(r->a, w.kinds, walk_got, &w);
+    CHECK(r, rc == 0 && w.seen == w.n, "analloc_walk = %d after %zu of %zu blocks", rc, w.seen, w.n);
+    free(w.pfn);
+    free(w.pages);
+    free(w.kind);
+    r->n_stats++;
 }
 
 static void op_null(struct run *r)
@@ -1552,12 +2054,15 @@ static void run_setup(struct run *r)
 
 /* ---- One configuration ---------------------------------------------------------- */
 
-enum op { OP_ALLOC, OP_FREE, OP_REALLOC, OP_MEMSIZE, OP_BAD, OP_NULL, OP_COUNT };
+enum op {
+    OP_ALLOC, OP_FREE, OP_REALLOC, OP_MEMSIZE, OP_BAD, OP_NULL, OP_PLACED, OP_RESERVE, OP_RELEASE,
+    OP_STATS, OP_COUNT
+};
 
 static const unsigned op_weights[3][OP_COUNT] = {
-    {55, 12, 15, 5, 9, 4}, /* fill */
-    {12, 55, 15, 5, 9, 4}, /* drain */
-    {34, 32, 16, 5, 9, 4}, /* steady */
+    {45, 10, 13, 5, 8, 4, 8, 3, 2, 2}, /* fill */
+    {10, 50, 13, 5, 8, 4, 3, 2, 3, 2}, /* drain */
+    {28, 28, 14, 5, 8, 4, 6, 3, 2, 2}, /* steady */
 };
 
 static enum op choose_op(struct run *r)
@@ -1578,7 +2083,7 @@ static enum op choose_op(struct run *r)
     }
     if ((op == OP_FREE || op == OP_MEMSIZE) && r->nlive == 0)
         op = OP_ALLOC;
-    if ((op == OP_ALLOC || op == OP_NULL) && r->nlive + 1u >= r->live_cap)
+    if ((op == OP_ALLOC || op == OP_NULL || op == OP_PLACED) && r->nlive + 1u >= r->live_cap)
         op = OP_FREE;
     return op;
 }
@@ -1596,6 +2101,10 @@ static void run_steps(struct run *r)
         case OP_REALLOC: op_realloc(r); break;
         case OP_MEMSIZE: op_mem_size(r); r->n_mem_size++; break;
         case OP_BAD: op_bad(r); break;
+        case OP_PLACED: op_placed(r); break;
+        case OP_RESERVE: op_reserve(r); break;
+        case OP_RELEASE: op_release(r); break;
+        case OP_STATS: op_stats(r); break;
         default: op_null(r); break;
         }
         if (op != OP_BAD)
@@ -1614,6 +2123,15 @@ static void run_finish(struct run *r)
     if (!lean(r))
         check_engine(r);
     canaries_verify(r, false, "before the final frees");
+    r->op = "release all";
+    while (r->nresv > 0) {
+        unsigned x = (unsigned)below(r, r->nresv);
+        uintptr_t r0 = r->resv[x][0], r1 = r->resv[x][1];
+        int rc = analloc_release(r->a, r0 << r->shift, (size_t)(r1 - r0) << r->shift);
+        CHECK(r, rc == 0, "release of reserved pages [%#llx, %#llx) = %d (%s)", ULL(r0), ULL(r1), rc,
+              analloc_strerror(rc));
+        model_release(r, x, r0, r1);
+    }
     r->op = "free all";
     size_t n = 0, m = 0;
     while (r->nlive > 0) {
@@ -1691,6 +2209,12 @@ size_t model_run_one(const struct model_class *k, size_t index, const struct mod
     t->checks += r->n_checks;
     t->mem_sizes += r->n_mem_size;
     t->nulls += r->n_null;
+    t->placed_ok += r->n_placed_ok;
+    t->placed_fail += r->n_placed_fail;
+    t->reserves += r->n_reserve_ok;
+    t->releases += r->n_release_ok;
+    t->range_refused += r->n_reserve_fail;
+    t->stats += r->n_stats;
     for (size_t e = 0; e < MODEL_ERRORS; e++)
         t->bad_error[e] += r->n_bad_error[e];
     if (desc != NULL && desc_size > 0)

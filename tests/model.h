@@ -82,6 +82,9 @@ struct model_class {
 struct model_totals {
     size_t configs, ops, alloc_ok, alloc_fail, frees, re_in_place, re_move, re_fail, bad, checks;
     size_t mem_sizes, nulls; /* valid mem_size calls; free(NULL) and mem_size(NULL) */
+    size_t placed_ok, placed_fail; /* analloc_alloc_flags/_aligned/_range */
+    size_t reserves, releases, range_refused; /* analloc_reserve/release: done, refused */
+    size_t stats;             /* analloc_stats + frag_index + walk, compared */
     size_t bad_error[MODEL_ERRORS]; /* bad calls by the error expected: [-ANALLOC_ERANGE]... */
 };
 

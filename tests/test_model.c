@@ -80,10 +80,12 @@ static void run_class(const struct model_class *k)
         model_run_one(k, i, &src, &failure, &t, NULL, 0);
     }
     printf("  %s: %zu configurations, %zu operations in %.2f s (alloc %zu ok / %zu failed, "
-           "free %zu, realloc %zu in place / %zu moved / %zu failed, bad pointers %zu, "
+           "free %zu, realloc %zu in place / %zu moved / %zu failed, placed %zu ok / %zu failed, "
+           "reserve %zu, release %zu, refused %zu, stats+walk %zu, bad pointers %zu, "
            "analloc_check %zu)\n",
            k->name, t.configs, t.ops, now() - t0, t.alloc_ok, t.alloc_fail, t.frees, t.re_in_place,
-           t.re_move, t.re_fail, t.bad, t.checks);
+           t.re_move, t.re_fail, t.placed_ok, t.placed_fail, t.reserves, t.releases,
+           t.range_refused, t.stats, t.bad, t.checks);
     fflush(stdout);
 }
 
