@@ -241,11 +241,12 @@ void analloc_drain(analloc_t a);
 /* ---- Placement, ranges, alignment ----------------------------------------- */
 
 /* Placement flags.  0: the default of analloc_alloc (the block cache first
- * for orders 0-3, then the lowest address).  ANALLOC_LOW: the lowest address
- * among the smallest fitting free blocks, skipping the cache.  ANALLOC_HIGH:
- * the highest address, splitting from the top, skipping the cache (the
- * original analloc's `high`: low memory stays free for devices that need
- * it).  LOW and HIGH together are refused. */
+ * for orders 0-3, then the lowest-addressed of the smallest fitting free
+ * blocks: best fit).  ANALLOC_LOW: the lowest address where the block fits,
+ * in a free block of any order, skipping the cache.  ANALLOC_HIGH: the
+ * highest address, the block carved from the top of its free block, skipping
+ * the cache (the original analloc's `high`: low memory stays free for devices
+ * that need it).  LOW and HIGH together are refused. */
 #define ANALLOC_LOW 0x1u
 #define ANALLOC_HIGH 0x2u
 
@@ -256,14 +257,16 @@ void *analloc_alloc_flags(analloc_t a, size_t size, unsigned flags);
  * a multiple of `align` and lies wholly inside the addresses [lo, hi).
  * `align` 0 or up to the block's size: the block's natural alignment; larger
  * (a power of two): the block is aligned further, and only the block itself
- * is taken, the rest of the aligned free block stays free.  Cost: only free
- * blocks at least `align` large are searched (a smaller free block that
- * happens to start at an aligned address is not found), at most two searches
- * of 2 x levels words per order: O(depth x levels) word reads.  flags 0 means
- * ANALLOC_LOW here; the cache is never used (its blocks are merged first if
- * the request would fail otherwise).  NULL, changing nothing, if no block
- * fits, or for bad arguments: unknown flags, LOW with HIGH, `align` not a
- * power of two, lo >= hi, or a size or alignment no block of the arena has.
+ * is taken, the rest of the aligned free block stays free.  Among the
+ * positions that fit, the lowest (ANALLOC_LOW, or flags 0 here) or the
+ * highest (ANALLOC_HIGH) is taken, whatever the order of its free block.
+ * Cost: only free blocks at least `align` large are searched (a smaller free
+ * block that happens to start at an aligned address is not found), at most
+ * two searches of 2 x levels words per order: O(depth x levels) word reads.
+ * The cache is never used (its blocks are merged first if the request would
+ * fail otherwise).  NULL, changing nothing, if no block fits, or for bad
+ * arguments: unknown flags, LOW with HIGH, `align` not a power of two,
+ * lo >= hi, or a size or alignment no block of the arena has.
  */
 void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
                           unsigned flags);

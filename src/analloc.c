@@ -670,9 +670,10 @@ static unsigned order_for(const struct analloc *a, size_t size)
  * >= ka are candidates: their start is aligned to 2^ka, so an aligned
  * position inside one is easy to find; a smaller free block that happens to
  * start at an aligned address is not found (that would need a scan).  The
- * smallest such order with a candidate wins, as for plain allocations; within
- * it the lowest (or, for ANALLOC_HIGH, the highest) position.  Per order, at
- * most two searches of 2 * levels words: O(depth * levels) in all.
+ * lowest (for ANALLOC_HIGH the highest) position over all those orders wins:
+ * placement is by address, unlike plain allocations, which take the smallest
+ * fitting order first.  Per order, at most two searches of 2 * levels words:
+ * O(depth * levels) in all.
  */
 struct place {
     uintptr_t w0, w1; /* pages */
@@ -713,16 +714,24 @@ static bool place_in_order(const struct analloc_internal *s, const struct place 
 static uintptr_t block_take_placed(struct analloc_internal *s, const struct place *q)
 {
     uint64_t orders = s->free_orders & bv_mask_from(q->ka % 64u); /* ka <= depth <= 60 */
+    bool found = false;
+    unsigned best_m = 0;
+    uintptr_t best_j = 0, best_p = 0;
     while (orders != 0) {
         unsigned m = bv_ctz_word(orders);
         orders &= orders - 1u;
         uintptr_t j, p;
-        if (place_in_order(s, q, m, &j, &p)) {
-            block_carve(s, m, j, q->k, p);
-            return p;
+        if (place_in_order(s, q, m, &j, &p) && (!found || (q->high ? p > best_p : p < best_p))) {
+            found = true;
+            best_m = m;
+            best_j = j;
+            best_p = p;
         }
     }
-    return 0;
+    if (!found)
+        return 0;
+    block_carve(s, best_m, best_j, q->k, best_p);
+    return best_p;
 }
 
 /* ---- Setup ----------------------------------------------------------------- */

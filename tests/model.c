@@ -1198,9 +1198,8 @@ static void op_bad(struct run *r)
 
 /* ---- Placement, reservations, statistics ------------------------------------- */
 
-/* The best position for a placed request among the model's free blocks:
- * the smallest order >= ka with a fitting position, the lowest (highest)
- * position in it. */
+/* The best position for a placed request among the model's free blocks of
+ * order >= ka: the lowest (highest) position that fits. */
 struct place_ctx {
     unsigned k, ka;
     uintptr_t w0, w1;
@@ -1220,7 +1219,7 @@ static void place_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, 
     if (from >= to || to - from < pages_of(c->k))
         return;
     uintptr_t p = c->high ? (to - pages_of(c->k)) & ~(pages_of(c->ka) - 1u) : from;
-    if (!c->found || order < c->m || (order == c->m && (c->high ? p > c->p : p < c->p))) {
+    if (!c->found || (c->high ? p > c->p : p < c->p)) {
         c->found = true;
         c->m = order;
         c->p = p;

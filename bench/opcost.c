@@ -1,0 +1,232 @@
+/*
+ * opcost.c - instructions per call of each operation, counted by callgrind
+ * (bench/opcost.sh runs it; `make opcost`).
+ *
+ * One allocator over 2^16 pages of 4 KiB at an address range nobody maps
+ * (external metadata), brought to a steady mixed state like the benchmark's
+ * W2: blocks of 1 to 64 pages, about half the arena live.  Then each section
+ * calls one operation CALLS times (with whatever undoes it, counted apart),
+ * between CALLGRIND_ZERO_STATS and CALLGRIND_DUMP_STATS_AT(name).  The script
+ * runs this under --toggle-collect='analloc_*', so only instructions inside
+ * the library's public functions (and what they call) are counted, never
+ * the harness.  The program prints, per section, the name and the number of
+ * calls; the script divides.  Without valgrind/callgrind.h it only runs.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analloc.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
+#endif
+#endif
+#ifndef HAVE_CALLGRIND
+#define CALLGRIND_ZERO_STATS ((void)0)
+#define CALLGRIND_DUMP_STATS_AT(s) ((void)(s))
+#endif
+
+#define LOG2_PAGES 16u
+#define PAGE 4096u
+#define CALLS 20000u
+#define LIVE_MAX 20000u
+
+#if UINTPTR_MAX > 0xffffffffu
+#define BASE ((uintptr_t)0x100000000000ull) /* never mapped */
+#else
+#define BASE ((uintptr_t)0x40000000u) /* 256 MiB arena at 1 GiB: never touched */
+#endif
+
+static uint64_t rng_state = 0x0c05750c05750c05ull;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static struct analloc A;
+static void *live[LIVE_MAX];
+static size_t nlive;
+
+/* Sizes of 1 to 64 pages, order k with probability about 2^-(k+1). */
+static size_t mixed_size(void)
+{
+    unsigned k = 0;
+    while (k < 6 && (rnd() & 1u))
+        k++;
+    return (size_t)PAGE << k;
+}
+
+static void fill_half(void)
+{
+    size_t pages = 0;
+    while (pages < ((size_t)3 << LOG2_PAGES) / 4u && nlive < LIVE_MAX) {
+        size_t size = mixed_size();
+        void *p = analloc_alloc(&A, size);
+        if (p == NULL)
+            break;
+        live[nlive++] = p;
+        pages += size / PAGE;
+    }
+    while (analloc_free_bytes(&A) < ((size_t)PAGE << LOG2_PAGES) / 2u && nlive > 0) {
+        size_t i = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[i]);
+        live[i] = live[--nlive];
+    }
+}
+
+static void section(const char *name, size_t calls)
+{
+    CALLGRIND_DUMP_STATS_AT(name);
+    printf("%s %zu\n", name, calls);
+}
+
+static void nolock(void *ctx) { (void)ctx; }
+
+static int count_block(void *ctx, void *block, size_t bytes, unsigned kind)
+{
+    (void)block;
+    (void)bytes;
+    (void)kind;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+int main(void)
+{
+    size_t total = (size_t)PAGE << LOG2_PAGES;
+    size_t need = analloc_meta_size(total, PAGE);
+    void *meta = malloc(need);
+    if (meta == NULL || analloc_init(&A, (void *)BASE, total, PAGE, meta, need) != 0) {
+        fprintf(stderr, "opcost: setup failed\n");
+        return 1;
+    }
+    fill_half();
+
+    /* Each pair section: an operation and the free that undoes it. */
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[j]);
+        live[j] = analloc_alloc(&A, PAGE);
+    }
+    section("free+alloc,1_page", CALLS);
+
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[j]);
+        live[j] = analloc_alloc(&A, mixed_size());
+    }
+    section("free+alloc,1-64_pages", CALLS);
+
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[j]);
+        live[j] = analloc_alloc_flags(&A, mixed_size(), ANALLOC_LOW);
+    }
+    section("free+alloc_flags,LOW,1-64_pages", CALLS);
+
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[j]);
+        live[j] = analloc_alloc_flags(&A, mixed_size(), ANALLOC_HIGH);
+    }
+    section("free+alloc_flags,HIGH,1-64_pages", CALLS);
+
+    /* A DMA-style window: the first 64 MiB of the arena. */
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[j]);
+        live[j] = analloc_alloc_range(&A, mixed_size(), 0, BASE, BASE + ((uintptr_t)64 << 20), 0);
+    }
+    section("free+alloc_range,below_64MiB,1-64_pages", CALLS);
+
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[j]);
+        live[j] = analloc_alloc_aligned(&A, PAGE, (size_t)64 << 10, 0);
+    }
+    section("free+alloc_aligned,1_page_at_64KiB", CALLS);
+
+    /* The live set now holds NULLs where requests failed: refill them. */
+    for (size_t j = 0; j < nlive; j++)
+        if (live[j] == NULL)
+            live[j] = analloc_alloc(&A, PAGE);
+
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++)
+        (void)analloc_mem_size(&A, live[i % nlive]);
+    section("mem_size", CALLS);
+
+    CALLGRIND_ZERO_STATS;
+    size_t done = 0;
+    for (unsigned i = 0; i < CALLS; i++) {
+        uintptr_t at = BASE + (uintptr_t)(rnd() % ((size_t)1 << LOG2_PAGES)) * PAGE;
+        size_t size = (size_t)(1u + rnd() % 16u) * PAGE;
+        if (analloc_reserve(&A, at, size) == 0) {
+            analloc_release(&A, at, size);
+            done++;
+        }
+    }
+    section("reserve+release,1-16_pages(most_refused:busy)", CALLS);
+    printf("  (%zu of them reserved and released)\n", done);
+
+    CALLGRIND_ZERO_STATS;
+    struct analloc_stats st;
+    for (unsigned i = 0; i < CALLS; i++) {
+        st.size = sizeof st;
+        (void)analloc_stats(&A, &st);
+    }
+    section("stats", CALLS);
+
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++)
+        (void)analloc_frag_index(&A, i % (A.depth + 1u));
+    section("frag_index", CALLS);
+
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++)
+        (void)analloc_largest_free(&A);
+    section("largest_free", CALLS);
+
+    size_t blocks = 0;
+    CALLGRIND_ZERO_STATS;
+    (void)analloc_walk(&A, ANALLOC_BLOCK_ALL, count_block, &blocks);
+    section("walk,all_kinds", 1);
+    printf("  (%zu blocks)\n", blocks);
+
+    CALLGRIND_ZERO_STATS;
+    (void)analloc_check(&A);
+    section("check", 1);
+
+    /* The same churn without and then with (empty) lock hooks. */
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[j]);
+        live[j] = analloc_alloc(&A, PAGE);
+    }
+    section("free+alloc,1_page,again", CALLS);
+    analloc_set_lock(&A, nolock, nolock, NULL);
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_free(&A, live[j]);
+        live[j] = analloc_alloc(&A, PAGE);
+    }
+    section("free+alloc,1_page,with_lock_hooks", CALLS);
+    free(meta);
+    return 0;
+}
