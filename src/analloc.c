@@ -1270,6 +1270,8 @@ int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
     }
     s->free_pages -= (size_t)(r1 - r0);
     s->reserved_pages += (size_t)(r1 - r0);
+    if (s->poison & ANALLOC_DEBUG_ANNOTATE) /* no longer free memory: the caller's again */
+        ANALLOC_ANNOTATE_USE(page_ptr(s, r0), (size_t)(r1 - r0) << s->shift);
     unlock(a);
     return ANALLOC_OK;
 }
