@@ -3,7 +3,9 @@
 #   make            build/libanalloc.a and build/libanalloc.so
 #   make demo       build and run the demo (examples/demo.c) on built-in defaults
 #   make check      every test: unit and model tests (gcc), the same under
-#                   ASan+UBSan, a clang build, the freestanding and symbol checks
+#                   ASan+UBSan, clang, ThreadSanitizer and valgrind, the
+#                   sanitizer annotations, coverage, fuzzing, other CPUs, the
+#                   freestanding and symbol checks, a benchmark smoke run
 #   make clean
 #
 # Variables: CC (default gcc), BUILD (default build).
@@ -39,7 +41,7 @@ empty :=
 space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all deps demo examples scaling coverage lint cross fuzz bench bench-quick check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples scaling opcost coverage lint cross fuzz bench bench-quick check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -78,6 +80,12 @@ bench: $(BUILD)/bench/bench
 scaling: $(BUILD)/bench/bench
 	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
 	@cat $(BUILD)/bench/callgrind.csv
+# Instructions per call of each operation (callgrind), bench/opcost.c.
+$(BUILD)/bench/opcost: bench/opcost.c $(BUILD)/libanalloc.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_FLAGS) $< $(BUILD)/libanalloc.a -o $@
+opcost: $(BUILD)/bench/opcost
+	sh bench/opcost.sh $(BUILD)/bench/opcost
 # A smoke run (about 15 s), into $(BUILD)/bench/quick; make check runs it.
 bench-quick: $(BUILD)/bench/bench
 	@mkdir -p $(BUILD)/bench/quick
@@ -121,6 +129,57 @@ test-clang:
 test-clang-asan:
 	ANALLOC_QUICK=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/clang-asan CC=$(CLANG) \
 	  OPT="-O1 -g $(SAN) -DANALLOC_DEBUG" TEST_LIBS="$(TEST_LIBS) $(SAN)" test
+
+# tests/test_threads.c and the library under ThreadSanitizer (clang), in
+# $(BUILD)/tsan.  The suite (lock hook accounting, four threads hammering one
+# allocator behind a mutex) must pass without a report; then the negative
+# controls, the same hammer without lock hooks with the threads running
+# freely (ANALLOC_RACE=1) and taking turns (ANALLOC_RACE=turns), must each
+# end in a data race report in src/analloc.c, or the target fails.
+TSAN_FLAGS := $(CSTD) -O1 -g $(WARN) -fsanitize=thread -fno-omit-frame-pointer
+TSAN_ENV   := TSAN_OPTIONS="halt_on_error=1 exitcode=66"
+.PHONY: test-tsan
+test-tsan:
+	@mkdir -p $(BUILD)/tsan/obj
+	@set -e; for s in $(SRCS); do \
+	  echo "$(CLANG) $(TSAN_FLAGS) -ffreestanding -Iinclude -c $$s"; \
+	  $(CLANG) $(TSAN_FLAGS) -ffreestanding -Iinclude -c $$s \
+	    -o $(BUILD)/tsan/obj/$$(basename $$s .c).o; done
+	rm -f $(BUILD)/tsan/libanalloc.a && $(AR) rcs $(BUILD)/tsan/libanalloc.a $(BUILD)/tsan/obj/*.o
+	$(CLANG) $(TSAN_FLAGS) -D_GNU_SOURCE -Iinclude -Isrc -Itests tests/test_threads.c \
+	  $(BUILD)/tsan/libanalloc.a -lcmocka -lpthread -o $(BUILD)/tsan/test_threads
+	@echo "== $(BUILD)/tsan/test_threads (ThreadSanitizer; a report fails the run)"
+	@$(TSAN_ENV) ./$(BUILD)/tsan/test_threads
+	@set -u; for mode in 1 turns; do \
+	  log=$(BUILD)/tsan/race-$$mode.log; \
+	  $(TSAN_ENV) ANALLOC_RACE=$$mode ./$(BUILD)/tsan/test_threads > $$log 2>&1; rc=$$?; \
+	  if [ $$rc -eq 66 ] && grep -q '^SUMMARY: ThreadSanitizer: data race .*src/analloc\.c' $$log; then \
+	    echo "negative control ANALLOC_RACE=$$mode (no lock hooks): race reported, as it must be"; \
+	    grep '^SUMMARY: ThreadSanitizer' $$log | sed 's/^/  /'; \
+	  else \
+	    tail -n 40 $$log; \
+	    echo "test-tsan: negative control ANALLOC_RACE=$$mode (no lock hooks) exited $$rc" \
+	         "without a data race report in src/analloc.c (log: $$log)"; \
+	    exit 1; \
+	  fi; done
+	@$(TSAN_ENV) ANALLOC_RACE=set_debug ./$(BUILD)/tsan/test_threads > $(BUILD)/tsan/set_debug.log 2>&1 || \
+	  { cat $(BUILD)/tsan/set_debug.log; echo "test-tsan: analloc_set_debug raced"; exit 1; }
+	@echo "test-tsan: clean with the lock hooks (set_debug from two threads too); both unlocked controls reported"
+
+# ANALLOC_DEBUG_ANNOTATE at work: the driver tests/annotate/uaf.c, built with
+# every src/ file and -DANALLOC_ANNOTATE under AddressSanitizer (gcc, clang)
+# and plain for valgrind (-no-pie, as test-valgrind), must have each use after
+# free of a block analloc handed out (the block cache too) reported, and its
+# controls run clean (tests/annotate/run.sh).
+ANNOTATE_FLAGS := $(CSTD) -O1 -g $(WARN) -DANALLOC_ANNOTATE -D_GNU_SOURCE -Iinclude -Isrc
+ANNOTATE_ASAN := -fsanitize=address -fno-omit-frame-pointer
+.PHONY: test-annotate
+test-annotate: tests/annotate/uaf.c tests/annotate/run.sh $(SRCS) $(HDRS)
+	@mkdir -p $(BUILD)/annotate
+	$(CC) $(ANNOTATE_FLAGS) $(ANNOTATE_ASAN) tests/annotate/uaf.c $(SRCS) -o $(BUILD)/annotate/uaf-asan-gcc
+	$(CLANG) $(ANNOTATE_FLAGS) $(ANNOTATE_ASAN) tests/annotate/uaf.c $(SRCS) -o $(BUILD)/annotate/uaf-asan-clang
+	$(CC) $(ANNOTATE_FLAGS) -gdwarf-4 -no-pie tests/annotate/uaf.c $(SRCS) -o $(BUILD)/annotate/uaf-valgrind
+	sh tests/annotate/run.sh $(BUILD)/annotate
 
 # Every test binary and example under valgrind memcheck.  Linked -no-pie:
 # valgrind does not honour the 16 MiB alignment of the vectormaps front's
@@ -200,6 +259,8 @@ check: deps all
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-clang-asan
+	$(MAKE) --no-print-directory test-tsan
+	$(MAKE) --no-print-directory test-annotate
 	$(MAKE) --no-print-directory test-valgrind
 	$(MAKE) --no-print-directory coverage
 	$(MAKE) --no-print-directory fuzz

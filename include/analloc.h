@@ -353,10 +353,12 @@ int analloc_walk(analloc_t a, unsigned kinds, analloc_walk_fn fn, void *ctx);
 /* ---- Sharing and debugging ------------------------------------------------- */
 
 /*
- * Make an allocator safe to share: every later call on it (except
- * analloc_set_lock itself and analloc_meta_bytes) runs between lock(ctx)
- * and unlock(ctx): a spinlock taken with interrupts off in a kernel, a mutex
- * in user space.  Set both or neither (NULL, NULL: no locking), before the
+ * Make an allocator safe to share: every later call on it that reads or
+ * changes its state (all but analloc_set_lock itself and analloc_meta_bytes)
+ * runs between one lock(ctx) and one unlock(ctx): a spinlock taken with
+ * interrupts off in a kernel, a mutex in user space.  A call refused on its
+ * arguments alone (free(NULL), bad flags, size 0, ...) reads only what setup
+ * fixed and takes no lock.  Set both or neither (NULL, NULL: no locking), before the
  * allocator is shared.  The error hook, the walk callback and the dump's
  * output run under the lock.  Returns 0 or ANALLOC_EINVAL (not set up, one
  * hook NULL and the other not).

@@ -898,8 +898,9 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
 
 /* ---- Locking and debug aids ---------------------------------------------------
  * The engine is single-threaded; every public call that reads or changes an
- * allocator after setup runs between the caller's lock and unlock hooks
- * (analloc_set_lock) when they are set.  The error hook, the walk callback
+ * allocator's state after setup runs between the caller's lock and unlock
+ * hooks (analloc_set_lock) when they are set, in one section.  Calls refused
+ * on their arguments alone read only what setup fixed, and take no lock.  The error hook, the walk callback
  * and the dump's output function run inside that section.
  */
 static void lock(const struct analloc *a)
@@ -1459,13 +1460,10 @@ int analloc_frag_index(analloc_t a, unsigned order)
     return (int)(1000u - per);
 }
 
-int analloc_walk(analloc_t a, unsigned kinds, analloc_walk_fn fn, void *ctx)
+static int walk_locked(const struct analloc *a, unsigned kinds, analloc_walk_fn fn, void *ctx)
 {
-    if (!is_setup(a) || fn == NULL || (kinds & ~(unsigned)ANALLOC_BLOCK_ALL) != 0)
-        return ANALLOC_EINVAL;
     const struct analloc_internal *s = S(a);
     int rc = 0;
-    lock(a);
     unsigned r = 0;
     for (uintptr_t p = s->lo; p < s->hi && rc == 0;) {
         if (r < s->reserved && p == s->reserve[r][0]) {
@@ -1484,6 +1482,15 @@ int analloc_walk(analloc_t a, unsigned kinds, analloc_walk_fn fn, void *ctx)
             rc = fn(ctx, page_ptr(s, p), a->page << k, kind);
         p += pages_of(k);
     }
+    return rc;
+}
+
+int analloc_walk(analloc_t a, unsigned kinds, analloc_walk_fn fn, void *ctx)
+{
+    if (!is_setup(a) || fn == NULL || (kinds & ~(unsigned)ANALLOC_BLOCK_ALL) != 0)
+        return ANALLOC_EINVAL;
+    lock(a);
+    int rc = walk_locked(a, kinds, fn, ctx);
     unlock(a);
     return rc;
 }
@@ -1516,10 +1523,10 @@ int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte, unsi
         ((flags & ANALLOC_DEBUG_ANNOTATE) != 0 && !ANALLOC_CAN_ANNOTATE))
         return ANALLOC_EINVAL;
     struct analloc_internal *s = S(a);
+    lock(a); /* one section: no allocation sees free memory half annotated */
     bool was = (s->poison & ANALLOC_DEBUG_ANNOTATE) != 0, now = (flags & ANALLOC_DEBUG_ANNOTATE) != 0;
-    if (was != now) /* free memory changes side; analloc_walk takes the lock */
-        (void)analloc_walk(a, ANALLOC_BLOCK_FREE | ANALLOC_BLOCK_CACHED, annotate_free, &now);
-    lock(a);
+    if (was != now) /* free memory changes side */
+        (void)walk_locked(a, ANALLOC_BLOCK_FREE | ANALLOC_BLOCK_CACHED, annotate_free, &now);
     s->poison = flags == 0 ? 0 : flags | (unsigned)free_byte << 8 | (unsigned)fresh_byte << 16;
     unlock(a);
     return ANALLOC_OK;
