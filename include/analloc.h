@@ -327,7 +327,8 @@ int analloc_stats(analloc_t a, struct analloc_stats *st);
  * (mm/vmstat.c, __fragmentation_index), in thousandths: -1000 if a free
  * block of that order or larger exists (the request would succeed); 0 if
  * nothing is free; otherwise 1000 - (1000 + 1000 * free_pages / 2^order) /
- * free_blocks, between 0 and 1000: towards 0 the request fails for lack of
+ * free_blocks, clamped to 0 to 1000 (Linux's value dips below 0 when less
+ * memory is free than requested): towards 0 the request fails for lack of
  * memory, towards 1000 because free memory is fragmented.  Cached blocks
  * count as the free blocks they are.  ANALLOC_EINVAL (-1, never an index)
  * if not set up or order > depth.

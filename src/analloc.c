@@ -625,10 +625,10 @@ static ANALLOC_INLINE int block_lookup(const struct analloc *a, const void *ptr,
     uintptr_t pfn = addr >> s->shift;
     if (pfn < s->lo || pfn >= s->hi)
         return ANALLOC_ERANGE;
+    if (s->reserved != 0 && reserve_holds(s, pfn))
+        return ANALLOC_ERESERVED; /* as for the used prefix: before alignment */
     if ((addr & (a->page - 1u)) != 0)
         return ANALLOC_EALIGN;
-    if (s->reserved != 0 && reserve_holds(s, pfn))
-        return ANALLOC_ERESERVED;
     unsigned k = block_order(s, pfn);
     uintptr_t j = pfn >> k;
     if (node_free(s, k, j))
@@ -1400,10 +1400,10 @@ int analloc_stats(analloc_t a, struct analloc_stats *st)
         return ANALLOC_EINVAL;
     const struct analloc_internal *s = S(a);
     struct analloc_stats out;
-    uint64_t *w = (uint64_t *)(void *)&out; /* zero it without a memset call */
-    for (size_t i = 0; i < sizeof out / sizeof *w; i++) {
-        ANALLOC_OPAQUE(w);
-        w[i] = 0;
+    unsigned char *z = (unsigned char *)&out; /* zeroed without a memset call */
+    for (size_t i = 0; i < sizeof out; i++) {
+        ANALLOC_OPAQUE(z);
+        z[i] = 0;
     }
     lock(a);
     size_t cached_pages = 0;
@@ -1453,11 +1453,14 @@ int analloc_frag_index(analloc_t a, unsigned order)
     if (suitable != 0)
         return -1000; /* a request of this order succeeds */
     /* 1000 - (1000 + 1000 * free_pages / 2^order) / blocks, as Linux's
-     * __fragmentation_index; 64-bit divisions done by shifts and subtraction
-     * (divmod64) so that 32-bit targets need no libgcc. */
+     * __fragmentation_index, clamped at 0: with less memory free than the
+     * request, Linux's value dips below 0 (down to -1000 * 2^j / 2^order for
+     * one free block of 2^j pages); the clamp keeps "lack of memory" at 0
+     * and every result apart from the error codes.  64-bit divisions by
+     * shifts and subtraction (divmod64): 32-bit targets need no libgcc. */
     uint64_t rem;
     uint64_t per = divmod64(1000u + ((free_pages * 1000u) >> order), blocks, &rem);
-    return (int)(1000u - per);
+    return per >= 1000u ? 0 : (int)(1000u - per);
 }
 
 static int walk_locked(const struct analloc *a, unsigned kinds, analloc_walk_fn fn, void *ctx)

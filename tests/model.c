@@ -1067,11 +1067,11 @@ static int classify(struct run *r, uintptr_t addr, size_t *li)
     uintptr_t pfn = addr >> r->shift;
     if (pfn < r->lo || pfn >= r->hi)
         return ANALLOC_ERANGE;
-    if ((addr & (r->page - 1u)) != 0)
-        return ANALLOC_EALIGN;
     for (unsigned x = 0; x < r->nresv; x++)
         if (pfn >= r->resv[x][0] && pfn < r->resv[x][1])
             return ANALLOC_ERESERVED;
+    if ((addr & (r->page - 1u)) != 0)
+        return ANALLOC_EALIGN;
     size_t i = find_live(r, pfn);
     if (r->owner != NULL) {
         uint32_t o = r->owner[pfn - r->lo];
@@ -1639,8 +1639,8 @@ static void op_stats(struct run *r)
     uint64_t blocks = g->blocks + r->cached_blocks, suitable = 0;
     for (unsigned m = order; m <= r->depth; m++)
         suitable += g->count[m] + (m < ANALLOC_CACHE_ORDERS ? r->ncached[m] : 0u);
-    int want = blocks == 0 ? 0 : suitable != 0 ? -1000
-             : (int)(1000 - (1000 + ((uint64_t)free_pages * 1000u >> order)) / blocks);
+    uint64_t per = blocks == 0 ? 0 : (1000 + ((uint64_t)free_pages * 1000u >> order)) / blocks;
+    int want = blocks == 0 ? 0 : suitable != 0 ? -1000 : per >= 1000 ? 0 : (int)(1000 - per);
     int got = analloc_frag_index(r->a, order);
     CHECK(r, got == want, "analloc_frag_index(%u) = %d, expected %d", order, got, want);
     /* The walk, with a random set of kinds. */
