@@ -372,8 +372,8 @@ static size_t index_next(const struct analloc_internal *s, size_t pos)
     unsigned l = 0;
     uint64_t w;
     for (;;) {
-        if (bv_index(pos) >= words_for(s->level_bits[l]))
-            return NONE; /* past the end of this level */
+        if (pos >= s->level_bits[l])
+            return NONE; /* past the last bit of this level */
         w = words[s->level_word[l] + bv_index(pos)] & bv_mask_from(bv_bit(pos));
         if (w != 0)
             break;
@@ -399,8 +399,8 @@ static size_t index_prev(const struct analloc_internal *s, size_t pos)
         w = words[s->level_word[l] + bv_index(pos)] & bv_mask_through(bv_bit(pos));
         if (w != 0)
             break;
-        if (bv_index(pos) == 0 || l + 1u == s->levels)
-            return NONE;
+        if (bv_index(pos) == 0)
+            return NONE; /* nothing before (the top level is one word: the climb ends there) */
         pos = bv_index(pos) - 1u;
         l++;
     }
@@ -528,33 +528,33 @@ static bool cache_holds(const struct analloc_internal *s, unsigned k, uintptr_t 
     return false;
 }
 
-/* Remove and return the block in slot i of order k's list. */
-static ANALLOC_INLINE uintptr_t cache_take(struct analloc_internal *s, unsigned k, unsigned i)
+/* Take the newest cached block of order k (cached[k] > 0). */
+static ANALLOC_INLINE uintptr_t cache_pop(struct analloc_internal *s, unsigned k)
 {
-    uintptr_t *list = s->cache[k];
-    uintptr_t pfn = list[i];
     unsigned n = --s->cached[k];
-    for (; i < n; i++)
-        list[i] = list[i + 1u];
-    list[n] = 0;
+    uintptr_t pfn = s->cache[k][n];
+    s->cache[k][n] = 0;
     s->cached_blocks--;
     return pfn;
 }
 
 /* Keep the free block of order k at pfn in the cache (k is cached, and
- * cache_slots > 0). */
+ * cache_slots > 0).  A full list first gives its oldest block back. */
 static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
 {
-    if (s->cached[k] == s->cache_slots) /* full: the oldest goes back */
-        block_release(s, k, cache_take(s, k, 0) >> k);
-    s->cache[k][s->cached[k]++] = pfn;
+    uintptr_t *list = s->cache[k];
+    unsigned n = s->cached[k];
+    if (n == s->cache_slots) {
+        uintptr_t oldest = list[0];
+        for (unsigned i = 1; i < n; i++)
+            list[i - 1u] = list[i];
+        list[n - 1u] = pfn;
+        block_release(s, k, oldest >> k);
+        return;
+    }
+    list[n] = pfn;
+    s->cached[k] = n + 1u;
     s->cached_blocks++;
-}
-
-/* Take the newest cached block of order k (cached[k] > 0). */
-static uintptr_t cache_pop(struct analloc_internal *s, unsigned k)
-{
-    return cache_take(s, k, s->cached[k] - 1u);
 }
 
 /* Give every cached block back to the buddy system (merging); the merged
@@ -690,7 +690,7 @@ static bool place_in_order(const struct analloc_internal *s, const struct place 
     uintptr_t size_k = (uintptr_t)1 << q->k, align = ((uintptr_t)1 << q->ka) - 1u;
     uintptr_t edge = q->high ? (q->w1 - 1u) >> m : q->w0 >> m; /* the block at the window's edge */
     uintptr_t j = edge;
-    for (int tries = 0; tries < 2; tries++) {
+    for (;;) { /* at most twice: the second search starts past the edge block */
         size_t bit = q->high ? index_prev(s, node_bit(s, m, j)) : index_next(s, node_bit(s, m, j));
         if (bit == NONE || bit < order_first(s, m) || bit >= order_first(s, m + 1u))
             return false; /* no free block of order m on that side */
@@ -708,7 +708,6 @@ static bool place_in_order(const struct analloc_internal *s, const struct place 
             return false;
         j = q->high ? j - 1u : j + 1u;
     }
-    return false;
 }
 
 static uintptr_t block_take_placed(struct analloc_internal *s, const struct place *q)
@@ -1018,15 +1017,12 @@ void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, 
         w0 = s->lo;
     if (w1 > s->hi)
         w1 = s->hi;
-    uintptr_t amask = ((uintptr_t)1 << q.ka) - 1u;
     if (w0 >= w1)
         return NULL;
-    uintptr_t up = (w0 + amask) & ~amask;
-    if (up < w0)
-        return NULL; /* wrapped: no aligned page left in the address space */
-    w0 = up;
-    if (w0 >= w1 || w1 - w0 < pages_of(q.k))
-        return NULL;
+    uintptr_t pad = ((uintptr_t)0 - w0) & (((uintptr_t)1 << q.ka) - 1u); /* to the alignment */
+    if (pad >= w1 - w0 || w1 - w0 - pad < pages_of(q.k))
+        return NULL; /* (w0 + pad cannot wrap: it stays below w1) */
+    w0 += pad;
     q.w0 = w0;
     q.w1 = w1;
     lock(a);
@@ -1190,7 +1186,7 @@ static int page_range(const struct analloc *a, uintptr_t addr, size_t size, uint
                       uintptr_t *r1)
 {
     const struct analloc_internal *s = S(a);
-    if (size == 0 || addr + size < addr || addr + size == 0)
+    if (size == 0 || addr + size < addr) /* also catches a range ending at 2^bits */
         return ANALLOC_EINVAL;
     *r0 = addr >> s->shift;
     *r1 = ((addr + size - 1u) >> s->shift) + 1u;
@@ -1199,10 +1195,11 @@ static int page_range(const struct analloc *a, uintptr_t addr, size_t size, uint
     return ANALLOC_OK;
 }
 
-/* The order of the largest aligned block that starts at p and ends by r1. */
+/* The order of the largest aligned block that starts at p (>= lo >= 1) and
+ * ends by r1. */
 static unsigned cut_order(uintptr_t p, uintptr_t r1)
 {
-    unsigned k = p == 0 ? PFN_BITS - 1u : bv_ctz_word(p);
+    unsigned k = bv_ctz_word(p);
     unsigned room = log2_floor(r1 - p);
     return k < room ? k : room;
 }
@@ -1232,7 +1229,7 @@ int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
         p = (j + 1u) << k;
     }
     /* The table: the new range merges with neighbours that touch it. */
-    unsigned i = reserve_find(s, r0 == 0 ? 0 : r0 - 1u);
+    unsigned i = reserve_find(s, r0 - 1u); /* r0 >= lo >= 1 */
     bool joins_prev = i < s->reserved && s->reserve[i][1] == r0;
     unsigned next = joins_prev ? i + 1u : i;
     bool joins_next = next < s->reserved && s->reserve[next][0] == r1;
@@ -1271,8 +1268,10 @@ int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
     }
     s->free_pages -= (size_t)(r1 - r0);
     s->reserved_pages += (size_t)(r1 - r0);
+#if ANALLOC_CAN_ANNOTATE
     if (s->poison & ANALLOC_DEBUG_ANNOTATE) /* no longer free memory: the caller's again */
         ANALLOC_ANNOTATE_USE(page_ptr(s, r0), (size_t)(r1 - r0) << s->shift);
+#endif
     unlock(a);
     return ANALLOC_OK;
 }
@@ -1332,8 +1331,10 @@ int analloc_release(analloc_t a, uintptr_t addr, size_t size)
     }
     s->free_pages += (size_t)(r1 - r0);
     s->reserved_pages -= (size_t)(r1 - r0);
+#if ANALLOC_CAN_ANNOTATE
     if (s->poison & ANALLOC_DEBUG_ANNOTATE) /* never filled: it may not be RAM yet */
         ANALLOC_ANNOTATE_FREE(page_ptr(s, r0), (size_t)(r1 - r0) << s->shift);
+#endif
     unlock(a);
     return ANALLOC_OK;
 }
@@ -1508,6 +1509,7 @@ int analloc_set_lock(analloc_t a, analloc_lock_fn lock_fn, analloc_lock_fn unloc
     return ANALLOC_OK;
 }
 
+#if ANALLOC_CAN_ANNOTATE
 /* Tell the sanitizer that every free (or cached) block is off limits, or,
  * with `on` false, that it is addressable again. */
 static int annotate_free(void *ctx, void *block, size_t bytes, unsigned kind)
@@ -1519,6 +1521,7 @@ static int annotate_free(void *ctx, void *block, size_t bytes, unsigned kind)
         ANALLOC_ANNOTATE_USE(block, bytes);
     return 0;
 }
+#endif
 
 int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte, unsigned char fresh_byte)
 {
@@ -1527,9 +1530,11 @@ int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte, unsi
         return ANALLOC_EINVAL;
     struct analloc_internal *s = S(a);
     lock(a); /* one section: no allocation sees free memory half annotated */
+#if ANALLOC_CAN_ANNOTATE
     bool was = (s->poison & ANALLOC_DEBUG_ANNOTATE) != 0, now = (flags & ANALLOC_DEBUG_ANNOTATE) != 0;
     if (was != now) /* free memory changes side */
         (void)walk_locked(a, ANALLOC_BLOCK_FREE | ANALLOC_BLOCK_CACHED, annotate_free, &now);
+#endif
     s->poison = flags == 0 ? 0 : flags | (unsigned)free_byte << 8 | (unsigned)fresh_byte << 16;
     unlock(a);
     return ANALLOC_OK;
