@@ -1019,7 +1019,7 @@ void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, 
         w1 = s->hi;
     if (w0 >= w1)
         return NULL;
-    uintptr_t pad = ((uintptr_t)0 - w0) & (((uintptr_t)1 << q.ka) - 1u); /* to the alignment */
+    uintptr_t pad = ((uintptr_t)0 - w0) & (uintptr_t)(pages_of(q.ka) - 1u); /* to the alignment */
     if (pad >= w1 - w0 || w1 - w0 - pad < pages_of(q.k))
         return NULL; /* (w0 + pad cannot wrap: it stays below w1) */
     w0 += pad;
