@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "analloc.h"
 
@@ -23,7 +24,7 @@
 #if UINTPTR_MAX > 0xffffffffu
 #define SPAN_END ((uintptr_t)6 << 30) /* 6 GiB: memory above 4 GiB too */
 #else
-#define SPAN_END ((uintptr_t)3 << 30)
+#define SPAN_END ((uintptr_t)1 << 30)
 #endif
 
 /* A firmware map, as a bootloader reports it (e820-like): usable ranges. */
@@ -32,14 +33,23 @@ struct region {
 };
 static const struct region usable[] = {
     {0x1000, 0x9f000},          /* low memory below the VGA hole (page 0 left out) */
+#if UINTPTR_MAX > 0xffffffffu
     {0x100000, 0xbffe0000},     /* 1 MiB to just below 3 GiB */
+#else
+    {0x100000, 0x3ffe0000},     /* 1 MiB to just below 1 GiB */
+#endif
 #if UINTPTR_MAX > 0xffffffffu
     {0x100000000, SPAN_END},    /* above 4 GiB: "hot-added" later */
 #endif
 };
 #define NREGIONS (sizeof usable / sizeof usable[0])
 
-static struct analloc a;
+/* The allocator and its metadata: a kernel keeps them in memory it owns;
+ * here, a mapping the process owns, which lies above the span (the span's
+ * addresses are only numbers: the allocator never touches them, and with a
+ * non-PIE build, valgrind's, the program's own data sits inside it). */
+static struct analloc *ap;
+#define a (*ap)
 
 static void check(int err, const char *what)
 {
@@ -65,9 +75,15 @@ int main(void)
     uintptr_t base = usable[0].start;
     size_t total = SPAN_END - base;
     size_t need = analloc_meta_size(total, PAGE);
-    void *meta = malloc(need);
-    if (meta == NULL)
+    size_t map_len = sizeof(struct analloc) + need;
+    void *hint = (void *)(SPAN_END + ((uintptr_t)1 << 30)); /* a wish, not MAP_FIXED */
+    unsigned char *map = mmap(hint, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED || (uintptr_t)map < SPAN_END) {
+        printf("no mapping above the span for the allocator\n");
         return 1;
+    }
+    ap = (struct analloc *)(void *)map;
+    void *meta = map + sizeof(struct analloc);
     check(analloc_init(&a, (void *)base, total, PAGE, meta, need), "analloc_init");
     printf("span [%#" PRIxPTR ", %#" PRIxPTR "): %zu MiB, metadata %zu KiB\n", base,
            (uintptr_t)SPAN_END, total >> 20, analloc_meta_bytes(&a) >> 10);
@@ -125,6 +141,6 @@ int main(void)
     printf("used and reserved blocks, in address order:\n");
     analloc_walk(&a, ANALLOC_BLOCK_USED | ANALLOC_BLOCK_RESERVED, show, NULL);
     int ok = analloc_check(&a) == 0;
-    free(meta);
+    munmap(map, map_len);
     return ok ? 0 : 1;
 }

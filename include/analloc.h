@@ -120,11 +120,11 @@ struct analloc {
         unsigned cached[ANALLOC_CACHE_ORDERS]; /* blocks in each: [k][0] oldest */
         uintptr_t cache[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* first pages; unused: 0 */
         unsigned reserved;       /* reserved page ranges, sorted, disjoint, not adjacent */
-        size_t reserved_pages;   /* pages in them */
+        unsigned poison;         /* analloc_set_debug: flags | free byte << 8 | fresh << 16 */
+        size_t reserved_pages;   /* pages in the reserved ranges */
         uintptr_t reserve[ANALLOC_RESERVE_MAX][2]; /* [first page, end page); unused: 0 */
         analloc_lock_fn lock, unlock; /* analloc_set_lock; NULL: no locking */
         void *lock_ctx;
-        unsigned poison;         /* analloc_set_poison: 0 off, else 0x100 | byte */
     } internal;
 };
 

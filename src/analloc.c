@@ -745,6 +745,11 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
                   uintptr_t reserved_hi)
 {
     struct analloc_internal *s = S(a);
+    unsigned char *bytes = (unsigned char *)a; /* padding too: snapshots compare bytes */
+    for (size_t i = 0; i < sizeof *a; i++) {
+        ANALLOC_OPAQUE(bytes);
+        bytes[i] = 0;
+    }
     s->magic = 0;
     s->shift = shift;
     s->depth = L->depth;
