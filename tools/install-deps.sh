@@ -11,6 +11,7 @@
 #   valgrind, gcovr, cppcheck, clang-tidy   memcheck, coverage, lint
 #   dpkg-dev                    `apt-get source cmocka` (cmocka for other CPUs)
 #   libjemalloc2, libmimalloc2.0  comparators in the benchmarks
+#   qemu-system-x86             the multiboot kernel of examples/kernel (make kernel)
 set -eu
 need=
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -33,6 +34,7 @@ have gcovr || need="$need gcovr"
 have cppcheck || need="$need cppcheck"
 have clang-tidy || need="$need clang-tidy"
 have dpkg-source || need="$need dpkg-dev"
+have qemu-system-i386 || need="$need qemu-system-x86"
 # The benchmarks' general-purpose comparators (dlopen'd; skipped if absent).
 ldconfig -p 2>/dev/null | grep -q 'libjemalloc.so.2 ' || need="$need libjemalloc2"
 ldconfig -p 2>/dev/null | grep -q 'libmimalloc.so.2 ' || need="$need libmimalloc2.0"
