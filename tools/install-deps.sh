@@ -12,6 +12,8 @@
 #   dpkg-dev                    `apt-get source cmocka` (cmocka for other CPUs)
 #   libjemalloc2, libmimalloc2.0  comparators in the benchmarks
 #   qemu-system-x86             the multiboot kernel of examples/kernel (make kernel)
+#   python3, sqlite3, xz-utils, time   programs run under the malloc replacement
+#                               (examples/malloc: make malloc-test, malloc-bench)
 set -eu
 need=
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -35,6 +37,10 @@ have cppcheck || need="$need cppcheck"
 have clang-tidy || need="$need clang-tidy"
 have dpkg-source || need="$need dpkg-dev"
 have qemu-system-i386 || need="$need qemu-system-x86"
+[ -x /usr/bin/python3 ] || need="$need python3"
+have sqlite3 || need="$need sqlite3"
+have xz || need="$need xz-utils"
+[ -x /usr/bin/time ] || need="$need time"
 # The benchmarks' general-purpose comparators (dlopen'd; skipped if absent).
 ldconfig -p 2>/dev/null | grep -q 'libjemalloc.so.2 ' || need="$need libjemalloc2"
 ldconfig -p 2>/dev/null | grep -q 'libmimalloc.so.2 ' || need="$need libmimalloc2.0"
