@@ -178,9 +178,11 @@ $(BUILD)/bench/bench: $(BENCH_SRCS) bench/textbook_buddy.h bench/svg.h $(BUILD)/
 	  $(BENCH_SRCS) $(BUILD)/libanalloc.a -ldl -lm -o $@
 # The full suite (about 2 minutes): table, results.csv, bench.svg in $(BUILD)/bench.
 bench: $(BUILD)/bench/bench
+	@sh tools/install-deps.sh --bench
 	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
 	./$(BUILD)/bench/bench --out $(BUILD)/bench
 	$(MAKE) --no-print-directory malloc-bench
+	$(MAKE) --no-print-directory sqlite-bench
 # Instructions per free + alloc pair from 2^10 to 2^24 pages (callgrind).
 scaling: $(BUILD)/bench/bench
 	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
@@ -375,6 +377,7 @@ check: deps all
 	$(MAKE) --no-print-directory symbols
 	$(MAKE) --no-print-directory kernel
 	$(MAKE) --no-print-directory malloc-test
+	$(MAKE) --no-print-directory sqlite-test
 	$(MAKE) --no-print-directory bench-quick > $(BUILD)/bench-quick.log 2>&1 || \
 	  { tail -n 40 $(BUILD)/bench-quick.log; exit 1; }
 	@echo "bench-quick: the benchmark suite runs (log: $(BUILD)/bench-quick.log)"

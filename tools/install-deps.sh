@@ -14,7 +14,13 @@
 #   qemu-system-x86             the multiboot kernel of examples/kernel (make kernel)
 #   python3, sqlite3, xz-utils, time   programs run under the malloc replacement
 #                               (examples/malloc: make malloc-test, malloc-bench)
+#   libsqlite3-dev              the SQLite adapter's test (examples/sqlite)
+# With --bench, also what `make bench` needs beyond that:
+#   npm                         fetches the SQLite amalgamation (better-sqlite3,
+#                               pinned) for the memsys5 comparison
 set -eu
+bench=
+[ "${1:-}" = --bench ] && bench=yes
 need=
 have() { command -v "$1" >/dev/null 2>&1; }
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
@@ -41,11 +47,13 @@ have qemu-system-i386 || need="$need qemu-system-x86"
 have sqlite3 || need="$need sqlite3"
 have xz || need="$need xz-utils"
 [ -x /usr/bin/time ] || need="$need time"
+[ -f /usr/include/sqlite3.h ] || need="$need libsqlite3-dev"
+[ -z "$bench" ] || have npm || need="$need npm"
 # The benchmarks' general-purpose comparators (dlopen'd; skipped if absent).
 ldconfig -p 2>/dev/null | grep -q 'libjemalloc.so.2 ' || need="$need libjemalloc2"
 ldconfig -p 2>/dev/null | grep -q 'libmimalloc.so.2 ' || need="$need libmimalloc2.0"
 fetch_cmocka=
-[ -f build/cmocka-src/src/cmocka.c ] || fetch_cmocka=yes
+[ -n "$bench" ] || [ -f build/cmocka-src/src/cmocka.c ] || fetch_cmocka=yes
 [ -n "$need$fetch_cmocka" ] || exit 0
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=; elif have sudo; then SUDO=sudo; else
