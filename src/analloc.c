@@ -1200,6 +1200,29 @@ static int page_range(const struct analloc *a, uintptr_t addr, size_t size, uint
     return ANALLOC_OK;
 }
 
+/* Remove entry i of the reserved-range table. */
+static void reserve_remove(struct analloc_internal *s, unsigned i)
+{
+    for (; i + 1u < s->reserved; i++) {
+        s->reserve[i][0] = s->reserve[i + 1u][0];
+        s->reserve[i][1] = s->reserve[i + 1u][1];
+    }
+    s->reserved--;
+    s->reserve[s->reserved][0] = s->reserve[s->reserved][1] = 0;
+}
+
+/* Insert [r0, r1) as entry i (the table has room). */
+static void reserve_insert(struct analloc_internal *s, unsigned i, uintptr_t r0, uintptr_t r1)
+{
+    for (unsigned t = s->reserved; t > i; t--) {
+        s->reserve[t][0] = s->reserve[t - 1u][0];
+        s->reserve[t][1] = s->reserve[t - 1u][1];
+    }
+    s->reserve[i][0] = r0;
+    s->reserve[i][1] = r1;
+    s->reserved++;
+}
+
 /* The order of the largest aligned block that starts at p (>= lo >= 1) and
  * ends by r1. */
 static unsigned cut_order(uintptr_t p, uintptr_t r1)
@@ -1252,24 +1275,13 @@ int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
     }
     if (joins_prev && joins_next) { /* one range from three */
         s->reserve[i][1] = s->reserve[i + 1u][1];
-        for (unsigned t = i + 1u; t + 1u < s->reserved; t++) {
-            s->reserve[t][0] = s->reserve[t + 1u][0];
-            s->reserve[t][1] = s->reserve[t + 1u][1];
-        }
-        s->reserved--;
-        s->reserve[s->reserved][0] = s->reserve[s->reserved][1] = 0;
+        reserve_remove(s, i + 1u);
     } else if (joins_prev) {
         s->reserve[i][1] = r1;
     } else if (joins_next) {
         s->reserve[next][0] = r0;
     } else {
-        for (unsigned t = s->reserved; t > i; t--) {
-            s->reserve[t][0] = s->reserve[t - 1u][0];
-            s->reserve[t][1] = s->reserve[t - 1u][1];
-        }
-        s->reserve[i][0] = r0;
-        s->reserve[i][1] = r1;
-        s->reserved++;
+        reserve_insert(s, i, r0, r1);
     }
     s->free_pages -= (size_t)(r1 - r0);
     s->reserved_pages += (size_t)(r1 - r0);
@@ -1314,25 +1326,14 @@ int analloc_release(analloc_t a, uintptr_t addr, size_t size)
         p = first + pages_of(k);
     }
     if (e0 == r0 && e1 == r1) {
-        for (unsigned t = i; t + 1u < s->reserved; t++) {
-            s->reserve[t][0] = s->reserve[t + 1u][0];
-            s->reserve[t][1] = s->reserve[t + 1u][1];
-        }
-        s->reserved--;
-        s->reserve[s->reserved][0] = s->reserve[s->reserved][1] = 0;
+        reserve_remove(s, i);
     } else if (e0 == r0) {
         s->reserve[i][0] = r1;
     } else if (e1 == r1) {
         s->reserve[i][1] = r0;
-    } else {
-        for (unsigned t = s->reserved; t > i + 1u; t--) {
-            s->reserve[t][0] = s->reserve[t - 1u][0];
-            s->reserve[t][1] = s->reserve[t - 1u][1];
-        }
+    } else { /* the middle: two ranges from one */
         s->reserve[i][1] = r0;
-        s->reserve[i + 1u][0] = r1;
-        s->reserve[i + 1u][1] = e1;
-        s->reserved++;
+        reserve_insert(s, i + 1u, r1, e1);
     }
     s->free_pages += (size_t)(r1 - r0);
     s->reserved_pages -= (size_t)(r1 - r0);
