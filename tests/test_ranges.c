@@ -35,12 +35,7 @@
 
 #include "analloc.h"
 #include "testutil.h"
-
-#if UINTPTR_MAX > 0xFFFFFFFFu
-#define HOST_64 1
-#else
-#define HOST_64 0
-#endif
+#include "testcheck.h"
 
 #define CO ANALLOC_CACHE_ORDERS
 #define RMAX ANALLOC_RESERVE_MAX
@@ -73,89 +68,8 @@ static void rng_seed(struct rng *r, const char *test, uint64_t salt)
         }                                                                     \
     } while (0)
 
-#define ASSERT_ERR(got, want) assert_err_((got), (want), #got, __FILE__, __LINE__)
-static void assert_err_(int got, int want, const char *expr, const char *file, int line)
-{
-    if (got != want) {
-        print_error("%s:%d: %s returned %d (%s), expected %d (%s)\n", file, line, expr, got,
-                    analloc_strerror(got), want, analloc_strerror(want));
-        _fail(file, line);
-    }
-}
-
 #define CHECK_OK(a) ASSERT_ERR(analloc_check(a), ANALLOC_OK)
 
-/* An address range that is never touched by anyone (the library must not
- * touch it either).  64-bit: 2^40, which nothing maps here.  32-bit: one
- * PROT_NONE reservation made once (as in test_engine.c). */
-static uintptr_t fake_base(size_t bytes, size_t align)
-{
-#if HOST_64
-    (void)bytes;
-    (void)align;
-    return (uintptr_t)1 << 40;
-#else
-    static uintptr_t reserved;
-    const size_t len = (size_t)96 << 20;
-    if (!reserved) {
-        void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        assert_true(p != MAP_FAILED);
-        reserved = addr(p);
-    }
-    assert_true(align <= ((size_t)16 << 20) && bytes <= ((size_t)64 << 20));
-    return align_up(reserved, (uintptr_t)16 << 20);
-#endif
-}
-
-/* ---- snapshots of the struct and the metadata ------------------------- */
-
-static unsigned char *meta_base(const struct analloc *a)
-{
-    uintptr_t o = addr(a->internal.orders), w = addr(a->internal.words);
-    return ptr_at(o <= w ? o : w);
-}
-
-struct snap {
-    struct analloc s;
-    unsigned char *meta;
-    size_t len;
-};
-
-static void snap_take(struct snap *sn, analloc_t a)
-{
-    memcpy(&sn->s, a, sizeof *a);
-    sn->len = a->internal.meta_bytes;
-    sn->meta = malloc(sn->len + 1);
-    assert_non_null(sn->meta);
-    if (sn->len)
-        memcpy(sn->meta, meta_base(a), sn->len);
-}
-
-static void snap_free(struct snap *sn)
-{
-    free(sn->meta);
-    sn->meta = NULL;
-}
-
-#define SNAP_SAME(sn, a, what) snap_same_((sn), (a), (what), __FILE__, __LINE__)
-static void snap_same_(const struct snap *sn, analloc_t a, const char *what, const char *file,
-                       int line)
-{
-    int s = memcmp(&sn->s, a, sizeof *a) != 0;
-    int m = sn->len && memcmp(sn->meta, meta_base(&sn->s), sn->len) != 0;
-    if (s || m) {
-        print_error("%s:%d: %s changed the allocator:%s%s\n", file, line, what,
-                    s ? " struct" : "", m ? " metadata" : "");
-        if (s)
-            print_error("  free_pages %zu -> %zu, reserved %u -> %u, reserved_pages %zu -> %zu, "
-                        "cached_blocks %u -> %u\n",
-                        sn->s.internal.free_pages, a->internal.free_pages,
-                        sn->s.internal.reserved, a->internal.reserved,
-                        sn->s.internal.reserved_pages, a->internal.reserved_pages,
-                        sn->s.internal.cached_blocks, a->internal.cached_blocks);
-        _fail(file, line);
-    }
-}
 
 /* ---- the error hook ---------------------------------------------------- */
 
