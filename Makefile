@@ -52,8 +52,16 @@ $(BUILD)/pic/%.o: src/%.c $(HDRS) | $(BUILD)/pic
 	$(CC) $(CORE_FLAGS) -fPIC -c $< -o $@
 $(BUILD)/libanalloc.a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
-$(BUILD)/libanalloc.so: $(patsubst src/%.c,$(BUILD)/pic/%.o,$(SRCS))
-	$(CC) -shared -o $@ $^
+# The SONAME carries the major version (ANALLOC_VERSION_MAJOR in the header),
+# which changes whenever struct analloc or a signature does.
+version_part = $(shell sed -n 's/^\#define ANALLOC_VERSION_$(1) \([0-9]*\).*/\1/p' include/analloc.h)
+SOVERSION := $(call version_part,MAJOR)
+VERSION   := $(SOVERSION).$(call version_part,MINOR).$(call version_part,PATCH)
+$(BUILD)/libanalloc.so.$(VERSION): $(patsubst src/%.c,$(BUILD)/pic/%.o,$(SRCS))
+	$(CC) -shared -Wl,-soname,libanalloc.so.$(SOVERSION) -o $@ $^
+$(BUILD)/libanalloc.so: $(BUILD)/libanalloc.so.$(VERSION)
+	ln -sf libanalloc.so.$(VERSION) $(BUILD)/libanalloc.so.$(SOVERSION)
+	ln -sf libanalloc.so.$(VERSION) $@
 $(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
 
@@ -208,6 +216,10 @@ $(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(1))): tests/test_bitvector.
 endef
 $(foreach v,$(BV_VARIANTS),$(eval $(call bv_variant,$(v))))
 BV_BINS := $(foreach v,$(BV_VARIANTS),$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(v))))
+# A program built with other values of the tunables than the library (they
+# only matter when compiling src/): its struct analloc is the library's.
+$(BUILD)/tests/test_abi: TEST_FLAGS += -DANALLOC_RESERVE_MAX=4 -DANALLOC_CACHE_MAX=2 \
+                                       -DANALLOC_CACHE_ORDERS=1
 # The model engine is #included by test_model.c and fuzz_analloc.c.
 $(BUILD)/tests/test_model: tests/model.c tests/model.h
 # The fuzz harness without libFuzzer replays tests/corpus as a regression test.

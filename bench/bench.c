@@ -1528,6 +1528,21 @@ static void write_svg(const struct latres *lat, const enum kind *lat_kinds, size
 
 /* ---- main ----------------------------------------------------------------------------------- */
 
+/* The block cache settings of the library linked in (its build's
+ * defaults), read through analloc_stats from a small allocator. */
+static struct analloc_stats build_settings(void)
+{
+    static uint64_t meta[ANALLOC_META_SIZE_MAX(64u * PAGE, PAGE) / 8u + 1u];
+    struct analloc a;
+    struct analloc_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    if (analloc_init(&a, (void *)UNTOUCHED_BASE, 64u * PAGE, PAGE, meta, sizeof meta) != 0 ||
+        analloc_stats(&a, &st) != 0)
+        die("analloc_stats on a small allocator failed");
+    return st;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -1637,10 +1652,10 @@ int main(int argc, char **argv)
     say("arena:     W1-W5 2^%u pages of %u bytes (%zu MiB); W6 2^%u to 2^%u pages\n", MAIN_LOG2,
         PAGE, CHUNK_BYTES >> 20, W6_MIN_LOG2, W6_MAX_LOG2);
     say("allocators:\n");
+    struct analloc_stats build = build_settings();
     say("  analloc        analloc_init, external metadata, arena at %#llx: never mapped; the "
         "block cache at its default (%u slots for each of orders 0-%u)\n",
-        (unsigned long long)UNTOUCHED_BASE, (unsigned)ANALLOC_CACHE_DEFAULT,
-        (unsigned)ANALLOC_CACHE_ORDERS - 1u);
+        (unsigned long long)UNTOUCHED_BASE, build.cache_slots, build.cache_orders - 1u);
     say("  floor          a stack of free page numbers (one page only: W1, W3, W6 W1)\n");
     say("  textbook       bench/textbook_buddy.c: lists through the free blocks, order byte per "
         "page; real memory (mmap, prefaulted, MADV_HUGEPAGE, as a kernel's direct map)\n");

@@ -2,19 +2,53 @@
  * analloc.h - a buddy allocator for kernels whose metadata lives in bit
  * vectors, never in the memory it manages.
  *
- * One allocator manages one range of addresses.  Blocks are page * 2^n bytes
- * and are aligned to their size in absolute addresses.  All functions run in
- * O(log N) word operations for N pages and never read or write a byte of the
- * managed range (analloc_realloc's copy when a block moves aside).
+ * This header is the reference for every function's contract.  How the
+ * engine works is described once, at the top of src/analloc.c.
  *
- * The allocator is single-threaded: a caller that shares one between CPUs or
- * threads serialises every call with its own lock (a spinlock with interrupts
- * off in a kernel, a mutex in user space).  Distinct allocators are
- * independent.
+ * One allocator manages one range of addresses, cut into pages of `page`
+ * bytes.  Blocks are page * 2^k bytes (k is the block's order) and are
+ * aligned to their size in absolute addresses.  The library never reads or
+ * writes a byte of the managed range, with three exceptions the caller asks
+ * for: analloc_realloc's copy when a block moves, and the debug aids of
+ * analloc_set_debug.
  *
- * Error codes are the negative ANALLOC_E* constants below.  A call that fails
- * changes nothing.  The library never prints; analloc_set_error_hook lets a
- * caller hear about rejected pointers.
+ * COST.  Allocation, free, realloc in place, mem_size, reserve and release
+ * of one block, stats and the getters take O(depth x levels) word operations
+ * at worst (depth <= 60 orders; levels <= 11, and 4 up to 2^24 pages), with
+ * no loop over pages or blocks.  Four calls are O(N) for N pages and exist
+ * for debugging: analloc_check, analloc_walk, analloc_dump, and
+ * analloc_set_debug when it turns sanitizer annotations on or off.
+ *
+ * ERRORS.  Functions that return int return 0 or one of the negative
+ * ANALLOC_E* codes below; allocating functions return NULL and getters 0.
+ * A call that fails changes nothing, with one deliberate exception: an
+ * allocation (alloc, alloc_flags, alloc_range, alloc_aligned, or realloc
+ * growing or moving) that finds no block first merges the block cache
+ * (analloc_drain) and searches again, so a request fails only when no block
+ * exists with every cached block merged; it still fails if that finds none.
+ * Getters change nothing.  When several errors apply, the first of the order
+ * given at each function wins.
+ *
+ * LOCKING.  The engine keeps no global state: distinct allocators are
+ * independent.  One allocator shared between CPUs or threads needs a lock:
+ * give it hooks with analloc_set_lock.  Every call that reads or changes an
+ * allocator's state after setup then runs between lock(ctx) and unlock(ctx),
+ * in one section, except these, which take two: analloc_free and a shrinking
+ * analloc_realloc when free-poisoning is on, a moving analloc_realloc,
+ * analloc_release when sanitizer annotations are on; and analloc_set_debug's
+ * annotation walk, one section per block.  A lock section does metadata
+ * work only: it never copies, fills or reads managed memory, and its length
+ * does not depend on the size of any block (copies and fills run outside).
+ * These take no lock: analloc_with_chunk, analloc_init (set up before you
+ * share), analloc_meta_size, analloc_meta_bytes, analloc_set_lock,
+ * analloc_strerror, analloc_version, and every call refused on its
+ * arguments alone (an allocator never set up, free(NULL), unknown flags, a
+ * size no block has, ...): those read only what setup fixed.  The error
+ * hook, the walk callback and the dump's output function run inside a lock
+ * section and must not call into the same allocator.  In a kernel the hooks
+ * are a spinlock taken with interrupts off; everything that runs under them
+ * is bounded as above, and the O(N) calls are for debugging, not for
+ * interrupt context on a large arena.
  */
 #ifndef ANALLOC_H
 #define ANALLOC_H
@@ -27,246 +61,227 @@
 extern "C" {
 #endif
 
-#define ANALLOC_VERSION_MAJOR 1
+#define ANALLOC_VERSION_MAJOR 2
 #define ANALLOC_VERSION_MINOR 0
+#define ANALLOC_VERSION_PATCH 0
+/* (major << 16) | (minor << 8) | patch; the shared library's SONAME carries
+ * the major version, which changes whenever struct analloc or a signature
+ * does. */
+#define ANALLOC_VERSION                                                        \
+    ((ANALLOC_VERSION_MAJOR << 16) | (ANALLOC_VERSION_MINOR << 8) | ANALLOC_VERSION_PATCH)
+
+/* The version of the library linked in, as ANALLOC_VERSION: compare the two
+ * to detect a header and a library of different releases. */
+unsigned analloc_version(void);
 
 /* Error codes: every failing call returns one of these (all negative). */
 enum analloc_error {
     ANALLOC_OK = 0,
-    ANALLOC_EINVAL = -1,    /* bad argument: NULL allocator or chunk, page not a power of two,
-                               used > total, a range that wraps the address space,
-                               or an allocator that was never set up */
-    ANALLOC_ETOOSMALL = -2, /* chunk cannot hold its metadata and one page, or the
-                               metadata buffer is smaller than analloc_meta_size() */
-    ANALLOC_EOVERLAP = -3,  /* the metadata buffer overlaps the managed range, or the
-                               struct analloc overlaps the metadata or the managed range */
-    ANALLOC_ERANGE = -4,    /* pointer outside the managed range */
-    ANALLOC_ERESERVED = -5, /* pointer in the used prefix, the metadata or a reserved range */
-    ANALLOC_EALIGN = -6,    /* pointer not aligned to a page */
-    ANALLOC_EINTERIOR = -7, /* pointer inside a live block but not at its start */
-    ANALLOC_EFREE = -8,     /* pointer to memory that is free (a double free) */
-    ANALLOC_ECORRUPT = -9,  /* analloc_check found metadata that breaks an invariant */
-    ANALLOC_EBUSY = -10,    /* analloc_reserve: a page of the range is allocated or reserved */
-    ANALLOC_ENOTRESERVED = -11, /* analloc_release: a page of the range is not reserved */
-    ANALLOC_ELIMIT = -12    /* analloc_reserve/release: the table of reserved ranges is full */
+    ANALLOC_EINVAL = -1,        /* bad argument, or an allocator never set up */
+    ANALLOC_ETOOSMALL = -2,     /* no room for the metadata and one page */
+    ANALLOC_EOVERLAP = -3,      /* metadata, range and struct overlap */
+    ANALLOC_ERANGE = -4,        /* pointer or range outside the arena */
+    ANALLOC_ERESERVED = -5,     /* pointer in the used prefix, the metadata or a reserved range */
+    ANALLOC_EALIGN = -6,        /* pointer not aligned to a page */
+    ANALLOC_EINTERIOR = -7,     /* pointer inside a live block, not at its start */
+    ANALLOC_EFREE = -8,         /* pointer to free memory: a double free */
+    ANALLOC_ECORRUPT = -9,      /* analloc_check: the state breaks an invariant */
+    ANALLOC_EBUSY = -10,        /* analloc_reserve: a page is allocated or reserved */
+    ANALLOC_ENOTRESERVED = -11, /* analloc_release: a page is not reserved */
+    ANALLOC_ELIMIT = -12        /* analloc_reserve/release: the range table is full */
 };
+
+/* A short English description of an error code ("unknown error" if none). */
+const char *analloc_strerror(int error);
 
 /* The most levels the free-block index can have: 64-ary summaries over at
  * most 2^66 bits.  Not a tunable. */
 #define ANALLOC_MAX_LEVELS 11
-
-/* The block cache: freed blocks of the ANALLOC_CACHE_ORDERS smallest orders
- * kept aside, unmerged, for the next allocations of their order (see
- * analloc_set_cache).  ANALLOC_CACHE_MAX slots per order live in the struct;
- * setup enables ANALLOC_CACHE_DEFAULT of them. */
-/* They shape the struct: a build that changes them must change them for
- * every file that includes this header. */
-#ifndef ANALLOC_CACHE_ORDERS
-#define ANALLOC_CACHE_ORDERS 4
-#endif
-#ifndef ANALLOC_CACHE_MAX
-#define ANALLOC_CACHE_MAX 8
-#endif
-#ifndef ANALLOC_CACHE_DEFAULT
-#define ANALLOC_CACHE_DEFAULT ANALLOC_CACHE_MAX
-#endif
-
-/* Reserved page ranges (analloc_reserve) a struct can hold, after merging
- * adjacent ones; shapes the struct like the cache's macros. */
-#ifndef ANALLOC_RESERVE_MAX
-#define ANALLOC_RESERVE_MAX 16
-#endif
+/* The most orders a block cache can cover (the build chooses 1 to this). */
+#define ANALLOC_CACHED_ORDERS_CAP 8
+/* The most bytes of fixed tables (block cache slots, reserved ranges) at the
+ * start of any build's metadata. */
+#define ANALLOC_META_FIXED_MAX 3072u
 
 /* Lock hooks (analloc_set_lock). */
 typedef void (*analloc_lock_fn)(void *ctx);
 
-/* Called by analloc_free and analloc_realloc with the error they return for
- * a pointer that is not the start of a live block (not for setup errors, nor
- * for an allocation that finds no memory; analloc_mem_size is silent). */
+/* Called with the error that analloc_free or analloc_realloc returns for a
+ * pointer that is not the start of a live block; nothing else calls it. */
 typedef void (*analloc_error_hook)(void *ctx, int error, const void *ptr);
 
 /*
- * The allocator.  A complete type, so a caller can put it anywhere: in static
- * storage, on the stack, or inside the chunk it manages (in the used prefix).
- * Its size is fixed.  The first fields are public and read-only; `internal`
- * belongs to the engine.
+ * The allocator: a complete type of a fixed size (it depends on the target's
+ * pointer size only, never on how src/ was configured), so a caller can put
+ * it anywhere: static storage, the stack, or inside the chunk it manages (in
+ * the used prefix).  The first four fields are public and read-only;
+ * `internal` belongs to the engine (src/analloc.c documents it).
  */
 struct analloc {
-    size_t page;     /* smallest block, bytes (a power of two) */
-    size_t depth;    /* page << depth is the largest block the arena can hold */
-    size_t managed;  /* bytes of allocatable pages (page * number of pages) */
-    void *start;     /* address of the first allocatable page */
+    size_t page;    /* smallest block, bytes (a power of two) */
+    size_t depth;   /* page << depth is the largest block the arena can hold */
+    size_t managed; /* bytes of allocatable pages: page * their number */
+    void *start;    /* address of the first allocatable page */
 
     struct analloc_internal {
-        uint32_t magic;          /* set by a successful setup */
-        unsigned shift;          /* log2(page) */
-        unsigned depth;          /* the engine's copy of depth */
-        unsigned levels;         /* levels of the free-block index */
-        uintptr_t lo, hi;        /* allocatable page numbers: [lo, hi) */
-        uint64_t *words;         /* the metadata, in 64-bit words */
-        size_t *orders;          /* per order k: first index bit, then free count */
-        size_t level_word[ANALLOC_MAX_LEVELS];  /* word offset of each index level */
-        size_t level_bits[ANALLOC_MAX_LEVELS];  /* bits in each index level */
-        size_t split_word;       /* word offset of the split bits */
-        size_t meta_bytes;       /* bytes of metadata in use */
-        uint64_t free_orders;    /* bit k set: some order-k block is free */
-        size_t free_pages;       /* pages in free blocks */
-        size_t live_blocks;      /* blocks handed out and not yet freed */
-        uintptr_t reserved_lo, reserved_hi; /* used prefix + metadata, or external metadata */
+        uint32_t magic;        /* set by a successful setup */
+        unsigned shift;        /* log2(page) */
+        unsigned depth;        /* the largest order */
+        unsigned levels;       /* levels of the free-block index */
+        uintptr_t lo, hi;      /* allocatable page numbers: [lo, hi) */
+        uint64_t *words;       /* the metadata */
+        uint64_t free_orders;  /* bit k set: some order-k block is free */
+        size_t free_pages;     /* pages in free blocks, cached ones included */
+        size_t live_blocks;    /* blocks handed out and not yet freed */
+        unsigned cache_slots;  /* capacity of each order's cache list */
+        unsigned cached_blocks;                       /* blocks in all lists */
+        unsigned cached[ANALLOC_CACHED_ORDERS_CAP];   /* blocks in each list */
+        unsigned ranges;       /* reserved ranges */
+        unsigned poison;       /* debug flags | free byte << 8 | fresh byte << 16 */
+        size_t reserved_pages; /* pages in reserved ranges */
+        uintptr_t held_lo, held_hi; /* bytes setup kept: used prefix + metadata */
+        analloc_lock_fn lock, unlock;
+        void *lock_ctx;
         analloc_error_hook hook;
         void *hook_ctx;
-        unsigned cache_slots;    /* capacity of each order's cache (analloc_set_cache) */
-        unsigned cached_blocks;  /* blocks in all of them */
-        unsigned cached[ANALLOC_CACHE_ORDERS]; /* blocks in each: [k][0] oldest */
-        uintptr_t cache[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* first pages; unused: 0 */
-        unsigned reserved;       /* reserved page ranges, sorted, disjoint, not adjacent */
-        unsigned poison;         /* analloc_set_debug: flags | free byte << 8 | fresh << 16 */
-        size_t reserved_pages;   /* pages in the reserved ranges */
-        uintptr_t reserve[ANALLOC_RESERVE_MAX][2]; /* [first page, end page); unused: 0 */
-        analloc_lock_fn lock, unlock; /* analloc_set_lock; NULL: no locking */
-        void *lock_ctx;
+        size_t level_word[ANALLOC_MAX_LEVELS]; /* word offset of each index level */
+        size_t level_bits[ANALLOC_MAX_LEVELS]; /* bits in each index level */
+        size_t split_word;     /* word offset of the split bits */
+        size_t meta_bytes;     /* bytes of metadata in use */
+        uint64_t seal;         /* hash of what setup fixed (analloc_check) */
     } internal;
 };
 
 typedef struct analloc *analloc_t;
 
+/* ---- Setting up ---------------------------------------------------------------- */
+
 /*
- * Manage [chunk, chunk + total).  The first `used` bytes are the caller's and
- * stay allocated; the metadata is placed right after them (8-byte aligned)
- * and is reserved too.  Every whole page after that, to the end of the chunk,
- * is allocatable.  `page` is a power of two (any, from 1).
- * The struct analloc may lie in the used prefix or outside the chunk, not
- * after the prefix.
- * Returns 0, ANALLOC_EINVAL (also: more pages than this target can describe),
- * ANALLOC_ETOOSMALL or ANALLOC_EOVERLAP (the struct after the used prefix).
+ * Manage [chunk, chunk + total).  The first `used` bytes are the caller's
+ * and stay allocated; the metadata is placed right after them (8-byte
+ * aligned) and is kept too.  Every whole page after that, to the end of the
+ * chunk, is allocatable: the first is the lowest page that the exact
+ * metadata leaves free.  `page` is any power of two, from 1.  The struct may
+ * lie in the used prefix or outside the chunk, not after the prefix.
+ * Pointers into the used prefix and the metadata are refused by free
+ * (ANALLOC_ERESERVED).
+ * Returns 0, or, writing nothing: ANALLOC_EINVAL (a or chunk NULL, page not
+ * a power of two, used > total, the chunk wraps or ends at the top of the
+ * address space, more pages than the target can count), ANALLOC_ETOOSMALL
+ * (no room for the metadata and one page), ANALLOC_EOVERLAP (the struct lies
+ * after the used prefix).
  */
 int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size_t page);
 
 /*
  * Bytes of metadata needed to manage `total` bytes with pages of `page`
- * bytes, for any start address (an upper bound; alignment slack included).
+ * bytes, for any start address (alignment slack included): about 3 bits per
+ * page, plus the order table and the fixed tables of this build.
  * 0 if `page` is not a power of two or the arena is too large to describe.
  */
 size_t analloc_meta_size(size_t total, size_t page);
 
 /*
- * A constant upper bound of analloc_meta_size(total, page) for static
- * buffers: 3 bits per page, 1/128 byte per page for the summaries, and 2 KiB
- * for the order table, word rounding and alignment slack.
+ * A constant upper bound of analloc_meta_size(total, page) for any build, for
+ * static buffers (declare them as uint64_t arrays): 3 bits per page, 1/128
+ * byte per page for the summaries, 2 KiB for the order table, rounding and
+ * alignment, and ANALLOC_META_FIXED_MAX.
  */
-#define ANALLOC_META_SIZE_MAX(total, page) \
-    ((size_t)(total) / (size_t)(page) / 8u * 3u + (size_t)(total) / (size_t)(page) / 128u + 2048u)
+#define ANALLOC_META_SIZE_MAX(total, page)                                     \
+    ((size_t)(total) / (size_t)(page) / 8u * 3u + (size_t)(total) / (size_t)(page) / 128u + \
+     2048u + ANALLOC_META_FIXED_MAX)
 
 /*
  * Manage [base, base + total) with the metadata in a separate buffer
  * [meta, meta + meta_size), for memory the CPU must not or cannot touch.
- * `base` may be any address, even one that is not mapped; whole pages inside
+ * `base` may be any address, even one that is not mapped: whole pages inside
  * the range are allocatable, except the page at address 0, which is never
- * handed out (it would read as NULL).
- * Returns 0, ANALLOC_EINVAL (also: a range or buffer that wraps or ends at
- * the top of the address space, more pages than this target can describe),
- * ANALLOC_ETOOSMALL (meta_size below analloc_meta_size, checked first; or no
- * whole page) or ANALLOC_EOVERLAP (metadata and range overlap, or the struct
- * overlaps either).
+ * handed out (it would read as NULL) and does not count in `managed`.  The
+ * last page of the address space cannot be managed (a range must not end at
+ * the top: base + total must not wrap to 0).
+ * Returns 0, or, writing nothing, in this order: ANALLOC_EINVAL (a or meta
+ * NULL, page not a power of two, the range or the buffer wraps or ends at
+ * the top of the address space, more pages than the target can count),
+ * ANALLOC_ETOOSMALL (meta_size below analloc_meta_size(total, page)),
+ * ANALLOC_EOVERLAP (the buffer overlaps the range, or the struct overlaps
+ * either), ANALLOC_ETOOSMALL (no whole page in the range).
  */
 int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta, size_t meta_size);
 
+/* ---- Allocating and freeing -------------------------------------------------- */
+
 /*
- * A block of page * 2^n >= size bytes, aligned to its size, at the lowest
- * address among the smallest free blocks that fit; NULL if there is none.
- * Size 0 asks for the smallest block (one page), so every non-NULL result
- * can be freed.  Sizes larger than the largest block fail cleanly.
+ * A block of page * 2^k >= size bytes, aligned to its size: for the orders
+ * the block cache covers (1 to 8 pages by default), the block of that order
+ * freed most recently if the cache holds one; otherwise the lowest-addressed
+ * block among the free blocks of the smallest order that has one (best fit),
+ * split down to the size.  NULL if there is none after merging the cache, or
+ * if no block of the arena is that large.  Size 0 asks for one page, so that
+ * every non-NULL result can be freed.
  */
 void *analloc_alloc(analloc_t a, size_t size);
 
 /*
- * Free the live block that starts at ptr.  free(NULL) does nothing and
- * returns 0 (ANALLOC_EINVAL if the allocator was never set up).  Any other pointer that is not the start of a live block
- * returns ANALLOC_ERANGE, ANALLOC_ERESERVED, ANALLOC_EALIGN,
- * ANALLOC_EINTERIOR or ANALLOC_EFREE and changes nothing.
+ * Free the live block that starts at ptr.  With the block cache on, a block
+ * of a cached order waits unmerged in its order's list (its oldest entry is
+ * merged when the list is full); otherwise it merges with its free buddies
+ * at once.  free(NULL) returns 0.  Any other pointer that is not the start
+ * of a live block changes nothing, calls the error hook, and returns, in
+ * this order: ANALLOC_EINVAL (allocator never set up), ANALLOC_ERESERVED (in
+ * the used prefix or the metadata), ANALLOC_ERANGE (outside the arena),
+ * ANALLOC_ERESERVED (in a reserved range, aligned or not), ANALLOC_EALIGN
+ * (not at a page start), ANALLOC_EFREE (in a free or cached block: a double
+ * free), ANALLOC_EINTERIOR (inside a live block, not at its start).
  */
 int analloc_free(analloc_t a, void *ptr);
 
 /*
- * Resize the live block at ptr to hold `size` bytes.  In place whenever the
- * buddy system allows it: shrinking always does, growing does when ptr is
- * aligned to the new size and the buddies that follow are free.  Otherwise a
- * new block is allocated, the old contents copied and the old block freed.
- * realloc(NULL, size) is analloc_alloc(size); size 0 means one page, as in
- * analloc_alloc (use analloc_free to free).  On failure (no memory, or ptr
- * not a live block) returns NULL and the old block is unchanged and still
- * allocated.
+ * Resize the live block at ptr to hold `size` bytes (size 0: one page).
+ * Shrinking is always in place: the upper halves become free blocks.
+ * Growing is in place when ptr is aligned to the new size and the blocks
+ * that follow it are free (cached ones are merged first if that helps).
+ * Otherwise a new block is allocated as by analloc_alloc, the old contents
+ * copied outside the lock, and the old block freed (merging at once, not
+ * into the cache); while the copy runs, both blocks are allocated, and a
+ * concurrent caller sees the new block live and the free bytes lower by its
+ * size.  realloc(NULL, size) is analloc_alloc(size).
+ * NULL on failure, with the old block unchanged and still allocated: no
+ * block for the new size (after merging the cache), or ptr not the start of
+ * a live block (the error hook hears the error analloc_free would return).
  */
 void *analloc_realloc(analloc_t a, void *ptr, size_t size);
 
-/* Size in bytes of the live block that starts at ptr; 0 if there is none. */
-size_t analloc_mem_size(analloc_t a, const void *ptr);
+/* Size in bytes of the live block that starts at ptr; 0 if ptr is not the
+ * start of a live block (NULL, bad, freed or cached). */
+size_t analloc_mem_size(const struct analloc *a, const void *ptr);
 
-/*
- * Walk all metadata and check every invariant (encoding, summaries, counts,
- * buddy merging, edges).  Returns 0 or ANALLOC_ECORRUPT (ANALLOC_EINVAL for
- * an allocator that was never set up).  O(N).
- */
-int analloc_check(analloc_t a);
+/* ---- Placement, ranges, alignment ------------------------------------------- */
 
-/* Bytes in free blocks (cached blocks included). */
-size_t analloc_free_bytes(analloc_t a);
-
-/* Size of the largest block analloc_alloc can return now; 0 if none.
- * Drains the block cache first (analloc_drain), so the answer counts the
- * blocks that cached blocks merge into. */
-size_t analloc_largest_free(analloc_t a);
-
-/*
- * The block cache.  A freed block of one of the ANALLOC_CACHE_ORDERS smallest
- * orders (1 to 8 pages, by default) is kept, unmerged and still marked used in
- * the bit vectors, in a list of up to `slots` blocks of its order inside the
- * struct; the next allocation of that order takes the most recently freed
- * one (a few instructions, and memory likely still in the CPU's caches).
- * Freeing into a full list gives its oldest block back to the buddy system.
- * Every allocation (and realloc) that would fail drains the cache and tries
- * again, so requests fail only when no block exists with everything merged.
- * Without the cache (slots 0), every allocation is lowest-address-first and
- * every free merges at once.
- * analloc_set_cache drains the cache and sets the slots per order: 0 to
- * ANALLOC_CACHE_MAX (setup sets ANALLOC_CACHE_DEFAULT).  Returns 0, or
- * ANALLOC_EINVAL (not set up, or more slots than ANALLOC_CACHE_MAX) and
- * changes nothing.
- * analloc_drain gives every cached block back to the buddy system (merging);
- * nothing happens to an allocator that was never set up.
- */
-int analloc_set_cache(analloc_t a, unsigned slots);
-void analloc_drain(analloc_t a);
-
-/* ---- Placement, ranges, alignment ----------------------------------------- */
-
-/* Placement flags.  0: the default of analloc_alloc (the block cache first
- * for orders 0-3, then the lowest-addressed of the smallest fitting free
- * blocks: best fit).  ANALLOC_LOW: the lowest address where the block fits,
- * in a free block of any order, skipping the cache.  ANALLOC_HIGH: the
- * highest address, the block carved from the top of its free block, skipping
- * the cache (the original analloc's `high`: low memory stays free for devices
- * that need it).  LOW and HIGH together are refused. */
+/* Placement flags.  0: as analloc_alloc.  ANALLOC_LOW: the lowest address
+ * where the block fits, in a free block of any order.  ANALLOC_HIGH: the
+ * highest, carved from the top of its free block (the original analloc's
+ * `high`: low memory stays free for devices that need it).  Both bypass the
+ * block cache; LOW and HIGH together are refused. */
 #define ANALLOC_LOW 0x1u
 #define ANALLOC_HIGH 0x2u
 
 void *analloc_alloc_flags(analloc_t a, size_t size, unsigned flags);
 
 /*
- * A block of `size` bytes (rounded up to page * 2^n as always) that starts at
+ * A block of `size` bytes (rounded up to page * 2^k as always) that starts at
  * a multiple of `align` and lies wholly inside the addresses [lo, hi).
- * `align` 0 or up to the block's size: the block's natural alignment; larger
- * (a power of two): the block is aligned further, and only the block itself
- * is taken, the rest of the aligned free block stays free.  Among the
- * positions that fit, the lowest (ANALLOC_LOW, or flags 0 here) or the
- * highest (ANALLOC_HIGH) is taken, whatever the order of its free block.
- * Cost: only free blocks at least `align` large are searched (a smaller free
- * block that happens to start at an aligned address is not found), at most
- * two searches of 2 x levels words per order: O(depth x levels) word reads.
- * The cache is never used (its blocks are merged first if the request would
- * fail otherwise).  NULL, changing nothing, if no block fits, or for bad
- * arguments: unknown flags, LOW with HIGH, `align` not a power of two,
- * lo >= hi, or a size or alignment no block of the arena has.
+ * `align` 0 or up to the block's size means the block's natural alignment;
+ * larger (a power of two), the block is aligned further, and only the block
+ * itself is taken: the rest of the aligned free block stays free.  Among the
+ * positions that fit, the lowest (flags 0 or ANALLOC_LOW) or the highest
+ * (ANALLOC_HIGH) is taken, whatever the order of its free block.  Only free
+ * blocks at least `align` large are searched: a smaller free block that
+ * happens to start at an aligned address is not found.  The block cache is
+ * bypassed (and merged before the request fails).  Cost: at most two index
+ * searches per order, O(depth x levels).
+ * NULL, changing nothing, if no block fits, or for bad arguments: unknown
+ * flags, LOW with HIGH, `align` not 0 nor a power of two, lo >= hi, a size or
+ * alignment no block of the arena has.
  */
 void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
                           unsigned flags);
@@ -277,21 +292,57 @@ void *analloc_alloc_aligned(analloc_t a, size_t size, size_t align, unsigned fla
 /*
  * Take the pages that [addr, addr + size) touches out of use (a hole in the
  * memory map, firmware tables, MMIO, the kernel image), or give reserved
- * pages back.  Reserved pages are neither free nor allocated: analloc_free
- * of a pointer into them returns ANALLOC_ERESERVED.  Adjacent reservations
- * merge; analloc_release may return any part of one reserved range (at
- * either end, which is how an arena grows: set it up over the largest span
- * and reserve what is not there yet).  At most ANALLOC_RESERVE_MAX separate
- * ranges.  O(blocks in the range x depth).  Returns 0, or, changing nothing:
- * ANALLOC_EINVAL (not set up, size 0, the range wraps), ANALLOC_ERANGE (a page
- * outside the arena), ANALLOC_EBUSY (reserve: a page is allocated or already
- * reserved), ANALLOC_ENOTRESERVED (release: a page is not reserved, or the
- * pages span two ranges), ANALLOC_ELIMIT (the table is full).
+ * pages back.  Reserved pages are neither free nor allocated: freeing a
+ * pointer into them returns ANALLOC_ERESERVED.  Pages in cached blocks count
+ * as free: reserving them merges the cache first.  Adjacent reservations
+ * merge into one range; analloc_release may return any part of one range
+ * (either end or the middle, which is how an arena grows: set it up over
+ * the largest span and reserve what is not there yet).  At most
+ * stats.reserve_max separate ranges (16 by default).  Cost: O(blocks in the
+ * range x depth).
+ * Returns 0, or, changing nothing, in this order: ANALLOC_EINVAL (not set
+ * up, size 0, addr + size wraps or ends at the top of the address space),
+ * ANALLOC_ERANGE (a page outside the arena, the used prefix and the
+ * metadata included: they were never part of it), ANALLOC_EBUSY (reserve: a
+ * page is allocated or already reserved), ANALLOC_ENOTRESERVED (release: a
+ * page is not reserved, or the pages span two ranges), ANALLOC_ELIMIT (the
+ * table is full: a new range, or a release that would split one in two).
  */
 int analloc_reserve(analloc_t a, uintptr_t addr, size_t size);
 int analloc_release(analloc_t a, uintptr_t addr, size_t size);
 
-/* ---- Statistics and walking ------------------------------------------------- */
+/* ---- The block cache ---------------------------------------------------------- */
+
+/*
+ * The block cache keeps freed blocks of the smallest orders (4 orders, 8
+ * slots each, by default; set when src/ is compiled) unmerged for the next
+ * allocation of their order: O(1) for both, and memory likely still in the
+ * CPU's caches.  Cached blocks count as free (free_bytes) but are not merged
+ * into larger free blocks until they are drained.  analloc_set_cache drains
+ * the cache and sets the slots per order, from 0 (off: every allocation is
+ * best fit, lowest address first, and every free merges) to the build's
+ * maximum (stats.cache_slots_max); setup sets the build's default.  Returns
+ * 0, or ANALLOC_EINVAL (not set up, too many slots), changing nothing.
+ * analloc_drain merges every cached block into the buddy system; nothing
+ * happens to an allocator never set up.
+ */
+int analloc_set_cache(analloc_t a, unsigned slots);
+void analloc_drain(analloc_t a);
+
+/* ---- Statistics, walking, checking ------------------------------------------ */
+
+/* Bytes in free blocks, cached blocks included; 0 if not set up. */
+size_t analloc_free_bytes(const struct analloc *a);
+
+/* Size of the largest free block in the buddy system, O(1); 0 if none or not
+ * set up.  Cached blocks are not merged into it (nor counted): an
+ * allocation of a larger block can still succeed after the cache is merged;
+ * call analloc_drain first for the largest block after merging.  Equals
+ * stats.largest_free. */
+size_t analloc_largest_free(const struct analloc *a);
+
+/* Bytes of metadata the allocator uses; 0 if not set up. */
+size_t analloc_meta_bytes(const struct analloc *a);
 
 /*
  * A snapshot of the allocator.  The caller sets `size` to
@@ -309,18 +360,22 @@ struct analloc_stats {
     size_t cached_bytes;   /* in the block cache (part of free_bytes) */
     size_t live_blocks;
     size_t cached_blocks;
-    size_t largest_free;   /* the largest free block, O(1), cached blocks not merged
-                              (analloc_largest_free merges them first) */
+    size_t largest_free;   /* = analloc_largest_free: cached blocks not merged */
     size_t meta_bytes;
     unsigned depth;
     unsigned reserved_ranges;
-    size_t free_blocks_of_order[64];   /* free blocks in the buddy system, per order */
-    size_t cached_blocks_of_order[8];  /* blocks in the cache, per order */
+    size_t free_blocks_of_order[64];  /* free blocks in the buddy system, per order */
+    size_t cached_blocks_of_order[ANALLOC_CACHED_ORDERS_CAP]; /* in the cache, per order */
+    /* The library's build: */
+    unsigned cache_orders;    /* orders the block cache covers */
+    unsigned cache_slots_max; /* most slots per order (analloc_set_cache) */
+    unsigned cache_slots;     /* slots per order now */
+    unsigned reserve_max;     /* most separate reserved ranges */
 };
 
 /* Fill *st (see above).  Returns 0, or ANALLOC_EINVAL (not set up, st NULL,
  * st->size smaller than the size field itself). */
-int analloc_stats(analloc_t a, struct analloc_stats *st);
+int analloc_stats(const struct analloc *a, struct analloc_stats *st);
 
 /*
  * Linux's external fragmentation index for a request of 2^order pages
@@ -333,7 +388,7 @@ int analloc_stats(analloc_t a, struct analloc_stats *st);
  * count as the free blocks they are.  ANALLOC_EINVAL (-1, never an index)
  * if not set up or order > depth.
  */
-int analloc_frag_index(analloc_t a, unsigned order);
+int analloc_frag_index(const struct analloc *a, unsigned order);
 
 /* Kinds of block for analloc_walk. */
 #define ANALLOC_BLOCK_USED 0x1u     /* allocated */
@@ -345,63 +400,68 @@ int analloc_frag_index(analloc_t a, unsigned order);
 /* Called by analloc_walk; a nonzero return stops the walk, which returns it. */
 typedef int (*analloc_walk_fn)(void *ctx, void *block, size_t bytes, unsigned kind);
 
-/* Visit every block whose kind is in `kinds`, in address order.  The
- * callback runs under the allocator's lock and must not call into it.
- * Returns 0, the callback's nonzero value, or ANALLOC_EINVAL (not set up,
- * fn NULL, unknown kinds). */
-int analloc_walk(analloc_t a, unsigned kinds, analloc_walk_fn fn, void *ctx);
+/* Visit every block whose kind is in `kinds`, in address order, in one lock
+ * section: O(blocks + ranges x log ranges).  Kinds 0 visits nothing and
+ * returns 0 at once.  Returns 0, the callback's nonzero value, or
+ * ANALLOC_EINVAL (not set up, fn NULL, unknown kinds). */
+int analloc_walk(const struct analloc *a, unsigned kinds, analloc_walk_fn fn, void *ctx);
+
+/*
+ * Check every invariant of the struct and the metadata (the fields setup
+ * fixed, the encoding, summaries, counts, merging, edges, the cache lists
+ * and the range table), validating each field before it is used, so that a
+ * corrupted allocator gives ANALLOC_ECORRUPT, never undefined behaviour.
+ * What it cannot validate it calls or ignores: the lock, unlock and error
+ * hooks and their contexts (it refuses a lock hook without an unlock hook),
+ * and the debug fill bytes.  Returns 0, ANALLOC_ECORRUPT, or ANALLOC_EINVAL
+ * (a NULL pointer or an allocator never set up: a broken set-up mark).
+ * O(N): one lock section for the whole walk.
+ */
+int analloc_check(const struct analloc *a);
+
+/*
+ * Write a picture of the arena through `out`, one NUL-terminated line per
+ * call (the core has no stdio): a summary (pages, free, largest block, live
+ * and cached blocks, metadata), then one line per order from the largest to
+ * the page, one character per block position of that order:
+ *   'F' free, 'S' split, 'U' used (allocated), 'c' in the block cache,
+ *   'R' part of a reserved range, '-' inside a larger block.
+ * At most `width` positions per line (0 means 64; the most is 128); a line
+ * with more ends with "..." instead of the closing '|'.  An allocator never
+ * set up gives the one line "analloc: not set up".  O(N), one lock section.
+ */
+void analloc_dump(const struct analloc *a, void (*out)(void *ctx, const char *line), void *ctx,
+                  size_t width);
 
 /* ---- Sharing and debugging ------------------------------------------------- */
 
 /*
- * Make an allocator safe to share: every later call on it that reads or
- * changes its state (all but analloc_set_lock itself and analloc_meta_bytes)
- * runs between one lock(ctx) and one unlock(ctx): a spinlock taken with
- * interrupts off in a kernel, a mutex in user space.  A call refused on its
- * arguments alone (free(NULL), bad flags, size 0, ...) reads only what setup
- * fixed and takes no lock.  Set both or neither (NULL, NULL: no locking), before the
- * allocator is shared.  The error hook, the walk callback and the dump's
- * output run under the lock.  Returns 0 or ANALLOC_EINVAL (not set up, one
- * hook NULL and the other not).
+ * Install lock hooks (see LOCKING above); set both, or neither (NULL, NULL:
+ * no locking), before the allocator is shared.  Takes no lock itself.
+ * Returns 0 or ANALLOC_EINVAL (not set up, one hook NULL and the other not).
  */
 int analloc_set_lock(analloc_t a, analloc_lock_fn lock, analloc_lock_fn unlock, void *ctx);
 
-/* Debug aids, all off after setup.  They touch managed memory, so they are
- * for allocators over real memory. */
+/* Install (or remove, with NULL) a hook that hears about rejected pointers;
+ * nothing happens to an allocator never set up. */
+void analloc_set_error_hook(analloc_t a, analloc_error_hook hook, void *ctx);
+
+/* Debug aids, all off after setup.  They touch managed memory (outside the
+ * lock), so they are for allocators over real memory. */
 #define ANALLOC_DEBUG_POISON_FREE 0x1u  /* fill freed blocks with free_byte */
 #define ANALLOC_DEBUG_POISON_FRESH 0x2u /* fill blocks handed out with fresh_byte */
 #define ANALLOC_DEBUG_ANNOTATE 0x4u     /* tell AddressSanitizer or valgrind that free
                                            memory is off limits (builds with
                                            ANALLOC_ANNOTATE only) */
 
-/* Set the debug flags (0: all off).  Turning ANALLOC_DEBUG_ANNOTATE on or
- * off walks every free block once.  Released ranges are annotated, never
- * filled.  Returns 0, or ANALLOC_EINVAL (not set up, unknown flags,
+/* Set the debug flags (0: all off).  A freed block is filled before it
+ * becomes free, a fresh one after it is taken; reserved and released ranges
+ * are annotated, never filled (they may be MMIO).  Turning
+ * ANALLOC_DEBUG_ANNOTATE on or off walks every block, one lock section per
+ * block.  Returns 0, or ANALLOC_EINVAL (not set up, unknown flags,
  * ANALLOC_DEBUG_ANNOTATE in a build without ANALLOC_ANNOTATE). */
 int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte,
                       unsigned char fresh_byte);
-
-/* Bytes of metadata the allocator uses (the bit vectors and order table). */
-size_t analloc_meta_bytes(analloc_t a);
-
-/* Install (or remove, with NULL) a hook that hears about rejected calls. */
-void analloc_set_error_hook(analloc_t a, analloc_error_hook hook, void *ctx);
-
-/* A short English description of an error code ("unknown error" if none). */
-const char *analloc_strerror(int error);
-
-/*
- * Write a picture of the arena through `out`, one NUL-terminated line per
- * call (the core has no stdio): a summary, then one line per order from the
- * largest to the page, one character per block position of that order, in
- * the seed's terms:
- *   'F' free, 'S' split, 'U' used (allocated), 'c' a block in the block
- *   cache, '-' inside a larger block, ' ' outside the arena.
- * At most `width` positions per line (0 means 64; the most is 128); longer
- * orders end with "..." instead of the closing '|'.
- */
-void analloc_dump(analloc_t a, void (*out)(void *ctx, const char *line), void *ctx,
-                  size_t width);
 
 #ifdef __cplusplus
 }

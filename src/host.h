@@ -21,7 +21,11 @@
  * compiler would otherwise call: measured with callgrind, 46 instructions
  * per free + alloc pair. */
 #define ANALLOC_INLINE inline __attribute__((always_inline))
+/* Functions shared between the engine's files: not exported from a shared
+ * library (the symbol check allows only the public prefixes). */
+#define ANALLOC_HIDDEN __attribute__((visibility("hidden")))
 #else
+#define ANALLOC_HIDDEN
 #define ANALLOC_INLINE inline
 #define ANALLOC_LIKELY(x) (x)
 #define ANALLOC_UNLIKELY(x) (x)

@@ -23,8 +23,8 @@
  *    2^k free pages exists, after a drain if need be), the address it returns
  *    (the newest cached block of its order, else the lowest among the
  *    smallest free blocks that fit), whether realloc grows in place, and what
- *    analloc_largest_free (which drains the cache) and analloc_free_bytes
- *    report.
+ *    analloc_largest_free (the largest free block, cached blocks unmerged)
+ *    and analloc_free_bytes report.
  *
  * Every live block of a real arena holds a pattern derived from its id, which
  * is verified at free, around realloc and at the end.  Bytes the allocator
@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "analloc.h"
+#include "layout.h"
 #include "model.h"
 
 /* ---- Settings -------------------------------------------------------------- */
@@ -541,9 +542,10 @@ static uintptr_t predict(struct run *r, unsigned k, bool *drains)
 }
 
 /* analloc_largest_free drains the cache first. */
+/* The largest free block in the buddy system: cached blocks are not free
+ * there (they are not merged into it). */
 static size_t model_largest(struct run *r)
 {
-    cache_empty(r);
     uint64_t o = gaps(r)->orders;
     return o == 0 ? 0 : r->page << msb64(o);
 }
@@ -773,8 +775,8 @@ static size_t gen_size(struct run *r)
 
 /* ---- Checks after every step ----------------------------------------------------- */
 
-/* The counters; analloc_largest_free too if `largest` (it drains the cache,
- * so not after every step: the cache would never fill). */
+/* The counters; analloc_largest_free too if `largest`: the buddy system's
+ * largest free block, cached blocks unmerged, which the model's gaps are. */
 static void check_counters(struct run *r, bool largest)
 {
     size_t free_pages = r->npages - r->live_pages - r->resv_pages;
@@ -838,13 +840,11 @@ static void op_alloc(struct run *r, bool via_realloc)
     size_t size = gen_size(r);
     unsigned k = model_order(r, size);
     /* Now and then, coherence with analloc_largest_free, whatever the model
-     * says (it drains the cache). */
+     * says: a block no larger than it must be found. */
     size_t largest = 0;
     bool ask = largest_now(r);
-    if (ask) {
+    if (ask)
         largest = analloc_largest_free(r->a);
-        cache_empty(r);
-    }
     bool drains;
     uintptr_t want = predict(r, k, &drains);
     /* A failure that drains the cache changes the metadata, legitimately. */
@@ -854,9 +854,8 @@ static void op_alloc(struct run *r, bool via_realloc)
     void *p = via_realloc ? analloc_realloc(r->a, NULL, size) : analloc_alloc(r->a, size);
     if (drains)
         cache_empty(r);
-    CHECK(r, !ask || (p != NULL) == (k <= r->depth && (r->page << k) <= largest),
-          "%s(%zu) %s but analloc_largest_free was %zu", r->op, size,
-          p != NULL ? "succeeded" : "failed", largest);
+    CHECK(r, !ask || p != NULL || k > r->depth || (r->page << k) > largest,
+          "%s(%zu) failed but analloc_largest_free was %zu", r->op, size, largest);
     if (want == 0) {
         CHECK(r, p == NULL, "%s(%zu): order %u (depth %u, largest free %zu) returned %p, expected NULL",
               r->op, size, k, r->depth, model_largest(r), p);
@@ -2151,8 +2150,9 @@ static void run_finish(struct run *r)
     r->op = "after freeing everything";
     CHECK(r, analloc_free_bytes(r->a) == r->managed, "free bytes %zu, expected all %zu",
           analloc_free_bytes(r->a), r->managed);
-    size_t largest = analloc_largest_free(r->a); /* drains the cache */
+    analloc_drain(r->a);
     cache_empty(r);
+    size_t largest = analloc_largest_free(r->a);
     CHECK(r, largest == r->page << r->depth,
           "largest free %zu, expected the whole arena's largest block %zu", largest,
           r->page << r->depth);

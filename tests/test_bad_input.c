@@ -36,6 +36,7 @@
 #include <sys/types.h>
 
 #include "analloc.h"
+#include "layout.h"
 #include "testutil.h"
 #include "analloc/buddy.h"
 
@@ -1373,8 +1374,8 @@ NO_ASAN static void scan_for_struct(uintptr_t from, uintptr_t to, uintptr_t word
                                     uintptr_t hi, const struct analloc **found)
 {
     const size_t ow = offsetof(struct analloc, internal.words);
-    const size_t olo = offsetof(struct analloc, internal.reserved_lo);
-    const size_t ohi = offsetof(struct analloc, internal.reserved_hi);
+    const size_t olo = offsetof(struct analloc, internal.held_lo);
+    const size_t ohi = offsetof(struct analloc, internal.held_hi);
     uintptr_t x;
     for (x = align_up(from + ow, _Alignof(struct analloc)); x + sizeof(uintptr_t) <= to;
          x += _Alignof(struct analloc)) {

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "analloc.h"
+#include "layout.h"
 #include "testutil.h"
 
 static uint64_t g_seed;

@@ -5,14 +5,21 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "analloc.h"
+#include "layout.h"
 
 /* An address range that is never touched (the library does not touch managed
  * memory and these tests do not either). */
@@ -87,6 +94,38 @@ static void test_chunk_metadata_would_wrap(void **state)
     void *chunk = (void *)(UINTPTR_MAX - 20u);
     assert_int_equal(analloc_with_chunk(&a, chunk, 18, 17, 1), ANALLOC_ETOOSMALL);
     assert_memory_equal(&a, &before, sizeof a);
+}
+
+/* A chunk in the last bytes of the address space, with pages of one byte:
+ * the metadata of even one page would run past the top.  An address sum
+ * (metadata start + metadata size) wraps to a small number there and made
+ * the bisection accept metadata that overlaps the first page; setup then
+ * wrote past the top.  The chunk is not mapped: the call must refuse it
+ * without touching it, so it runs in a child that a stray write would kill. */
+static void test_chunk_metadata_at_top_of_address_space(void **state)
+{
+    (void)state;
+    /* The metadata of one page: the smallest any arena needs.  A chunk of
+     * `room` - 1 bytes that ends one byte below the top holds at most
+     * `room` - 2 bytes of metadata before its last page. */
+    size_t one_page = analloc_meta_size(1, 1) - 7u;
+    for (size_t room = 8; room - 2u < one_page; room *= 2) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            signal(SIGSEGV, SIG_DFL); /* not cmocka's handler: die of it */
+            signal(SIGBUS, SIG_DFL);
+            struct analloc a;
+            int rc = analloc_with_chunk(&a, (void *)(UINTPTR_MAX - room + 1u), room - 1u, 0, 1);
+            _exit(rc == ANALLOC_ETOOSMALL ? 0 : 100 + (rc < 0 ? -rc : 50));
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("chunk of %zu bytes below the top: %s %d (want ETOOSMALL, nothing written)",
+                     room - 1u, WIFEXITED(status) ? "exit" : "killed by signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    }
 }
 
 static void test_range_ending_at_top_of_address_space(void **state)
@@ -251,18 +290,18 @@ static void test_check_corrupted_fields(void **state)
     EXPECT_CORRUPT(f, a_->internal.free_pages += 1u);
     EXPECT_CORRUPT(f, a_->internal.live_blocks += 1u);
     /* The order table: rows of (first index bit, free count, lowest free). */
-    EXPECT_CORRUPT(f, a_->internal.orders[0] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.orders[1] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.orders[2] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.orders[2] -= 1u);
-    EXPECT_CORRUPT(f, a_->internal.orders[4] -= 1u);
+    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 0] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 1] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 2] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 2] -= 1u);
+    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 4] -= 1u);
     for (unsigned k = 0; k <= f->a.depth; k++) { /* every lowest-free entry is exact */
-        EXPECT_CORRUPT(f, a_->internal.orders[3u * k + 2u] ^= 1u);
-        size_t *row = &s->orders[3u * k];
+        EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] ^= 1u);
+        uint64_t *row = &s->words[ORDER_TABLE_AT + 3u * k];
         if (row[2] != row[0]) /* the run's start, when the lowest is higher */
-            EXPECT_CORRUPT(f, a_->internal.orders[3u * k + 2u] = a_->internal.orders[3u * k]);
+            EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] = a_->internal.words[ORDER_TABLE_AT + 3u * k]);
         if (row[1] != 0) /* "none", when there is one */
-            EXPECT_CORRUPT(f, a_->internal.orders[3u * k + 2u] = a_->internal.orders[3u * k + 3u]);
+            EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] = a_->internal.words[ORDER_TABLE_AT + 3u * k + 3u]);
     }
     /* Padding bits past the end of each index level and of the split bits. */
     for (unsigned l = 0; l < s->levels; l++)
@@ -272,11 +311,169 @@ static void test_check_corrupted_fields(void **state)
     size_t split_bits = s->level_bits[0] - (size_t)(s->hi - s->lo);
     assert_true(split_bits % 64u != 0);
     EXPECT_CORRUPT(f, set_bit(a_->internal.words + a_->internal.split_word, split_bits));
-    EXPECT_CORRUPT(f, a_->internal.orders[3u * (a_->depth + 1u)] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.orders[3u * (a_->depth + 1u) + 1u] = 1u);
-    EXPECT_CORRUPT(f, a_->internal.orders[3u * (a_->depth + 1u) + 2u] = 1u);
+    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u)] += 1u);
+    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u) + 1u] = 1u);
+    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u) + 2u] = 1u);
     /* The same allocator, uncorrupted, is fine. */
     assert_int_equal(analloc_check(&f->a), 0);
+}
+
+/* ---- every byte of the struct, corrupted ------------------------------------
+ * analloc_check validates each field before it uses it: a corrupted struct
+ * gives ECORRUPT, never undefined behaviour or a crash (the sanitizer builds
+ * run this too).  Each byte of struct analloc is flipped with several masks;
+ * what check must answer depends on the field it belongs to. */
+
+enum field_kind {
+    MUST_CORRUPT, /* any change is reported */
+    SETUP_MARK,   /* the set-up mark: EINVAL */
+    OPAQUE,       /* the caller's hooks and contexts: not validated */
+    DEBUG_WORD,   /* reported unless the new value is a valid debug word */
+    CACHE_SLOTS,  /* reported unless the new value is a valid setting */
+};
+
+struct field {
+    const char *name;
+    size_t at, size;
+    enum field_kind kind;
+};
+
+#define FIELD(f, kind) {#f, offsetof(struct analloc, f), sizeof(((struct analloc *)0)->f), kind}
+
+static const struct field struct_fields[] = {
+    FIELD(page, MUST_CORRUPT),
+    FIELD(depth, MUST_CORRUPT),
+    FIELD(managed, MUST_CORRUPT),
+    FIELD(start, MUST_CORRUPT),
+    FIELD(internal.magic, SETUP_MARK),
+    FIELD(internal.shift, MUST_CORRUPT),
+    FIELD(internal.depth, MUST_CORRUPT),
+    FIELD(internal.levels, MUST_CORRUPT),
+    FIELD(internal.lo, MUST_CORRUPT),
+    FIELD(internal.hi, MUST_CORRUPT),
+    FIELD(internal.words, MUST_CORRUPT),
+    FIELD(internal.free_orders, MUST_CORRUPT),
+    FIELD(internal.free_pages, MUST_CORRUPT),
+    FIELD(internal.live_blocks, MUST_CORRUPT),
+    FIELD(internal.cache_slots, CACHE_SLOTS),
+    FIELD(internal.cached_blocks, MUST_CORRUPT),
+    FIELD(internal.cached, MUST_CORRUPT),
+    FIELD(internal.ranges, MUST_CORRUPT),
+    FIELD(internal.poison, DEBUG_WORD),
+    FIELD(internal.reserved_pages, MUST_CORRUPT),
+    FIELD(internal.held_lo, MUST_CORRUPT),
+    FIELD(internal.held_hi, MUST_CORRUPT),
+    FIELD(internal.lock, MUST_CORRUPT), /* NULL here: one hook without the other */
+    FIELD(internal.unlock, MUST_CORRUPT),
+    FIELD(internal.lock_ctx, OPAQUE),
+    FIELD(internal.hook, OPAQUE),
+    FIELD(internal.hook_ctx, OPAQUE),
+    FIELD(internal.level_word, MUST_CORRUPT),
+    FIELD(internal.level_bits, MUST_CORRUPT),
+    FIELD(internal.split_word, MUST_CORRUPT),
+    FIELD(internal.meta_bytes, MUST_CORRUPT),
+    FIELD(internal.seal, MUST_CORRUPT),
+};
+
+/* A debug word setup or analloc_set_debug can produce (as src/check.c reads
+ * the header's flags: ANALLOC_ANNOTATE is not defined for the unit tests). */
+static bool valid_debug_word(unsigned w)
+{
+    unsigned flags = w & 0xffu;
+    return (flags & ~(unsigned)(ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH)) == 0 &&
+           (w >> 24) == 0 && (flags != 0 || w == 0);
+}
+
+static int expected_check(const struct analloc *a, const struct field *f)
+{
+    switch (f->kind) {
+    case SETUP_MARK:
+        return ANALLOC_EINVAL;
+    case OPAQUE:
+        return ANALLOC_OK;
+    case DEBUG_WORD:
+        return valid_debug_word(a->internal.poison) ? ANALLOC_OK : ANALLOC_ECORRUPT;
+    case CACHE_SLOTS:
+        if (a->internal.cache_slots > ANALLOC_CACHE_MAX)
+            return ANALLOC_ECORRUPT;
+        for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+            if (a->internal.cached[k] > a->internal.cache_slots)
+                return ANALLOC_ECORRUPT;
+        return ANALLOC_OK;
+    case MUST_CORRUPT:
+        break;
+    }
+    return ANALLOC_ECORRUPT;
+}
+
+static void corrupt_every_byte(struct analloc *a, const char *label)
+{
+    static const unsigned char masks[] = {0x01, 0x02, 0x10, 0x80, 0xff};
+    unsigned char *bytes = (unsigned char *)a;
+    size_t covered = 0, wrong = 0, flips = 0;
+    assert_int_equal(analloc_check(a), 0);
+    for (size_t f = 0; f < sizeof struct_fields / sizeof struct_fields[0]; f++) {
+        const struct field *fd = &struct_fields[f];
+        assert_int_equal(fd->at, covered); /* fields in order, no padding between */
+        covered += fd->size;
+        for (size_t i = fd->at; i < fd->at + fd->size; i++) {
+            for (size_t m = 0; m < sizeof masks; m++) {
+                bytes[i] ^= masks[m];
+                int want = expected_check(a, fd);
+                int got = analloc_check(a);
+                bytes[i] ^= masks[m];
+                flips++;
+                if (got != want && wrong++ < 10)
+                    print_error("%s: byte %zu of %s ^ %#x: analloc_check %d, expected %d\n", label,
+                                i - fd->at, fd->name, masks[m], got, want);
+            }
+        }
+    }
+    assert_int_equal(covered, sizeof *a); /* every byte belongs to a field */
+    assert_int_equal(analloc_check(a), 0);
+    printf("   %s: %zu single-byte corruptions of the struct, %zu answered wrongly\n", label, flips,
+           wrong);
+    if (wrong != 0)
+        fail_msg("%s: %zu corruptions of struct analloc answered wrongly", label, wrong);
+}
+
+/* Cached blocks, a reserved range and live blocks, so that every count is
+ * nonzero and every table has entries. */
+static void populate(struct analloc *a)
+{
+    void *p[6];
+    assert_int_equal(analloc_reserve(a, (uintptr_t)a->start + a->managed - 5u * a->page,
+                                     3u * a->page), 0);
+    for (unsigned i = 0; i < 6; i++)
+        assert_non_null(p[i] = analloc_alloc(a, a->page << (i % 3u)));
+    for (unsigned i = 0; i < 6; i += 2)
+        assert_int_equal(analloc_free(a, p[i]), 0);
+    assert_int_equal(a->internal.cache_slots, ANALLOC_CACHE_MAX);
+    assert_true(a->internal.cached_blocks > 0);
+    assert_int_equal(a->internal.ranges, 1);
+}
+
+static void test_check_every_struct_byte(void **state)
+{
+    (void)state;
+    /* External metadata over addresses nobody touches. */
+    struct analloc a;
+    size_t total = 600u * 4096u, meta_size = analloc_meta_size(total, 4096);
+    uint64_t *meta = malloc(meta_size);
+    assert_non_null(meta);
+    assert_int_equal(analloc_init(&a, (char *)fake_base() + 4096u, total, 4096, meta, meta_size), 0);
+    populate(&a);
+    corrupt_every_byte(&a, "analloc_init");
+    free(meta);
+    /* Metadata inside the chunk, after a used prefix that holds the struct. */
+    size_t csize = 700u * 256u;
+    unsigned char *chunk = aligned_alloc(256, csize);
+    assert_non_null(chunk);
+    struct analloc *b = (struct analloc *)(void *)chunk;
+    assert_int_equal(analloc_with_chunk(b, chunk, csize, sizeof *b + 1000u, 256), 0);
+    populate(b);
+    corrupt_every_byte(b, "analloc_with_chunk");
+    free(chunk);
 }
 
 /* The block cache: three cached pages and a cached two-page block, then
@@ -306,36 +503,36 @@ static void test_check_corrupted_cache(void **state)
     EXPECT_CORRUPT(f, a_->internal.cached_blocks = 3);
     EXPECT_CORRUPT(f, a_->internal.cache_slots = 2);           /* more blocks than slots */
     EXPECT_CORRUPT(f, a_->internal.cache_slots = ANALLOC_CACHE_MAX + 1u);
-    EXPECT_CORRUPT(f, a_->internal.cache[0][5] = live);        /* an unused slot not zero */
-    EXPECT_CORRUPT(f, a_->internal.cache[3][0] = live);
-    EXPECT_CORRUPT(f, a_->internal.cache[0][1] = a_->internal.cache[0][0]); /* twice */
-    EXPECT_CORRUPT(f, a_->internal.cache[0][2] = a_->internal.lo - 1u);     /* outside */
-    EXPECT_CORRUPT(f, a_->internal.cache[0][2] = a_->internal.hi);
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 5) = live);        /* an unused slot not zero */
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 3, 0) = live);
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 1) = CACHE_SLOT(&a_->internal, 0, 0)); /* twice */
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 2) = a_->internal.lo - 1u);     /* outside */
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 2) = a_->internal.hi);
     /* A live block claimed as cached, with the counts adjusted. */
-    EXPECT_CORRUPT(f, (a_->internal.cache[0][3] = live, a_->internal.cached[0] = 4,
+    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 0, 3) = live, a_->internal.cached[0] = 4,
                        a_->internal.cached_blocks = 5, a_->internal.live_blocks--));
     /* A block in the list of another order, or at a wrong address. */
-    EXPECT_CORRUPT(f, (a_->internal.cache[1][1] = live, a_->internal.cached[1] = 2,
+    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 1, 1) = live, a_->internal.cached[1] = 2,
                        a_->internal.cached_blocks = 5, a_->internal.live_blocks--,
                        a_->internal.free_pages++));
-    EXPECT_CORRUPT(f, (a_->internal.cache[0][3] = live2, a_->internal.cached[0] = 4,
+    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 0, 3) = live2, a_->internal.cached[0] = 4,
                        a_->internal.cached_blocks = 5, a_->internal.live_blocks--,
                        a_->internal.free_pages--));
-    EXPECT_CORRUPT(f, a_->internal.cache[1][0] += 1u); /* inside the two-page block */
-    EXPECT_CORRUPT(f, a_->internal.cache[0][0] = (uintptr_t)p[0] / 4096u + 1u); /* moved */
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 1, 0) += 1u); /* inside the two-page block */
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 0) = (uintptr_t)p[0] / 4096u + 1u); /* moved */
     /* The first page and an inner page of a larger block, and a free page:
      * none looks like a live one-page block.  (A live block of the same
      * order put in place of a cached one cannot be told apart: both are
      * encoded as used, and the cache is the only record of which is which.) */
     uintptr_t big = (uintptr_t)analloc_alloc(&f->a, 32u * 4096u) / 4096u;
     assert_true(big != 0);
-    EXPECT_CORRUPT(f, a_->internal.cache[0][0] = big);
-    EXPECT_CORRUPT(f, a_->internal.cache[0][0] = big + 5u);
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 0) = big);
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 0) = big + 5u);
     uintptr_t free_page = (uintptr_t)analloc_alloc(&f->a, 4096) / 4096u;
     assert_int_equal(analloc_set_cache(&f->a, 0), 0); /* drains */
     assert_int_equal(analloc_free(&f->a, (void *)(free_page * 4096u)), 0);
     assert_int_equal(s->cached_blocks, 0u);
-    EXPECT_CORRUPT(f, (a_->internal.cache_slots = 1, a_->internal.cache[0][0] = free_page,
+    EXPECT_CORRUPT(f, (a_->internal.cache_slots = 1, CACHE_SLOT(&a_->internal, 0, 0) = free_page,
                        a_->internal.cached[0] = 1, a_->internal.cached_blocks = 1,
                        a_->internal.free_pages++));
     assert_int_equal(analloc_check(&f->a), 0);
@@ -361,7 +558,7 @@ static void test_check_unmerged_buddies(void **state)
 {
     (void)state;
     struct analloc a;
-    uint64_t meta[64];
+    uint64_t meta[ANALLOC_META_SIZE_MAX(16u * 4096u, 4096) / 8u];
     /* 16 pages at an address aligned to 16 pages: one free block of order 4. */
     void *base = (char *)fake_base() + 16u * 4096u;
     assert_int_equal(analloc_init(&a, base, 16u * 4096u, 4096, meta, sizeof meta), 0);
@@ -370,13 +567,13 @@ static void test_check_unmerged_buddies(void **state)
     /* Mark both order-0 blocks free by hand: counts adjusted, bits set, but
      * they are buddies and should have merged. */
     struct analloc_internal *s = &a.internal;
-    size_t bit0 = s->orders[0] + (size_t)(((uintptr_t)p / 4096u) - s->lo);
-    size_t bit1 = s->orders[0] + (size_t)(((uintptr_t)q / 4096u) - s->lo);
+    size_t bit0 = s->words[ORDER_TABLE_AT + 0] + (size_t)(((uintptr_t)p / 4096u) - s->lo);
+    size_t bit1 = s->words[ORDER_TABLE_AT + 0] + (size_t)(((uintptr_t)q / 4096u) - s->lo);
     uint64_t *level0 = s->words + s->level_word[0];
     level0[bit0 / 64u] |= (uint64_t)1 << (bit0 % 64u);
     level0[bit1 / 64u] |= (uint64_t)1 << (bit1 % 64u);
-    s->orders[1] = 2;
-    s->orders[2] = bit0 < bit1 ? bit0 : bit1;
+    s->words[ORDER_TABLE_AT + 1] = 2;
+    s->words[ORDER_TABLE_AT + 2] = bit0 < bit1 ? bit0 : bit1;
     s->free_orders |= 1u;
     s->free_pages += 2;
     s->live_blocks -= 2;
@@ -397,7 +594,7 @@ static void test_dump_whole_arena_used(void **state)
 {
     (void)state;
     struct analloc a;
-    uint64_t meta[64];
+    uint64_t meta[ANALLOC_META_SIZE_MAX(32u * 4096u, 4096) / 8u];
     void *base = (char *)fake_base() + 32u * 4096u;
     assert_int_equal(analloc_init(&a, base, 32u * 4096u, 4096, meta, sizeof meta), 0);
     assert_int_equal(a.depth, 5u);
@@ -410,12 +607,12 @@ static void test_dump_whole_arena_used(void **state)
 /* Positions of a node's bits, by the layout analloc.c documents. */
 static size_t free_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return s->orders[3u * k] + (size_t)(j - (s->lo >> k));
+    return s->words[ORDER_TABLE_AT + 3u * k] + (size_t)(j - (s->lo >> k));
 }
 
 static size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return free_pos(s, k, j) - s->orders[3];
+    return free_pos(s, k, j) - s->words[ORDER_TABLE_AT + 3];
 }
 
 static void flip(uint64_t *v, size_t bit) { v[bit / 64u] ^= (uint64_t)1 << (bit % 64u); }
@@ -434,7 +631,7 @@ static void test_check_tree_invariants(void **state)
     assert_non_null(used);
     uintptr_t upfn = (uintptr_t)used / 4096u;
     unsigned fk = 1;
-    while (fk <= f->a.depth && s->orders[3u * fk + 1u] == 0)
+    while (fk <= f->a.depth && s->words[ORDER_TABLE_AT + 3u * fk + 1u] == 0)
         fk++;
     assert_true(fk <= f->a.depth);
     uintptr_t fj = 0;
@@ -485,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_with_chunk_too_large),
         cmocka_unit_test(test_meta_buffer_wraps),
         cmocka_unit_test(test_chunk_metadata_would_wrap),
+        cmocka_unit_test(test_chunk_metadata_at_top_of_address_space),
         cmocka_unit_test(test_range_ending_at_top_of_address_space),
         cmocka_unit_test(test_byte_pages_at_top_of_address_space),
         cmocka_unit_test(test_dump_whole_arena_used),
@@ -494,6 +692,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_corrupted_cache, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test(test_check_unmerged_buddies),
+        cmocka_unit_test(test_check_every_struct_byte),
         cmocka_unit_test_setup_teardown(test_check_tree_invariants, fixture_setup,
                                         fixture_teardown),
     };

@@ -67,6 +67,7 @@
 #include <unistd.h>
 
 #include "analloc.h"
+#include "layout.h"
 #include "testutil.h"
 
 #if UINTPTR_MAX > 0xFFFFFFFFu
@@ -897,7 +898,7 @@ static void test_flags_low(void **state)
     assert_int_equal(a->internal.cached[0], 1);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_LOW, base + 5 * PG); /* not the cached 1 */
     assert_int_equal(a->internal.cached[0], 1);
-    assert_int_equal(a->internal.cache[0][0], (base >> 12) + 1);
+    assert_int_equal(CACHE_SLOT(&a->internal, 0, 0), (base >> 12) + 1);
     /* Nothing free in the buddy system: LOW drains the cache and takes 1. */
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_LOW, base + 1 * PG);
     assert_int_equal(a->internal.cached_blocks, 0);

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "analloc.h"
+#include "layout.h"
 #include "testutil.h"
 
 #define OPS_FULL 2500u
@@ -223,10 +224,19 @@ static void compare_state(struct pair *p)
     same_size(p, analloc_free_bytes(A(p)), analloc_free_bytes(B(p)), "analloc_free_bytes");
     same_size(p, analloc_largest_free(A(p)), analloc_largest_free(B(p)), "analloc_largest_free");
     same_size(p, analloc_meta_bytes(A(p)), analloc_meta_bytes(B(p)), "analloc_meta_bytes");
-    /* The metadata numbers nodes from the arena's first page: with the same
-     * layout, it is the same bytes. */
-    if (memcmp(A(p)->internal.words, B(p)->internal.words, A(p)->internal.meta_bytes) != 0)
+    /* The bit vectors and the order table number nodes from the arena's
+     * first page: with the same layout, they are the same bytes.  The cache
+     * slots and the range table hold absolute page numbers: the same
+     * relative to each arena's first page. */
+    const struct analloc_internal *sa = &A(p)->internal, *sb = &B(p)->internal;
+    if (memcmp(sa->words + ORDER_TABLE_AT, sb->words + ORDER_TABLE_AT,
+               sa->meta_bytes - ORDER_TABLE_AT * 8u) != 0)
         FAILP(p, "the metadata of the two allocators differs");
+    for (size_t i = 0; i < ORDER_TABLE_AT; i++)
+        if ((sa->words[i] == 0 ? 0 : sa->words[i] - sa->lo) !=
+            (sb->words[i] == 0 ? 0 : sb->words[i] - sb->lo))
+            FAILP(p, "cache slot or range table word %zu differs: page %#llx / %#llx", i,
+                  (unsigned long long)sa->words[i], (unsigned long long)sb->words[i]);
 }
 
 /* After an operation: scribble A, check it, compare. */

@@ -50,11 +50,10 @@ static inline uintptr_t fake_base(size_t bytes, size_t align)
 
 /* ---- snapshots of the struct and the metadata ------------------------- */
 
-/* Start of the metadata: the order table, which the engine puts first. */
+/* Start of the metadata: every part of it is in `words` (src/layout.h). */
 static inline unsigned char *meta_base(const struct analloc *a)
 {
-    uintptr_t o = addr(a->internal.orders), w = addr(a->internal.words);
-    return ptr_at(o <= w ? o : w);
+    return ptr_at(addr(a->internal.words));
 }
 
 struct snap {
@@ -95,7 +94,7 @@ static inline void snap_same_(const struct snap *sn, const struct analloc *a, co
                     "reserved %u -> %u\n",
                     sn->s.internal.free_pages, a->internal.free_pages, sn->s.internal.live_blocks,
                     a->internal.live_blocks, sn->s.internal.cached_blocks,
-                    a->internal.cached_blocks, sn->s.internal.reserved, a->internal.reserved);
+                    a->internal.cached_blocks, sn->s.internal.ranges, a->internal.ranges);
     if (m) {
         const unsigned char *now = meta_base(&sn->s);
         for (size_t i = 0; i < sn->len; i++)

@@ -509,7 +509,7 @@ static uintptr_t arena_lo, arena_hi;  /* allocatable pages: [start, start + mana
 static uintptr_t meta_lo;             /* metadata: [meta_lo, arena_lo) at most */
 
 /* The ranges reserved after setup, page-rounded, clipped, sorted, merged. */
-#define MAXRESV ANALLOC_RESERVE_MAX
+#define MAXRESV 64 /* at least any build's ANALLOC_RESERVE_MAX (1 to 64) */
 static struct busy resv[MAXRESV + 8];
 static unsigned nresv;
 

@@ -1,0 +1,208 @@
+/*
+ * check.c - analloc_check: every invariant that src/analloc.c's opening
+ * comment lists, verified from the struct and the metadata alone.
+ *
+ * A corrupted allocator must give ANALLOC_ECORRUPT, never undefined
+ * behaviour: each field is validated before it is used as a shift, an index,
+ * a count or a pointer.  check_fields runs first and vouches for everything
+ * the later steps read: the layout, the metadata's place, the counts that
+ * bound loops.
+ */
+#include "internal.h"
+
+#define CORRUPT_IF(cond)                                                     \
+    do {                                                                     \
+        if (cond)                                                            \
+            return ANALLOC_ECORRUPT;                                         \
+    } while (0)
+
+/* The fields of the struct, each against its range and against the layout
+ * that lo and hi imply; the metadata's place; the seal over what setup
+ * fixed.  Reads nothing through a pointer. */
+static int check_fields(const struct analloc *a)
+{
+    const struct analloc_internal *s = &a->internal;
+    CORRUPT_IF(s->shift >= PFN_BITS || s->shift >= sizeof(size_t) * 8u ||
+               a->page != (size_t)1 << s->shift);
+    CORRUPT_IF(s->lo == 0 || s->lo >= s->hi || s->hi > UINTPTR_MAX >> s->shift ||
+               !pages_fit((size_t)(s->hi - s->lo)));
+    struct layout L;
+    an_layout_exact(s->lo, s->hi, &L);
+    CORRUPT_IF(L.depth != s->depth || L.levels != s->levels || L.split_word != s->split_word ||
+               L.words * sizeof(uint64_t) != s->meta_bytes);
+    for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++)
+        CORRUPT_IF(L.level_word[l] != s->level_word[l] || L.level_bits[l] != s->level_bits[l]);
+    CORRUPT_IF(a->depth != s->depth || a->managed != (size_t)(s->hi - s->lo) << s->shift ||
+               a->start != page_ptr(s, s->lo));
+    /* The metadata lies inside the bytes setup kept, which lie outside the
+     * arena: only then may the later steps read it. */
+    uintptr_t w = (uintptr_t)s->words;
+    uintptr_t arena_lo = s->lo << s->shift, arena_hi = s->hi << s->shift;
+    CORRUPT_IF(w % META_ALIGN != 0 || s->held_lo >= s->held_hi || w < s->held_lo ||
+               w >= s->held_hi || s->held_hi - w < s->meta_bytes);
+    CORRUPT_IF(s->held_hi > arena_lo && s->held_lo < arena_hi);
+    CORRUPT_IF(s->seal != an_seal(a));
+    /* The fields that change. */
+    CORRUPT_IF((s->free_orders & bv_mask_from(s->depth + 1u)) != 0); /* depth <= 60 */
+    CORRUPT_IF(s->cache_slots > ANALLOC_CACHE_MAX);
+    unsigned cached = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHED_ORDERS_CAP; k++) {
+        CORRUPT_IF(s->cached[k] > (k < ANALLOC_CACHE_ORDERS ? s->cache_slots : 0u));
+        cached += s->cached[k];
+    }
+    CORRUPT_IF(cached != s->cached_blocks);
+    CORRUPT_IF(s->ranges > ANALLOC_RESERVE_MAX);
+    unsigned flags = s->poison & 0xffu, known = DEBUG_FLAGS | ANNOTATE_LEAVING;
+    if (!ANALLOC_CAN_ANNOTATE)
+        known = ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH;
+    CORRUPT_IF((flags & ~known) != 0 || (s->poison >> 24) != 0 || (flags == 0 && s->poison != 0));
+    CORRUPT_IF(s->free_pages > (size_t)(s->hi - s->lo) ||
+               s->reserved_pages > (size_t)(s->hi - s->lo));
+    return ANALLOC_OK;
+}
+
+/* True if the bits past `bits` in the last word of a vector are all zero. */
+static bool padding_clear(const uint64_t *v, size_t bits)
+{
+    return bits % WORD_BITS == 0 || (v[bits / WORD_BITS] & bv_mask_from(bits % WORD_BITS)) == 0;
+}
+
+/* The order table's run starts and end row, the padding and the summary
+ * levels. */
+static int check_index(const struct analloc_internal *s)
+{
+    size_t first = 0;
+    for (unsigned k = 0; k <= s->depth; k++) {
+        CORRUPT_IF(ORDER_START(s, k) != first);
+        first += order_nodes(s->lo, s->hi, k);
+    }
+    CORRUPT_IF(ORDER_START(s, s->depth + 1u) != first);
+    CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0 || ORDER_LOWEST(s, s->depth + 1u) != 0);
+    for (unsigned l = 0; l < s->levels; l++) {
+        CORRUPT_IF(!padding_clear(level_words(s, l), s->level_bits[l]));
+        for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
+            CORRUPT_IF((bv_test(level_words(s, l), b) != 0) != (level_words(s, l - 1u)[b] != 0));
+    }
+    CORRUPT_IF(!padding_clear(s->words + s->split_word, first - order_nodes(s->lo, s->hi, 0)));
+    return ANALLOC_OK;
+}
+
+/* Does node (k, j) straddle an edge of the arena? */
+static bool node_on_edge(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    uintptr_t first = j << k, last = first + (((uintptr_t)1 << k) - 1u);
+    return first < s->lo || last >= s->hi;
+}
+
+/* Every node against the encoding, its parent and its buddy; the counters.
+ * `reserved_blocks` used blocks belong to reserved ranges. */
+static int check_tree(const struct analloc_internal *s, size_t reserved_blocks)
+{
+    size_t live = 0, live_pages = 0, free_pages = 0;
+    for (unsigned k = s->depth + 1u; k-- > 0;) {
+        size_t nfree = 0, lowest = (size_t)ORDER_START(s, k + 1u);
+        for (uintptr_t j = s->lo >> k; j <= (s->hi - 1u) >> k; j++) {
+            bool free = node_free(s, k, j), split = node_split(s, k, j);
+            bool parent_split = k == s->depth || node_split(s, k + 1u, j >> 1);
+            if (free && nfree++ == 0)
+                lowest = node_bit(s, k, j);
+            CORRUPT_IF(free && split);
+            CORRUPT_IF(node_on_edge(s, k, j) && !split);
+            if (!parent_split) {
+                CORRUPT_IF(free || split); /* inside a larger block */
+                continue;
+            }
+            CORRUPT_IF(free && k < s->depth && node_exists(s, k, j ^ 1u) && node_free(s, k, j ^ 1u));
+            if (!free && !split) {
+                live++;
+                live_pages += pages_of(k);
+            }
+        }
+        CORRUPT_IF(nfree != ORDER_FREE(s, k) || lowest != ORDER_LOWEST(s, k));
+        CORRUPT_IF(((s->free_orders & bv_mask(k)) != 0) != (nfree != 0));
+        free_pages += nfree << k;
+    }
+    /* Blocks tile the arena whenever the checks above pass, so the used
+     * pages are what the free ones leave. */
+    ANALLOC_ASSERT(free_pages + live_pages == (size_t)(s->hi - s->lo));
+    /* Cached blocks look like live blocks (check_cache vouches for that)
+     * but count as free. */
+    size_t cached_pages = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        cached_pages += (size_t)s->cached[k] << k;
+    CORRUPT_IF(live != s->live_blocks + s->cached_blocks + reserved_blocks ||
+               free_pages + cached_pages != s->free_pages);
+    return ANALLOC_OK;
+}
+
+/* The range table: sorted, apart, inside the arena, zero past the last
+ * entry; every page of a range in a used block that lies wholly inside it
+ * and is not cached.  Counts those blocks into *blocks. */
+static int check_ranges(const struct analloc_internal *s, size_t *blocks)
+{
+    size_t pages = 0;
+    *blocks = 0;
+    for (unsigned i = 0; i < ANALLOC_RESERVE_MAX; i++) {
+        uint64_t e0 = RANGE_FIRST(s, i), e1 = RANGE_END(s, i);
+        if (i >= s->ranges) {
+            CORRUPT_IF(e0 != 0 || e1 != 0);
+            continue;
+        }
+        CORRUPT_IF(e0 < s->lo || e1 > s->hi || e0 >= e1);
+        CORRUPT_IF(i > 0 && RANGE_END(s, i - 1u) >= e0); /* adjacent ones are merged */
+        pages += (size_t)(e1 - e0);
+        for (uintptr_t p = (uintptr_t)e0; p < e1;) {
+            unsigned k = block_order(s, p);
+            uintptr_t first = (p >> k) << k;
+            CORRUPT_IF(first < e0 || first + pages_of(k) > e1 || node_free(s, k, p >> k) ||
+                       block_cached(s, k, first));
+            ++*blocks;
+            p = first + pages_of(k);
+        }
+    }
+    CORRUPT_IF(pages != s->reserved_pages);
+    return ANALLOC_OK;
+}
+
+/* The cache lists: in each, distinct blocks of that order encoded as used;
+ * zero in every slot not in use (the counts were bounded by check_fields). */
+static int check_cache(const struct analloc_internal *s)
+{
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
+        for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++) {
+            uint64_t pfn = CACHE_SLOT(s, k, i);
+            if (i >= s->cached[k]) {
+                CORRUPT_IF(pfn != 0);
+                continue;
+            }
+            CORRUPT_IF(pfn < s->lo || pfn >= s->hi);
+            CORRUPT_IF(block_order(s, (uintptr_t)pfn) != k || ((pfn >> k) << k) != pfn ||
+                       node_free(s, k, (uintptr_t)pfn >> k));
+            for (unsigned later = i + 1u; later < s->cached[k]; later++)
+                CORRUPT_IF(CACHE_SLOT(s, k, later) == pfn);
+        }
+    }
+    return ANALLOC_OK;
+}
+
+int analloc_check(const struct analloc *a)
+{
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    const struct analloc_internal *s = &a->internal;
+    if ((s->lock == NULL) != (s->unlock == NULL))
+        return ANALLOC_ECORRUPT; /* neither is called: one would be unbalanced */
+    size_t reserved_blocks = 0;
+    lock(s);
+    int err = check_fields(a);
+    if (err == ANALLOC_OK)
+        err = check_index(s);
+    if (err == ANALLOC_OK)
+        err = check_cache(s);
+    if (err == ANALLOC_OK)
+        err = check_ranges(s, &reserved_blocks);
+    if (err == ANALLOC_OK)
+        err = check_tree(s, reserved_blocks);
+    unlock(s);
+    return err;
+}

@@ -1,0 +1,202 @@
+/*
+ * internal.h - what the engine's files share: the build's tunables, the
+ * metadata layout, and the read-only accessors of the bit vectors.
+ *
+ * src/analloc.c (everything that changes an allocator's state) describes
+ * the algorithm and the encoding in its opening comment; src/check.c and
+ * src/inspect.c read the state through the helpers here and never change it.
+ * Cross-file functions carry the prefix an_ and hidden visibility.
+ */
+#ifndef ANALLOC_INTERNAL_H
+#define ANALLOC_INTERNAL_H
+
+#define BV_TYPE uint64_t
+#include "analloc/bitvector.h"
+#include "analloc.h"
+#include "host.h"
+#include "layout.h"
+
+_Static_assert(sizeof(uint64_t) == 8, "64-bit words are required");
+_Static_assert(sizeof(size_t) <= sizeof(uint64_t) && sizeof(uintptr_t) <= sizeof(uint64_t),
+               "size_t and uintptr_t must fit in 64 bits");
+_Static_assert(sizeof(size_t) >= 4, "size_t must have at least 32 bits");
+
+#define AN_MAGIC 0x616e6132u /* "ana2": set by a successful setup */
+#define WORD_BITS 64u
+#define NONE ((size_t)-1)        /* "no bit found" */
+#define PFN_BITS (sizeof(uintptr_t) * 8u)
+#define META_ALIGN sizeof(uint64_t)
+
+/* The debug word (struct analloc_internal's `poison`): the public flags, the
+ * internal ANNOTATE_LEAVING (annotation is being turned off: allocations
+ * still lift it), the free byte << 8 and the fresh byte << 16. */
+#define DEBUG_FLAGS (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH | ANALLOC_DEBUG_ANNOTATE)
+#define ANNOTATE_LEAVING 0x80u
+
+/* Everything about the metadata that follows from the page range alone. */
+struct layout {
+    unsigned depth;
+    unsigned levels;
+    size_t level_word[ANALLOC_MAX_LEVELS];
+    size_t level_bits[ANALLOC_MAX_LEVELS];
+    size_t split_word;
+    size_t words; /* total */
+};
+
+
+/* The exact layout for pages [lo, hi) (lo < hi, a count that pages_fit). */
+ANALLOC_HIDDEN void an_layout_exact(uintptr_t lo, uintptr_t hi, struct layout *L);
+/* A hash of the fields that setup fixed and nothing else changes. */
+ANALLOC_HIDDEN uint64_t an_seal(const struct analloc *a);
+
+/* ---- Small helpers -------------------------------------------------------- */
+
+static inline bool is_pow2(size_t x) { return x != 0 && (x & (x - 1u)) == 0; }
+
+/* log2 of a power of two, or of the highest set bit of a nonzero value. */
+static inline unsigned log2_floor(uint64_t x) { return bv_msb_word(x); }
+
+/* Page count of an order (order <= depth <= 60, so it fits). */
+static inline size_t pages_of(unsigned k)
+{
+    return (size_t)1 << k; // NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult): k <= 60
+}
+
+/* Does an arena of `pages` pages fit what this target can describe? */
+static inline bool pages_fit(size_t pages) { return pages <= SIZE_MAX / 8u; }
+
+/* Nodes of order k that overlap [lo, hi). */
+static inline size_t order_nodes(uintptr_t lo, uintptr_t hi, unsigned k)
+{
+    return (size_t)(((hi - 1u) >> k) - (lo >> k) + 1u);
+}
+
+static inline bool is_setup(const struct analloc *a)
+{
+    return a != NULL && a->internal.magic == AN_MAGIC;
+}
+
+static inline void *page_ptr(const struct analloc_internal *s, uintptr_t pfn)
+{
+    return (void *)(pfn << s->shift);
+}
+
+/* The caller's lock hooks (analloc_set_lock), if any. */
+static inline void lock(const struct analloc_internal *s)
+{
+    if (s->lock != NULL)
+        s->lock(s->lock_ctx);
+}
+
+static inline void unlock(const struct analloc_internal *s)
+{
+    if (s->unlock != NULL)
+        s->unlock(s->lock_ctx);
+}
+
+/* ---- Nodes ------------------------------------------------------------------
+ * `s` is the engine state, `k` an order, `j` a node number (absolute: first
+ * page j << k), `bit` a position in index level 0. */
+
+static inline const uint64_t *level_words(const struct analloc_internal *s, unsigned l)
+{
+    return s->words + s->level_word[l];
+}
+
+static inline bool node_exists(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return j >= (s->lo >> k) && j <= ((s->hi - 1u) >> k);
+}
+
+/* The node's position in index level 0 (the node must exist). */
+static inline size_t node_bit(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return (size_t)ORDER_START(s, k) + (size_t)(j - (s->lo >> k));
+}
+
+static inline bool node_free(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return bv_test(level_words(s, 0), node_bit(s, k, j)) != 0;
+}
+
+/* Split bits exist for orders 1..D and share the index's numbering, shifted
+ * by the order-0 run. */
+static inline size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return node_bit(s, k, j) - (size_t)ORDER_START(s, 1);
+}
+
+static inline bool node_split(const struct analloc_internal *s, unsigned k, uintptr_t j)
+{
+    return k > 0 && bv_test(s->words + s->split_word, split_pos(s, k, j)) != 0;
+}
+
+/*
+ * The order of the block that holds page pfn (lo <= pfn < hi): climb from
+ * order 0 until the parent is split.  Below a block every node is 0/0, and
+ * every ancestor of a block is split, so the first node whose parent is
+ * split is the block.
+ */
+static ANALLOC_INLINE unsigned block_order(const struct analloc_internal *s, uintptr_t pfn)
+{
+    unsigned k = 0;
+    while (k < s->depth && !node_split(s, k + 1u, pfn >> (k + 1u)))
+        k++;
+    return k;
+}
+
+/* ---- The block cache and the range table, read-only ------------------------ */
+
+/* Is the order-k block at page pfn in the block cache?  A scan of one list of
+ * at most ANALLOC_CACHE_MAX entries, only for the cached orders. */
+static inline bool block_cached(const struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    if (k >= ANALLOC_CACHE_ORDERS)
+        return false;
+    for (unsigned i = 0; i < s->cached[k]; i++)
+        if (CACHE_SLOT(s, k, i) == pfn)
+            return true;
+    return false;
+}
+
+/* Index of the reserved range that holds page pfn, or of the first one after
+ * it (s->ranges if none): a binary search. */
+static inline unsigned range_find(const struct analloc_internal *s, uintptr_t pfn)
+{
+    unsigned lo = 0, hi = s->ranges;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2u;
+        if (RANGE_END(s, mid) <= pfn)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static inline bool range_holds(const struct analloc_internal *s, uintptr_t pfn)
+{
+    if (s->ranges == 0)
+        return false;
+    unsigned i = range_find(s, pfn);
+    return i < s->ranges && RANGE_FIRST(s, i) <= pfn;
+}
+
+/* What the block at page pfn (its first page) is, as analloc_walk names it;
+ * a page of a reserved range is reported as used here. */
+static inline unsigned block_kind(const struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    if (node_free(s, k, pfn >> k))
+        return ANALLOC_BLOCK_FREE;
+    return block_cached(s, k, pfn) ? ANALLOC_BLOCK_CACHED : ANALLOC_BLOCK_USED;
+}
+
+/* The largest free block in the buddy system, in bytes (cached blocks are
+ * not merged into it). */
+static inline size_t largest_free_block(const struct analloc *a)
+{
+    uint64_t orders = a->internal.free_orders;
+    return orders == 0 ? 0 : a->page << bv_msb_word(orders);
+}
+
+#endif /* ANALLOC_INTERNAL_H */
