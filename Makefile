@@ -41,7 +41,7 @@ empty :=
 space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all deps demo examples scaling opcost coverage lint cross fuzz bench bench-quick check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples coverage lint cross fuzz check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -64,140 +64,16 @@ examples: $(addprefix $(BUILD)/examples/,$(EXAMPLES))
 demo: $(BUILD)/examples/demo
 	./$(BUILD)/examples/demo
 
-# ---- test kernel (examples/kernel/README.md) -------------------------------
-# A multiboot i386 kernel that gives QEMU's RAM to analloc (struct and
-# metadata inside the managed memory) and self-tests on real memory, booted
-# with 8M, 128M, 3G and 4G of RAM, a map with holes, the mem_upper fallback,
-# and negative controls that must fail.  Logs in $(BUILD)/kernel/*.log.
-# Needs qemu-system-i386 (Debian: qemu-system-x86).
-KERNEL_CC      ?= gcc
-KERNEL_TIMEOUT ?= 60
-KERNEL_CFLAGS  := $(CSTD) -m32 -O2 -g $(WARN) -ffreestanding -nostdlib -fno-builtin \
-                  -fno-stack-protector -fno-pic -fno-pie -mno-sse -mno-mmx \
-                  -DBUDDY_NO_STATIC_AREA -Iinclude
-KERNEL_OBJS    := $(addprefix $(BUILD)/kernel/obj/,boot.o kernel.o $(notdir $(SRCS:.c=.o)))
-$(BUILD)/kernel/obj/%.o: src/%.c $(HDRS)
-	@mkdir -p $(@D)
-	$(KERNEL_CC) $(KERNEL_CFLAGS) -c $< -o $@
-$(BUILD)/kernel/obj/kernel.o: examples/kernel/kernel.c $(HDRS)
-	@mkdir -p $(@D)
-	$(KERNEL_CC) $(KERNEL_CFLAGS) -c $< -o $@
-$(BUILD)/kernel/obj/boot.o: examples/kernel/boot.S
-	@mkdir -p $(@D)
-	$(KERNEL_CC) -m32 -c $< -o $@
-$(BUILD)/kernel/analloc-kernel.elf: $(KERNEL_OBJS) examples/kernel/linker.ld
-	ld -m elf_i386 -z noexecstack -T examples/kernel/linker.ld -o $@ $(KERNEL_OBJS)
-.PHONY: kernel
-kernel: $(BUILD)/kernel/analloc-kernel.elf
-	@sh examples/kernel/run.sh $< $(BUILD)/kernel $(KERNEL_TIMEOUT)
-
-# ---- malloc replacement (examples/malloc/README.md) ------------------------
-# libanalloc-malloc.so: malloc and friends on analloc, for LD_PRELOAD.
-# malloc-test: python3, sqlite3, sort, gcc, xz and a threaded stress program
-# under the preload, their output compared with a glibc run (about 30 s);
-# malloc-bench: wall time and peak RSS of the same against glibc (about 1 min).
-MALLOC_SO  := $(BUILD)/libanalloc-malloc.so
-MALLOC_DIR := $(BUILD)/malloc
-$(MALLOC_SO): examples/malloc/analloc_malloc.c examples/malloc/exports.map \
-              $(patsubst src/%.c,$(BUILD)/pic/%.o,$(SRCS)) $(HDRS)
-	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -fPIC -shared \
-	  -Wl,--version-script=examples/malloc/exports.map examples/malloc/analloc_malloc.c \
-	  $(patsubst src/%.c,$(BUILD)/pic/%.o,$(SRCS)) -lpthread -o $@
-$(MALLOC_DIR)/stress: examples/malloc/stress.c
-	@mkdir -p $(MALLOC_DIR)
-	$(CC) $(CSTD) $(OPT) $(WARN) $< -lpthread -o $@
-.PHONY: malloc-test malloc-bench
-malloc-test: $(MALLOC_SO) $(MALLOC_DIR)/stress
-	@sh examples/malloc/run.sh test $(MALLOC_SO) $(MALLOC_DIR) $(MALLOC_DIR)/stress
-malloc-bench: $(MALLOC_SO) $(MALLOC_DIR)/stress
-	@sh examples/malloc/run.sh bench $(MALLOC_SO) $(MALLOC_DIR) $(MALLOC_DIR)/stress
-
-# ---- SQLite (examples/sqlite/README.md) ----------------------------------
-# sqlite-test: the workload of examples/sqlite/workload.c on the system
-# libsqlite3 (libsqlite3-dev) with malloc and with the analloc adapter, in two
-# child processes: the same checksum over every result row, and the heap whole
-# again after sqlite3_shutdown; then two broken adapters (a realloc that copies
-# one byte too few, a free that leaks) must each make it fail.
-# sqlite-bench: the same workload on SQLite's amalgamation built with
-# SQLITE_ENABLE_MEMSYS5 (from the npm package better-sqlite3, fetched once
-# into $(BUILD)/sqlite/npm): malloc, memsys5 and analloc over the same heap;
-# median times, peaks and the smallest heap that works (about 2.5 minutes,
-# half a minute of it compiling sqlite3.c).
-SQLITE_EX      := examples/sqlite
-SQLITE_BSQL    := 12.9.0
-SQLITE_AMALG   := $(BUILD)/sqlite/npm/node_modules/better-sqlite3/deps/sqlite3
-SQLITE_EXFLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -I$(SQLITE_EX)
-SQLITE_EXSRCS  := $(SQLITE_EX)/workload.c $(SQLITE_EX)/sqlite_analloc.c
-SQLITE_EXDEPS  := $(SQLITE_EXSRCS) $(wildcard $(SQLITE_EX)/*.h) $(BUILD)/libanalloc.a
-SQLITE_BREAKS  := 1 2
-$(BUILD)/sqlite/sqlite_test: $(SQLITE_EX)/sqlite_test.c $(SQLITE_EXDEPS)
-	@mkdir -p $(@D)
-	$(CC) $(SQLITE_EXFLAGS) $< $(SQLITE_EXSRCS) $(BUILD)/libanalloc.a -lsqlite3 -o $@
-$(BUILD)/sqlite/sqlite_test_break%: $(SQLITE_EX)/sqlite_test.c $(SQLITE_EXDEPS)
-	@mkdir -p $(@D)
-	$(CC) $(SQLITE_EXFLAGS) -DSQLITE_ANALLOC_BREAK=$* $< $(SQLITE_EXSRCS) $(BUILD)/libanalloc.a \
-	  -lsqlite3 -o $@
-.PHONY: sqlite-test sqlite-bench
-sqlite-test: $(BUILD)/sqlite/sqlite_test $(addprefix $(BUILD)/sqlite/sqlite_test_break,$(SQLITE_BREAKS))
-	./$(BUILD)/sqlite/sqlite_test
-	@set -u; for b in $(SQLITE_BREAKS); do \
-	  log=$(BUILD)/sqlite/break$$b.log; \
-	  case $$b in 1) want='different results|workload failed';; *) want='in use|live blocks|bytes free';; esac; \
-	  if ./$(BUILD)/sqlite/sqlite_test_break$$b --scale 50000 > $$log 2>&1 || \
-	     ! grep -qE "^  failure: .*($$want)" $$log; then \
-	    cat $$log; echo "sqlite-test: the broken adapter SQLITE_ANALLOC_BREAK=$$b was not caught" \
-	      "as expected (log: $$log)"; exit 1; \
-	  fi; \
-	  echo "negative control SQLITE_ANALLOC_BREAK=$$b: failed, as it must:" \
-	       "$$(sed -n 's/^  failure: //p' $$log)"; \
-	done
-$(SQLITE_AMALG)/sqlite3.c:
-	@mkdir -p $(BUILD)/sqlite/npm
-	cd $(BUILD)/sqlite/npm && echo '{"private": true}' > package.json && \
-	  npm install --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
-	    better-sqlite3@$(SQLITE_BSQL)
-	@test -f $@ || { echo "sqlite-bench: better-sqlite3@$(SQLITE_BSQL) has no $@"; exit 1; }
-# The amalgamation is not ours: built without the project's warnings.
-$(BUILD)/sqlite/sqlite3.o: $(SQLITE_AMALG)/sqlite3.c
-	$(CC) -O2 -DSQLITE_ENABLE_MEMSYS5 -DSQLITE_OMIT_LOAD_EXTENSION -c $< -o $@
-$(BUILD)/sqlite/sqlite_bench: $(SQLITE_EX)/sqlite_bench.c $(SQLITE_EXDEPS) $(BUILD)/sqlite/sqlite3.o
-	$(CC) $(SQLITE_EXFLAGS) -I$(SQLITE_AMALG) $< $(SQLITE_EXSRCS) $(BUILD)/sqlite/sqlite3.o \
-	  $(BUILD)/libanalloc.a -lpthread -lm -o $@
-sqlite-bench: $(BUILD)/sqlite/sqlite_bench
-	@echo "sqlite-bench: about 2 minutes; the table also goes to $(BUILD)/sqlite/bench.txt"
-	@./$(BUILD)/sqlite/sqlite_bench > $(BUILD)/sqlite/bench.txt; rc=$$?; \
-	  cat $(BUILD)/sqlite/bench.txt; exit $$rc
-
-# ---- benchmarks (bench/README.md) ----------------------------------------
-# The general allocators are dlopen'd at run time: no -l flags.
-BENCH_SRCS  := bench/bench.c bench/textbook_buddy.c bench/svg.c
-BENCH_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude
-$(BUILD)/bench/bench: $(BENCH_SRCS) bench/textbook_buddy.h bench/svg.h $(BUILD)/libanalloc.a
-	@mkdir -p $(BUILD)/bench
-	$(CC) $(BENCH_FLAGS) -DBENCH_CFLAGS='"$(BENCH_FLAGS)"' -DBENCH_LIB_CFLAGS='"$(CORE_FLAGS)"' \
-	  $(BENCH_SRCS) $(BUILD)/libanalloc.a -ldl -lm -o $@
-# The full suite (about 2 minutes): table, results.csv, bench.svg in $(BUILD)/bench.
-bench: $(BUILD)/bench/bench
-	@sh tools/install-deps.sh --bench
-	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
-	./$(BUILD)/bench/bench --out $(BUILD)/bench
-	$(MAKE) --no-print-directory malloc-bench
-	$(MAKE) --no-print-directory sqlite-bench
-# Instructions per free + alloc pair from 2^10 to 2^24 pages (callgrind).
-scaling: $(BUILD)/bench/bench
-	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
-	@cat $(BUILD)/bench/callgrind.csv
-# Instructions per call of each operation (callgrind), bench/opcost.c.
-$(BUILD)/bench/opcost: bench/opcost.c $(BUILD)/libanalloc.a
-	@mkdir -p $(BUILD)/bench
-	$(CC) $(BENCH_FLAGS) $< $(BUILD)/libanalloc.a -o $@
-opcost: $(BUILD)/bench/opcost
-	sh bench/opcost.sh $(BUILD)/bench/opcost
-# A smoke run (about 15 s), into $(BUILD)/bench/quick; make check runs it.
-bench-quick: $(BUILD)/bench/bench
-	@mkdir -p $(BUILD)/bench/quick
-	sh bench/callgrind.sh --quick $(BUILD)/bench/bench $(BUILD)/bench/quick
-	./$(BUILD)/bench/bench --quick --out $(BUILD)/bench/quick
+# ---- clients and benchmarks ---------------------------------------------
+# Each lives beside its code, with the comments on its targets:
+#   examples/kernel/kernel.mk  kernel: the multiboot i386 test kernel under QEMU
+#   examples/malloc/malloc.mk  malloc-test, malloc-bench: the LD_PRELOAD malloc
+#   examples/sqlite/sqlite.mk  sqlite-test, sqlite-bench: the SQLite adapter
+#   bench/bench.mk             bench, scaling, opcost, bench-quick
+include examples/kernel/kernel.mk
+include examples/malloc/malloc.mk
+include examples/sqlite/sqlite.mk
+include bench/bench.mk
 
 # ---- tests --------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
