@@ -2,6 +2,10 @@
 #
 #   make            build/libanalloc.a and build/libanalloc.so
 #   make demo       build and run the demo (examples/demo.c) on built-in defaults
+#   make test       the unit and model tests (gcc), then every example
+#   make quick      the fast inner loop (well under two minutes from clean): the
+#                   unit and model tests under ASan+UBSan with assertions,
+#                   short randomized runs
 #   make check      every test: unit and model tests (gcc), the same under
 #                   ASan+UBSan, clang, ThreadSanitizer and valgrind, the
 #                   sanitizer annotations, coverage, fuzzing, other CPUs, the
@@ -11,7 +15,7 @@
 # Variables: CC (default gcc), BUILD (default build).
 # Environment for the randomized tests: ANALLOC_SEED=n replays a seed,
 # ANALLOC_OPS=n sets the number of operations, ANALLOC_QUICK=1 runs fewer
-# (set for the sanitizer run).
+# (set for make quick and the sanitizer runs).
 
 ifeq ($(origin CC),default)
 CC      := gcc
@@ -41,7 +45,8 @@ empty :=
 space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all deps demo examples coverage lint cross fuzz check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean
+.PHONY: all deps demo examples coverage lint cross fuzz check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean \
+        test-units quick
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -112,6 +117,23 @@ test-clang:
 test-clang-asan:
 	ANALLOC_QUICK=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/clang-asan CC=$(CLANG) \
 	  OPT="-O1 -g $(SAN) -DANALLOC_DEBUG" TEST_LIBS="$(TEST_LIBS) $(SAN)" test
+
+# The test binaries alone, no examples (make quick).
+test-units: $(TEST_BINS)
+	@sh tools/run-tests.sh $(BUILD)/counts $(TEST_BINS)
+
+# The developers' fast inner loop: the unit and model tests (every
+# tests/test_*.c, the bit vector variants, the fuzz corpus replay; no
+# examples) under ASan+UBSan with ANALLOC_DEBUG, as test-asan, in
+# $(BUILD)/quick, built QUICK_JOBS (2) at a time unless make already runs
+# parallel jobs, and run with ANALLOC_QUICK=1.  About half a minute from a
+# clean $(BUILD)/quick on two idle cores.  make check runs all of it
+# (test-asan).
+QUICK_JOBS ?= 2
+quick:
+	ANALLOC_QUICK=1 $(MAKE) --no-print-directory \
+	  $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(QUICK_JOBS)) BUILD=$(BUILD)/quick \
+	  OPT="-O1 -g $(SAN) -DANALLOC_DEBUG" TEST_LIBS="$(TEST_LIBS) $(SAN)" test-units
 
 # tests/test_threads.c and the library under ThreadSanitizer (clang), in
 # $(BUILD)/tsan.  The suite (lock hook accounting, four threads hammering one
