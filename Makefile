@@ -6,10 +6,13 @@
 #   make quick      the fast inner loop (well under two minutes from clean): the
 #                   unit and model tests under ASan+UBSan with assertions,
 #                   short randomized runs
+#   make test-lto   the unit suite built -O3 -flto, 64-bit and 32-bit
 #   make check      every test: unit and model tests (gcc), the same under
-#                   ASan+UBSan, clang, ThreadSanitizer and valgrind, the
-#                   sanitizer annotations, coverage, fuzzing, other CPUs, the
-#                   freestanding and symbol checks, a benchmark smoke run
+#                   ASan+UBSan, clang, -O3 -flto (64- and 32-bit),
+#                   ThreadSanitizer and valgrind, the sanitizer annotations,
+#                   coverage, fuzzing, other CPUs, the freestanding and symbol
+#                   checks, the test kernel, the malloc and SQLite clients, a
+#                   benchmark smoke run
 #   make clean
 #
 # Variables: CC (default gcc), BUILD (default build).
@@ -46,7 +49,7 @@ space := $(empty) $(empty)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
 .PHONY: all deps demo examples coverage lint cross fuzz check test-bins test-valgrind test-clang-asan test test-asan test-clang freestanding symbols clean \
-        test-units quick
+        test-units quick test-lto
 
 all: $(BUILD)/libanalloc.a $(BUILD)/libanalloc.so
 
@@ -134,6 +137,22 @@ quick:
 	ANALLOC_QUICK=1 $(MAKE) --no-print-directory \
 	  $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(QUICK_JOBS)) BUILD=$(BUILD)/quick \
 	  OPT="-O1 -g $(SAN) -DANALLOC_DEBUG" TEST_LIBS="$(TEST_LIBS) $(SAN)" test-units
+
+# The suite of make test (examples included), library and tests built with
+# -O3 -flto, where whole-program inlining can expose strict-aliasing and
+# other undefined behaviour that separate compilation hides: 64-bit in
+# $(BUILD)/lto, then 32-bit (-m32) in $(BUILD)/lto32, linked with cmocka
+# compiled for i386 from its source (tools/build-cmocka.sh; make deps fetches
+# it into CMOCKA_SRC).
+LTO_OPT    := -O3 -flto=auto -g
+LTO_AR     := $(if $(findstring clang,$(CC)),llvm-ar,gcc-ar)
+M32        := -m32 -idirafter /usr/include/x86_64-linux-gnu
+CMOCKA_SRC ?= build/cmocka-src
+test-lto:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/lto OPT="$(LTO_OPT)" AR=$(LTO_AR) test
+	CMOCKA_SRC=$(CMOCKA_SRC) sh tools/build-cmocka.sh $(BUILD)/lto32/cmocka.o $(CC) $(M32)
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/lto32 CC="$(CC) $(M32) -I$(CMOCKA_SRC)/include" \
+	  OPT="$(LTO_OPT)" AR=$(LTO_AR) TEST_LIBS="$(BUILD)/lto32/cmocka.o -lpthread" test
 
 # tests/test_threads.c and the library under ThreadSanitizer (clang), in
 # $(BUILD)/tsan.  The suite (lock hook accounting, four threads hammering one
@@ -254,16 +273,18 @@ fuzz: $(BUILD)/fuzz/fuzz_analloc
 deps:
 	@sh tools/install-deps.sh
 
-# Everything: the suite built five ways (gcc; gcc and clang with ASan, UBSan
-# and assertions; clang; valgrind), coverage, a minute of fuzzing, the suite
-# on four other CPUs, static analysis, the freestanding and symbol checks,
-# and a smoke run of the benchmarks (no timing is checked).
+# Everything: the suite built seven ways (gcc; gcc and clang with ASan, UBSan
+# and assertions; clang; gcc -O3 -flto, 64- and 32-bit; valgrind), coverage,
+# a minute of fuzzing, the suite on four other CPUs, static analysis, the
+# freestanding and symbol checks, the test kernel, the malloc and SQLite
+# clients, and a smoke run of the benchmarks (no timing is checked).
 check: deps all
 	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-clang-asan
+	$(MAKE) --no-print-directory test-lto
 	$(MAKE) --no-print-directory test-tsan
 	$(MAKE) --no-print-directory test-annotate
 	$(MAKE) --no-print-directory test-valgrind
