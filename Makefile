@@ -14,6 +14,8 @@
 #                   checks, the test kernel, the malloc and SQLite clients, a
 #                   benchmark smoke run
 #   make clean
+# The clients' and benchmarks' targets (kernel, malloc-test, sqlite-test,
+# bench, bench-quick, ...) are in the makefiles included below.
 #
 # Variables: CC (default gcc), BUILD (default build).
 # Environment for the randomized tests: ANALLOC_SEED=n replays a seed,
@@ -27,6 +29,11 @@ CLANG   ?= clang
 BUILD   ?= build
 AR      ?= ar
 
+# Warnings are errors in the project's own builds and in CI (-Werror stays
+# here): src/ is warning-clean under gcc and clang with -Wall -Wextra
+# -Wpedantic and the extras below.  A kernel or other project that compiles
+# src/ with its own flags may drop -Werror or add warnings of its own; please
+# report any warning it finds upstream.
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wcast-qual -Wpointer-arith
 CSTD    := -std=c11
