@@ -2,7 +2,8 @@
 # Build the library and every test for other CPUs and run them: i386
 # natively (-m32), aarch64, riscv64 and s390x (64-bit big-endian) under
 # qemu-user.  cmocka is compiled for each target from Debian's source package
-# (tools/install-deps.sh fetches it), and everything is linked statically.
+# (tools/install-deps.sh fetches it; tools/build-cmocka.sh), the library from
+# every src/*.c, and everything is linked statically.
 #
 # usage: tools/cross-test.sh [TARGET...]      (default: all four)
 set -eu
@@ -21,14 +22,17 @@ for target in ${@:-i386 aarch64 riscv64 s390x}; do
     out=build/cross/$target
     mkdir -p "$out"
     rm -f "$out/counts"
-    # cmocka, configured by hand for a Linux target (what its CMake checks find).
-    $cc -O2 -w -I"$CMOCKA/include" -DHAVE_SIGNAL_H -DHAVE_STRINGS_H -DHAVE_INTTYPES_H \
-        -DHAVE_MALLOC_H -DHAVE_SIGLONGJMP -DHAVE_STRSIGNAL -DHAVE_STRUCT_TIMESPEC \
-        -DHAVE_CLOCK_REALTIME -DHAVE_GCC_THREAD_LOCAL_STORAGE \
-        -DWORDS_SIZEOF_VOID_P=__SIZEOF_POINTER__ \
-        $(echo '__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__' | $cc -E -P -x c - | grep -q 1 && echo -DWORDS_BIGENDIAN) \
-        -c "$CMOCKA/src/cmocka.c" -o "$out/cmocka.o"
+    # shellcheck disable=SC2086
+    CMOCKA_SRC=$CMOCKA sh tools/build-cmocka.sh "$out/cmocka.o" $cc
     flags="-std=c11 -O2 -g $WARN -D_GNU_SOURCE -Iinclude -Isrc -Itests -I$CMOCKA/include"
+    # The library: every src/*.c, freestanding as always.
+    rm -f "$out"/src-*.o
+    lib=
+    for src in src/*.c; do
+        obj="$out/src-$(basename "$src" .c).o"
+        $cc $flags -ffreestanding -c "$src" -o "$obj"
+        lib="$lib $obj"
+    done
     bins=
     for t in tests/test_*.c; do
         name=$(basename "$t" .c)
@@ -39,16 +43,14 @@ for target in ${@:-i386 aarch64 riscv64 s390x}; do
                     bins="$bins $out/${name}_$v"
                 done ;;
             *)
-                $cc $flags -ffreestanding -c src/analloc.c -o "$out/analloc.o"
-                $cc $flags -ffreestanding -c src/buddy.c -o "$out/buddy.o"
-                $cc $flags -fno-freestanding "$t" "$out/analloc.o" "$out/buddy.o" "$out/cmocka.o" \
-                    -static -lpthread -o "$out/$name"
+                # shellcheck disable=SC2086
+                $cc $flags -fno-freestanding "$t" $lib "$out/cmocka.o" -static -lpthread -o "$out/$name"
                 bins="$bins $out/$name" ;;
         esac
     done
     # The fuzz harness's replay of tests/corpus.
-    $cc $flags -DANALLOC_FUZZ_REPLAY tests/fuzz_analloc.c "$out/analloc.o" "$out/buddy.o" \
-        "$out/cmocka.o" -static -o "$out/fuzz_replay"
+    # shellcheck disable=SC2086
+    $cc $flags -DANALLOC_FUZZ_REPLAY tests/fuzz_analloc.c $lib "$out/cmocka.o" -static -o "$out/fuzz_replay"
     bins="$bins $out/fuzz_replay"
     echo "== cross $target ($($cc -dumpmachine), run: ${run:-native})"
     ANALLOC_QUICK=1 RUNNER="$run" sh tools/run-tests.sh "$out/counts" $bins || status=1

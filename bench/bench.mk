@@ -1,0 +1,34 @@
+# bench/bench.mk: benchmarks (bench/README.md)
+# Included by the top-level Makefile (run make from the repository root);
+# uses its variables: BUILD, CC, CSTD, OPT, WARN and CORE_FLAGS.
+.PHONY: bench scaling opcost bench-quick
+
+# The general allocators are dlopen'd at run time: no -l flags.
+BENCH_SRCS  := bench/bench.c bench/textbook_buddy.c bench/svg.c
+BENCH_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude
+$(BUILD)/bench/bench: $(BENCH_SRCS) bench/textbook_buddy.h bench/svg.h $(BUILD)/libanalloc.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_FLAGS) -DBENCH_CFLAGS='"$(BENCH_FLAGS)"' -DBENCH_LIB_CFLAGS='"$(CORE_FLAGS)"' \
+	  $(BENCH_SRCS) $(BUILD)/libanalloc.a -ldl -lm -o $@
+# The full suite (about 2 minutes): table, results.csv, bench.svg in $(BUILD)/bench.
+bench: $(BUILD)/bench/bench
+	@sh tools/install-deps.sh --bench
+	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
+	./$(BUILD)/bench/bench --out $(BUILD)/bench
+	$(MAKE) --no-print-directory malloc-bench
+	$(MAKE) --no-print-directory sqlite-bench
+# Instructions per free + alloc pair from 2^10 to 2^24 pages (callgrind).
+scaling: $(BUILD)/bench/bench
+	sh bench/callgrind.sh $(BUILD)/bench/bench $(BUILD)/bench
+	@cat $(BUILD)/bench/callgrind.csv
+# Instructions per call of each operation (callgrind), bench/opcost.c.
+$(BUILD)/bench/opcost: bench/opcost.c $(BUILD)/libanalloc.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_FLAGS) $< $(BUILD)/libanalloc.a -o $@
+opcost: $(BUILD)/bench/opcost
+	sh bench/opcost.sh $(BUILD)/bench/opcost
+# A smoke run (about 15 s), into $(BUILD)/bench/quick; make check runs it.
+bench-quick: $(BUILD)/bench/bench
+	@mkdir -p $(BUILD)/bench/quick
+	sh bench/callgrind.sh --quick $(BUILD)/bench/bench $(BUILD)/bench/quick
+	./$(BUILD)/bench/bench --quick --out $(BUILD)/bench/quick
