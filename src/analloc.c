@@ -591,34 +591,57 @@ static void pages_fresh(const struct analloc_internal *s, unsigned poison, uintp
         bytes_fill(p, (unsigned char)(poison >> 16), bytes);
 }
 
+/* Leave the lock section of an allocation that took the order-k block at
+ * pfn (0: none) while the debug aids are on, then prepare the block for
+ * its new owner outside the lock.  Returns the block's address or NULL. */
+static ANALLOC_NOINLINE void *unlock_fresh(struct analloc_internal *s, uintptr_t pfn, unsigned k)
+{
+    unsigned poison = s->poison;
+    unlock(s);
+    if (pfn == 0)
+        return NULL;
+    pages_fresh(s, poison, pfn, pages_of(k));
+    return page_ptr(s, pfn);
+}
+
 /* block_lookup_poisoned's `to` for a free: the whole block goes. */
 #define WHOLE_BLOCK (~0u)
 
 /*
- * Validate ptr as a live block inside a lock section, as block_lookup, for a
- * free (to == WHOLE_BLOCK) or a resize to order `to`.  When free-poisoning is
- * on and pages are about to become free (all of them, or the tail past
- * order `to`), fill them outside the lock while the block is still the
- * caller's, then validate it again in a new section (another thread may
- * have freed it meanwhile: a double free).  Entered and left with the lock
- * held.
+ * The slow half of block_lookup_poisoned: the block found at ptr has order
+ * *k and first page *pfn, and some of its pages are about to become free
+ * (all of them, or the tail past order `to`).  Fill them outside the lock
+ * while the block is still the caller's, then validate it again in a new
+ * section (another thread may have freed it meanwhile: a double free).
  */
-static int block_lookup_poisoned(const struct analloc *a, const void *ptr, unsigned *k,
-                                 uintptr_t *pfn, unsigned to)
+static ANALLOC_NOINLINE int poison_outside_lock(const struct analloc *a, const void *ptr,
+                                                unsigned *k, uintptr_t *pfn, unsigned to)
 {
     const struct analloc_internal *s = &a->internal;
-    int err = block_lookup(a, ptr, k, pfn);
-    unsigned poison = s->poison;
-    if (err != ANALLOC_OK || (poison & (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_ANNOTATE)) == 0 ||
-        (to != WHOLE_BLOCK && to >= *k))
-        return err;
-    unsigned was = *k;
+    unsigned was = *k, poison = s->poison;
     size_t keep = to == WHOLE_BLOCK ? 0 : pages_of(to);
     unlock(s);
     pages_freed(s, poison, *pfn + keep, pages_of(was) - keep);
     lock(s);
-    err = block_lookup(a, ptr, k, pfn);
+    int err = block_lookup(a, ptr, k, pfn);
     return err == ANALLOC_OK && *k != was ? ANALLOC_EFREE : err;
+}
+
+/*
+ * Validate ptr as a live block inside a lock section, as block_lookup, for a
+ * free (to == WHOLE_BLOCK) or a resize to order `to`; with free-poisoning
+ * on, the pages about to become free are filled first (poison_outside_lock).
+ * Entered and left with the lock held.
+ */
+static ANALLOC_INLINE int block_lookup_poisoned(const struct analloc *a, const void *ptr,
+                                                unsigned *k, uintptr_t *pfn, unsigned to)
+{
+    int err = block_lookup(a, ptr, k, pfn);
+    if (ANALLOC_UNLIKELY(err == ANALLOC_OK &&
+                         (a->internal.poison & (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_ANNOTATE)) != 0 &&
+                         (to == WHOLE_BLOCK || to < *k)))
+        err = poison_outside_lock(a, ptr, k, pfn, to);
+    return err;
 }
 
 /* ---- Placed allocation: low, high, inside a range, aligned ------------------
@@ -903,16 +926,13 @@ void *analloc_alloc(analloc_t a, size_t size)
     struct analloc_internal *s = &a->internal;
     unsigned k = order_for(a, size);
     if (k > s->depth)
-        return NULL;
+        return NULL; /* no block that large: refused without the lock */
     lock(s);
     uintptr_t pfn = alloc_locked(s, k);
-    unsigned poison = s->poison;
+    if (ANALLOC_UNLIKELY(s->poison != 0))
+        return unlock_fresh(s, pfn, k);
     unlock(s);
-    if (pfn == 0)
-        return NULL;
-    if (poison != 0)
-        pages_fresh(s, poison, pfn, pages_of(k));
-    return page_ptr(s, pfn);
+    return pfn == 0 ? NULL : page_ptr(s, pfn);
 }
 
 void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
@@ -954,13 +974,10 @@ void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, 
         pfn = block_take_placed(s, &q);
     if (pfn != 0)
         account_alloc(s, q.k);
-    unsigned poison = s->poison;
+    if (ANALLOC_UNLIKELY(s->poison != 0))
+        return unlock_fresh(s, pfn, q.k);
     unlock(s);
-    if (pfn == 0)
-        return NULL;
-    if (poison != 0)
-        pages_fresh(s, poison, pfn, pages_of(q.k));
-    return page_ptr(s, pfn);
+    return pfn == 0 ? NULL : page_ptr(s, pfn);
 }
 
 void *analloc_alloc_flags(analloc_t a, size_t size, unsigned flags)

@@ -24,8 +24,11 @@
 /* Functions shared between the engine's files: not exported from a shared
  * library (the symbol check allows only the public prefixes). */
 #define ANALLOC_HIDDEN __attribute__((visibility("hidden")))
+/* Slow paths kept out of the inlined hot ones. */
+#define ANALLOC_NOINLINE __attribute__((noinline))
 #else
 #define ANALLOC_HIDDEN
+#define ANALLOC_NOINLINE
 #define ANALLOC_INLINE inline
 #define ANALLOC_LIKELY(x) (x)
 #define ANALLOC_UNLIKELY(x) (x)
