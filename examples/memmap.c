@@ -99,7 +99,12 @@ int main(void)
 
     /* 3. Placement. */
     void *isa = analloc_alloc_range(&a, 64 * 1024, 0, 0, 16 * MIB, ANALLOC_HIGH);
-    void *dma32 = analloc_alloc_range(&a, 8 * MIB, 0, 0, (uintptr_t)0xffffffffu, ANALLOC_HIGH);
+#if UINTPTR_MAX > 0xffffffffu
+    const uintptr_t dma32_end = (uintptr_t)1 << 32; /* exclusive: the window is [0, 4 GiB) */
+#else
+    const uintptr_t dma32_end = UINTPTR_MAX; /* no arena holds the last page of the space */
+#endif
+    void *dma32 = analloc_alloc_range(&a, 8 * MIB, 0, 0, dma32_end, ANALLOC_HIGH);
     void *low = analloc_alloc_flags(&a, PAGE, ANALLOC_LOW);
     void *huge = analloc_alloc_aligned(&a, PAGE, 2 * MIB, 0);
     void *top = analloc_alloc_flags(&a, 2 * MIB, ANALLOC_HIGH);

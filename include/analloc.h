@@ -279,6 +279,8 @@ void *analloc_alloc_flags(analloc_t a, size_t size, unsigned flags);
  * happens to start at an aligned address is not found.  The block cache is
  * bypassed (and merged before the request fails).  Cost: at most two index
  * searches per order, O(depth x levels).
+ * `hi` is exclusive: UINTPTR_MAX reaches the end of every arena (no arena
+ * holds the last page of the address space).
  * NULL, changing nothing, if no block fits, or for bad arguments: unknown
  * flags, LOW with HIGH, `align` not 0 nor a power of two, lo >= hi, a size or
  * alignment no block of the arena has.

@@ -33,14 +33,18 @@ extern "C" {
 void buddy_init(void);
 
 /*
- * Manage [base, base + size) instead of the built-in area.  Returns 0, or a
- * negative ANALLOC_E* code (size above BUDDY_AREA_SIZE is ANALLOC_ETOOSMALL:
- * the static metadata cannot describe it).  On error the previous area stays.
+ * Manage [base, base + size) instead of the built-in area.  Returns 0, or,
+ * keeping the previous area: ANALLOC_EINVAL (base NULL, the area wraps),
+ * ANALLOC_ETOOSMALL (size above BUDDY_AREA_SIZE: the static metadata cannot
+ * describe it; or no whole block), ANALLOC_EOVERLAP (the area holds the
+ * front's metadata).
  */
 int buddy_init_at(void *base, size_t size);
 
 /* A block of at least `size` bytes (a power-of-two multiple of the smallest
- * block, aligned to its size), or NULL.  Size 0 gives the smallest block. */
+ * block, aligned to its size), or NULL: analloc_alloc on the front's
+ * allocator, so blocks of 1 to 8 smallest blocks come from the block cache,
+ * most recently freed first.  Size 0 gives the smallest block. */
 void *buddy_alloc(uint32_t size);
 
 /* Return the block at p; NULL is ignored.  A pointer that is not the start of
