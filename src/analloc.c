@@ -526,47 +526,6 @@ static unsigned order_for(const struct analloc *a, size_t size)
  * `poison` is the allocator's debug word as read inside the last lock
  * section: a concurrent analloc_set_debug may change the field meanwhile. */
 
-/* Fill n bytes with c.  Not a memset call: see ANALLOC_OPAQUE. */
-static void bytes_fill(void *dst, unsigned char c, size_t n)
-{
-    unsigned char *d = dst;
-    for (size_t i = 0; i < n; i++) {
-        ANALLOC_OPAQUE(d);
-        d[i] = c;
-    }
-}
-
-/* The word type of the block copy: may alias the caller's data, whatever its
- * type (as musl's memcpy does); plain bytes without the attribute. */
-#if defined(__GNUC__) || defined(__clang__)
-typedef uintptr_t __attribute__((__may_alias__)) copy_word;
-#define COPY_WORD_BYTES sizeof(copy_word)
-#else
-typedef unsigned char copy_word;
-#define COPY_WORD_BYTES 1u
-#endif
-
-/* Copy n bytes between blocks that do not overlap.  Blocks are page aligned,
- * so whole words are copied when the page is at least a word. */
-static void bytes_copy(void *dst, const void *src, size_t n)
-{
-    if (((uintptr_t)dst | (uintptr_t)src | n) % COPY_WORD_BYTES == 0) {
-        copy_word *d = dst;
-        const copy_word *w = src;
-        for (size_t i = 0; i < n / COPY_WORD_BYTES; i++) {
-            ANALLOC_OPAQUE(d);
-            d[i] = w[i];
-        }
-        return;
-    }
-    unsigned char *d = dst;
-    const unsigned char *b = src;
-    for (size_t i = 0; i < n; i++) {
-        ANALLOC_OPAQUE(d);
-        d[i] = b[i];
-    }
-}
-
 /* Pages [pfn, pfn + n) are about to become free (freed, or the tail of a
  * shrink), and are still the caller's: poison them, then tell the
  * sanitizer. */
@@ -754,11 +713,7 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
                   const struct layout *L, uint64_t *meta, uintptr_t held_lo, uintptr_t held_hi)
 {
     struct analloc_internal *s = &a->internal;
-    unsigned char *bytes = (unsigned char *)a; /* every byte, so snapshots compare bytes */
-    for (size_t i = 0; i < sizeof *a; i++) {
-        ANALLOC_OPAQUE(bytes);
-        bytes[i] = 0;
-    }
+    bytes_fill(a, 0, sizeof *a); /* every byte, padding too: snapshots compare bytes */
     for (size_t i = 0; i < L->words; i++) {
         ANALLOC_OPAQUE(meta); /* not a memset call: see ANALLOC_OPAQUE */
         meta[i] = 0;

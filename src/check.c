@@ -10,6 +10,9 @@
  */
 #include "internal.h"
 
+/* A page shift that both a page number and a size can take. */
+#define SHIFT_LIMIT (sizeof(size_t) < sizeof(uintptr_t) ? sizeof(size_t) * 8u : PFN_BITS)
+
 #define CORRUPT_IF(cond)                                                     \
     do {                                                                     \
         if (cond)                                                            \
@@ -22,8 +25,7 @@
 static int check_fields(const struct analloc *a)
 {
     const struct analloc_internal *s = &a->internal;
-    CORRUPT_IF(s->shift >= PFN_BITS || s->shift >= sizeof(size_t) * 8u ||
-               a->page != (size_t)1 << s->shift);
+    CORRUPT_IF(s->shift >= SHIFT_LIMIT || a->page != (size_t)1 << s->shift);
     CORRUPT_IF(s->lo == 0 || s->lo >= s->hi || s->hi > UINTPTR_MAX >> s->shift ||
                !pages_fit((size_t)(s->hi - s->lo)));
     struct layout L;

@@ -80,11 +80,7 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
         return ANALLOC_EINVAL;
     const struct analloc_internal *s = &a->internal;
     struct analloc_stats out;
-    unsigned char *z = (unsigned char *)&out; /* zeroed without a memset call */
-    for (size_t i = 0; i < sizeof out; i++) {
-        ANALLOC_OPAQUE(z);
-        z[i] = 0;
-    }
+    bytes_fill(&out, 0, sizeof out); /* no initialiser: it would be a memset call */
     lock(s);
     size_t cached_pages = 0;
     for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
@@ -112,11 +108,7 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
     out.reserve_max = ANALLOC_RESERVE_MAX;
     size_t n = st->size < sizeof out ? st->size : sizeof out;
     out.size = n;
-    unsigned char *dst = (unsigned char *)st;
-    for (size_t i = 0; i < n; i++) {
-        ANALLOC_OPAQUE(dst);
-        dst[i] = z[i];
-    }
+    bytes_copy(st, &out, n);
     return ANALLOC_OK;
 }
 

@@ -94,6 +94,44 @@ static inline void unlock(const struct analloc_internal *s)
         s->unlock(s->lock_ctx);
 }
 
+/* ---- Copy and fill, without library calls ---------------------------------- */
+
+/* Fill n bytes with c.  Not a memset call: see ANALLOC_OPAQUE. */
+static inline void bytes_fill(void *dst, unsigned char c, size_t n)
+{
+    unsigned char *d = dst;
+    for (size_t i = 0; i < n; i++) {
+        ANALLOC_OPAQUE(d);
+        d[i] = c;
+    }
+}
+
+/* Copy n bytes between objects that do not overlap.  Blocks are page
+ * aligned, so whole words are copied when the page is at least a word,
+ * through a type that may alias the caller's data, whatever its type (as
+ * musl's memcpy does). */
+static inline void bytes_copy(void *dst, const void *src, size_t n)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    typedef uintptr_t __attribute__((__may_alias__)) copy_word;
+    if (((uintptr_t)dst | (uintptr_t)src | n) % sizeof(copy_word) == 0) {
+        copy_word *d = dst;
+        const copy_word *w = src;
+        for (size_t i = 0; i < n / sizeof(copy_word); i++) {
+            ANALLOC_OPAQUE(d);
+            d[i] = w[i];
+        }
+        return;
+    }
+#endif
+    unsigned char *d = dst;
+    const unsigned char *b = src;
+    for (size_t i = 0; i < n; i++) {
+        ANALLOC_OPAQUE(d);
+        d[i] = b[i];
+    }
+}
+
 /* ---- Nodes ------------------------------------------------------------------
  * `s` is the engine state, `k` an order, `j` a node number (absolute: first
  * page j << k), `bit` a position in index level 0. */
