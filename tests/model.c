@@ -1,7 +1,7 @@
 /*
  * model.c - the shadow-model engine of the randomized model test and of the
  * fuzz harness (see model.h for its interface; the drivers are
- * tests/test_model.c and tests/fuzz_analloc.c, which #include this file).
+ * tests/test_model.c and tests/fuzz_analloc.c, which link this file).
  *
  * Each run draws a configuration (page size, arena size, used prefix, start
  * alignment, with_chunk or init with an external metadata buffer, real memory

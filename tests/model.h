@@ -15,8 +15,8 @@
  * model_source and reports a broken expectation through a model_failure
  * callback, which must not return (cmocka's fail_msg, or abort()).
  *
- * The Makefile builds each test from one source file, so the drivers pull
- * the engine in with #include "model.c" (model.c includes this header).
+ * tests/model.c is its own compilation unit: the Makefile links it into
+ * test_model, fuzz_replay and the libFuzzer target.
  */
 #ifndef ANALLOC_TESTS_MODEL_H
 #define ANALLOC_TESTS_MODEL_H

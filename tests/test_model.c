@@ -25,9 +25,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* The Makefile builds every test from one source file: the model engine is
- * compiled into this one. */
-#include "model.c"
+#include "model.h"
 
 #define DEFAULT_TOTAL_OPS 2200000u
 

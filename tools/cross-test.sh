@@ -29,6 +29,7 @@ for target in ${@:-i386 aarch64 riscv64 s390x}; do
         $(echo '__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__' | $cc -E -P -x c - | grep -q 1 && echo -DWORDS_BIGENDIAN) \
         -c "$CMOCKA/src/cmocka.c" -o "$out/cmocka.o"
     flags="-std=c11 -O2 -g $WARN -D_GNU_SOURCE -Iinclude -Isrc -Itests -I$CMOCKA/include"
+    $cc $flags -c tests/model.c -o "$out/model.o"
     bins=
     for t in tests/test_*.c; do
         name=$(basename "$t" .c)
@@ -41,14 +42,14 @@ for target in ${@:-i386 aarch64 riscv64 s390x}; do
             *)
                 $cc $flags -ffreestanding -c src/analloc.c -o "$out/analloc.o"
                 $cc $flags -ffreestanding -c src/buddy.c -o "$out/buddy.o"
-                $cc $flags -fno-freestanding "$t" "$out/analloc.o" "$out/buddy.o" "$out/cmocka.o" \
-                    -static -lpthread -o "$out/$name"
+                $cc $flags -fno-freestanding "$t" "$out/model.o" "$out/analloc.o" "$out/buddy.o" \
+                    "$out/cmocka.o" -static -lpthread -o "$out/$name"
                 bins="$bins $out/$name" ;;
         esac
     done
     # The fuzz harness's replay of tests/corpus.
-    $cc $flags -DANALLOC_FUZZ_REPLAY tests/fuzz_analloc.c "$out/analloc.o" "$out/buddy.o" \
-        "$out/cmocka.o" -static -o "$out/fuzz_replay"
+    $cc $flags -DANALLOC_FUZZ_REPLAY tests/fuzz_analloc.c "$out/model.o" "$out/analloc.o" \
+        "$out/buddy.o" "$out/cmocka.o" -static -o "$out/fuzz_replay"
     bins="$bins $out/fuzz_replay"
     echo "== cross $target ($($cc -dumpmachine), run: ${run:-native})"
     ANALLOC_QUICK=1 RUNNER="$run" sh tools/run-tests.sh "$out/counts" $bins || status=1
