@@ -203,7 +203,7 @@ bench-quick: $(BUILD)/bench/bench
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(TEST_FLAGS) $< $(BUILD)/libanalloc.a $(TEST_LIBS) -o $@
 define bv_variant
-$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(1))): tests/test_bitvector.c $(HDRS) | $(BUILD)/tests
+$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(1))): tests/test_bitvector.c $(HDRS) tests/testutil.h | $(BUILD)/tests
 	$$(CC) $$(TEST_FLAGS) $(subst $(comma),$(space),$(word 2,$(subst :, ,$(1)))) $$< $$(TEST_LIBS) -o $$@
 endef
 $(foreach v,$(BV_VARIANTS),$(eval $(call bv_variant,$(v))))

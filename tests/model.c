@@ -50,6 +50,7 @@
 
 #include "analloc.h"
 #include "model.h"
+#include "testutil.h"
 
 /* ---- Settings -------------------------------------------------------------- */
 
@@ -65,33 +66,17 @@
 #define FREE_PAGE UINT32_MAX
 #define RESERVED_PAGE (UINT32_MAX - 1u)
 
-/* ---- Pseudo-random numbers (splitmix64) ------------------------------------ */
-
-uint64_t model_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-uint64_t model_mix64(uint64_t x)
-{
-    uint64_t s = x;
-    return model_splitmix64(&s);
-}
-
-static uint64_t mix64(uint64_t x) { return model_mix64(x); }
+/* ---- Pseudo-random numbers (tests/testutil.h's generator) ------------------ */
 
 static uint64_t prng_draw(void *ctx, uint64_t n)
 {
-    uint64_t x = model_splitmix64(ctx);
+    uint64_t x = rng_next(ctx);
     return n == 0 ? x : x % n;
 }
 
-struct model_source model_source_prng(uint64_t *state)
+struct model_source model_source_prng(struct rng *r)
 {
-    return (struct model_source){.draw = prng_draw, .exhausted = NULL, .ctx = state};
+    return (struct model_source){.draw = prng_draw, .exhausted = NULL, .ctx = r};
 }
 
 /* ---- Randomness from bytes (the fuzzer) ------------------------------------ */
@@ -597,7 +582,7 @@ static void pattern(struct run *r, uintptr_t addr, uint32_t id, size_t n, size_t
         }
     }
     unsigned char *p = real_ptr(r, addr, n < limit ? n : limit);
-    uint64_t v = mix64(r->salt ^ id);
+    uint64_t v = rng_mix(r->salt ^ id);
     for (size_t i = 0; i < nr; i++) {
         size_t from = ranges[i][0], to = ranges[i][1] < limit ? ranges[i][1] : limit;
         for (size_t o = from; o < to; o++) {

@@ -1,6 +1,6 @@
 /*
  * model.h - the shadow-model engine shared by the randomized model test
- * (tests/test_model.c, cmocka, a splitmix64 PRNG) and the libFuzzer harness
+ * (tests/test_model.c, cmocka, tests/testutil.h's generator) and the libFuzzer harness
  * (tests/fuzz_analloc.c, the fuzz input as a byte stream).
  *
  * One call of model_run_one() draws a configuration (page size, arena size,
@@ -98,15 +98,10 @@ size_t model_run_one(const struct model_class *k, size_t index, const struct mod
                      const struct model_failure *failure, struct model_totals *t, char *desc,
                      size_t desc_size);
 
-/* splitmix64: advance *state and return the next number. */
-uint64_t model_splitmix64(uint64_t *state);
-
-/* One splitmix64 step from x: a 64-bit mix of x. */
-uint64_t model_mix64(uint64_t x);
-
-/* A model_source drawing from a splitmix64 generator whose state is *state:
- * draw(n) is the next number modulo n.  Never runs dry. */
-struct model_source model_source_prng(uint64_t *state);
+/* A model_source drawing from r, tests/testutil.h's generator (which must
+ * outlive the source): draw(n) is the next number modulo n.  Never runs dry. */
+struct rng;
+struct model_source model_source_prng(struct rng *r);
 
 /*
  * A model_source reading the bytes [data, data + size): a draw of [0, n)

@@ -90,7 +90,7 @@ static void fx_alloc_raw(struct fx *f, size_t total, size_t offset)
 {
     f->total = total;
     f->rawlen = total + 2 * GUARD + offset;
-    f->raw = xalloc_aligned(4096, f->rawlen);
+    f->raw = xalloc_replayable(f->rawlen);
     memset(f->raw, GUARD_BYTE, f->rawlen);
     f->chunk = f->raw + GUARD + offset;
     f->expect = malloc(f->rawlen);
@@ -1016,8 +1016,6 @@ static void test_set_debug_valid(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED");
-    const char *q = getenv("ANALLOC_QUICK");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_free_poisons_block),
         cmocka_unit_test(test_alloc_fills_fresh),
@@ -1031,9 +1029,8 @@ int main(void)
         cmocka_unit_test(test_set_debug_null_and_unset),
         cmocka_unit_test(test_set_debug_valid),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     printf("test_debug: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");
     fflush(stdout);

@@ -469,17 +469,6 @@ static int bytes_are(const unsigned char *p, size_t n, unsigned char v)
     return 1;
 }
 
-/* ---- PRNG ------------------------------------------------------------- */
-
-
-static void rng_seed(struct rng *r, const char *test, uint64_t salt)
-{
-    r->s = g_seed ^ (salt * 0xD1B54A32D192ED03ull);
-    printf("[ %s ] seed %llu (replay: ANALLOC_SEED=%llu)\n", test, (unsigned long long)g_seed,
-           (unsigned long long)g_seed);
-    fflush(stdout);
-}
-
 /* ======================================================================
  * analloc_with_chunk
  * ====================================================================== */
@@ -1140,14 +1129,14 @@ static void test_alloc_alignment_fill(void **state)
     struct rng r;
     size_t pi, oi;
     (void)state;
-    rng_seed(&r, "alloc_alignment_fill", 1);
+    rng_seed(&r, g_seed, "alloc_alignment_fill", 1);
     for (pi = 0; pi < sizeof pages / sizeof pages[0]; pi++)
         for (oi = 0; oi < sizeof offs / sizeof offs[0]; oi++) {
             size_t page = pages[pi], off = offs[oi] % (page < 16 ? 16 : page);
             size_t total = page == 1 ? 3000 + rng_below(&r, 2000)
                                      : page * (150 + rng_below(&r, 100)) + rng_below(&r, page);
             size_t used = rng_below(&r, 2 * page + 50), n = 0, cap, i;
-            unsigned char *buf = xalloc_aligned(page < 16 ? 16 : page, off + total);
+            unsigned char *buf = xalloc_replayable(off + total);
             struct analloc A;
             struct snap s0;
             struct blk *b;
@@ -1993,10 +1982,10 @@ static void test_random_vs_model(void **state)
     struct rng r;
     size_t c;
     (void)state;
-    rng_seed(&r, "random_vs_model", 2);
+    rng_seed(&r, g_seed, "random_vs_model", 2);
     for (c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
         size_t page = cfg[c].page, total = page * cfg[c].pages + cfg[c].off % page + 1;
-        unsigned char *buf = xalloc_aligned(page < 16 ? 16 : page, cfg[c].off + total);
+        unsigned char *buf = xalloc_replayable(cfg[c].off + total);
         struct analloc A;
         struct model m;
         char label[64];
@@ -2026,7 +2015,7 @@ static void test_never_touches_memory(void **state)
     struct blk b[64];
     (void)state;
     assert_true(region != MAP_FAILED);
-    rng_seed(&r, "never_touches_memory", 3);
+    rng_seed(&r, g_seed, "never_touches_memory", 3);
     base = addr(region) + 1000;
     ms = analloc_meta_size(total, page);
     meta = malloc(ms);
@@ -2056,7 +2045,7 @@ static void test_check_healthy(void **state)
     void *live[128];
     size_t nlive = 0, op, ops = scaled(3000);
     (void)state;
-    rng_seed(&r, "check_healthy", 4);
+    rng_seed(&r, g_seed, "check_healthy", 4);
     ASSERT_ERR(analloc_with_chunk(&A, buf + 9, total, 33, page), ANALLOC_OK);
     ASSERT_ERR(analloc_check(&A), ANALLOC_OK);
     for (op = 0; op < ops; op++) {
@@ -2237,7 +2226,7 @@ static void test_check_bit_flips(void **state)
     void *p[8];
     size_t i, problems = 0;
     (void)state;
-    rng_seed(&r, "check_bit_flips", 5);
+    rng_seed(&r, g_seed, "check_bit_flips", 5);
 
     /* a small chunk at an odd start with live and free blocks of several orders */
     ASSERT_ERR(analloc_with_chunk(&A, buf + 5, total, 7, page), ANALLOC_OK);
@@ -2580,7 +2569,7 @@ static void test_dump_width_and_random(void **state)
     size_t live_i[256], nlive = 0;
     struct lines *L;
     (void)state;
-    rng_seed(&r, "dump_width_and_random", 6);
+    rng_seed(&r, g_seed, "dump_width_and_random", 6);
     ext_init(&e, fake_base(256 * page, 256 * page), 256 * page, page);
     model_from(&m, &e.a);
     for (op = 0; op < ops; op++) {
@@ -2879,7 +2868,6 @@ static void test_cache_double_free_and_errors(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_with_chunk_struct_in_prefix),
         cmocka_unit_test(test_with_chunk_odd_starts_and_sizes),
@@ -2921,9 +2909,8 @@ int main(void)
         cmocka_unit_test(test_dump_width_and_random),
         cmocka_unit_test(test_dump_wide),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     printf("test_engine: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");
     fflush(stdout);

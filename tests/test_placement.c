@@ -795,16 +795,6 @@ static void sh_free_all(analloc_t a, struct shadow *sh)
     assert_int_equal(analloc_largest_free(a), a->page << a->depth);
 }
 
-/* ---- seeds ---------------------------------------------------------------- */
-
-static void rng_seed(struct rng *r, const char *test, uint64_t salt)
-{
-    r->s = g_seed ^ (salt * 0xD1B54A32D192ED03ull);
-    printf("[ %s ] seed %llu (replay: ANALLOC_SEED=%llu)\n", test, (unsigned long long)g_seed,
-           (unsigned long long)g_seed);
-    fflush(stdout);
-}
-
 /* A 16-page arena of 4 KiB pages aligned to 16 pages, every page allocated
  * one by one (lowest first). */
 #define PG 4096u
@@ -855,7 +845,7 @@ static void test_flags_zero_is_alloc(void **state)
     /* The same random run through alloc_flags(0) on e and analloc_alloc on
      * f (another allocator over the same fake range). */
     ext_init(&f, base, 16 * PG, PG);
-    rng_seed(&r, "test_flags_zero_is_alloc", 1);
+    rng_seed(&r, g_seed, "test_flags_zero_is_alloc", 1);
     for (i = 0; i < scaled(400); i++) {
         if (ngot > 0 && (rng_below(&r, 2) || ngot == 64)) {
             size_t j = rng_below(&r, ngot);
@@ -1783,7 +1773,7 @@ static void random_run(const struct rcfg *c, struct rng *r, size_t ops, bool cac
     analloc_t a;
     size_t op;
     if (c->kind == 1) {
-        buf = xalloc_aligned(4096, c->off + c->n_total + 64);
+        buf = xalloc_replayable(c->off + c->n_total + 64);
         ASSERT_ERR(analloc_with_chunk(&A, buf + c->off, c->n_total, c->used, c->page), ANALLOC_OK);
         a = &A;
     } else {
@@ -1922,7 +1912,7 @@ static const struct rcfg g_cfgs[] = {
 static void random_tests(const char *name, bool cache, uint64_t salt)
 {
     struct rng r;
-    rng_seed(&r, name, salt);
+    rng_seed(&r, g_seed, name, salt);
     for (size_t c = 0; c < sizeof g_cfgs / sizeof *g_cfgs; c++) {
         g_got_block = g_got_none = g_got_drained = g_got_bad = 0;
         random_run(&g_cfgs[c], &r, scaled(4000), cache);
@@ -1955,8 +1945,7 @@ static void test_random_with_cache(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK"),
-               *o = getenv("ANALLOC_OPS");
+    const char *o = getenv("ANALLOC_OPS");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flags_zero_is_alloc),
         cmocka_unit_test(test_flags_low),
@@ -1975,9 +1964,8 @@ int main(void)
         cmocka_unit_test(test_random_no_cache),
         cmocka_unit_test(test_random_with_cache),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     g_ops = o && *o ? (size_t)strtoull(o, NULL, 0) : 0;
     printf("test_placement: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");

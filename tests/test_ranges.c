@@ -49,13 +49,6 @@ static size_t scaled(size_t n)
     return g_quick ? (n / 4 ? n / 4 : 1) : n;
 }
 
-static void rng_seed(struct rng *r, const char *test, uint64_t salt)
-{
-    r->s = g_seed ^ (salt * 0xD1B54A32D192ED03ull);
-    printf("[ %s ] seed %llu (replay: ANALLOC_SEED=%llu)\n", test, (unsigned long long)g_seed,
-           (unsigned long long)g_seed);
-    fflush(stdout);
-}
 
 /* Failures inside helpers report the caller's file and line. */
 #define REQUIRE(cond, ...)                                                    \
@@ -1206,7 +1199,7 @@ static void test_random_ranges_vs_model(void **state)
 {
     struct rng r;
     (void)state;
-    rng_seed(&r, "random_ranges_vs_model", 1);
+    rng_seed(&r, g_seed, "random_ranges_vs_model", 1);
     size_t configs = scaled(16);
     for (size_t cfg = 0; cfg < configs; cfg++) {
         struct h h;
@@ -1380,7 +1373,7 @@ static void test_holes_fake_span(void **state)
 {
     struct rng r;
     (void)state;
-    rng_seed(&r, "holes_fake_span", 2);
+    rng_seed(&r, g_seed, "holes_fake_span", 2);
     for (unsigned round = 0; round < scaled(3); round++) {
         struct h h;
         const size_t page = 4096, pages = 3000;
@@ -1460,7 +1453,7 @@ static void test_holes_real_memory(void **state)
     struct h h;
     const size_t page = 256, total = 512u * 1024u;
     (void)state;
-    rng_seed(&r, "holes_real_memory", 3);
+    rng_seed(&r, g_seed, "holes_real_memory", 3);
     h_init_chunk(&h, 4096, 24, total, 200, page);
     h.walk_every = 0;
     size_t n = h.m.n;
@@ -1655,7 +1648,7 @@ static void test_grow_random_steps(void **state)
 {
     struct rng r;
     (void)state;
-    rng_seed(&r, "grow_random_steps", 4);
+    rng_seed(&r, g_seed, "grow_random_steps", 4);
     for (unsigned round = 0; round < scaled(8); round++) {
         struct h h;
         size_t page = 512, pages = 700u + rng_below(&r, 1400);
@@ -2277,7 +2270,7 @@ static void test_walk_vs_dump_random(void **state)
 {
     struct rng r;
     (void)state;
-    rng_seed(&r, "walk_vs_dump_random", 5);
+    rng_seed(&r, g_seed, "walk_vs_dump_random", 5);
     for (unsigned round = 0; round < scaled(40); round++) {
         struct h h;
         size_t page = 64, pages = 1u + rng_below(&r, 128);
@@ -2551,7 +2544,6 @@ static void test_check_corrupted_reserved_table(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reserve_rounding_and_merging),
         cmocka_unit_test(test_reserve_whole_arena),
@@ -2579,9 +2571,8 @@ int main(void)
         cmocka_unit_test(test_walk_vs_dump_random),
         cmocka_unit_test(test_check_corrupted_reserved_table),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     printf("test_ranges: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");
     fflush(stdout);

@@ -56,8 +56,7 @@
 static uint64_t g_seed;
 static int g_quick;
 
-/* ---- pseudo-random numbers (splitmix64) ----------------------------------- */
-
+/* ---- pseudo-random numbers (tests/testutil.h's generator) ----------------- */
 
 static int chance(struct rng *r, unsigned percent)
 {
@@ -810,14 +809,12 @@ static void test_scribble_init(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scribble_with_chunk),
         cmocka_unit_test(test_scribble_init),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     printf("test_scribble: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");
     fflush(stdout);

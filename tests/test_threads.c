@@ -1613,8 +1613,7 @@ static int race_main(const char *mode)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK"), *o = getenv("ANALLOC_OPS"),
-               *race = getenv("ANALLOC_RACE");
+    const char *o = getenv("ANALLOC_OPS"), *race = getenv("ANALLOC_RACE");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_lock_bad_input),
         cmocka_unit_test(test_set_lock_replace_and_remove),
@@ -1628,9 +1627,8 @@ int main(void)
         cmocka_unit_test(test_hammer_init_page4096),
         cmocka_unit_test(test_hammer_init_page64),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     g_ops = o && *o ? (size_t)strtoull(o, NULL, 0) : 0;
     if (race && *race && strcmp(race, "0") != 0)
         return race_main(race);
