@@ -51,6 +51,8 @@
 #include "analloc.h"
 #include "model.h"
 #include "testutil.h"
+#define TESTCHECK_NO_CMOCKA
+#include "testcheck.h"
 
 /* ---- Settings -------------------------------------------------------------- */
 
@@ -188,11 +190,10 @@ struct run {
     unsigned phase;
     size_t phase_left;
 
-    /* snapshots */
-    uintptr_t words;
+    /* snapshots (tests/testcheck.h): after setup, and before a refused call */
+    uintptr_t words; /* the metadata: [words, words + meta_bytes) */
     size_t meta_bytes;
-    struct analloc snap0, snap;
-    unsigned char *meta0, *meta_snap;
+    struct snap snap0, snap;
     size_t bad_ops;
 
     /* the error hook */
@@ -225,7 +226,7 @@ static void model_fail(const struct run *r, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (r->a != NULL && r->npages != 0 && r->npages <= 256 && r->a->internal.words != NULL)
+    if (r->a != NULL && r->npages != 0 && r->npages <= 256 && ti_set_up(r->a))
         analloc_dump(r->a, dump_line, NULL, 128);
     snprintf(full, sizeof full, "test=%s config=%zu step=%zu op=%s (model.c:%d): %s\n  config: %s",
              r->klass->name, r->index, r->step, r->op ? r->op : "-", line, msg, r->desc);
@@ -672,32 +673,19 @@ static void canaries_verify(struct run *r, bool managed_too, const char *when)
 
 /* ---- Snapshots ------------------------------------------------------------------- */
 
-static size_t first_diff(const void *x, const void *y, size_t n)
-{
-    const unsigned char *p = x, *q = y;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != q[i])
-            return i;
-    return NONE;
-}
-
 /* Snapshots cost O(metadata): on every call only for small metadata. */
 static bool snap_cheap(const struct run *r) { return r->meta_bytes <= SNAP_META_MAX; }
 
-static void snap_take(struct run *r)
-{
-    memcpy(&r->snap, r->a, sizeof r->snap);
-    memcpy(r->meta_snap, r->a->internal.words, r->meta_bytes);
-}
+static void run_snap(struct run *r) { snap_fill(&r->snap, r->a); }
 
-static void snap_compare(struct run *r, const struct analloc *s, const unsigned char *meta,
-                         const char *what)
+static void snap_compare(struct run *r, const struct snap *sn, const char *what)
 {
-    size_t d = first_diff(r->a, s, sizeof *s);
-    CHECK(r, d == NONE, "%s: struct analloc changed at byte %zu (of %zu)", what, d, sizeof *s);
-    d = first_diff(r->a->internal.words, meta, r->meta_bytes);
-    CHECK(r, d == NONE, "%s: metadata changed at byte %zu (word %zu) of %zu", what, d,
-          d == NONE ? 0 : d / 8u, r->meta_bytes);
+    size_t ds, dm;
+    char why[400];
+    if (!snap_differs(sn, r->a, &ds, &dm))
+        return;
+    snap_describe(sn, r->a, ds, dm, why, sizeof why);
+    CHECK(r, false, "%s changed the allocator:%s", what, why);
 }
 
 /* ---- The error hook ---------------------------------------------------------- */
@@ -835,7 +823,7 @@ static void op_alloc(struct run *r, bool via_realloc)
     /* A failure that drains the cache changes the metadata, legitimately. */
     bool snap = want == 0 && !drains && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     void *p = via_realloc ? analloc_realloc(r->a, NULL, size) : analloc_alloc(r->a, size);
     if (drains)
         cache_empty(r);
@@ -846,7 +834,7 @@ static void op_alloc(struct run *r, bool via_realloc)
         CHECK(r, p == NULL, "%s(%zu): order %u (depth %u, largest free %zu) returned %p, expected NULL",
               r->op, size, k, r->depth, model_largest(r), p);
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a failed alloc");
+            snap_compare(r, &r->snap, "a failed alloc");
         r->n_alloc_fail++;
         return;
     }
@@ -993,7 +981,7 @@ static void op_realloc(struct run *r)
     pattern_verify(r, &b, addr, b.filled, "before realloc");
     bool snap = kind == FAIL && !drains && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     size_t hooks = r->hook_calls;
     void *q = analloc_realloc(r->a, (void *)addr, size);
     uintptr_t qa = (uintptr_t)q;
@@ -1008,7 +996,7 @@ static void op_realloc(struct run *r)
               r->page << k);
         pattern_verify(r, &b, addr, b.filled, "after a failed realloc");
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a failed realloc");
+            snap_compare(r, &r->snap, "a failed realloc");
         r->n_realloc_fail++;
         return;
     }
@@ -1140,7 +1128,7 @@ static void op_bad(struct run *r)
     if (-want < MODEL_ERRORS)
         r->n_bad_error[-want]++;
     if (snap)
-        snap_take(r);
+        run_snap(r);
     size_t hooks = r->hook_calls;
     switch (below(r, 4)) {
     case 0:
@@ -1175,7 +1163,7 @@ static void op_bad(struct run *r)
     }
     }
     if (snap)
-        snap_compare(r, &r->snap, r->meta_snap, r->op);
+        snap_compare(r, &r->snap, r->op);
     if (li != NONE)
         pattern_verify(r, &r->live[li], r->live[li].pfn << r->shift, r->live[li].filled,
                        "a bad call on an interior pointer");
@@ -1280,7 +1268,7 @@ static void op_placed(struct run *r)
     }
     bool snap = want == 0 && !drains && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     bool whole = lo == 0 && hi == UINTPTR_MAX;
     void *p = whole && align == 0 && flags != 0 ? analloc_alloc_flags(r->a, size, flags)
               : whole                           ? analloc_alloc_aligned(r->a, size, align, flags)
@@ -1290,7 +1278,7 @@ static void op_placed(struct run *r)
               "alloc_range(%zu, align %zu, [%#llx, %#llx), flags %#x) returned %p, expected NULL",
               size, align, ULL(lo), ULL(hi), flags, p);
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a failed placed alloc");
+            snap_compare(r, &r->snap, "a failed placed alloc");
         r->n_placed_fail++;
         return;
     }
@@ -1427,13 +1415,13 @@ static void op_reserve(struct run *r)
     }
     bool snap = want != ANALLOC_OK && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     int rc = analloc_reserve(r->a, addr, size);
     CHECK(r, rc == want, "reserve(%#llx, %zu) = %d (%s), expected %d (%s)", ULL(addr), size, rc,
           analloc_strerror(rc), want, analloc_strerror(want));
     if (want != ANALLOC_OK) {
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a refused reserve");
+            snap_compare(r, &r->snap, "a refused reserve");
         r->n_reserve_fail++;
         return;
     }
@@ -1534,13 +1522,13 @@ static void op_release(struct run *r)
     }
     bool snap = want != ANALLOC_OK && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     int rc = analloc_release(r->a, addr, size);
     CHECK(r, rc == want, "release(%#llx, %zu) = %d (%s), expected %d (%s)", ULL(addr), size, rc,
           analloc_strerror(rc), want, analloc_strerror(want));
     if (want != ANALLOC_OK) {
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a refused release");
+            snap_compare(r, &r->snap, "a refused release");
         r->n_reserve_fail++;
         return;
     }
@@ -1763,8 +1751,8 @@ static void setup_chunk(struct run *r)
     rc = analloc_with_chunk(r->a, chunk, r->total, r->used, page);
     CHECK(r, rc == 0, "analloc_with_chunk = %d (%s)", rc, analloc_strerror(rc));
 
-    r->words = (uintptr_t)r->a->internal.words;
-    r->meta_bytes = r->a->internal.meta_bytes;
+    r->words = addr(ti_meta(r->a));
+    r->meta_bytes = ti_meta_bytes(r->a);
     r->start = (uintptr_t)r->a->start;
     r->managed = r->a->managed;
     uintptr_t meta_end = r->words + r->meta_bytes;
@@ -1789,7 +1777,7 @@ static void setup_chunk(struct run *r)
         CHECK(r, tmp != NULL, "out of memory");
         rc = analloc_init(&s, chunk + (r->start - page - r->chunk), r->managed + page, page, tmp,
                           need);
-        size_t more = s.internal.meta_bytes;
+        size_t more = ti_meta_bytes(&s);
         free(tmp);
         CHECK(r, rc == 0, "scratch init for [start - page, end) = %d", rc);
         CHECK(r, r->words + more > r->start - page,
@@ -1865,8 +1853,8 @@ static void setup_init(struct run *r)
     rc = analloc_init(r->a, basev, r->total, page, metap, r->meta_size);
     CHECK(r, rc == 0, "analloc_init = %d (%s)", rc, analloc_strerror(rc));
 
-    r->words = (uintptr_t)r->a->internal.words;
-    r->meta_bytes = r->a->internal.meta_bytes;
+    r->words = addr(ti_meta(r->a));
+    r->meta_bytes = ti_meta_bytes(r->a);
     r->start = (uintptr_t)r->a->start;
     r->managed = r->a->managed;
     uintptr_t lo = base / page + (base % page != 0), hi = (base + r->total) / page;
@@ -2022,11 +2010,10 @@ static void run_setup(struct run *r)
     r->cache_slots0 = r->cache_slots;
     len = strlen(r->desc);
     snprintf(r->desc + len, sizeof r->desc - len, ", cache %u slots", r->cache_slots);
-    r->meta0 = malloc(r->meta_bytes);
-    r->meta_snap = malloc(r->meta_bytes);
-    CHECK(r, r->meta0 != NULL && r->meta_snap != NULL, "out of memory");
-    memcpy(&r->snap0, a, sizeof *a);
-    memcpy(r->meta0, a->internal.words, r->meta_bytes);
+    r->snap0.meta = malloc(r->meta_bytes);
+    r->snap.meta = malloc(r->meta_bytes);
+    CHECK(r, r->snap0.meta != NULL && r->snap.meta != NULL, "out of memory");
+    snap_fill(&r->snap0, a);
     size_t cp = r->klass->check_pages;
     if (cp == 0)
         r->check_every = r->npages <= SMALL_ARENA ? 1u : 1000u;
@@ -2146,7 +2133,7 @@ static void run_finish(struct run *r)
         check_engine(r);
     CHECK(r, analloc_set_cache(r->a, r->cache_slots0) == 0, "set_cache back to %u failed",
           r->cache_slots0);
-    snap_compare(r, &r->snap0, r->meta0, "after freeing everything, compared with the setup");
+    snap_compare(r, &r->snap0, "after freeing everything, compared with the setup");
     canaries_verify(r, false, "at the end");
 }
 
@@ -2156,8 +2143,8 @@ static void run_release(struct run *r)
     free(r->metabuf);
     free(r->live);
     free(r->owner);
-    free(r->meta0);
-    free(r->meta_snap);
+    free(r->snap0.meta);
+    free(r->snap.meta);
     free(r);
 }
 

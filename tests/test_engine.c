@@ -38,48 +38,6 @@ static size_t scaled(size_t n)
     return g_quick ? (n / 4 ? n / 4 : 1) : n;
 }
 
-#define FAILF(...)                 \
-    do {                           \
-        print_error(__VA_ARGS__);  \
-        fail();                    \
-    } while (0)
-
-/* ---- small helpers -------------------------------------------------- */
-
-
-
-/* The block analloc must hand out for `size` (size <= largest block). */
-static size_t block_for(size_t size, size_t page)
-{
-    size_t s = page;
-    while (s < size)
-        s <<= 1;
-    return s;
-}
-
-
-/* ---- the error hook ---------------------------------------------------- */
-
-#define HOOK_MAGIC 0x686f6f6bu
-struct checked_hook {
-    unsigned magic;
-    size_t calls;
-    int error;
-    const void *ptr;
-};
-
-static void checked_hook_record(void *ctx, int error, const void *ptr)
-{
-    struct checked_hook *h = ctx;
-    if (h == NULL || h->magic != HOOK_MAGIC) {
-        print_error("error hook called with a wrong ctx %p\n", ctx);
-        fail();
-    }
-    h->calls++;
-    h->error = error;
-    h->ptr = ptr;
-}
-
 /* A rejected free: the right code, nothing changed, the hook heard it once. */
 #define EXPECT_FREE_ERR(a, p, err, hl) expect_free_err_((a), (p), (err), (hl), #p, __FILE__, __LINE__)
 static void expect_free_err_(analloc_t a, void *p, int err, struct checked_hook *hl, const char *what,
@@ -392,19 +350,19 @@ static void free_blocks(analloc_t a, const struct blk *b, size_t n)
 static void verify_chunk_setup(analloc_t a, const void *chunk, size_t total, size_t used,
                                size_t page)
 {
-    uintptr_t c = addr(chunk), meta = addr(a->internal.orders), start = addr(a->start);
+    uintptr_t c = addr(chunk), meta = addr(TI_ORDERS(a)), start = addr(a->start);
     uintptr_t end = align_down(c + total, page);
     size_t mb = analloc_meta_bytes(a);
 
     assert_int_equal(a->page, page);
-    assert_int_equal(mb, a->internal.meta_bytes);
+    assert_int_equal(mb, TI_META_BYTES(a));
     assert_true(mb > 0);
     assert_true(mb <= analloc_meta_size(total, page));
     /* the metadata starts right after the used prefix, 8-byte aligned,
      * with the order table first */
     assert_int_equal(meta, align_up(c + used, 8));
-    assert_int_equal(addr(meta_base(a)), meta);
-    assert_true(addr(a->internal.words) >= meta && addr(a->internal.words) < meta + mb);
+    assert_int_equal(addr(ti_meta(a)), meta);
+    assert_true(addr(TI_WORDS(a)) >= meta && addr(TI_WORDS(a)) < meta + mb);
     /* the arena starts on a page after the metadata and runs to the last
      * whole page of the chunk (that no whole page is lost between the
      * metadata and the arena is test_with_chunk_no_gap_after_metadata) */
@@ -423,14 +381,14 @@ static void verify_ext_setup(analloc_t a, uintptr_t base, size_t total, size_t p
 {
     uintptr_t first = align_up(base, page), end = align_down(base + total, page);
     size_t mb = analloc_meta_bytes(a);
-    uintptr_t mlo = addr(meta_base(a));
+    uintptr_t mlo = addr(ti_meta(a));
     if (first == 0)
         first = page; /* the page at address 0 is never handed out */
     assert_int_equal(a->page, page);
     assert_int_equal(addr(a->start), first);
     assert_int_equal(a->managed, end - first);
     assert_int_equal(a->depth, max_aligned_order(first / page, a->managed / page));
-    assert_int_equal(mb, a->internal.meta_bytes);
+    assert_int_equal(mb, TI_META_BYTES(a));
     assert_true(mb > 0 && mb <= ms);
     assert_true(mlo >= addr(meta) && mlo + mb <= addr(meta) + ms);
     assert_int_equal(analloc_free_bytes(a), a->managed);
@@ -674,10 +632,10 @@ static void test_with_chunk_no_gap_after_metadata(void **state)
                 size_t ms, mb2;
                 void *m2;
                 ASSERT_ERR(analloc_with_chunk(&A, chunk, total, used, page), ANALLOC_OK);
-                meta = addr(A.internal.orders);
+                meta = addr(TI_ORDERS(&A));
                 start = addr(A.start);
                 end = start + A.managed;
-                want = align_up(meta + A.internal.meta_bytes, page);
+                want = align_up(meta + TI_META_BYTES(&A), page);
                 tried++;
                 assert_true(start >= want);
                 if (start == want) {
@@ -702,7 +660,7 @@ static void test_with_chunk_no_gap_after_metadata(void **state)
                                     "[+%zu, +%zu), arena at +%zu; the arena from +%zu needs only "
                                     "%zu metadata bytes (ends at +%zu), so that page is lost\n",
                                     page, off, used, total, (size_t)(meta - addr(chunk)),
-                                    (size_t)(meta + A.internal.meta_bytes - addr(chunk)),
+                                    (size_t)(meta + TI_META_BYTES(&A) - addr(chunk)),
                                     (size_t)(start - addr(chunk)), (size_t)(bigger - addr(chunk)),
                                     mb2, (size_t)(meta + mb2 - addr(chunk)));
                     bad++;
@@ -870,7 +828,7 @@ static void test_init_unaligned_meta(void **state)
                 FAILF("init with the metadata at an address = %zu mod 8 and meta_size %zu: %d (%s)\n",
                       off, ms, r, analloc_strerror(r));
             verify_ext_setup(&A, base, total, page, meta, ms);
-            assert_int_equal(addr(meta_base(&A)) % 8, 0);
+            assert_int_equal(addr(ti_meta(&A)) % 8, 0);
             assert_true(bytes_are(buf, 16 + off, 0xEE));
             assert_true(bytes_are(meta + ms, 64 - 16 - off, 0xEE));
             snap_take(&s, &A);
@@ -1269,7 +1227,7 @@ static void test_free_errors_chunk(void **state)
     start = addr(a->start);
     end = start + a->managed;
     mb = analloc_meta_bytes(a);
-    orders = meta_base(a);
+    orders = ti_meta(a);
     model_from(&m, a);
     P = analloc_alloc(a, 4 * page);
     Q = analloc_alloc(a, page);
@@ -1378,7 +1336,7 @@ static void test_free_errors_external_meta(void **state)
     for (fi = 0; m.used[fi]; fi++)
         ;
     mb = analloc_meta_bytes(&A);
-    mlo = addr(meta_base(&A));
+    mlo = addr(ti_meta(&A));
     for (q = align_up(mlo, page); q < mlo + mb; q += page)
         EXPECT_FREE_ERR(&A, ptr_at(q), ANALLOC_ERESERVED, &hl);
     EXPECT_FREE_ERR(&A, ptr_at(mlo + 1), ANALLOC_ERESERVED, &hl);
@@ -1727,7 +1685,7 @@ static void test_realloc_invalid_ptr(void **state)
     bad[2] = p + 1;                     /* misaligned */
     bad[3] = r.mem - page;              /* before */
     bad[4] = r.mem + 16 * page;         /* after */
-    bad[5] = meta_base(a);              /* the metadata */
+    bad[5] = ti_meta(a);              /* the metadata */
     bad[6] = r.mem + 12 * page;         /* free memory */
     bad[7] = ptr_at(page);              /* far away */
     snap_take(&s, a);
@@ -1796,7 +1754,7 @@ static void test_mem_size(void **state)
     assert_int_equal(analloc_mem_size(a, ptr_at(align_down(addr(chunk), page) - page)), 0);
     assert_int_equal(analloc_mem_size(a, ptr_at(page)), 0);
     assert_int_equal(analloc_mem_size(a, chunk), 0);
-    assert_int_equal(analloc_mem_size(a, meta_base(a)), 0);
+    assert_int_equal(analloc_mem_size(a, ti_meta(a)), 0);
     SNAP_SAME(&s, a, "mem_size");
     snap_free(&s);
     model_fini(&m);
@@ -2090,35 +2048,35 @@ struct flip_shared {
 
 static void describe_bit(const struct analloc *a, size_t bit, char *out, size_t outlen)
 {
-    uintptr_t b = addr(meta_base(a)) + bit / 8, w = addr(a->internal.words);
-    size_t bitinword = (bit % 8) + 8 * ((b - addr(meta_base(a))) % 8);
+    uintptr_t b = addr(ti_meta(a)) + bit / 8, w = addr(TI_WORDS(a));
+    size_t bitinword = (bit % 8) + 8 * ((b - addr(ti_meta(a))) % 8);
     size_t wi, l;
     const uint16_t one = 1;
     int le = *(const unsigned char *)&one == 1;
     if (!le)
-        bitinword = (bit % 8) + 8 * (7 - (b - addr(meta_base(a))) % 8);
+        bitinword = (bit % 8) + 8 * (7 - (b - addr(ti_meta(a))) % 8);
     if (b < w) {
         snprintf(out, outlen, "byte %zu bit %zu: before words[] (order table size_t #%zu)",
-                 bit / 8, bit % 8, (size_t)((b - addr(meta_base(a))) / sizeof(size_t)));
+                 bit / 8, bit % 8, (size_t)((b - addr(ti_meta(a))) / sizeof(size_t)));
         return;
     }
     wi = (size_t)((b - w) / 8);
-    for (l = 0; l < a->internal.levels && l < ANALLOC_MAX_LEVELS; l++) {
-        size_t lw = a->internal.level_word[l], nw = (a->internal.level_bits[l] + 63) / 64;
+    for (l = 0; l < TI_LEVELS(a) && l < ANALLOC_MAX_LEVELS; l++) {
+        size_t lw = TI_LEVEL_WORD(a, l), nw = (TI_LEVEL_BITS(a, l) + 63) / 64;
         if (wi >= lw && wi < lw + nw) {
             snprintf(out, outlen,
                      "byte %zu bit %zu: words[%zu] bit %zu = index level %zu bit %zu (of %zu)",
                      bit / 8, bit % 8, wi, bitinword, l, (wi - lw) * 64 + bitinword,
-                     a->internal.level_bits[l]);
+                     TI_LEVEL_BITS(a, l));
             return;
         }
     }
-    if (wi >= a->internal.split_word) {
+    if (wi >= TI_SPLIT_WORD(a)) {
         snprintf(out, outlen, "byte %zu bit %zu: words[%zu] bit %zu = split bit %zu", bit / 8,
-                 bit % 8, wi, bitinword, (wi - a->internal.split_word) * 64 + bitinword);
-    } else if (addr(a->internal.orders) == addr(meta_base(a))) {
+                 bit % 8, wi, bitinword, (wi - TI_SPLIT_WORD(a)) * 64 + bitinword);
+    } else if (addr(TI_ORDERS(a)) == addr(ti_meta(a))) {
         static const char *const entry[] = {"first index bit", "free count", "lowest free bit"};
-        size_t e = (size_t)(b - addr(meta_base(a))) / sizeof(size_t);
+        size_t e = (size_t)(b - addr(ti_meta(a))) / sizeof(size_t);
         snprintf(out, outlen,
                  "byte %zu bit %zu: orders[%zu] = %s of order %zu (depth %zu)%s", bit / 8,
                  bit % 8, e, entry[e % 3], e / 3, a->depth,
@@ -2135,8 +2093,8 @@ static void describe_bit(const struct analloc *a, size_t bit, char *out, size_t 
  * number of problems, each reported on stderr. */
 static size_t flip_all_bits(analloc_t a, const char *label)
 {
-    unsigned char *mb = meta_base(a);
-    size_t nbytes = a->internal.meta_bytes, i;
+    unsigned char *mb = ti_meta(a);
+    size_t nbytes = TI_META_BYTES(a), i;
     struct flip_shared *sh;
     pid_t pid;
     int status = 0;
@@ -2202,7 +2160,7 @@ static size_t flip_all_bits(analloc_t a, const char *label)
             i = j;
         }
         print_error("  allocator state (pages %zu, depth %zu, levels %u, split_word %zu):\n",
-                    a->managed / a->page, a->depth, a->internal.levels, a->internal.split_word);
+                    a->managed / a->page, a->depth, TI_LEVELS(a), TI_SPLIT_WORD(a));
         analloc_dump(a, dump_to_stderr, NULL, 0);
     }
     if (sh->unrestored)
@@ -2291,16 +2249,16 @@ static void test_check_counters(void **state)
         }                                                                                 \
         ASSERT_ERR(analloc_check(&A), ANALLOC_OK);                                        \
     } while (0)
-    CORRUPT(A.internal.free_pages++, A.internal.free_pages--, "free_pages + 1");
-    CORRUPT(A.internal.free_pages--, A.internal.free_pages++, "free_pages - 1");
-    CORRUPT(A.internal.free_pages += 64, A.internal.free_pages -= 64, "free_pages + 64");
-    CORRUPT(A.internal.live_blocks++, A.internal.live_blocks--, "live_blocks + 1");
-    CORRUPT(A.internal.live_blocks--, A.internal.live_blocks++, "live_blocks - 1");
+    CORRUPT(TI_FREE_PAGES(&A)++, TI_FREE_PAGES(&A)--, "free_pages + 1");
+    CORRUPT(TI_FREE_PAGES(&A)--, TI_FREE_PAGES(&A)++, "free_pages - 1");
+    CORRUPT(TI_FREE_PAGES(&A) += 64, TI_FREE_PAGES(&A) -= 64, "free_pages + 64");
+    CORRUPT(TI_LIVE_BLOCKS(&A)++, TI_LIVE_BLOCKS(&A)--, "live_blocks + 1");
+    CORRUPT(TI_LIVE_BLOCKS(&A)--, TI_LIVE_BLOCKS(&A)++, "live_blocks - 1");
     for (k = 0; k < 64; k++) {
         char what[48];
         snprintf(what, sizeof what, "free_orders bit %u", k);
-        CORRUPT(A.internal.free_orders ^= (uint64_t)1 << k,
-                A.internal.free_orders ^= (uint64_t)1 << k, what);
+        CORRUPT(TI_FREE_ORDERS(&A) ^= (uint64_t)1 << k,
+                TI_FREE_ORDERS(&A) ^= (uint64_t)1 << k, what);
     }
 #undef CORRUPT
     assert_int_equal(bad, 0);
@@ -2646,7 +2604,7 @@ static void test_dump_wide(void **state)
 static void cache_full16(struct ext *e, uintptr_t base, void **pg)
 {
     ext_init(e, base, 16 * 4096, 4096);
-    assert_int_equal(e->a.internal.cache_slots, ANALLOC_CACHE_DEFAULT);
+    assert_int_equal(TI_CACHE_SLOTS(&e->a), ANALLOC_CACHE_DEFAULT);
     for (size_t i = 0; i < 16; i++) {
         pg[i] = analloc_alloc(&e->a, 4096);
         assert_ptr_equal(pg[i], ptr_at(base + i * 4096));
@@ -2666,29 +2624,29 @@ static void test_cache_lifo(void **state)
     ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[12]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[0], 3);
-    assert_int_equal(e.a.internal.cached_blocks, 3);
+    assert_int_equal(TI_CACHED(&e.a, 0), 3);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 3);
     assert_int_equal(analloc_free_bytes(&e.a), 3 * 4096); /* cached blocks are free */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[12]);
     assert_ptr_equal(analloc_alloc(&e.a, 0), pg[3]);
     assert_ptr_equal(analloc_alloc(&e.a, 1), pg[9]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     /* 4 and 5 are buddies, both cached, unmerged: a two-page request finds
      * no two-page block, drains the cache and takes the merged 4-5. */
     ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[5]), ANALLOC_OK);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[4]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     /* A two-page block goes to order 1's list and comes back from it. */
     ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[1], 1);
+    assert_int_equal(TI_CACHED(&e.a, 1), 1);
     assert_int_equal(analloc_mem_size(&e.a, pg[4]), 0);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[4]);
     ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
     assert_int_equal(analloc_largest_free(&e.a), 2 * 4096); /* drains */
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_set_cache(&e.a, ANALLOC_CACHE_MAX), ANALLOC_OK);
     for (size_t i = 8; i < 16; i++)
         if (i != 9 && i != 12)
@@ -2702,9 +2660,9 @@ static void test_cache_lifo(void **state)
     void *eight = analloc_alloc(&e.a, 8 * 4096);
     assert_ptr_equal(eight, pg[8]);
     ASSERT_ERR(analloc_free(&e.a, eight), ANALLOC_OK); /* order 3: cached if it is a cached order */
-    assert_int_equal(e.a.internal.cached_blocks, ANALLOC_CACHE_ORDERS > 3 ? 1 : 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), ANALLOC_CACHE_ORDERS > 3 ? 1 : 0);
     assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), NULL); /* 0-7 are live */
-    assert_int_equal(e.a.internal.cached_blocks, 0);       /* a failure drained it */
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);       /* a failure drained it */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }
@@ -2721,9 +2679,9 @@ static void test_cache_eviction(void **state)
     ASSERT_ERR(analloc_free(&e.a, pg[1]), ANALLOC_OK); /* page 0 is live: 1 stays a page */
     ASSERT_ERR(analloc_free(&e.a, pg[6]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[7]), ANALLOC_OK); /* full: 1 goes back */
-    assert_int_equal(e.a.internal.cached[0], 2);
-    assert_int_equal(e.a.internal.cache[0][0], addr(pg[6]) / 4096);
-    assert_int_equal(e.a.internal.cache[0][1], addr(pg[7]) / 4096);
+    assert_int_equal(TI_CACHED(&e.a, 0), 2);
+    assert_int_equal(TI_CACHE(&e.a, 0, 0), addr(pg[6]) / 4096);
+    assert_int_equal(TI_CACHE(&e.a, 0, 1), addr(pg[7]) / 4096);
     ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK); /* 6 goes back; 0 is cached */
     ASSERT_ERR(analloc_free(&e.a, pg[11]), ANALLOC_OK); /* 7 goes back, merges with 6 */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
@@ -2739,14 +2697,14 @@ static void test_cache_eviction(void **state)
     ASSERT_ERR(analloc_set_cache(&e.a, 1), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[2]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK); /* 2 goes back */
-    assert_int_equal(e.a.internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(&e.a, 0), 1);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[3]);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[2]);
     /* No cache: frees merge at once, allocations are lowest first. */
     ASSERT_ERR(analloc_set_cache(&e.a, 0), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[2]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[2]); /* merged without a drain */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
@@ -2768,31 +2726,31 @@ static void test_cache_drains_before_failing(void **state)
         ASSERT_ERR(analloc_free(&e.a, pg[i]), ANALLOC_OK);
     /* The list holds the last `slots` pages; the first ones went back and
      * merged as far as their buddies allowed. */
-    assert_int_equal(e.a.internal.cached[0], slots < 16 ? slots : 16);
-    assert_int_equal(e.a.internal.cache[0][0], addr(pg[16 - slots]) / 4096);
+    assert_int_equal(TI_CACHED(&e.a, 0), slots < 16 ? slots : 16);
+    assert_int_equal(TI_CACHE(&e.a, 0, 0), addr(pg[16 - slots]) / 4096);
     assert_int_equal(analloc_free_bytes(&e.a), 16 * 4096);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     /* The whole arena is one block once merged. */
     assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), pg[0]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK); /* order 4: merges at once */
     /* realloc: page 0 live, page 1 cached; growing 0 to two pages drains
      * and grows in place. */
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[0]);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[1]);
     ASSERT_ERR(analloc_free(&e.a, pg[1]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(&e.a, 0), 1);
     assert_ptr_equal(analloc_realloc(&e.a, pg[0], 2 * 4096), pg[0]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     assert_int_equal(analloc_mem_size(&e.a, pg[0]), 2 * 4096);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     /* Pages 0-1 cached as a two-page block: an eight-page request takes 8-15
      * from the buddy system, the next one drains and takes 0-7. */
     ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[1], 1);
+    assert_int_equal(TI_CACHED(&e.a, 1), 1);
     assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[8]);
     assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[0]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     /* A request that fails with an empty cache changes nothing. */
     snap_take(&sn, &e.a);
     assert_null(analloc_alloc(&e.a, 4096));
@@ -2804,9 +2762,9 @@ static void test_cache_drains_before_failing(void **state)
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[9]);
     ASSERT_ERR(analloc_free(&e.a, pg[8]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[0], 2);
+    assert_int_equal(TI_CACHED(&e.a, 0), 2);
     assert_int_equal(analloc_largest_free(&e.a), 8 * 4096);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }
@@ -2859,7 +2817,7 @@ static void test_cache_double_free_and_errors(void **state)
     free(L);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     analloc_drain(&e.a);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     EXPECT_FREE_ERR(&e.a, pg[3], ANALLOC_EFREE, &hl); /* now free in the buddy system */
     EXPECT_FREE_ERR(&e.a, pg[7], ANALLOC_EFREE, &hl);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);

@@ -68,12 +68,8 @@
 
 #include "analloc.h"
 #include "testutil.h"
+#include "testcheck.h"
 
-#if UINTPTR_MAX > 0xFFFFFFFFu
-#define HOST_64 1
-#else
-#define HOST_64 0
-#endif
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -89,21 +85,7 @@ static size_t scaled(size_t n)
     return g_quick ? (n / 4 ? n / 4 : 1) : n;
 }
 
-#define FAILF(...)                \
-    do {                          \
-        print_error(__VA_ARGS__); \
-        fail();                   \
-    } while (0)
 
-#define ASSERT_ERR(got, want) assert_err_((got), (want), #got, __FILE__, __LINE__)
-static void assert_err_(int got, int want, const char *expr, const char *file, int line)
-{
-    if (got != want) {
-        print_error("%s:%d: %s returned %d (%s), expected %d (%s)\n", file, line, expr, got,
-                    analloc_strerror(got), want, analloc_strerror(want));
-        _fail(file, line);
-    }
-}
 
 static unsigned log2u(uintptr_t x)
 {
@@ -115,28 +97,7 @@ static unsigned log2u(uintptr_t x)
     return k;
 }
 
-/* ---- fake address ranges ------------------------------------------------- */
-
-/* An address range nobody touches (as in test_engine.c).  64-bit: 2^40.
- * 32-bit: one PROT_NONE reservation of 96 MiB, aligned to 16 MiB. */
-static uintptr_t fake_base(size_t bytes, size_t align)
-{
-#if HOST_64
-    (void)bytes;
-    (void)align;
-    return (uintptr_t)1 << 40;
-#else
-    static uintptr_t reserved;
-    const size_t len = (size_t)96 << 20;
-    if (!reserved) {
-        void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        assert_true(p != MAP_FAILED);
-        reserved = addr(p);
-    }
-    assert_true(align <= ((size_t)16 << 20) && bytes <= ((size_t)64 << 20));
-    return align_up(reserved, (uintptr_t)16 << 20);
-#endif
-}
+/* ---- fake address ranges (fake_base: testcheck.h) ------------------------ */
 
 /* An allocator over a fake range; its metadata is mmap'd (far from any fixed
  * low address the DMA tests use). */
@@ -170,47 +131,6 @@ static void ext_init(struct ext *e, uintptr_t base, size_t total, size_t page)
 static void ext_fini(struct ext *e)
 {
     munmap(e->meta, e->maplen);
-}
-
-/* ---- snapshots: the struct and its metadata, byte for byte ---------------- */
-
-struct snap {
-    struct analloc s;
-    unsigned char *meta;
-    size_t len;
-};
-
-static void snap_take(struct snap *sn, const struct analloc *a)
-{
-    memcpy(&sn->s, a, sizeof *a);
-    sn->len = a->internal.words ? a->internal.meta_bytes : 0;
-    sn->meta = malloc(sn->len + 1);
-    assert_non_null(sn->meta);
-    if (sn->len)
-        memcpy(sn->meta, a->internal.words, sn->len);
-}
-
-static void snap_free(struct snap *sn)
-{
-    free(sn->meta);
-    sn->meta = NULL;
-}
-
-#define SNAP_SAME(sn, a, what) snap_same_((sn), (a), (what), __FILE__, __LINE__)
-static void snap_same_(const struct snap *sn, const struct analloc *a, const char *what,
-                       const char *file, int line)
-{
-    int s = memcmp(&sn->s, a, sizeof *a) != 0;
-    int m = sn->len && memcmp(sn->meta, sn->s.internal.words, sn->len) != 0;
-    if (s || m) {
-        print_error("%s:%d: %s changed the allocator:%s%s (free_pages %zu -> %zu, live %zu -> "
-                    "%zu, cached %u -> %u)\n",
-                    file, line, what, s ? " struct" : "", m ? " metadata" : "",
-                    sn->s.internal.free_pages, a->internal.free_pages,
-                    sn->s.internal.live_blocks, a->internal.live_blocks,
-                    sn->s.internal.cached_blocks, a->internal.cached_blocks);
-        _fail(file, line);
-    }
 }
 
 /* ---- the shadow: one byte per page, and the oracle ----------------------- */
@@ -292,7 +212,7 @@ static void sh_init(struct shadow *sh, const struct analloc *a)
     sh->n = a->managed >> sh->shift;
     sh->depth = max_aligned_order(sh->lo, sh->n);
     assert_int_equal(a->depth, sh->depth);
-    sh->slots = a->internal.cache_slots;
+    sh->slots = TI_CACHE_SLOTS(a);
     sh->st = calloc(sh->n, 1);
     sh->ord = calloc(sh->n, 1);
     assert_non_null(sh->st);
@@ -691,9 +611,9 @@ static void *expect_(analloc_t a, struct shadow *sh, enum fn f, size_t size, siz
     if (p == NULL) {
         if (!drained)
             snap_same_(&sn, a, fn_name(f), file, line);
-        else if (a->internal.cached_blocks != 0) {
+        else if (TI_CACHED_BLOCKS(a) != 0) {
             print_error("%s:%d: a failed request left %u blocks in the cache\n", file, line,
-                        a->internal.cached_blocks);
+                        TI_CACHED_BLOCKS(a));
             _fail(file, line);
         }
     } else if (analloc_mem_size(a, p) != (sh->page << k)) {
@@ -829,7 +749,7 @@ static void test_flags_zero_is_alloc(void **state)
     FREE_OK(a, &sh, ptr_at(base + 9 * PG));
     FREE_OK(a, &sh, ptr_at(base + 3 * PG));
     FREE_OK(a, &sh, ptr_at(base + 12 * PG));
-    assert_int_equal(a->internal.cached[0], 3);
+    assert_int_equal(TI_CACHED(a, 0), 3);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, 0, base + 12 * PG); /* newest cached */
     EXPECT(a, &sh, F_FLAGS, 0, 0, 0, 0, 0, base + 3 * PG);   /* size 0: one page */
     EXPECT(a, &sh, F_FLAGS, 1, 0, 0, 0, 0, base + 9 * PG);
@@ -838,7 +758,7 @@ static void test_flags_zero_is_alloc(void **state)
     FREE_OK(a, &sh, ptr_at(base + 4 * PG));
     FREE_OK(a, &sh, ptr_at(base + 5 * PG));
     EXPECT(a, &sh, F_FLAGS, 2 * PG, 0, 0, 0, 0, base + 4 * PG);
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     EXPECT(a, &sh, F_FLAGS, 17 * PG, 0, 0, 0, 0, 0); /* larger than the arena */
     sh_free_all(a, &sh);
 
@@ -860,7 +780,7 @@ static void test_flags_zero_is_alloc(void **state)
             if (p)
                 got[ngot++] = p;
         }
-        assert_int_equal(f.a.internal.cached_blocks, a->internal.cached_blocks);
+        assert_int_equal(TI_CACHED_BLOCKS(&f.a), TI_CACHED_BLOCKS(a));
         assert_int_equal(analloc_free_bytes(&f.a), analloc_free_bytes(a));
     }
     for (i = 0; i < ngot; i++)
@@ -884,13 +804,13 @@ static void test_flags_low(void **state)
     FREE_OK(a, &sh, ptr_at(base + 5 * PG)); /* buddy system: page 5 */
     SET_CACHE(a, &sh, ANALLOC_CACHE_DEFAULT);
     FREE_OK(a, &sh, ptr_at(base + 1 * PG)); /* cached: page 1 */
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_LOW, base + 5 * PG); /* not the cached 1 */
-    assert_int_equal(a->internal.cached[0], 1);
-    assert_int_equal(a->internal.cache[0][0], (base >> 12) + 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
+    assert_int_equal(TI_CACHE(a, 0, 0), (base >> 12) + 1);
     /* Nothing free in the buddy system: LOW drains the cache and takes 1. */
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_LOW, base + 1 * PG);
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_LOW, 0); /* full: nothing changes */
 
     SET_CACHE(a, &sh, 0);
@@ -973,12 +893,12 @@ static void test_flags_high(void **state)
     FREE_OK(a, &sh, ptr_at(base + 9 * PG));
     SET_CACHE(a, &sh, ANALLOC_CACHE_DEFAULT);
     FREE_OK(a, &sh, ptr_at(base + 15 * PG));
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_HIGH, base + 9 * PG);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_HIGH, base + 8 * PG);
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_HIGH, base + 15 * PG); /* drained */
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     sh_free_all(a, &sh);
     /* A fresh arena: HIGH of the whole arena is the arena. */
     EXPECT(a, &sh, F_FLAGS, 16 * PG, 0, 0, 0, ANALLOC_HIGH, base);
@@ -1230,9 +1150,9 @@ static void test_aligned_cost_rule(void **state)
     SET_CACHE(a, &sh, ANALLOC_CACHE_DEFAULT);
     for (unsigned i = 8; i < 12; i++)
         FREE_OK(a, &sh, ptr_at(base + i * PG)); /* cached pages 8..11 */
-    assert_int_equal(a->internal.cached[0], 4);
+    assert_int_equal(TI_CACHED(a, 0), 4);
     EXPECT(a, &sh, F_ALIGNED, PG, 32 * KIB, 0, 0, ANALLOC_LOW, base + 8 * PG);
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     sh_free_all(a, &sh);
     sh_fini(&sh);
     ext_fini(&e);
@@ -1556,27 +1476,27 @@ static void test_range_cache(void **state)
     FREE_OK(a, &sh, ptr_at(B(0)));
     FREE_OK(a, &sh, ptr_at(B(1)));
     FREE_OK(a, &sh, ptr_at(B(6)));
-    assert_int_equal(a->internal.cached[0], 3);
+    assert_int_equal(TI_CACHED(a, 0), 3);
     /* Nothing in the buddy system: the search fails, the cache drains
      * (0-1 merge), and the search runs again. */
     EXPECT(a, &sh, F_RANGE, PG, 0, B(0), B(16), ANALLOC_HIGH, B(6));
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     /* A request that succeeds leaves the cache alone. */
     FREE_OK(a, &sh, ptr_at(B(9)));
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     EXPECT(a, &sh, F_RANGE, PG, 0, B(0), B(16), ANALLOC_HIGH, B(1));
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     /* A request that fails even merged: NULL, the cache drained, free
      * bytes the same. */
     size_t fb = analloc_free_bytes(a);
     EXPECT(a, &sh, F_RANGE, 2 * PG, 0, B(0), B(16), ANALLOC_LOW, 0);
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     assert_int_equal(analloc_free_bytes(a), fb);
     /* Refusals that need no search change nothing, even with a full cache
      * (geometry: window outside, no aligned room; arguments). */
     FREE_OK(a, &sh, ptr_at(B(10)));
     FREE_OK(a, &sh, ptr_at(B(11)));
-    assert_int_equal(a->internal.cached[0], 2);
+    assert_int_equal(TI_CACHED(a, 0), 2);
     snap_take(&sn, a);
     assert_null(analloc_alloc_range(a, PG, 0, B(16), B(20), ANALLOC_LOW));
     assert_null(analloc_alloc_range(a, 2 * PG, 0, B(9), B(11), ANALLOC_LOW));
@@ -1666,7 +1586,7 @@ static void test_bad_input(void **state)
     assert_ptr_equal(p[3], ptr_at(B(16)));
     ASSERT_ERR(analloc_free(a, p[1]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(a, p[2]), ANALLOC_OK);
-    assert_int_equal(a->internal.cached_blocks, 2);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 2);
     assert_true(lc.locks > 0);
 
     for (i = 0; i < sizeof bad_flags / sizeof *bad_flags; i++) {

@@ -64,28 +64,6 @@ static size_t scaled(size_t n)
 #define CHECK_OK(a) ASSERT_ERR(analloc_check(a), ANALLOC_OK)
 
 
-/* ---- the error hook ---------------------------------------------------- */
-
-#define HOOK_MAGIC 0x686f6f6bu
-struct checked_hook {
-    unsigned magic;
-    size_t calls;
-    int error;
-    const void *ptr;
-};
-
-static void checked_hook_record(void *ctx, int error, const void *ptr)
-{
-    struct checked_hook *h = ctx;
-    if (h == NULL || h->magic != HOOK_MAGIC) {
-        print_error("error hook called with a wrong ctx %p\n", ctx);
-        fail();
-    }
-    h->calls++;
-    h->error = error;
-    h->ptr = ptr;
-}
-
 /* ---- the reference model ----------------------------------------------- */
 
 enum { PG_FREE = 0, PG_USED = 1, PG_RES = 2, PG_CACHED = 3 };
@@ -566,7 +544,7 @@ static void h_verify_(struct h *h, const char *file, int line)
             largest = m->page << k;
     REQUIRE(st.largest_free == largest, "largest_free %zu, expected %zu", st.largest_free,
             largest);
-    REQUIRE(st.meta_bytes == analloc_meta_bytes(a) && st.meta_bytes == a->internal.meta_bytes,
+    REQUIRE(st.meta_bytes == analloc_meta_bytes(a) && st.meta_bytes == TI_META_BYTES(a),
             "meta_bytes %zu", st.meta_bytes);
     REQUIRE(st.depth == m->depth, "depth %u, expected %u", st.depth, m->depth);
     uintptr_t runs[RMAX][2];
@@ -584,24 +562,24 @@ static void h_verify_(struct h *h, const char *file, int line)
                 m->ncached[k]);
 
     /* the table of reserved ranges */
-    const struct analloc_internal *s = &a->internal;
-    REQUIRE(s->reserved == nruns, "internal.reserved %u, expected %u", s->reserved, nruns);
-    REQUIRE(s->reserved_pages == resp, "reserved_pages %zu, expected %zu", s->reserved_pages,
+    const struct analloc *s = a;
+    REQUIRE(TI_RESERVED(s) == nruns, "reserved %u, expected %u", TI_RESERVED(s), nruns);
+    REQUIRE(TI_RESERVED_PAGES(s) == resp, "reserved_pages %zu, expected %zu", TI_RESERVED_PAGES(s),
             resp);
     for (unsigned i = 0; i < RMAX; i++) {
         uintptr_t e0 = i < nruns ? runs[i][0] : 0, e1 = i < nruns ? runs[i][1] : 0;
-        REQUIRE(s->reserve[i][0] == e0 && s->reserve[i][1] == e1,
+        REQUIRE(TI_RESERVE(s, i, 0) == e0 && TI_RESERVE(s, i, 1) == e1,
                 "reserve[%u] = [%#llx, %#llx), expected [%#llx, %#llx)", i,
-                (unsigned long long)s->reserve[i][0], (unsigned long long)s->reserve[i][1],
+                (unsigned long long)TI_RESERVE(s, i, 0), (unsigned long long)TI_RESERVE(s, i, 1),
                 (unsigned long long)e0, (unsigned long long)e1);
     }
 
     /* the cache's lists, in order */
     for (unsigned k = 0; k < CO; k++) {
-        REQUIRE(s->cached[k] == m->ncached[k], "cached[%u] %u, expected %u", k, s->cached[k],
+        REQUIRE(TI_CACHED(s, k) == m->ncached[k], "cached[%u] %u, expected %u", k, TI_CACHED(s, k),
                 m->ncached[k]);
         for (unsigned i = 0; i < m->ncached[k]; i++)
-            REQUIRE(s->cache[k][i] == m->cache[k][i], "cache[%u][%u]", k, i);
+            REQUIRE(TI_CACHE(s, k, i) == m->cache[k][i], "cache[%u][%u]", k, i);
     }
 
     /* the fragmentation index of every order */
@@ -708,8 +686,8 @@ static void h_free_(struct h *h, uintptr_t p, const char *file, int line)
 /* Table entry i is exactly [first page, end page) of the arena. */
 #define ENTRY_IS(h, i, p0, p1)                                                    \
     do {                                                                          \
-        assert_int_equal((h)->a.internal.reserve[(i)][0], RP((h), (p0)));        \
-        assert_int_equal((h)->a.internal.reserve[(i)][1], RP((h), (p1)));        \
+        assert_int_equal(TI_RESERVE(&(h)->a, (i), 0), RP((h), (p0)));        \
+        assert_int_equal(TI_RESERVE(&(h)->a, (i), 1), RP((h), (p1)));        \
     } while (0)
 
 static size_t stat_field(analloc_t a, size_t offset)
@@ -739,9 +717,9 @@ static void test_reserve_rounding_and_merging(void **state)
 
     /* 100 bytes into page 5, two pages long: pages 5, 6 and 7. */
     H_RESERVE(&h, PG(&h, 5) + 100u, 2u * 4096u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 1);
+    assert_int_equal(TI_RESERVED(&h.a), 1);
     ENTRY_IS(&h, 0, 5, 8);
-    assert_int_equal(h.a.internal.reserved_pages, 3);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 3);
     assert_int_equal(analloc_free_bytes(&h.a), 253u * 4096u);
     assert_int_equal(STAT(&h.a, reserved_bytes), 3u * 4096u);
     assert_int_equal(STAT(&h.a, used_bytes), 0);
@@ -750,36 +728,36 @@ static void test_reserve_rounding_and_merging(void **state)
 
     /* One byte at the start of page 8: merges at the end. */
     H_RESERVE(&h, PG(&h, 8), 1, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 1);
+    assert_int_equal(TI_RESERVED(&h.a), 1);
     ENTRY_IS(&h, 0, 5, 9);
     /* The last byte of page 4: merges at the start. */
     H_RESERVE(&h, PG(&h, 5) - 1u, 1, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 1);
+    assert_int_equal(TI_RESERVED(&h.a), 1);
     ENTRY_IS(&h, 0, 4, 9);
     /* Two bytes across the boundary of pages 3 and 4: page 4 is reserved. */
     H_RESERVE(&h, PG(&h, 4) - 1u, 2, ANALLOC_EBUSY);
     /* Pages 20-22, apart: a second entry. */
     H_RESERVE(&h, PG(&h, 20) + 4095u, 2u * 4096u + 1u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 2);
+    assert_int_equal(TI_RESERVED(&h.a), 2);
     ENTRY_IS(&h, 0, 4, 9);
     ENTRY_IS(&h, 1, 20, 23);
     /* Pages 9-19 bridge the two: one entry. */
     H_RESERVE_PAGES(&h, 9, 20, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 1);
+    assert_int_equal(TI_RESERVED(&h.a), 1);
     ENTRY_IS(&h, 0, 4, 23);
-    assert_int_equal(h.a.internal.reserved_pages, 19);
-    assert_int_equal(h.a.internal.reserve[1][0], 0);
-    assert_int_equal(h.a.internal.reserve[1][1], 0);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 19);
+    assert_int_equal(TI_RESERVE(&h.a, 1, 0), 0);
+    assert_int_equal(TI_RESERVE(&h.a, 1, 1), 0);
     /* Entries are kept sorted whatever the order of the calls. */
     H_RESERVE(&h, PG(&h, 255) + 4095u, 1, ANALLOC_OK); /* the last byte of the arena */
     H_RESERVE(&h, PG(&h, 0), 1, ANALLOC_OK);           /* the first byte */
     H_RESERVE(&h, PG(&h, 100) + 7u, 4096u, ANALLOC_OK); /* pages 100, 101 */
-    assert_int_equal(h.a.internal.reserved, 4);
+    assert_int_equal(TI_RESERVED(&h.a), 4);
     ENTRY_IS(&h, 0, 0, 1);
     ENTRY_IS(&h, 1, 4, 23);
     ENTRY_IS(&h, 2, 100, 102);
     ENTRY_IS(&h, 3, 255, 256);
-    assert_int_equal(h.a.internal.reserved_pages, 1u + 19u + 2u + 1u);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 1u + 19u + 2u + 1u);
     assert_int_equal(analloc_free_bytes(&h.a), (256u - 23u) * 4096u);
 
     /* Allocations never land in reserved pages: fill with single pages
@@ -802,7 +780,7 @@ static void test_reserve_whole_arena(void **state)
     H_RESERVE(&h, PG(&h, 0) - 1u, 64u * 4096u, ANALLOC_ERANGE);
     H_RESERVE(&h, PG(&h, 0) + 1u, 64u * 4096u, ANALLOC_ERANGE);
     H_RESERVE(&h, PG(&h, 0), 64u * 4096u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 1);
+    assert_int_equal(TI_RESERVED(&h.a), 1);
     ENTRY_IS(&h, 0, 0, 64);
     assert_int_equal(analloc_free_bytes(&h.a), 0);
     assert_int_equal(analloc_largest_free(&h.a), 0);
@@ -810,7 +788,7 @@ static void test_reserve_whole_arena(void **state)
     for (unsigned k = 0; k <= h.a.depth; k++)
         assert_int_equal(analloc_frag_index(&h.a, k), 0); /* nothing free */
     H_RELEASE(&h, PG(&h, 0), 64u * 4096u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 0);
+    assert_int_equal(TI_RESERVED(&h.a), 0);
     assert_int_equal(analloc_free_bytes(&h.a), 64u * 4096u);
     h_fini(&h);
 }
@@ -899,12 +877,12 @@ static void test_release_parts(void **state)
     ENTRY_IS(&h, 0, 13, 90);
     H_RELEASE(&h, PG(&h, 85) + 4095u, 4u * 4096u + 1u, ANALLOC_OK); /* tail: pages 85-89 */
     ENTRY_IS(&h, 0, 13, 85);
-    assert_int_equal(h.a.internal.reserved, 1);
+    assert_int_equal(TI_RESERVED(&h.a), 1);
     H_RELEASE(&h, PG(&h, 40) + 1u, 9u * 4096u, ANALLOC_OK); /* middle: pages 40-49 */
-    assert_int_equal(h.a.internal.reserved, 2);
+    assert_int_equal(TI_RESERVED(&h.a), 2);
     ENTRY_IS(&h, 0, 13, 40);
     ENTRY_IS(&h, 1, 50, 85);
-    assert_int_equal(h.a.internal.reserved_pages, 27u + 35u);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 27u + 35u);
     /* Not reserved, partly reserved, spanning two ranges: refused. */
     H_RELEASE_PAGES(&h, 0, 1, ANALLOC_ENOTRESERVED);
     H_RELEASE_PAGES(&h, 12, 14, ANALLOC_ENOTRESERVED);
@@ -919,7 +897,7 @@ static void test_release_parts(void **state)
     H_RELEASE(&h, live, 4096, ANALLOC_ENOTRESERVED);
     /* A middle of one page, then its neighbours one by one. */
     H_RELEASE_PAGES(&h, 60, 61, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 3);
+    assert_int_equal(TI_RESERVED(&h.a), 3);
     ENTRY_IS(&h, 1, 50, 60);
     ENTRY_IS(&h, 2, 61, 85);
     H_RELEASE_PAGES(&h, 59, 60, ANALLOC_OK);
@@ -928,15 +906,15 @@ static void test_release_parts(void **state)
     ENTRY_IS(&h, 2, 62, 85);
     /* Whole entries: the table closes up. */
     H_RELEASE_PAGES(&h, 50, 59, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 2);
+    assert_int_equal(TI_RESERVED(&h.a), 2);
     ENTRY_IS(&h, 0, 13, 40);
     ENTRY_IS(&h, 1, 62, 85);
     H_RELEASE_PAGES(&h, 13, 40, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 1);
+    assert_int_equal(TI_RESERVED(&h.a), 1);
     ENTRY_IS(&h, 0, 62, 85);
     H_RELEASE_PAGES(&h, 62, 85, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 0);
-    assert_int_equal(h.a.internal.reserved_pages, 0);
+    assert_int_equal(TI_RESERVED(&h.a), 0);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 0);
     H_FREE(&h, live);
     H_DRAIN(&h);
     assert_int_equal(analloc_free_bytes(&h.a), 256u * 4096u);
@@ -1034,7 +1012,7 @@ static void test_reserve_chunk_prefix(void **state)
         H_RESERVE(&h, PG(&h, h.m.n), (size_t)(end - PG(&h, h.m.n)), ANALLOC_ERANGE);
     H_RESERVE(&h, PG(&h, 0), 256, ANALLOC_OK);
     H_RESERVE(&h, PG(&h, h.m.n - 1u), 256, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 2);
+    assert_int_equal(TI_RESERVED(&h.a), 2);
     ASSERT_ERR(analloc_free(&h.a, ptr_at(chunk + 16u)), ANALLOC_ERESERVED);
     ASSERT_ERR(analloc_free(&h.a, ptr_at(PG(&h, 0))), ANALLOC_ERESERVED);
     H_RELEASE(&h, PG(&h, 0), 256, ANALLOC_OK);
@@ -1085,31 +1063,31 @@ static void test_reserve_limit(void **state)
     uintptr_t c = H_ALLOC(&h, 4096);
     assert_int_equal(c, PG(&h, 0));
     H_FREE(&h, c);
-    assert_int_equal(h.a.internal.cached_blocks, 1);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 1);
     /* Ranges at pages 64 + 3i, one page each. */
     for (unsigned i = 0; i < RMAX; i++)
         H_RESERVE_PAGES(&h, 64u + 3u * i, 65u + 3u * i, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, RMAX);
-    assert_int_equal(h.a.internal.cached_blocks, 1);
+    assert_int_equal(TI_RESERVED(&h.a), RMAX);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 1);
     uintptr_t last = 64u + 3u * (RMAX - 1u); /* the last range's page */
     H_RESERVE_PAGES(&h, 0, 1, ANALLOC_ELIMIT); /* the cache stays (snapshot) */
-    assert_int_equal(h.a.internal.cached_blocks, 1);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 1);
     H_RESERVE_PAGES(&h, 200, 210, ANALLOC_ELIMIT);
     H_RESERVE_PAGES(&h, last + 2u, last + 3u, ANALLOC_ELIMIT);
     H_RESERVE_PAGES(&h, 0, 60, ANALLOC_ELIMIT);
     /* Adjacent to one: merges, the count stays. */
     H_RESERVE_PAGES(&h, last + 1u, last + 2u, ANALLOC_OK);
     H_RESERVE_PAGES(&h, 60, 64, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, RMAX);
+    assert_int_equal(TI_RESERVED(&h.a), RMAX);
     ENTRY_IS(&h, 0, 60, 65);
     /* Bridging two: the count drops. */
     H_RESERVE_PAGES(&h, 65, 67, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, RMAX - 1u);
+    assert_int_equal(TI_RESERVED(&h.a), RMAX - 1u);
     ENTRY_IS(&h, 0, 60, 68);
     /* Room for one more separate range. */
     H_RESERVE_PAGES(&h, 0, 1, ANALLOC_OK); /* over the cached page: drained */
-    assert_int_equal(h.a.internal.cached_blocks, 0);
-    assert_int_equal(h.a.internal.reserved, RMAX);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 0);
+    assert_int_equal(TI_RESERVED(&h.a), RMAX);
     H_RESERVE_PAGES(&h, 2, 3, ANALLOC_ELIMIT);
     /* A middle release needs an entry: refused while full; head, tail and
      * whole releases are not. */
@@ -1118,19 +1096,19 @@ static void test_reserve_limit(void **state)
     H_RELEASE_PAGES(&h, 60, 61, ANALLOC_OK);
     H_RELEASE_PAGES(&h, 67, 68, ANALLOC_OK);
     ENTRY_IS(&h, 1, 61, 67);
-    assert_int_equal(h.a.internal.reserved, RMAX);
+    assert_int_equal(TI_RESERVED(&h.a), RMAX);
     H_RELEASE_PAGES(&h, 0, 1, ANALLOC_OK); /* a whole entry: one slot free */
-    assert_int_equal(h.a.internal.reserved, RMAX - 1u);
+    assert_int_equal(TI_RESERVED(&h.a), RMAX - 1u);
     H_RELEASE_PAGES(&h, 62, 63, ANALLOC_OK); /* now the middle release fits */
-    assert_int_equal(h.a.internal.reserved, RMAX);
+    assert_int_equal(TI_RESERVED(&h.a), RMAX);
     ENTRY_IS(&h, 0, 61, 62);
     ENTRY_IS(&h, 1, 63, 67);
     H_RELEASE_PAGES(&h, 64, 65, ANALLOC_ELIMIT);
     /* Release everything, in pieces. */
-    while (h.a.internal.reserved != 0) {
-        uintptr_t e0 = h.a.internal.reserve[0][0] - h.m.lo, e1 = h.a.internal.reserve[0][1] - h.m.lo;
+    while (TI_RESERVED(&h.a) != 0) {
+        uintptr_t e0 = TI_RESERVE(&h.a, 0, 0) - h.m.lo, e1 = TI_RESERVE(&h.a, 0, 1) - h.m.lo;
         H_RELEASE_PAGES(&h, e0 + (e1 - e0) / 2u, e1, ANALLOC_OK);
-        if (h.a.internal.reserve[0][0] - h.m.lo == e0)
+        if (TI_RESERVE(&h.a, 0, 0) - h.m.lo == e0)
             H_RELEASE_PAGES(&h, e0, e0 + (e1 - e0) / 2u, ANALLOC_OK);
     }
     H_DRAIN(&h);
@@ -1156,17 +1134,17 @@ static void test_reserve_cached_blocks(void **state)
     H_FREE(&h, b1);
     H_FREE(&h, b2);
     H_FREE(&h, b3);
-    assert_int_equal(h.a.internal.cached_blocks, 4);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 4);
     assert_int_equal(STAT(&h.a, cached_bytes), 15u * 4096u);
     assert_int_equal(STAT(&h.a, free_bytes), 64u * 4096u);
     /* EBUSY with a cached page and a live page: the cache stays. */
     uintptr_t live = H_ALLOC(&h, 65536); /* order 4: [16, 32) */
     assert_int_equal(live, PG(&h, 16));
     H_RESERVE_PAGES(&h, 12, 17, ANALLOC_EBUSY);
-    assert_int_equal(h.a.internal.cached_blocks, 4);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 4);
     /* Page 5 of the cached four-page block [4, 8). */
     H_RESERVE_PAGES(&h, 5, 6, ANALLOC_OK);
-    assert_int_equal(h.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 0);
     assert_int_equal(STAT(&h.a, cached_bytes), 0);
     /* Free: [0,4) o2, [4] o0, [6,8) o1, [8,16) o3, [32,64) o5. */
     struct analloc_stats st;
@@ -1182,9 +1160,9 @@ static void test_reserve_cached_blocks(void **state)
     uintptr_t c3 = H_ALLOC(&h, 32768), c0 = H_ALLOC(&h, 4096);
     H_FREE(&h, c3);
     H_FREE(&h, c0);
-    assert_int_equal(h.a.internal.cached_blocks, 2);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 2);
     H_RESERVE(&h, c3, 32768, ANALLOC_OK);
-    assert_int_equal(h.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 0);
     H_RESERVE(&h, c0, 4096, ANALLOC_OK);
     H_RELEASE(&h, c3, 32768, ANALLOC_OK);
     H_RELEASE(&h, c0, 4096, ANALLOC_OK);
@@ -1395,7 +1373,7 @@ static void test_holes_fake_span(void **state)
         const size_t nh = sizeof holes / sizeof *holes;
         for (size_t i = 0; i < nh; i++)
             H_RESERVE(&h, holes[i].ad, holes[i].size, ANALLOC_OK);
-        assert_int_equal(h.a.internal.reserved, nh);
+        assert_int_equal(TI_RESERVED(&h.a), nh);
         ENTRY_IS(&h, 0, 0, 8);
         ENTRY_IS(&h, 1, 333, 384);
         ENTRY_IS(&h, 2, 1023, 1025);
@@ -1406,7 +1384,7 @@ static void test_holes_fake_span(void **state)
         uintptr_t *blocks = malloc(max * sizeof *blocks);
         assert_non_null(blocks);
         nb = fill_arena(&h, &r, holes, nh, blocks, max);
-        assert_int_equal(STAT(&h.a, used_bytes), h.a.managed - h.a.internal.reserved_pages * page);
+        assert_int_equal(STAT(&h.a, used_bytes), h.a.managed - TI_RESERVED_PAGES(&h.a) * page);
         VERIFY(&h);
         shuffle(&r, blocks, nb);
         for (size_t i = 0; i < nb; i++)
@@ -1486,7 +1464,7 @@ static void test_holes_real_memory(void **state)
         memset(ptr_at(h0), 0xC0 + (int)i, (size_t)(h1 - h0));
         H_RESERVE(&h, holes[i].ad, holes[i].size, ANALLOC_OK);
     }
-    assert_int_equal(h.a.internal.reserved, nh);
+    assert_int_equal(TI_RESERVED(&h.a), nh);
     CHECK_HOLES();
     size_t max = n + 1u;
     uintptr_t *blocks = malloc(max * sizeof *blocks);
@@ -1590,7 +1568,7 @@ static void test_grow_tail(void **state)
     H_FREE(&h, a7);
     /* The rest: everything from 512 merges into one order-9 block. */
     H_RELEASE(&h, PG(&h, 700) + 1u, 324u * P - 1u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 0);
+    assert_int_equal(TI_RESERVED(&h.a), 0);
     assert_int_equal(STAT(&h.a, largest_free), 512u * P);
     {
         struct analloc_stats st;
@@ -1637,7 +1615,7 @@ static void test_grow_head(void **state)
     ENTRY_IS(&h, 0, 512, 600);
     assert_int_equal(STAT(&h.a, largest_free), 512u * P); /* [0, 512) whole */
     H_RELEASE_PAGES(&h, 512, 600, ANALLOC_OK);
-    assert_int_equal(h.a.internal.reserved, 0);
+    assert_int_equal(TI_RESERVED(&h.a), 0);
     assert_int_equal(STAT(&h.a, largest_free), 1024u * P);
     h_fini(&h);
 }
@@ -1923,7 +1901,7 @@ static void test_frag_index_values(void **state)
      * order 6: 1000 - (1000 + 62)/4 = 1000 - 265 = 735 */
     for (unsigned i = 0; i < 8; i += 2)
         H_FREE(&h, pg[i]);
-    assert_int_equal(h.a.internal.cached_blocks, 4);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 4);
     static const int four[7] = {-1000, 250, 500, 625, 688, 719, 735};
     for (unsigned k = 0; k <= 6; k++)
         FRAG_IS(&h.a, k, four[k]);
@@ -1964,7 +1942,7 @@ static void test_frag_index_values(void **state)
     uintptr_t b2 = H_ALLOC(&h, 4u * P);
     assert_int_equal(b2, PG(&h, 12));
     H_FREE(&h, b2);
-    assert_int_equal(h.a.internal.cached[2], 1);
+    assert_int_equal(TI_CACHED(&h.a, 2), 1);
     /* 6 blocks: 0,2,4,6 o0, [8,10) o1, [12,16) o2 cached; 10 pages.
      * order 3: 1000 - (1000 + 1250)/6 = 1000 - 375 = 625 */
     FRAG_IS(&h.a, 2, -1000);
@@ -2315,7 +2293,7 @@ static void test_walk_vs_dump_random(void **state)
         unsigned char *meta_copy_ = malloc((hh)->meta_size);                  \
         assert_non_null(meta_copy_);                                          \
         memcpy(meta_copy_, (hh)->meta, (hh)->meta_size);                      \
-        struct analloc_internal *s_ = &(hh)->a.internal;                      \
+        struct analloc *s_ = &(hh)->a;                      \
         stmt;                                                                 \
         int err_ = analloc_check(&(hh)->a);                                   \
         (hh)->a = saved_;                                                     \
@@ -2328,54 +2306,54 @@ static void test_walk_vs_dump_random(void **state)
 
 /* Insert [e0, e1) (absolute pages) into the table, sorted, and count its
  * pages: a well-formed table that lies about the blocks. */
-static void table_insert(struct analloc_internal *s, uintptr_t e0, uintptr_t e1)
+static void table_insert(struct analloc *s, uintptr_t e0, uintptr_t e1)
 {
     unsigned i = 0;
-    while (i < s->reserved && s->reserve[i][0] < e0)
+    while (i < TI_RESERVED(s) && TI_RESERVE(s, i, 0) < e0)
         i++;
-    for (unsigned t = s->reserved; t > i; t--) {
-        s->reserve[t][0] = s->reserve[t - 1u][0];
-        s->reserve[t][1] = s->reserve[t - 1u][1];
+    for (unsigned t = TI_RESERVED(s); t > i; t--) {
+        TI_RESERVE(s, t, 0) = TI_RESERVE(s, t - 1u, 0);
+        TI_RESERVE(s, t, 1) = TI_RESERVE(s, t - 1u, 1);
     }
-    s->reserve[i][0] = e0;
-    s->reserve[i][1] = e1;
-    s->reserved++;
-    s->reserved_pages += (size_t)(e1 - e0);
+    TI_RESERVE(s, i, 0) = e0;
+    TI_RESERVE(s, i, 1) = e1;
+    TI_RESERVED(s)++;
+    TI_RESERVED_PAGES(s) += (size_t)(e1 - e0);
 }
 
 /* Remove entry i and its pages. */
-static void table_remove(struct analloc_internal *s, unsigned i)
+static void table_remove(struct analloc *s, unsigned i)
 {
-    s->reserved_pages -= (size_t)(s->reserve[i][1] - s->reserve[i][0]);
-    for (unsigned t = i; t + 1u < s->reserved; t++) {
-        s->reserve[t][0] = s->reserve[t + 1u][0];
-        s->reserve[t][1] = s->reserve[t + 1u][1];
+    TI_RESERVED_PAGES(s) -= (size_t)(TI_RESERVE(s, i, 1) - TI_RESERVE(s, i, 0));
+    for (unsigned t = i; t + 1u < TI_RESERVED(s); t++) {
+        TI_RESERVE(s, t, 0) = TI_RESERVE(s, t + 1u, 0);
+        TI_RESERVE(s, t, 1) = TI_RESERVE(s, t + 1u, 1);
     }
-    s->reserved--;
-    s->reserve[s->reserved][0] = s->reserve[s->reserved][1] = 0;
+    TI_RESERVED(s)--;
+    TI_RESERVE(s, TI_RESERVED(s), 0) = TI_RESERVE(s, TI_RESERVED(s), 1) = 0;
 }
 
-static void swap_entries(struct analloc_internal *s, unsigned i, unsigned j)
+static void swap_entries(struct analloc *s, unsigned i, unsigned j)
 {
-    uintptr_t t0 = s->reserve[i][0], t1 = s->reserve[i][1];
-    s->reserve[i][0] = s->reserve[j][0];
-    s->reserve[i][1] = s->reserve[j][1];
-    s->reserve[j][0] = t0;
-    s->reserve[j][1] = t1;
+    uintptr_t t0 = TI_RESERVE(s, i, 0), t1 = TI_RESERVE(s, i, 1);
+    TI_RESERVE(s, i, 0) = TI_RESERVE(s, j, 0);
+    TI_RESERVE(s, i, 1) = TI_RESERVE(s, j, 1);
+    TI_RESERVE(s, j, 0) = t0;
+    TI_RESERVE(s, j, 1) = t1;
 }
 
 /* Split entry i at page mid (inside it) into two adjacent entries. */
-static void split_entry(struct analloc_internal *s, unsigned i, uintptr_t mid)
+static void split_entry(struct analloc *s, unsigned i, uintptr_t mid)
 {
-    uintptr_t e1 = s->reserve[i][1];
-    for (unsigned t = s->reserved; t > i + 1u; t--) {
-        s->reserve[t][0] = s->reserve[t - 1u][0];
-        s->reserve[t][1] = s->reserve[t - 1u][1];
+    uintptr_t e1 = TI_RESERVE(s, i, 1);
+    for (unsigned t = TI_RESERVED(s); t > i + 1u; t--) {
+        TI_RESERVE(s, t, 0) = TI_RESERVE(s, t - 1u, 0);
+        TI_RESERVE(s, t, 1) = TI_RESERVE(s, t - 1u, 1);
     }
-    s->reserve[i][1] = mid;
-    s->reserve[i + 1u][0] = mid;
-    s->reserve[i + 1u][1] = e1;
-    s->reserved++;
+    TI_RESERVE(s, i, 1) = mid;
+    TI_RESERVE(s, i + 1u, 0) = mid;
+    TI_RESERVE(s, i + 1u, 1) = e1;
+    TI_RESERVED(s)++;
 }
 
 /* A block of the given kind that is not next to a reserved page: its first
@@ -2415,11 +2393,11 @@ static void test_check_corrupted_reserved_table(void **state)
     uintptr_t c1 = H_ALLOC(&h, 4096), c2 = H_ALLOC(&h, 8192);
     H_FREE(&h, c1);
     H_FREE(&h, c2);
-    assert_int_equal(h.a.internal.cached_blocks, 2);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 2);
     CHECK_OK(&h.a);
-    struct analloc_internal *s = &h.a.internal;
-    assert_int_equal(s->reserved, 4);
-    uintptr_t R0a = s->reserve[0][0], R0b = s->reserve[0][1];
+    struct analloc *s = &h.a;
+    assert_int_equal(TI_RESERVED(s), 4);
+    uintptr_t R0a = TI_RESERVE(s, 0, 0), R0b = TI_RESERVE(s, 0, 1);
 
     /* Unsorted. */
     EXPECT_CORRUPT(&h, swap_entries(s_, 0, 1));
@@ -2427,10 +2405,11 @@ static void test_check_corrupted_reserved_table(void **state)
     EXPECT_CORRUPT(&h, swap_entries(s_, 0, 2));
     EXPECT_CORRUPT(&h, swap_entries(s_, 2, 3));
     /* Overlapping (the pages counted either way). */
-    EXPECT_CORRUPT(&h, s_->reserve[1][0] = R0b - 1u);
-    EXPECT_CORRUPT(&h, (s_->reserve[1][0] = R0b - 1u, s_->reserved_pages += RP(&h, 240) - (R0b - 1u)));
-    EXPECT_CORRUPT(&h, (s_->reserve[1][0] = R0a, s_->reserve[1][1] = R0b, s_->reserved_pages -= 1u,
-                        s_->reserved_pages += R0b - R0a));
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, 1, 0) = R0b - 1u);
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 1, 0) = R0b - 1u,
+                        TI_RESERVED_PAGES(s_) += RP(&h, 240) - (R0b - 1u)));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 1, 0) = R0a, TI_RESERVE(s_, 1, 1) = R0b,
+                        TI_RESERVED_PAGES(s_) -= 1u, TI_RESERVED_PAGES(s_) += R0b - R0a));
     /* Adjacent, not merged: split where the range's blocks meet, so that
      * every block lies wholly in one half.  The arena starts 3 pages past a
      * boundary: arena pages [200, 210) are absolute [203, 213), cut as 203,
@@ -2442,42 +2421,45 @@ static void test_check_corrupted_reserved_table(void **state)
     EXPECT_CORRUPT(&h, split_entry(s_, 2, RP(&h, 301)));
     /* The count: too high (a zero entry counted), too low (an entry past
      * the count). */
-    EXPECT_CORRUPT(&h, s_->reserved = 5);
-    EXPECT_CORRUPT(&h, s_->reserved = RMAX);
-    EXPECT_CORRUPT(&h, s_->reserved = RMAX + 1u);
-    EXPECT_CORRUPT(&h, s_->reserved = UINT_MAX);
-    EXPECT_CORRUPT(&h, s_->reserved = 3);
-    EXPECT_CORRUPT(&h, s_->reserved = 0);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = 5);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = RMAX);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = RMAX + 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = UINT_MAX);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = 3);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = 0);
     /* A nonzero unused slot. */
-    EXPECT_CORRUPT(&h, s_->reserve[4][0] = RP(&h, 500));
-    EXPECT_CORRUPT(&h, s_->reserve[4][1] = RP(&h, 500));
-    EXPECT_CORRUPT(&h, s_->reserve[RMAX - 1u][1] = 1u);
-    EXPECT_CORRUPT(&h, s_->reserve[5][0] = s_->reserve[5][1] = RP(&h, 500));
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, 4, 0) = RP(&h, 500));
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, 4, 1) = RP(&h, 500));
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, RMAX - 1u, 1) = 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, 5, 0) = TI_RESERVE(s_, 5, 1) = RP(&h, 500));
     /* reserved_pages off by one either way, or zero. */
-    EXPECT_CORRUPT(&h, s_->reserved_pages += 1u);
-    EXPECT_CORRUPT(&h, s_->reserved_pages -= 1u);
-    EXPECT_CORRUPT(&h, s_->reserved_pages = 0);
+    EXPECT_CORRUPT(&h, TI_RESERVED_PAGES(s_) += 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVED_PAGES(s_) -= 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVED_PAGES(s_) = 0);
     /* Entries outside the arena or empty. */
-    EXPECT_CORRUPT(&h, (s_->reserve[0][0] = s_->lo - 1u, s_->reserved_pages += R0a - (s_->lo - 1u)));
-    EXPECT_CORRUPT(&h, (s_->reserve[3][1] = s_->hi + 1u,
-                        s_->reserved_pages += s_->hi + 1u - RP(&h, 413)));
-    EXPECT_CORRUPT(&h, (s_->reserve[1][1] = s_->reserve[1][0], s_->reserved_pages -= 1u));
-    EXPECT_CORRUPT(&h, (s_->reserve[1][1] = s_->reserve[1][0] - 1u, s_->reserved_pages -= 2u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 0) = TI_LO(s_) - 1u,
+                        TI_RESERVED_PAGES(s_) += R0a - (TI_LO(s_) - 1u)));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 3, 1) = TI_HI(s_) + 1u,
+                        TI_RESERVED_PAGES(s_) += TI_HI(s_) + 1u - RP(&h, 413)));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 1, 1) = TI_RESERVE(s_, 1, 0), TI_RESERVED_PAGES(s_) -= 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 1, 1) = TI_RESERVE(s_, 1, 0) - 1u,
+                        TI_RESERVED_PAGES(s_) -= 2u));
     /* An entry lost: its blocks look live but are not counted. */
     EXPECT_CORRUPT(&h, table_remove(s_, 1));
     EXPECT_CORRUPT(&h, table_remove(s_, 0));
     /* Shrunk or grown by a page (pages adjusted). */
-    EXPECT_CORRUPT(&h, (s_->reserve[2][1] -= 1u, s_->reserved_pages -= 1u));
-    EXPECT_CORRUPT(&h, (s_->reserve[2][0] += 1u, s_->reserved_pages -= 1u));
-    EXPECT_CORRUPT(&h, (s_->reserve[0][1] += 1u, s_->reserved_pages += 1u));
-    EXPECT_CORRUPT(&h, (s_->reserve[0][0] -= 1u, s_->reserved_pages += 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 2, 1) -= 1u, TI_RESERVED_PAGES(s_) -= 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 2, 0) += 1u, TI_RESERVED_PAGES(s_) -= 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 1) += 1u, TI_RESERVED_PAGES(s_) += 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 0) -= 1u, TI_RESERVED_PAGES(s_) += 1u));
     /* Half of a reserved block, the pages adjusted: the block straddles the
      * entry's end or start (nothing else is wrong: the block is counted once). */
-    EXPECT_CORRUPT(&h, (s_->reserve[3][1] -= 8u, s_->reserved_pages -= 8u));
-    EXPECT_CORRUPT(&h, (s_->reserve[3][0] += 8u, s_->reserved_pages -= 8u));
-    EXPECT_CORRUPT(&h, (s_->reserve[3][0] += 4u, s_->reserve[3][1] -= 4u, s_->reserved_pages -= 8u));
-    EXPECT_CORRUPT(&h, (s_->reserve[0][0] += 1u, s_->reserve[0][1] -= 1u,
-                        s_->reserve[0][1] -= 2u, s_->reserved_pages -= 4u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 3, 1) -= 8u, TI_RESERVED_PAGES(s_) -= 8u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 3, 0) += 8u, TI_RESERVED_PAGES(s_) -= 8u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 3, 0) += 4u, TI_RESERVE(s_, 3, 1) -= 4u,
+                        TI_RESERVED_PAGES(s_) -= 8u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 0) += 1u, TI_RESERVE(s_, 0, 1) -= 1u,
+                        TI_RESERVE(s_, 0, 1) -= 2u, TI_RESERVED_PAGES(s_) -= 4u));
     /* An entry covering a live block, a free block, a cached block; half a
      * live block. */
     uintptr_t b0, b1;
@@ -2495,10 +2477,10 @@ static void test_check_corrupted_reserved_table(void **state)
     assert_true(find_block(&h, ANALLOC_BLOCK_CACHED, 2, &b0, &b1));
     EXPECT_CORRUPT(&h, table_insert(s_, b0, b1));
     /* A whole arena's worth of entries that cover nothing reserved. */
-    EXPECT_CORRUPT(&h, (s_->reserve[0][0] = s_->lo, s_->reserve[0][1] = s_->hi, s_->reserved = 1,
-                        s_->reserve[1][0] = s_->reserve[1][1] = 0,
-                        s_->reserve[2][0] = s_->reserve[2][1] = 0,
-                        s_->reserved_pages = (size_t)(s_->hi - s_->lo)));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 0) = TI_LO(s_), TI_RESERVE(s_, 0, 1) = TI_HI(s_),
+                        TI_RESERVED(s_) = 1, TI_RESERVE(s_, 1, 0) = TI_RESERVE(s_, 1, 1) = 0,
+                        TI_RESERVE(s_, 2, 0) = TI_RESERVE(s_, 2, 1) = 0,
+                        TI_RESERVED_PAGES(s_) = (size_t)(TI_HI(s_) - TI_LO(s_))));
     /* A reserved block marked free in the tree (through a real release's
      * metadata, with the table left as it was). */
     {
@@ -2510,9 +2492,12 @@ static void test_check_corrupted_reserved_table(void **state)
         CHECK_OK(&h.a);
         /* metadata says free, table says reserved */
         struct analloc after = h.a;
-        h.a.internal.reserved = before.internal.reserved;
-        h.a.internal.reserved_pages = before.internal.reserved_pages;
-        memcpy(h.a.internal.reserve, before.internal.reserve, sizeof h.a.internal.reserve);
+        TI_RESERVED(&h.a) = TI_RESERVED(&before);
+        TI_RESERVED_PAGES(&h.a) = TI_RESERVED_PAGES(&before);
+        for (unsigned i = 0; i < RMAX; i++) {
+            TI_RESERVE(&h.a, i, 0) = TI_RESERVE(&before, i, 0);
+            TI_RESERVE(&h.a, i, 1) = TI_RESERVE(&before, i, 1);
+        }
         ASSERT_ERR(analloc_check(&h.a), ANALLOC_ECORRUPT);
         /* table says released, metadata says reserved */
         h.a = after;
@@ -2529,14 +2514,14 @@ static void test_check_corrupted_reserved_table(void **state)
     VERIFY(&h);
     /* A full table: a count above ANALLOC_RESERVE_MAX over 16 valid
      * entries (nothing past the array to contradict it). */
-    for (unsigned i = 0; h.a.internal.reserved < RMAX; i++) {
+    for (unsigned i = 0; TI_RESERVED(&h.a) < RMAX; i++) {
         size_t pg = 420u + 2u * i;
         if (h.m.st[pg] == PG_FREE && h.m.st[pg - 1u] != PG_RES && h.m.st[pg + 1u] != PG_RES)
             H_RESERVE_PAGES(&h, pg, pg + 1u, ANALLOC_OK);
     }
-    EXPECT_CORRUPT(&h, s_->reserved = RMAX + 1u);
-    EXPECT_CORRUPT(&h, s_->reserved = UINT_MAX);
-    EXPECT_CORRUPT(&h, s_->reserved = RMAX - 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = RMAX + 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = UINT_MAX);
+    EXPECT_CORRUPT(&h, TI_RESERVED(s_) = RMAX - 1u);
     EXPECT_CORRUPT(&h, swap_entries(s_, RMAX - 2u, RMAX - 1u));
     VERIFY(&h);
     h_fini(&h);

@@ -48,6 +48,7 @@
 
 #include "analloc.h"
 #include "testutil.h"
+#include "testcheck.h"
 
 #define OPS_FULL 2500u
 #define OPS_QUICK 500u
@@ -224,7 +225,8 @@ static void compare_state(struct pair *p)
     same_size(p, analloc_meta_bytes(A(p)), analloc_meta_bytes(B(p)), "analloc_meta_bytes");
     /* The metadata numbers nodes from the arena's first page: with the same
      * layout, it is the same bytes. */
-    if (memcmp(A(p)->internal.words, B(p)->internal.words, A(p)->internal.meta_bytes) != 0)
+    if (ti_meta_bytes(A(p)) != ti_meta_bytes(B(p)) ||
+        memcmp(ti_meta(A(p)), ti_meta(B(p)), ti_meta_bytes(A(p))) != 0)
         FAILP(p, "the metadata of the two allocators differs");
 }
 

@@ -103,6 +103,26 @@ static inline void hook_record(void *ctx, int error, const void *ptr)
 static inline uintptr_t align_up(uintptr_t x, uintptr_t al) { return (x + (al - 1)) & ~(al - 1); }
 static inline uintptr_t align_down(uintptr_t x, uintptr_t al) { return x & ~(al - 1); }
 
+/* The first byte where [x, x + n) and [y, y + n) differ; SIZE_MAX if none. */
+static inline size_t first_diff(const void *x, const void *y, size_t n)
+{
+    const unsigned char *p = x, *q = y;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i])
+            return i;
+    return SIZE_MAX;
+}
+
+/* The block analloc hands out for size bytes: page * 2^n >= size (size 0:
+ * one page); the caller keeps size within the largest block. */
+static inline size_t block_for(size_t size, size_t page)
+{
+    size_t s = page;
+    while (s < size)
+        s <<= 1;
+    return s;
+}
+
 /* Addresses and pointers, for arithmetic on addresses the tests never touch. */
 static inline uintptr_t addr(const void *p) { return (uintptr_t)p; }
 static inline void *ptr_at(uintptr_t x) { return (void *)x; }
