@@ -2388,9 +2388,26 @@ static void lines_free(struct lines *L)
     L->n = 0;
 }
 
+/* The map characters analloc.h documents. */
 static int map_char_ok(char c)
 {
-    return c == 'F' || c == 'S' || c == 'U' || c == '-' || c == ' ';
+    return c != '\0' && strchr("FSUcR- ", c) != NULL;
+}
+
+/* Widths as analloc.h gives them: 0 means 64 positions, at most 128. */
+static size_t dump_width(size_t width)
+{
+    return width == 0 ? 64 : width > 128 ? 128 : width;
+}
+
+/* The exact line of order k whose whole map is `map`: the order and the
+ * block size, then the map between bars, cut to w positions and ended with
+ * "..." instead of the closing bar when longer. */
+static void order_line(char *out, size_t outlen, unsigned k, size_t page, const char *map, size_t w)
+{
+    size_t npos = strlen(map);
+    snprintf(out, outlen, "  order %2u %12zu B |%.*s%s", k, page << k, (int)(npos < w ? npos : w),
+             map, npos > w ? "..." : "|");
 }
 
 /* The expected map of order k for an aligned arena (lo aligned, n = 2^depth). */
@@ -2428,14 +2445,15 @@ static char *model_map(const struct model *m, unsigned k)
     return s;
 }
 
-/* Dump, and compare each order line with the model's map. */
+/* Dump, and compare each order line, character for character, with the
+ * line the model's map gives. */
 static void check_dump_model(analloc_t a, const struct model *m, size_t width,
                              const char *const *literal)
 {
     struct lines *L = calloc(1, sizeof *L);
-    /* analloc.h: 0 means 64 positions, and at most 128 are shown. */
-    size_t w = width == 0 ? 64 : width > 128 ? 128 : width;
+    size_t w = dump_width(width);
     size_t norders = m->depth + 1, first, j, i;
+    char want[256];
     assert_non_null(L);
     analloc_dump(a, lines_out, L, width);
     if (L->n > MAX_LINES || L->n < norders + 1)
@@ -2448,36 +2466,12 @@ static void check_dump_model(analloc_t a, const struct model *m, size_t width,
         unsigned k = (unsigned)(m->depth - j);
         const char *line = L->v[first + j];
         char *exp = model_map(m, k);
-        size_t npos = m->n >> k, len = strlen(line);
-        /* the map may be framed, "prefix |MAP|": drop one closing bar */
-        if (npos <= w && len > 0 && line[len - 1] == '|')
-            len--;
         if (literal && strcmp(literal[j], exp) != 0)
             FAILF("test bug: model map %s differs from the literal %s\n", exp, literal[j]);
-        if (npos <= w) {
-            if (len < npos || memcmp(line + len - npos, exp, npos) != 0)
-                FAILF("dump order %u line \"%s\": expected it to end with the map \"%s\"\n", k,
-                      line, exp);
-            for (i = len - npos; i < len; i++)
-                assert_true(map_char_ok(line[i]));
-            if (len > npos && map_char_ok(line[len - npos - 1]) && line[len - npos - 1] != ' ')
-                FAILF("dump order %u line \"%s\" has more than %zu map characters\n", k, line,
-                      npos);
-        } else {
-            size_t body, mm, found = 0;
-            if (len < 3 || strcmp(line + len - 3, "...") != 0)
-                FAILF("dump order %u has %zu positions > width %zu but line \"%s\" does not end "
-                      "with ...\n",
-                      k, npos, w, line);
-            body = len - 3;
-            for (mm = w; mm >= 1 && !found; mm--)
-                if (mm <= body && memcmp(line + body - mm, exp, mm) == 0)
-                    found = mm;
-            if (!found)
-                FAILF("dump order %u line \"%s\": expected a prefix of \"%s\" (at most %zu "
-                      "positions) before ...\n",
-                      k, line, exp, w);
-        }
+        order_line(want, sizeof want, k, m->page, exp, w);
+        if (strcmp(line, want) != 0)
+            FAILF("dump (width %zu) order %u line\n  \"%s\", expected\n  \"%s\"\n", width, k,
+                  line, want);
         free(exp);
     }
     lines_free(L);
@@ -2522,7 +2516,7 @@ static void test_dump_width_and_random(void **state)
     struct ext e, u;
     struct model m;
     struct rng r;
-    size_t op, ops = scaled(300), mi;
+    size_t op, ops = scaled(300), mi, i;
     void *live[256];
     size_t live_i[256], nlive = 0;
     struct lines *L;
@@ -2557,21 +2551,41 @@ static void test_dump_width_and_random(void **state)
     model_fini(&m);
     ext_fini(&e);
 
-    /* an unaligned arena: still a summary, depth + 1 order lines, map chars */
+    /* an unaligned arena: still a summary and depth + 1 order lines, each
+     * with one documented map character per position of its order that
+     * meets the arena (cut to the width), between bars or before "..." */
     ext_init(&u, fake_base(100 * page, 1 << 20) + 3 * page, 37 * page, page);
     assert_non_null(analloc_alloc(&u.a, page));
-    L = calloc(1, sizeof *L);
-    assert_non_null(L);
-    analloc_dump(&u.a, lines_out, L, 0);
-    assert_true(L->n >= u.a.depth + 2 && L->n <= MAX_LINES);
-    for (op = L->n - (u.a.depth + 1); op < L->n; op++) {
-        size_t len = strlen(L->v[op]);
-        assert_true(len > 0);
-        assert_true(map_char_ok(L->v[op][len - 1]) || L->v[op][len - 1] == '.' ||
-                    L->v[op][len - 1] == '|');
+    for (size_t wi = 0; wi < 3; wi++) {
+        static const size_t widths[] = {0, 8, 16};
+        uintptr_t lo = addr(u.a.start) / page, hi = lo + u.a.managed / page;
+        size_t w = dump_width(widths[wi]);
+        L = calloc(1, sizeof *L);
+        assert_non_null(L);
+        analloc_dump(&u.a, lines_out, L, widths[wi]);
+        assert_true(L->n >= u.a.depth + 2 && L->n <= MAX_LINES);
+        for (op = L->n - (u.a.depth + 1); op < L->n; op++) {
+            unsigned k = (unsigned)(u.a.depth - (op - (L->n - (u.a.depth + 1))));
+            size_t npos = (size_t)(((hi - 1) >> k) - (lo >> k) + 1), shown = npos < w ? npos : w;
+            const char *line = L->v[op], *tail = npos > w ? "..." : "|";
+            char head[64], map[132];
+            size_t hl = (size_t)snprintf(head, sizeof head, "  order %2u %12zu B |", k, page << k);
+            if (strncmp(line, head, hl) != 0 || strlen(line + hl) != shown + strlen(tail) ||
+                strcmp(line + hl + shown, tail) != 0)
+                FAILF("unaligned arena, width %zu, order %u: line \"%s\" is not \"%s\" + %zu map "
+                      "characters + \"%s\"\n",
+                      widths[wi], k, line, head, shown, tail);
+            memcpy(map, line + hl, shown);
+            map[shown] = '\0';
+            for (i = 0; i < shown; i++)
+                if (!map_char_ok(map[i]))
+                    FAILF("unaligned arena, width %zu, order %u: map \"%s\" has '%c' at %zu, not "
+                          "one of analloc.h's F S U c R - and space\n",
+                          widths[wi], k, map, map[i], i);
+        }
+        lines_free(L);
+        free(L);
     }
-    lines_free(L);
-    free(L);
     ext_fini(&u);
 }
 
