@@ -29,6 +29,7 @@
 #include "analloc.h"
 #include "testutil.h"
 #include "testcheck.h"
+#include "model.h"
 
 static uint64_t g_seed;
 static int g_quick;
@@ -66,16 +67,7 @@ static void expect_free_err_(analloc_t a, void *p, int err, struct checked_hook 
     }
 }
 
-/* ---- the reference model ---------------------------------------------- */
-
-struct model {
-    uintptr_t lo;    /* absolute page number of model page 0 */
-    size_t n;        /* pages */
-    size_t page;
-    unsigned depth;  /* largest aligned order that fits */
-    unsigned char *used;
-    signed char *ord; /* order of the live block starting here, or -1 */
-};
+/* ---- the reference model: tests/model.c, page by page ---------------- */
 
 /* The largest k such that some block of 2^k pages aligned to its size lies
  * inside pages [lo, lo + n). */
@@ -95,32 +87,41 @@ static unsigned max_aligned_order(uintptr_t lo, size_t n)
     return best;
 }
 
-static void model_init(struct model *m, uintptr_t lo, size_t n, size_t page)
+/* The model (tests/model.c) of an allocator, seen as pages 0 .. n - 1 of
+ * its arena. */
+struct model {
+    uintptr_t lo;   /* absolute page number of model page 0 */
+    size_t n;       /* pages */
+    size_t page;
+    unsigned depth; /* largest aligned order that fits */
+    struct model_arena *ma;
+};
+
+static void model_failed(void *ctx, const char *msg)
 {
-    m->lo = lo;
-    m->n = n;
-    m->page = page;
-    m->depth = max_aligned_order(lo, n);
-    m->used = calloc(n ? n : 1, 1);
-    m->ord = malloc(n ? n : 1);
-    assert_non_null(m->used);
-    assert_non_null(m->ord);
-    memset(m->ord, -1, n);
+    (void)ctx;
+    fail_msg("%s", msg);
+}
+
+/* This test knows the buddy system alone: the allocator runs without the
+ * block cache (the model and test_model cover the cache). */
+static void model_from(struct model *m, analloc_t a)
+{
+    static const struct model_failure failure = {model_failed, NULL};
+    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_OK);
+    m->ma = model_arena_new(a, 0, &failure);
+    m->lo = model_arena_lo(m->ma);
+    m->n = model_arena_pages(m->ma);
+    m->page = a->page;
+    m->depth = model_arena_depth(m->ma);
+    assert_int_equal(m->depth, max_aligned_order(m->lo, m->n));
+    assert_int_equal(m->depth, a->depth);
 }
 
 static void model_fini(struct model *m)
 {
-    free(m->used);
-    free(m->ord);
-}
-
-/* This small model knows the buddy system alone: the allocator it shadows
- * runs without the page cache (tests/model.c models the cache too). */
-static void model_from(struct model *m, analloc_t a)
-{
-    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_OK);
-    model_init(m, addr(a->start) / a->page, a->managed / a->page, a->page);
-    assert_int_equal(m->depth, a->depth);
+    model_arena_delete(m->ma);
+    m->ma = NULL;
 }
 
 static void *model_ptr(const struct model *m, size_t i)
@@ -128,149 +129,53 @@ static void *model_ptr(const struct model *m, size_t i)
     return ptr_at((uintptr_t)(m->lo + i) * m->page);
 }
 
-/* If page i is free, the order of the maximal free block starting at i (i is
- * assumed to be a block start, as the walks below guarantee). */
-static int model_block_at(const struct model *m, size_t i, unsigned *kout)
+/* Page i is in a live block. */
+static int model_used(const struct model *m, size_t i)
 {
-    unsigned k = 0;
-    if (m->used[i])
+    return model_arena_page(m->ma, m->lo + i, NULL, NULL) == ANALLOC_BLOCK_USED;
+}
+
+/* The order of the live block that starts at page i, or -1. */
+static int model_ord(const struct model *m, size_t i)
+{
+    uintptr_t first;
+    unsigned k;
+    if (model_arena_page(m->ma, m->lo + i, &first, &k) != ANALLOC_BLOCK_USED || first != m->lo + i)
+        return -1;
+    return (int)k;
+}
+
+/* analloc_alloc(size) in the model: 1 and the block's first page, or 0. */
+static int model_alloc(struct model *m, size_t size, size_t *iout)
+{
+    uintptr_t at;
+    *iout = 0;
+    if (model_arena_alloc(m->ma, size, &at, NULL, NULL) != MODEL_BLOCK)
         return 0;
-    while (k < m->depth) {
-        size_t sz = (size_t)1 << (k + 1), j;
-        if (((m->lo + i) & (sz - 1)) != 0 || i + sz > m->n)
-            break;
-        for (j = i + sz / 2; j < i + sz; j++)
-            if (m->used[j])
-                break;
-        if (j < i + sz)
-            break;
-        k++;
-    }
-    *kout = k;
+    *iout = (size_t)(at / m->page - m->lo);
     return 1;
-}
-
-static size_t model_free_pages(const struct model *m)
-{
-    size_t i, c = 0;
-    for (i = 0; i < m->n; i++)
-        c += !m->used[i];
-    return c;
-}
-
-static size_t model_largest(const struct model *m)
-{
-    size_t i = 0;
-    unsigned k, best = 0;
-    int any = 0;
-    while (i < m->n) {
-        if (model_block_at(m, i, &k)) {
-            if (!any || k > best)
-                best = k;
-            any = 1;
-            i += (size_t)1 << k;
-        } else {
-            i++;
-        }
-    }
-    return any ? m->page << best : 0;
-}
-
-/* Lowest-addressed block among the smallest free blocks of order >= k0. */
-static int model_find(const struct model *m, unsigned k0, size_t *iout)
-{
-    size_t i = 0, bi = 0;
-    unsigned k, bk = 0;
-    int any = 0;
-    while (i < m->n) {
-        if (model_block_at(m, i, &k)) {
-            if (k >= k0 && (!any || k < bk)) {
-                any = 1;
-                bk = k;
-                bi = i;
-            }
-            i += (size_t)1 << k;
-        } else {
-            i++;
-        }
-    }
-    if (any)
-        *iout = bi;
-    return any;
-}
-
-static int order_for(size_t size, size_t page, unsigned depth, unsigned *kout)
-{
-    unsigned k = 0;
-    while ((page << k) < size) {
-        if (k >= depth)
-            return 0;
-        k++;
-    }
-    *kout = k;
-    return 1;
-}
-
-static void model_mark(struct model *m, size_t i, unsigned k)
-{
-    memset(m->used + i, 1, (size_t)1 << k);
-    m->ord[i] = (signed char)k;
 }
 
 static void model_release(struct model *m, size_t i)
 {
-    assert_true(m->ord[i] >= 0);
-    memset(m->used + i, 0, (size_t)1 << m->ord[i]);
-    m->ord[i] = -1;
-}
-
-static int model_alloc(struct model *m, size_t size, size_t *iout)
-{
-    unsigned k0;
-    size_t i;
-    if (!order_for(size, m->page, m->depth, &k0) || !model_find(m, k0, &i))
-        return 0;
-    model_mark(m, i, k0);
-    *iout = i;
-    return 1;
+    model_arena_free(m->ma, (m->lo + i) * m->page);
 }
 
 /* 0: fails; 1: in place; 2: moved (new block taken before the old is freed). */
 static int model_realloc(struct model *m, size_t i, size_t size, size_t *iout)
 {
-    unsigned k = (unsigned)m->ord[i], k1;
-    size_t sz, j, ni;
-    if (!order_for(size, m->page, m->depth, &k1))
+    uintptr_t at = (m->lo + i) * m->page, to;
+    *iout = i;
+    if (model_arena_realloc(m->ma, at, size, &to, NULL) != MODEL_BLOCK)
         return 0;
-    if (k1 <= k) {
-        memset(m->used + i + ((size_t)1 << k1), 0, ((size_t)1 << k) - ((size_t)1 << k1));
-        m->ord[i] = (signed char)k1;
-        *iout = i;
-        return 1;
-    }
-    sz = (size_t)1 << k1;
-    if (((m->lo + i) & (sz - 1)) == 0 && i + sz <= m->n) {
-        for (j = i + ((size_t)1 << k); j < i + sz; j++)
-            if (m->used[j])
-                break;
-        if (j == i + sz) {
-            model_mark(m, i, k1);
-            *iout = i;
-            return 1;
-        }
-    }
-    if (!model_find(m, k1, &ni))
-        return 0;
-    model_mark(m, ni, k1);
-    model_release(m, i);
-    *iout = ni;
-    return 2;
+    *iout = (size_t)(to / m->page - m->lo);
+    return to == at ? 1 : 2;
 }
 
 static void model_compare(const struct model *m, analloc_t a, const char *when)
 {
     size_t fb = analloc_free_bytes(a), lf = analloc_largest_free(a);
-    size_t efb = model_free_pages(m) * m->page, elf = model_largest(m);
+    size_t efb = model_arena_free_bytes(m->ma), elf = model_arena_largest(m->ma);
     if (fb != efb || lf != elf)
         FAILF("%s: free_bytes %zu largest_free %zu, model expects %zu and %zu\n", when, fb, lf, efb,
               elf);
@@ -1242,10 +1147,10 @@ static void test_free_errors_chunk(void **state)
     ASSERT_ERR(analloc_free(a, R), ANALLOC_OK);
     assert_int_equal(hl.calls, 0);
     /* two free pages, by the model */
-    for (fi = 0; m.used[fi] || fi == mi; fi++)
+    for (fi = 0; model_used(&m, fi) || fi == mi; fi++)
         ;
     X = addr(model_ptr(&m, fi));
-    for (fi = m.n - 1; m.used[fi] || fi == mi || model_ptr(&m, fi) == ptr_at(X); fi--)
+    for (fi = m.n - 1; model_used(&m, fi) || fi == mi || model_ptr(&m, fi) == ptr_at(X); fi--)
         ;
     X2 = addr(model_ptr(&m, fi));
     assert_int_equal(analloc_mem_size(a, ptr_at(X)), 0);
@@ -1333,7 +1238,7 @@ static void test_free_errors_external_meta(void **state)
     assert_true(model_alloc(&m, 3 * page, &mi));
     p = analloc_alloc(&A, 3 * page);
     assert_ptr_equal(p, model_ptr(&m, mi));
-    for (fi = 0; m.used[fi]; fi++)
+    for (fi = 0; model_used(&m, fi); fi++)
         ;
     mb = analloc_meta_bytes(&A);
     mlo = addr(ti_meta(&A));
@@ -1738,7 +1643,7 @@ static void test_mem_size(void **state)
     assert_ptr_equal(R, model_ptr(&m, mi));
     model_release(&m, mi);
     ASSERT_ERR(analloc_free(a, R), ANALLOC_OK);
-    for (fi = m.n; fi-- > 0 && m.used[fi];)
+    for (fi = m.n; fi-- > 0 && model_used(&m, fi);)
         ;
     snap_take(&s, a);
     assert_int_equal(analloc_mem_size(a, P), 4 * page);
@@ -1787,7 +1692,7 @@ static size_t random_size(struct rng *r, const struct model *m)
 static void tag_block(const struct model *m, size_t i, unsigned char tag)
 {
     unsigned char *p = model_ptr(m, i);
-    size_t bytes = m->page << m->ord[i];
+    size_t bytes = m->page << model_ord(m, i);
     p[0] = tag;
     p[bytes - 1] = tag;
 }
@@ -1795,7 +1700,7 @@ static void tag_block(const struct model *m, size_t i, unsigned char tag)
 static void check_tag(const struct model *m, size_t i, unsigned char tag)
 {
     const unsigned char *p = model_ptr(m, i);
-    size_t bytes = m->page << m->ord[i];
+    size_t bytes = m->page << model_ord(m, i);
     if (p[0] != tag || p[bytes - 1] != tag)
         FAILF("block %p lost its contents (tag %#x, found %#x and %#x)\n", (const void *)p, tag,
               p[0], p[bytes - 1]);
@@ -1854,7 +1759,7 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
             n_free++;
         } else if (what < 82) {
             size_t j = rng_below(r, nlive), i = lv[j].i, ni;
-            size_t old = m->page << m->ord[i], size;
+            size_t old = m->page << model_ord(m, i), size;
             unsigned char *p = model_ptr(m, i), *q;
             size = touch ? random_size(r, m) : rng_below(r, old + 1);
             if (touch)
@@ -1873,7 +1778,7 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
                     FAILF("%s op %zu: failed realloc changed the contents\n", label, op);
                 n_refail++;
             } else {
-                size_t nb = m->page << m->ord[ni], keep = old < nb ? old : nb;
+                size_t nb = m->page << model_ord(m, ni), keep = old < nb ? old : nb;
                 q = analloc_realloc(a, p, size);
                 if (q != model_ptr(m, ni))
                     FAILF("%s op %zu: realloc(%p of %zu, %zu) = %p, model expects %p\n", label, op,
@@ -1890,10 +1795,10 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
             /* a page-aligned pointer that is not a live block start */
             size_t i = rng_below(r, m->n);
             void *p = model_ptr(m, i);
-            if (m->ord[i] >= 0) {
-                assert_int_equal(analloc_mem_size(a, p), m->page << m->ord[i]);
+            if (model_ord(m, i) >= 0) {
+                assert_int_equal(analloc_mem_size(a, p), m->page << model_ord(m, i));
             } else {
-                expect_free_err_(a, p, m->used[i] ? ANALLOC_EINTERIOR : ANALLOC_EFREE, NULL,
+                expect_free_err_(a, p, model_used(m, i) ? ANALLOC_EINTERIOR : ANALLOC_EFREE, NULL,
                                  "random page", __FILE__, __LINE__);
                 n_bad++;
                 assert_int_equal(analloc_mem_size(a, p), 0);
@@ -1904,7 +1809,7 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
             }
         } else {
             size_t j = rng_below(r, nlive), i = lv[j].i;
-            assert_int_equal(analloc_mem_size(a, model_ptr(m, i)), m->page << m->ord[i]);
+            assert_int_equal(analloc_mem_size(a, model_ptr(m, i)), m->page << model_ord(m, i));
         }
         model_compare(m, a, label);
         if (op % 64 == 0)
@@ -2423,16 +2328,12 @@ static char *model_map(const struct model *m, unsigned k)
     assert_int_equal(m->lo & (((uintptr_t)1 << m->depth) - 1), 0);
     while (i < m->n) {
         unsigned bk = 0;
-        char kind;
-        if (m->ord[i] >= 0) {
-            bk = (unsigned)m->ord[i];
-            kind = 'U';
-        } else {
-            assert_true(model_block_at(m, i, &bk));
-            kind = 'F';
-        }
+        uintptr_t first;
+        unsigned kind = model_arena_page(m->ma, m->lo + i, &first, &bk);
+        assert_int_equal(first, m->lo + i); /* the walk goes from block to block */
+        assert_true(kind == ANALLOC_BLOCK_USED || kind == ANALLOC_BLOCK_FREE);
         memset(cord + i, (int)bk, (size_t)1 << bk);
-        memset(ckind + i, kind, (size_t)1 << bk);
+        memset(ckind + i, kind == ANALLOC_BLOCK_USED ? 'U' : 'F', (size_t)1 << bk);
         i += (size_t)1 << bk;
     }
     for (pos = 0; pos < npos; pos++) {
