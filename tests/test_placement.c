@@ -69,6 +69,7 @@
 #include "analloc.h"
 #include "testutil.h"
 #include "testcheck.h"
+#include "model.h"
 
 
 #define KIB ((size_t)1 << 10)
@@ -133,20 +134,19 @@ static void ext_fini(struct ext *e)
     munmap(e->meta, e->maplen);
 }
 
-/* ---- the shadow: one byte per page, and the oracle ----------------------- */
+/* ---- the shadow: tests/model.c, and the oracle ----------------------------- */
 
+/* What a page holds, in the model. */
 enum { SH_FREE, SH_LIVE, SH_CACHED, SH_RESV };
 
+/* The model of one allocator (tests/model.c), seen as pages 0 .. n - 1 of
+ * its arena. */
 struct shadow {
     size_t page;
-    unsigned shift, depth, slots;
+    unsigned shift, depth;
     uintptr_t lo; /* first allocatable pfn */
     size_t n;     /* pages */
-    unsigned char *st;
-    unsigned char *ord; /* order of the live or cached block that starts here */
-    /* the block cache as the contract describes it: per order, oldest first */
-    uintptr_t cache[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX];
-    unsigned ncached[ANALLOC_CACHE_ORDERS];
+    struct model_arena *ma;
 };
 
 struct blk {
@@ -203,26 +203,32 @@ static unsigned max_aligned_order(uintptr_t lo, size_t n)
     return best;
 }
 
-static void sh_init(struct shadow *sh, const struct analloc *a)
+static void model_failed(void *ctx, const char *msg)
 {
+    (void)ctx;
+    fail_msg("%s", msg);
+}
+
+/* The shadow of a, just set up (the cache has ANALLOC_CACHE_DEFAULT slots). */
+static void sh_init(struct shadow *sh, analloc_t a)
+{
+    static const struct model_failure failure = {model_failed, NULL};
     memset(sh, 0, sizeof *sh);
     sh->page = a->page;
     sh->shift = log2u(a->page);
-    sh->lo = addr(a->start) >> sh->shift;
-    sh->n = a->managed >> sh->shift;
-    sh->depth = max_aligned_order(sh->lo, sh->n);
+    sh->ma = model_arena_new(a, ANALLOC_CACHE_DEFAULT, &failure);
+    sh->lo = model_arena_lo(sh->ma);
+    sh->n = model_arena_pages(sh->ma);
+    sh->depth = model_arena_depth(sh->ma);
+    assert_int_equal(sh->lo, addr(a->start) >> sh->shift);
+    assert_int_equal(sh->depth, max_aligned_order(sh->lo, sh->n));
     assert_int_equal(a->depth, sh->depth);
-    sh->slots = TI_CACHE_SLOTS(a);
-    sh->st = calloc(sh->n, 1);
-    sh->ord = calloc(sh->n, 1);
-    assert_non_null(sh->st);
-    assert_non_null(sh->ord);
 }
 
 static void sh_fini(struct shadow *sh)
 {
-    free(sh->st);
-    free(sh->ord);
+    model_arena_delete(sh->ma);
+    sh->ma = NULL;
 }
 
 static uintptr_t sh_addr(const struct shadow *sh, size_t i)
@@ -230,54 +236,30 @@ static uintptr_t sh_addr(const struct shadow *sh, size_t i)
     return (uintptr_t)(sh->lo + i) << sh->shift;
 }
 
-static size_t sh_index(const struct shadow *sh, uintptr_t at)
-{
-    uintptr_t pfn = at >> sh->shift;
-    assert_true(pfn >= sh->lo && pfn - sh->lo < sh->n);
-    return (size_t)(pfn - sh->lo);
-}
-
 static uintptr_t sh_start(const struct shadow *sh) { return sh_addr(sh, 0); }
 static uintptr_t sh_end(const struct shadow *sh) { return sh_addr(sh, sh->n); }
 
-/* Largest k <= depth with pfn p aligned to 2^k and p + 2^k <= end. */
-static unsigned cut_order(uintptr_t p, uintptr_t end, unsigned depth)
+/* What page i holds (SH_*); *first and *order: its block (a reserved range:
+ * its first page, order 0). */
+static unsigned sh_page(const struct shadow *sh, size_t i, size_t *first, unsigned *order)
 {
-    unsigned k = 0;
-    while (k < depth && (p & (((uintptr_t)2 << k) - 1)) == 0 && end - p >= ((uintptr_t)2 << k))
-        k++;
-    return k;
+    uintptr_t f;
+    unsigned k, kind = model_arena_page(sh->ma, sh->lo + i, &f, &k);
+    if (first != NULL)
+        *first = (size_t)(f - sh->lo);
+    if (order != NULL)
+        *order = k;
+    return kind == ANALLOC_BLOCK_USED     ? SH_LIVE
+           : kind == ANALLOC_BLOCK_CACHED ? SH_CACHED
+           : kind == ANALLOC_BLOCK_FREE   ? SH_FREE
+                                          : SH_RESV;
 }
 
 /* Every block of the arena, in address order, as analloc_walk must report
  * it: free blocks are the canonical cut of each run of free pages. */
 static void sh_expected(const struct shadow *sh, struct blist *l)
 {
-    size_t i = 0;
-    while (i < sh->n) {
-        unsigned char s = sh->st[i];
-        if (s == SH_FREE || s == SH_RESV) {
-            size_t e = i;
-            while (e < sh->n && sh->st[e] == s)
-                e++;
-            if (s == SH_RESV) {
-                bl_push(l, sh_addr(sh, i), (e - i) * sh->page, ANALLOC_BLOCK_RESERVED);
-            } else {
-                uintptr_t p = sh->lo + i, end = sh->lo + e;
-                while (p < end) {
-                    unsigned k = cut_order(p, end, sh->depth);
-                    bl_push(l, p << sh->shift, sh->page << k, ANALLOC_BLOCK_FREE);
-                    p += (uintptr_t)1 << k;
-                }
-            }
-            i = e;
-        } else {
-            unsigned k = sh->ord[i];
-            bl_push(l, sh_addr(sh, i), sh->page << k,
-                    s == SH_LIVE ? ANALLOC_BLOCK_USED : ANALLOC_BLOCK_CACHED);
-            i += (size_t)1 << k;
-        }
-    }
+    ASSERT_ERR(model_arena_walk(sh->ma, ANALLOC_BLOCK_ALL, walk_collect, l), 0);
 }
 
 static const char *kind_name(unsigned kind)
@@ -297,20 +279,16 @@ static const char *kind_name(unsigned kind)
 static void sh_check_(analloc_t a, const struct shadow *sh, const char *file, int line)
 {
     struct blist want = {0}, got = {0};
-    size_t free_pages = 0, live = 0, cached = 0, resv = 0, i;
+    size_t free_bytes = model_arena_free_bytes(sh->ma), live = 0, cached = 0, resv = 0, i;
     struct analloc_stats st;
     int rc = analloc_check(a);
     if (rc != ANALLOC_OK) {
         print_error("%s:%d: analloc_check returned %d\n", file, line, rc);
         _fail(file, line);
     }
-    for (i = 0; i < sh->n; i++) {
-        free_pages += sh->st[i] == SH_FREE || sh->st[i] == SH_CACHED;
-        resv += sh->st[i] == SH_RESV;
-    }
-    if (analloc_free_bytes(a) != free_pages * sh->page) {
+    if (analloc_free_bytes(a) != free_bytes) {
         print_error("%s:%d: analloc_free_bytes %zu, shadow %zu\n", file, line,
-                    analloc_free_bytes(a), free_pages * sh->page);
+                    analloc_free_bytes(a), free_bytes);
         _fail(file, line);
     }
     sh_expected(sh, &want);
@@ -336,6 +314,8 @@ static void sh_check_(analloc_t a, const struct shadow *sh, const char *file, in
         }
         live += want.b[i].kind == ANALLOC_BLOCK_USED;
         cached += want.b[i].kind == ANALLOC_BLOCK_CACHED;
+        if (want.b[i].kind == ANALLOC_BLOCK_RESERVED)
+            resv += want.b[i].bytes;
     }
     bl_free(&want);
     bl_free(&got);
@@ -344,179 +324,11 @@ static void sh_check_(analloc_t a, const struct shadow *sh, const char *file, in
     ASSERT_ERR(analloc_stats(a, &st), ANALLOC_OK);
     assert_int_equal(st.live_blocks, live);
     assert_int_equal(st.cached_blocks, cached);
-    assert_int_equal(st.reserved_bytes, resv * sh->page);
-    assert_int_equal(st.free_bytes, free_pages * sh->page);
+    assert_int_equal(st.reserved_bytes, resv);
+    assert_int_equal(st.free_bytes, free_bytes);
 }
 
-static bool sh_any_cached(const struct shadow *sh)
-{
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-        if (sh->ncached[k])
-            return true;
-    return false;
-}
-
-static void sh_drain(struct shadow *sh)
-{
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
-        for (unsigned c = 0; c < sh->ncached[k]; c++) {
-            size_t i = sh_index(sh, sh->cache[k][c]);
-            memset(sh->st + i, SH_FREE, (size_t)1 << k);
-        }
-        sh->ncached[k] = 0;
-    }
-}
-
-static void sh_mark_live(struct shadow *sh, uintptr_t at, unsigned k)
-{
-    size_t i = sh_index(sh, at), j;
-    assert_true(i + ((size_t)1 << k) <= sh->n);
-    for (j = i; j < i + ((size_t)1 << k); j++)
-        assert_int_equal(sh->st[j], SH_FREE);
-    memset(sh->st + i, SH_LIVE, (size_t)1 << k);
-    sh->ord[i] = (unsigned char)k;
-}
-
-/* The order for `size` bytes; false if no block of the arena is that large. */
-static bool sh_order(const struct shadow *sh, size_t size, unsigned *kout)
-{
-    size_t bs = sh->page;
-    unsigned k = 0;
-    while (bs < size) {
-        if (k == sh->depth)
-            return false;
-        bs <<= 1;
-        k++;
-    }
-    *kout = k;
-    return true;
-}
-
-enum { P_OK, P_NONE, P_BAD };
-
-/*
- * The oracle for analloc_alloc_range over the shadow's free pages (cached
- * pages count as taken), by address (or, with best_fit, the lowest position
- * of the smallest order that has one: analloc_alloc's rule).  P_BAD for
- * arguments that fail without a search (nothing may change, not even the
- * cache), P_NONE when the search finds no block, P_OK with the address in
- * *out.
- */
-static int sh_predict_(const struct shadow *sh, size_t size, size_t align, uintptr_t lo,
-                       uintptr_t hi, unsigned flags, bool best_fit, unsigned *kout,
-                       uintptr_t *out)
-{
-    unsigned k, ka, m;
-    size_t bs, A;
-    uintptr_t from, lim, first, start = sh_start(sh), end = sh_end(sh);
-    struct blist fb = {0};
-    bool high = (flags & ANALLOC_HIGH) != 0;
-    if ((flags & ~(ANALLOC_LOW | ANALLOC_HIGH)) != 0 || flags == (ANALLOC_LOW | ANALLOC_HIGH))
-        return P_BAD;
-    if (align != 0 && (align & (align - 1)) != 0)
-        return P_BAD;
-    if (lo >= hi)
-        return P_BAD;
-    if (!sh_order(sh, size, &k))
-        return P_BAD;
-    bs = sh->page << k;
-    A = align > bs ? align : bs;
-    if (A > (sh->page << sh->depth))
-        return P_BAD;
-    ka = log2u(A) - sh->shift;
-    /* Is there any A-aligned place for the block inside the window and the
-     * arena at all? */
-    from = lo > start ? lo : start;
-    lim = hi < end ? hi : end;
-    if (from > UINTPTR_MAX - (A - 1))
-        return P_BAD;
-    first = align_up(from, A);
-    if (first >= lim || lim - first < bs)
-        return P_BAD;
-    *kout = k;
-    sh_expected(sh, &fb); /* its free blocks: cached pages are not free */
-    bool found = false;
-    uintptr_t best = 0;
-    for (m = ka; m <= sh->depth; m++) {
-        for (size_t i = 0; i < fb.n; i++) {
-            uintptr_t S = fb.b[i].at, E, lo2, lim2, P;
-            if (fb.b[i].kind != ANALLOC_BLOCK_FREE || fb.b[i].bytes != (sh->page << m))
-                continue;
-            E = S + fb.b[i].bytes;
-            lo2 = S > first ? S : first;
-            lim2 = E < lim ? E : lim;
-            if (lim2 <= lo2 || lim2 - lo2 < bs)
-                continue;
-            P = high ? align_down(lim2 - bs, A) : lo2;
-            assert_true(P >= lo2 && P % A == 0);
-            if (!found || (high ? P > best : P < best))
-                best = P;
-            found = true;
-        }
-        if (found && best_fit)
-            break; /* plain allocation: the smallest fitting order first */
-    }
-    bl_free(&fb);
-    if (!found)
-        return P_NONE;
-    *out = best;
-    return P_OK;
-}
-
-static int sh_predict(const struct shadow *sh, size_t size, size_t align, uintptr_t lo,
-                      uintptr_t hi, unsigned flags, unsigned *kout, uintptr_t *out)
-{
-    return sh_predict_(sh, size, align, lo, hi, flags, false, kout, out);
-}
-
-/* The oracle for analloc_alloc (and alloc_flags with 0): the newest cached
- * block of the order, else the lowest block of the smallest fitting order;
- * the cache is drained if that fails.  Updates the shadow; 0 for NULL. */
-static uintptr_t sh_alloc(struct shadow *sh, size_t size, unsigned *kout)
-{
-    unsigned k;
-    uintptr_t at;
-    int r;
-    if (!sh_order(sh, size, &k))
-        return 0;
-    *kout = k;
-    if (k < ANALLOC_CACHE_ORDERS && sh->ncached[k]) {
-        at = sh->cache[k][--sh->ncached[k]];
-        memset(sh->st + sh_index(sh, at), SH_FREE, (size_t)1 << k);
-        sh_mark_live(sh, at, k);
-        return at;
-    }
-    r = sh_predict_(sh, size, 0, 0, UINTPTR_MAX, ANALLOC_LOW, true, &k, &at);
-    if (r == P_NONE && sh_any_cached(sh)) {
-        sh_drain(sh);
-        r = sh_predict_(sh, size, 0, 0, UINTPTR_MAX, ANALLOC_LOW, true, &k, &at);
-    }
-    if (r != P_OK)
-        return 0;
-    sh_mark_live(sh, at, k);
-    return at;
-}
-
-/* Free in the shadow as analloc_free does: into the cache (evicting the
- * oldest of a full list) or straight back. */
-static void sh_release(struct shadow *sh, uintptr_t at)
-{
-    size_t i = sh_index(sh, at);
-    unsigned k = sh->ord[i];
-    assert_int_equal(sh->st[i], SH_LIVE);
-    if (k < ANALLOC_CACHE_ORDERS && sh->slots > 0) {
-        if (sh->ncached[k] == sh->slots) {
-            size_t o = sh_index(sh, sh->cache[k][0]);
-            memset(sh->st + o, SH_FREE, (size_t)1 << k);
-            memmove(&sh->cache[k][0], &sh->cache[k][1], (sh->slots - 1) * sizeof(uintptr_t));
-            sh->ncached[k]--;
-        }
-        sh->cache[k][sh->ncached[k]++] = at;
-        memset(sh->st + i, SH_CACHED, (size_t)1 << k);
-    } else {
-        memset(sh->st + i, SH_FREE, (size_t)1 << k);
-    }
-}
+static void sh_drain(struct shadow *sh) { model_arena_drain(sh->ma); }
 
 /* ---- the checked calls ----------------------------------------------------- */
 
@@ -560,24 +372,11 @@ static void *expect_(analloc_t a, struct shadow *sh, enum fn f, size_t size, siz
     }
     if (f == F_FLAGS)
         align = 0;
-    if (f == F_ALLOC || (f == F_FLAGS && flags == 0)) {
-        bool had = sh_any_cached(sh);
-        bad = !sh_order(sh, size, &k);
-        pred = sh_alloc(sh, size, &k);
-        drained = pred == 0 && had && !bad; /* a pop never fails */
-    } else {
-        int r = sh_predict(sh, size, align, lo, hi, flags, &k, &pred);
-        if (r == P_NONE && sh_any_cached(sh)) {
-            sh_drain(sh);
-            drained = true;
-            r = sh_predict(sh, size, align, lo, hi, flags, &k, &pred);
-        }
-        if (r != P_OK)
-            pred = 0;
-        bad = r == P_BAD;
-        if (r == P_OK)
-            sh_mark_live(sh, pred, k);
-    }
+    enum model_got got = f == F_ALLOC || (f == F_FLAGS && flags == 0)
+                             ? model_arena_alloc(sh->ma, size, &pred, &k, &drained)
+                             : model_arena_alloc_range(sh->ma, size, align, lo, hi, flags, &pred,
+                                                       &k, &drained);
+    bad = got == MODEL_BAD;
     if (want != ORACLE && want != pred) {
         print_error("%s:%d: the test expects %#lx (+%#lx), the oracle %#lx (+%#lx)\n", file, line,
                     (unsigned long)want, (unsigned long)(want - base), (unsigned long)pred,
@@ -634,7 +433,7 @@ static void free_ok_(analloc_t a, struct shadow *sh, void *p, const char *file, 
         print_error("%s:%d: analloc_free(%p) returned %d\n", file, line, p, rc);
         _fail(file, line);
     }
-    sh_release(sh, addr(p));
+    model_arena_free(sh->ma, addr(p));
     sh_check_(a, sh, file, line);
 }
 
@@ -643,24 +442,12 @@ static void free_ok_(analloc_t a, struct shadow *sh, void *p, const char *file, 
 static void reserve_(analloc_t a, struct shadow *sh, uintptr_t at, size_t size, const char *file,
                      int line)
 {
-    size_t i0 = sh_index(sh, at), i1 = sh_index(sh, at + size - 1) + 1, i;
-    int want = ANALLOC_OK, rc;
-    bool cached = false;
-    for (i = i0; i < i1; i++) {
-        if (sh->st[i] == SH_LIVE || sh->st[i] == SH_RESV)
-            want = ANALLOC_EBUSY;
-        cached |= sh->st[i] == SH_CACHED;
-    }
+    int want = model_arena_reserve(sh->ma, at, size), rc;
     rc = analloc_reserve(a, at, size);
     if (rc != want) {
         print_error("%s:%d: analloc_reserve(+%#lx, %zu) returned %d, expected %d\n", file, line,
                     (unsigned long)(at - sh_start(sh)), size, rc, want);
         _fail(file, line);
-    }
-    if (rc == ANALLOC_OK) {
-        if (cached)
-            sh_drain(sh);
-        memset(sh->st + i0, SH_RESV, i1 - i0);
     }
     sh_check_(a, sh, file, line);
 }
@@ -669,11 +456,13 @@ static void reserve_(analloc_t a, struct shadow *sh, uintptr_t at, size_t size, 
 static void release_(analloc_t a, struct shadow *sh, uintptr_t at, size_t size, const char *file,
                      int line)
 {
-    size_t i0 = sh_index(sh, at), i1 = sh_index(sh, at + size - 1) + 1, i;
-    for (i = i0; i < i1; i++)
-        assert_int_equal(sh->st[i], SH_RESV);
+    int want = model_arena_release(sh->ma, at, size);
+    if (want != ANALLOC_OK) {
+        print_error("%s:%d: test bug: the model refuses release(+%#lx, %zu): %d (%s)\n", file,
+                    line, (unsigned long)(at - sh_start(sh)), size, want, analloc_strerror(want));
+        _fail(file, line);
+    }
     assert_err_(analloc_release(a, at, size), ANALLOC_OK, "analloc_release", file, line);
-    memset(sh->st + i0, SH_FREE, i1 - i0);
     sh_check_(a, sh, file, line);
 }
 
@@ -681,8 +470,7 @@ static void release_(analloc_t a, struct shadow *sh, uintptr_t at, size_t size, 
 static void set_cache_(analloc_t a, struct shadow *sh, unsigned n, const char *file, int line)
 {
     assert_err_(analloc_set_cache(a, n), ANALLOC_OK, "analloc_set_cache", file, line);
-    sh_drain(sh);
-    sh->slots = n;
+    model_arena_set_cache(sh->ma, n);
     sh_check_(a, sh, file, line);
 }
 
@@ -690,23 +478,17 @@ static void set_cache_(analloc_t a, struct shadow *sh, unsigned n, const char *f
  * whole again (one block of page << depth, and the canonical cut). */
 static void sh_free_all(analloc_t a, struct shadow *sh)
 {
-    size_t i = 0;
-    while (i < sh->n) {
-        if (sh->st[i] == SH_LIVE) {
-            unsigned k = sh->ord[i];
-            ASSERT_ERR(analloc_free(a, ptr_at(sh_addr(sh, i))), ANALLOC_OK);
-            sh_release(sh, sh_addr(sh, i));
-            i += (size_t)1 << k;
-        } else if (sh->st[i] == SH_RESV) {
-            size_t e = i;
-            while (e < sh->n && sh->st[e] == SH_RESV)
-                e++;
-            ASSERT_ERR(analloc_release(a, sh_addr(sh, i), (e - i) * sh->page), ANALLOC_OK);
-            memset(sh->st + i, SH_FREE, e - i);
-            i = e;
-        } else {
-            i++;
-        }
+    uintptr_t ranges[ANALLOC_RESERVE_MAX][2];
+    unsigned nr;
+    while (model_arena_live(sh->ma) > 0) {
+        uintptr_t at = model_arena_live_at(sh->ma, 0, NULL);
+        ASSERT_ERR(analloc_free(a, ptr_at(at)), ANALLOC_OK);
+        model_arena_free(sh->ma, at);
+    }
+    while ((nr = model_arena_reserved(sh->ma, ranges, ANALLOC_RESERVE_MAX)) > 0) {
+        uintptr_t r0 = ranges[0][0] << sh->shift, r1 = ranges[0][1] << sh->shift;
+        ASSERT_ERR(analloc_release(a, r0, (size_t)(r1 - r0)), ANALLOC_OK);
+        ASSERT_ERR(model_arena_release(sh->ma, r0, (size_t)(r1 - r0)), ANALLOC_OK);
     }
     analloc_drain(a);
     sh_drain(sh);
@@ -1312,14 +1094,14 @@ static void test_range_with_chunk(void **state)
     m = ptr_at(s0);
     /* only free pages are ours to scribble on */
     for (i = 0; i < sh.n; i++)
-        if (sh.st[i] == SH_FREE)
+        if (sh_page(&sh, i, NULL, NULL) == SH_FREE)
             memset(m + i * page, 0x5C, page);
     p = EXPECT(a, &sh, F_ALIGNED, 2 * page, 16 * page, 0, 0, ANALLOC_HIGH, ORACLE);
     assert_non_null(p);
     for (i = 0; i < sh.n; i++) {
         uintptr_t at = s0 + i * page;
         unsigned char want = at >= addr(p) && at < addr(p) + 2 * page ? 0xAB : 0x5C;
-        if (sh.st[i] == SH_FREE || (at >= addr(p) && at < addr(p) + 2 * page))
+        if (sh_page(&sh, i, NULL, NULL) == SH_FREE || (at >= addr(p) && at < addr(p) + 2 * page))
             for (size_t b = 0; b < page; b++)
                 if (m[i * page + b] != want)
                     FAILF("byte %zu of page %zu is %#x, expected %#x\n", b, i, m[i * page + b],
@@ -1330,7 +1112,7 @@ static void test_range_with_chunk(void **state)
     for (i = 0; i < sh.n; i++) {
         uintptr_t at = s0 + i * page;
         unsigned char want = at >= addr(p) && at < addr(p) + 2 * page ? 0xEE : 0x5C;
-        if (sh.st[i] == SH_FREE)
+        if (sh_page(&sh, i, NULL, NULL) == SH_FREE)
             for (size_t b = 0; b < page; b++)
                 if (m[i * page + b] != want)
                     FAILF("byte %zu of page %zu is %#x, expected %#x\n", b, i, m[i * page + b],
@@ -1752,35 +1534,14 @@ static void random_run(const struct rcfg *c, struct rng *r, size_t ops, bool cac
             expect_(a, &sh, F_ALLOC, size, 0, 0, 0, 0, ORACLE, __FILE__, __LINE__);
         } else if (x < 88) {
             /* free a random live block */
-            size_t cnt = 0, i = 0, pick;
-            while (i < sh.n) {
-                if (sh.st[i] == SH_LIVE || sh.st[i] == SH_CACHED) {
-                    cnt += sh.st[i] == SH_LIVE;
-                    i += (size_t)1 << sh.ord[i];
-                } else {
-                    i++;
-                }
-            }
+            size_t cnt = model_arena_live(sh.ma);
             if (cnt == 0)
                 continue;
-            pick = rng_below(r, cnt);
-            i = 0;
-            while (i < sh.n) {
-                if (sh.st[i] == SH_LIVE || sh.st[i] == SH_CACHED) {
-                    if (sh.st[i] == SH_LIVE && pick-- == 0) {
-                        free_ok_(a, &sh, ptr_at(sh_addr(&sh, i)), __FILE__, __LINE__);
-                        break;
-                    }
-                    i += (size_t)1 << sh.ord[i];
-                } else {
-                    i++;
-                }
-            }
+            uintptr_t at = model_arena_live_at(sh.ma, rng_below(r, cnt), NULL);
+            free_ok_(a, &sh, ptr_at(at), __FILE__, __LINE__);
         } else if (x < 94) {
-            size_t runs = 0, i;
-            for (i = 0; i < sh.n; i++)
-                runs += sh.st[i] == SH_RESV && (i == 0 || sh.st[i - 1] != SH_RESV);
-            if (runs >= 8)
+            uintptr_t ranges[ANALLOC_RESERVE_MAX][2];
+            if (model_arena_reserved(sh.ma, ranges, ANALLOC_RESERVE_MAX) >= 8)
                 continue;
             size_t i0 = rng_below(r, sh.n), len = 1 + rng_below(r, 8);
             if (i0 + len > sh.n)
@@ -1788,20 +1549,19 @@ static void random_run(const struct rcfg *c, struct rng *r, size_t ops, bool cac
             reserve_(a, &sh, sh_addr(&sh, i0) + rng_below(r, page), (len - 1) * page + 1,
                      __FILE__, __LINE__);
         } else if (x < 98) {
-            size_t i, pick = rng_below(r, sh.n);
-            for (i = 0; i < sh.n; i++) {
-                size_t j = (pick + i) % sh.n, s, t;
-                if (sh.st[j] != SH_RESV)
-                    continue;
-                s = j;
-                while (s > 0 && sh.st[s - 1] == SH_RESV)
-                    s--;
-                t = j;
-                while (t < sh.n && sh.st[t] == SH_RESV)
-                    t++;
-                release_(a, &sh, sh_addr(&sh, s), (t - s) * page, __FILE__, __LINE__);
-                break;
-            }
+            /* release the reserved range at or after a random page (or the
+             * first one, wrapping around) */
+            uintptr_t ranges[ANALLOC_RESERVE_MAX][2];
+            size_t pick = rng_below(r, sh.n);
+            unsigned n = model_arena_reserved(sh.ma, ranges, ANALLOC_RESERVE_MAX), j = 0;
+            if (n == 0)
+                continue;
+            while (j < n && ranges[j][1] - sh.lo <= pick)
+                j++;
+            if (j == n)
+                j = 0;
+            release_(a, &sh, ranges[j][0] << sh.shift, (size_t)(ranges[j][1] - ranges[j][0]) * page,
+                     __FILE__, __LINE__);
         } else if (cache) {
             if (rng_below(r, 2)) {
                 analloc_drain(a);
