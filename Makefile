@@ -209,7 +209,7 @@ endef
 $(foreach v,$(BV_VARIANTS),$(eval $(call bv_variant,$(v))))
 BV_BINS := $(foreach v,$(BV_VARIANTS),$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(v))))
 # The model engine, tests/model.c (tests/model.h), is linked into these.
-MODEL_TESTS := test_model test_engine test_placement
+MODEL_TESTS := test_model test_engine test_placement test_ranges
 $(BUILD)/tests/model.o: tests/model.c $(HDRS) $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(TEST_FLAGS) -c $< -o $@
 $(addprefix $(BUILD)/tests/,$(MODEL_TESTS)): $(BUILD)/tests/%: tests/%.c $(BUILD)/tests/model.o \

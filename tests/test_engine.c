@@ -1,10 +1,11 @@
 /*
  * test_engine.c - unit tests of every public function of analloc.h.
  *
- * Expectations come from the contract in analloc.h and from a small reference
- * model written here (one byte per page; the free blocks are derived as the
- * maximal aligned runs of free pages, which is what a fully coalescing buddy
- * system must hold), never from the engine's own output.
+ * Expectations come from the contract in analloc.h and from the reference
+ * model, tests/model.c (the one test_model and the fuzzer use, step by step
+ * here: the free blocks are the maximal aligned runs of free pages, which is
+ * what a fully coalescing buddy system must hold), never from the engine's
+ * own output.
  *
  * Randomized cases print their seed; ANALLOC_SEED=n replays a run, and
  * ANALLOC_QUICK=1 runs fewer operations (the sanitizer build sets it).

@@ -34,14 +34,15 @@
  *    alignment no block of the arena has, NULL or never set up allocator)
  *    return NULL and change nothing even while the cache holds blocks.
  *
- * The reference here is a shadow of the arena, one byte per page (free,
- * live, cached, reserved).  The free blocks of a fully merging buddy system
- * are the canonical cut of each run of free pages into maximal aligned
- * blocks (no larger than page << depth); the oracle computes from that,
- * never from the engine, the exact address every request must return, and
- * every step compares the engine's walk (free, cached, used and reserved
- * blocks), analloc_free_bytes, analloc_check and the statistics with it.
- * Hand-computed addresses are asserted too, and must agree with the oracle.
+ * The oracle is the reference model, tests/model.c (the one test_model and
+ * the fuzzer use, step by step here).  The free blocks of a fully merging
+ * buddy system are the canonical cut of each run of free pages into maximal
+ * aligned blocks (no larger than page << depth); the model computes from
+ * that, never from the engine, the exact address every request must return,
+ * and every step compares the engine's walk (free, cached, used and
+ * reserved blocks), analloc_free_bytes, analloc_check and the statistics
+ * with it.  Hand-computed addresses are asserted too, and must agree with
+ * the model.
  *
  * Fake (never touched) address ranges: 2^40 on 64-bit targets, a PROT_NONE
  * reservation on 32-bit ones, and a few fixed ranges around 16 MiB and
@@ -260,17 +261,6 @@ static unsigned sh_page(const struct shadow *sh, size_t i, size_t *first, unsign
 static void sh_expected(const struct shadow *sh, struct blist *l)
 {
     ASSERT_ERR(model_arena_walk(sh->ma, ANALLOC_BLOCK_ALL, walk_collect, l), 0);
-}
-
-static const char *kind_name(unsigned kind)
-{
-    switch (kind) {
-    case ANALLOC_BLOCK_USED: return "used";
-    case ANALLOC_BLOCK_FREE: return "free";
-    case ANALLOC_BLOCK_CACHED: return "cached";
-    case ANALLOC_BLOCK_RESERVED: return "reserved";
-    default: return "?";
-    }
 }
 
 /* The engine agrees with the shadow: check, free bytes, every block, the

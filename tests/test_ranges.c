@@ -5,12 +5,11 @@
  * table of reserved ranges.
  *
  * Expectations come from the contract in analloc.h, from numbers worked out
- * by hand in each test, and from a reference model written here: one byte
- * per page (free, used, reserved, cached) plus the block cache's lists; the
- * free blocks of the buddy system are derived from the page states (a node
- * is a free block iff all its pages are free, it lies inside the arena, and
- * its parent does not: what a fully coalescing buddy system holds).  The
- * model never asks the engine.
+ * by hand in each test, and from the reference model, tests/model.c (the
+ * one test_model and the fuzzer use, step by step here: live, cached and
+ * reserved blocks, the block cache's lists, and the free blocks a fully
+ * coalescing buddy system holds, the maximal aligned runs of free pages).
+ * The model never asks the engine.
  *
  * Arenas over fake addresses are never touched (see fake_base); arenas over
  * real memory fill holes with canaries and blocks with patterns.
@@ -36,6 +35,7 @@
 #include "analloc.h"
 #include "testutil.h"
 #include "testcheck.h"
+#include "model.h"
 
 #define CO ANALLOC_CACHE_ORDERS
 #define RMAX ANALLOC_RESERVE_MAX
@@ -64,25 +64,21 @@ static size_t scaled(size_t n)
 #define CHECK_OK(a) ASSERT_ERR(analloc_check(a), ANALLOC_OK)
 
 
-/* ---- the reference model ----------------------------------------------- */
+/* ---- the reference model: tests/model.c --------------------------------- */
 
-enum { PG_FREE = 0, PG_USED = 1, PG_RES = 2, PG_CACHED = 3 };
-
+/* The model of one allocator (tests/model.c), and its geometry. */
 struct model {
     uintptr_t lo, hi; /* absolute page numbers */
-    unsigned shift, depth, slots;
-    size_t page, n, live;
-    unsigned char *st;   /* per page: PG_* */
-    unsigned char *blk;  /* order + 1 at the first page of a live or cached block */
-    unsigned char *fblk; /* derived: order + 1 at the first page of a free block */
-    size_t *pre;         /* derived: prefix sums of free pages */
-    unsigned ncached[CO];
-    uintptr_t cache[CO][ANALLOC_CACHE_MAX]; /* [k][0] oldest */
-    size_t nfree[64];                       /* derived */
-    uintptr_t lowest[64];                   /* derived */
+    unsigned shift, depth;
+    size_t page, n;
+    struct model_arena *ma;
 };
 
-#define MST(m, p) ((m)->st[(p) - (m)->lo])
+static void model_failed(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fail_msg("%s", msg);
+}
 
 /* The largest k such that a block of 2^k pages aligned to its size lies
  * inside [lo, hi). */
@@ -98,245 +94,55 @@ static unsigned m_depth(uintptr_t lo, uintptr_t hi)
     return k;
 }
 
-static void m_init(struct model *m, uintptr_t lo, uintptr_t hi, unsigned shift)
+/* The model of a, just set up (the cache has ANALLOC_CACHE_DEFAULT slots). */
+static void m_init(struct model *m, analloc_t a)
 {
+    static const struct model_failure failure = {model_failed, NULL};
     memset(m, 0, sizeof *m);
-    m->lo = lo;
-    m->hi = hi;
-    m->shift = shift;
-    m->page = (size_t)1 << shift;
-    m->n = (size_t)(hi - lo);
-    m->depth = m_depth(lo, hi);
-    m->slots = ANALLOC_CACHE_DEFAULT;
-    m->st = calloc(m->n, 1);
-    m->blk = calloc(m->n, 1);
-    m->fblk = calloc(m->n, 1);
-    m->pre = calloc(m->n + 1u, sizeof *m->pre);
-    assert_true(m->st && m->blk && m->fblk && m->pre);
+    m->ma = model_arena_new(a, ANALLOC_CACHE_DEFAULT, &failure);
+    m->page = a->page;
+    while (((size_t)1 << m->shift) < m->page)
+        m->shift++;
+    m->lo = model_arena_lo(m->ma);
+    m->n = model_arena_pages(m->ma);
+    m->hi = m->lo + m->n;
+    m->depth = model_arena_depth(m->ma);
+    assert_int_equal(m->lo, addr(a->start) >> m->shift);
+    assert_int_equal(m->depth, m_depth(m->lo, m->hi));
 }
 
 static void m_fini(struct model *m)
 {
-    free(m->st);
-    free(m->blk);
-    free(m->fblk);
-    free(m->pre);
-    m->st = m->blk = m->fblk = NULL;
-    m->pre = NULL;
+    model_arena_delete(m->ma);
+    m->ma = NULL;
 }
 
-static void m_set(struct model *m, uintptr_t p, size_t n, unsigned char v)
+/* What absolute page p holds: ANALLOC_BLOCK_FREE (free, not cached), _USED,
+ * _CACHED or _RESERVED; *first: the first page of its block. */
+static unsigned m_page(const struct model *m, uintptr_t p, uintptr_t *first)
 {
-    for (size_t i = 0; i < n; i++)
-        MST(m, p + i) = v;
+    return model_arena_page(m->ma, p, first, NULL);
 }
 
-static bool m_allfree(const struct model *m, uintptr_t s, uintptr_t e)
+/* The i-th live block in address order: its first page. */
+static uintptr_t m_live(const struct model *m, size_t i)
 {
-    return m->pre[e - m->lo] - m->pre[s - m->lo] == (size_t)(e - s);
-}
-
-static void m_derive(struct model *m)
-{
-    m->pre[0] = 0;
-    for (size_t i = 0; i < m->n; i++)
-        m->pre[i + 1u] = m->pre[i] + (m->st[i] == PG_FREE);
-    memset(m->fblk, 0, m->n);
-    memset(m->nfree, 0, sizeof m->nfree);
-    for (unsigned k = m->depth + 1u; k-- > 0;) {
-        uintptr_t size = (uintptr_t)1 << k;
-        for (uintptr_t s = align_up(m->lo, size); s + size <= m->hi; s += size) {
-            if (!m_allfree(m, s, s + size))
-                continue;
-            if (k < m->depth) {
-                uintptr_t ps = align_down(s, 2u * size);
-                if (ps >= m->lo && ps + 2u * size <= m->hi && m_allfree(m, ps, ps + 2u * size))
-                    continue; /* inside a larger free block */
-            }
-            m->fblk[s - m->lo] = (unsigned char)(k + 1u);
-            if (m->nfree[k]++ == 0)
-                m->lowest[k] = s;
-        }
-    }
-}
-
-static size_t m_count(const struct model *m, unsigned char v)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < m->n; i++)
-        c += m->st[i] == v;
-    return c;
-}
-
-static unsigned m_cached_blocks(const struct model *m)
-{
-    unsigned c = 0;
-    for (unsigned k = 0; k < CO; k++)
-        c += m->ncached[k];
-    return c;
-}
-
-static void m_drain(struct model *m)
-{
-    for (unsigned k = 0; k < CO; k++) {
-        for (unsigned i = 0; i < m->ncached[k]; i++) {
-            m_set(m, m->cache[k][i], (size_t)1 << k, PG_FREE);
-            m->blk[m->cache[k][i] - m->lo] = 0;
-            m->cache[k][i] = 0;
-        }
-        m->ncached[k] = 0;
-    }
-}
-
-static void m_set_cache(struct model *m, unsigned slots)
-{
-    m_drain(m);
-    m->slots = slots;
-}
-
-/* analloc_alloc for an order-k request: the first page, or 0. */
-static uintptr_t m_alloc(struct model *m, unsigned k)
-{
-    if (k > m->depth)
-        return 0;
-    if (k < CO && m->ncached[k] != 0) {
-        uintptr_t p = m->cache[k][--m->ncached[k]];
-        m->cache[k][m->ncached[k]] = 0;
-        m_set(m, p, (size_t)1 << k, PG_USED);
-        m->live++;
-        return p;
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        m_derive(m);
-        for (unsigned o = k; o <= m->depth; o++)
-            if (m->nfree[o] != 0) {
-                uintptr_t p = m->lowest[o];
-                m_set(m, p, (size_t)1 << k, PG_USED);
-                m->blk[p - m->lo] = (unsigned char)(k + 1u);
-                m->live++;
-                return p;
-            }
-        if (m_cached_blocks(m) == 0)
-            break;
-        m_drain(m);
-    }
-    return 0;
-}
-
-static void m_free(struct model *m, uintptr_t p)
-{
-    unsigned k = m->blk[p - m->lo] - 1u;
-    assert_true(m->blk[p - m->lo] != 0 && MST(m, p) == PG_USED);
-    if (k < CO && m->slots != 0) {
-        if (m->ncached[k] == m->slots) { /* the oldest goes back */
-            uintptr_t q = m->cache[k][0];
-            for (unsigned i = 0; i + 1u < m->ncached[k]; i++)
-                m->cache[k][i] = m->cache[k][i + 1u];
-            m->cache[k][--m->ncached[k]] = 0;
-            m_set(m, q, (size_t)1 << k, PG_FREE);
-            m->blk[q - m->lo] = 0;
-        }
-        m->cache[k][m->ncached[k]++] = p;
-        m_set(m, p, (size_t)1 << k, PG_CACHED);
-    } else {
-        m_set(m, p, (size_t)1 << k, PG_FREE);
-        m->blk[p - m->lo] = 0;
-    }
-    m->live--;
-}
-
-/* The contract's page range of [ad, ad + size). */
-static int m_range(const struct model *m, uintptr_t ad, size_t size, uintptr_t *r0, uintptr_t *r1)
-{
-    if (size == 0 || ad + size < ad || ad + size == 0)
-        return ANALLOC_EINVAL;
-    *r0 = ad >> m->shift;
-    *r1 = ((ad + (size - 1u)) >> m->shift) + 1u;
-    if (*r0 < m->lo || *r1 > m->hi)
-        return ANALLOC_ERANGE;
-    return ANALLOC_OK;
+    return model_arena_live_at(m->ma, i, NULL) >> m->shift;
 }
 
 /* The reserved ranges: maximal runs of reserved pages.  Returns the count;
  * stores at most max of them. */
 static unsigned m_runs(const struct model *m, uintptr_t (*runs)[2], unsigned max)
 {
-    unsigned c = 0;
-    for (uintptr_t p = m->lo; p < m->hi;) {
-        if (MST(m, p) != PG_RES) {
-            p++;
-            continue;
-        }
-        uintptr_t q = p;
-        while (q < m->hi && MST(m, q) == PG_RES)
-            q++;
-        if (runs && c < max) {
-            runs[c][0] = p;
-            runs[c][1] = q;
-        }
-        c++;
-        p = q;
-    }
-    return c;
+    return model_arena_reserved(m->ma, runs, max);
 }
 
-static int m_reserve(struct model *m, uintptr_t ad, size_t size)
-{
-    uintptr_t r0, r1;
-    int rc = m_range(m, ad, size, &r0, &r1);
-    if (rc != ANALLOC_OK)
-        return rc;
-    bool cached = false;
-    for (uintptr_t p = r0; p < r1; p++) {
-        if (MST(m, p) == PG_USED || MST(m, p) == PG_RES)
-            return ANALLOC_EBUSY;
-        cached |= MST(m, p) == PG_CACHED;
-    }
-    bool jp = r0 > m->lo && MST(m, r0 - 1u) == PG_RES, jn = r1 < m->hi && MST(m, r1) == PG_RES;
-    if (!jp && !jn && m_runs(m, NULL, 0) == RMAX)
-        return ANALLOC_ELIMIT;
-    if (cached)
-        m_drain(m);
-    m_set(m, r0, (size_t)(r1 - r0), PG_RES);
-    return ANALLOC_OK;
-}
+static void m_drain(struct model *m) { model_arena_drain(m->ma); }
 
-static int m_release(struct model *m, uintptr_t ad, size_t size)
+/* The expected statistics (size and meta_bytes aside). */
+static void m_stats(const struct model *m, struct analloc_stats *st)
 {
-    uintptr_t r0, r1;
-    int rc = m_range(m, ad, size, &r0, &r1);
-    if (rc != ANALLOC_OK)
-        return rc;
-    for (uintptr_t p = r0; p < r1; p++)
-        if (MST(m, p) != PG_RES)
-            return ANALLOC_ENOTRESERVED;
-    bool mid = r0 > m->lo && MST(m, r0 - 1u) == PG_RES && r1 < m->hi && MST(m, r1) == PG_RES;
-    if (mid && m_runs(m, NULL, 0) == RMAX)
-        return ANALLOC_ELIMIT;
-    m_set(m, r0, (size_t)(r1 - r0), PG_FREE);
-    return ANALLOC_OK;
-}
-
-/* Linux's __fragmentation_index, written from mm/vmstat.c, clamped at 0 as
- * analloc.h says (Linux's value dips below 0 when less memory is free than
- * requested). */
-static int m_frag(const struct model *m, unsigned order)
-{
-    uint64_t blocks = 0, suitable = 0, free_pages = 0;
-    for (unsigned k = 0; k <= m->depth; k++) {
-        uint64_t n = m->nfree[k] + (k < CO ? m->ncached[k] : 0u);
-        blocks += n;
-        if (k >= order)
-            suitable += n;
-        free_pages += n << k;
-    }
-    if (blocks == 0)
-        return 0;
-    if (suitable != 0)
-        return -1000;
-    uint64_t requested = (uint64_t)1 << order;
-    uint64_t per = (1000 + free_pages * 1000u / requested) / blocks;
-    return per >= 1000 ? 0 : (int)(1000 - per);
+    model_arena_stats(m->ma, st);
 }
 
 /* ---- walking ------------------------------------------------------------- */
@@ -382,41 +188,16 @@ static int walk_collect(void *ctx, void *block, size_t bytes, unsigned kind)
     return w->stop_at != 0 && w->calls == w->stop_at ? w->stop_val : 0;
 }
 
-/* What analloc_walk must report, from the model (m_derive first). */
-static void m_walk(const struct model *m, unsigned kinds, struct wlist *w)
+static int walk_add(void *ctx, void *block, size_t bytes, unsigned kind)
 {
-    for (uintptr_t p = m->lo; p < m->hi;) {
-        unsigned char s = MST(m, p);
-        if (s == PG_RES) {
-            uintptr_t q = p;
-            while (q < m->hi && MST(m, q) == PG_RES)
-                q++;
-            if (kinds & ANALLOC_BLOCK_RESERVED)
-                wl_add(w, p << m->shift, (size_t)(q - p) << m->shift, ANALLOC_BLOCK_RESERVED);
-            p = q;
-            continue;
-        }
-        unsigned char b = s == PG_FREE ? m->fblk[p - m->lo] : m->blk[p - m->lo];
-        assert_true(b != 0); /* the model's own consistency */
-        unsigned k = b - 1u;
-        unsigned kind = s == PG_FREE   ? ANALLOC_BLOCK_FREE
-                        : s == PG_USED ? ANALLOC_BLOCK_USED
-                                       : ANALLOC_BLOCK_CACHED;
-        if (kinds & kind)
-            wl_add(w, p << m->shift, m->page << k, kind);
-        p += (uintptr_t)1 << k;
-    }
+    wl_add(ctx, addr(block), bytes, kind);
+    return 0;
 }
 
-static const char *kind_name(unsigned kind)
+/* What analloc_walk must report, from the model. */
+static void m_walk(const struct model *m, unsigned kinds, struct wlist *w)
 {
-    switch (kind) {
-    case ANALLOC_BLOCK_USED: return "used";
-    case ANALLOC_BLOCK_FREE: return "free";
-    case ANALLOC_BLOCK_CACHED: return "cached";
-    case ANALLOC_BLOCK_RESERVED: return "reserved";
-    default: return "?";
-    }
+    ASSERT_ERR(model_arena_walk(m->ma, kinds, walk_add, w), 0);
 }
 
 #define WL_SAME(got, want) wl_same_((got), (want), __FILE__, __LINE__)
@@ -450,8 +231,8 @@ static void h_model(struct h *h)
     unsigned shift = 0;
     while (((size_t)1 << shift) < h->a.page)
         shift++;
-    uintptr_t lo = addr(h->a.start) >> shift;
-    m_init(&h->m, lo, lo + (h->a.managed >> shift), shift);
+    m_init(&h->m, &h->a);
+    assert_int_equal(h->m.shift, shift);
     assert_int_equal(h->m.depth, h->a.depth);
     h->hook.magic = HOOK_MAGIC;
     analloc_set_error_hook(&h->a, checked_hook_record, &h->hook);
@@ -503,8 +284,7 @@ static uintptr_t RP(const struct h *h, size_t i)
     return h->m.lo + i;
 }
 
-/* Everything the engine says against the model.  Call m_derive first or not:
- * it is called here. */
+/* Everything the engine says against the model. */
 #define VERIFY(h) h_verify_((h), __FILE__, __LINE__)
 static void h_verify_(struct h *h, const char *file, int line)
 {
@@ -512,7 +292,6 @@ static void h_verify_(struct h *h, const char *file, int line)
     struct model *m = &h->m;
     int rc = analloc_check(a);
     REQUIRE(rc == 0, "analloc_check returned %d (%s)", rc, analloc_strerror(rc));
-    m_derive(m);
 
     /* statistics, field by field */
     struct analloc_stats st;
@@ -520,30 +299,32 @@ static void h_verify_(struct h *h, const char *file, int line)
     st.size = sizeof st;
     rc = analloc_stats(a, &st);
     REQUIRE(rc == 0, "analloc_stats returned %d", rc);
-    size_t freep = m_count(m, PG_FREE), usedp = m_count(m, PG_USED), resp = m_count(m, PG_RES),
-           cachedp = m_count(m, PG_CACHED);
+    struct analloc_stats ms;
+    m_stats(m, &ms);
+    size_t resp = ms.reserved_bytes >> m->shift;
     REQUIRE(st.size == sizeof st, "size %zu", st.size);
     REQUIRE(st.page == m->page, "page %zu", st.page);
     REQUIRE(st.managed_bytes == m->n << m->shift, "managed %zu", st.managed_bytes);
-    REQUIRE(st.free_bytes == (freep + cachedp) << m->shift, "free_bytes %zu, expected %zu",
-            st.free_bytes, (freep + cachedp) << m->shift);
+    REQUIRE(ms.managed_bytes == m->n << m->shift, "the model's managed %zu", ms.managed_bytes);
+    REQUIRE(st.free_bytes == ms.free_bytes, "free_bytes %zu, expected %zu", st.free_bytes,
+            ms.free_bytes);
     REQUIRE(analloc_free_bytes(a) == st.free_bytes, "analloc_free_bytes %zu",
             analloc_free_bytes(a));
-    REQUIRE(st.used_bytes == usedp << m->shift, "used_bytes %zu, expected %zu", st.used_bytes,
-            usedp << m->shift);
-    REQUIRE(st.reserved_bytes == resp << m->shift, "reserved_bytes %zu, expected %zu",
-            st.reserved_bytes, resp << m->shift);
-    REQUIRE(st.cached_bytes == cachedp << m->shift, "cached_bytes %zu, expected %zu",
-            st.cached_bytes, cachedp << m->shift);
-    REQUIRE(st.live_blocks == m->live, "live_blocks %zu, expected %zu", st.live_blocks, m->live);
-    REQUIRE(st.cached_blocks == m_cached_blocks(m), "cached_blocks %zu, expected %u",
-            st.cached_blocks, m_cached_blocks(m));
-    size_t largest = 0;
-    for (unsigned k = 0; k <= m->depth; k++)
-        if (m->nfree[k] != 0)
-            largest = m->page << k;
-    REQUIRE(st.largest_free == largest, "largest_free %zu, expected %zu", st.largest_free,
-            largest);
+    REQUIRE(st.used_bytes == ms.used_bytes, "used_bytes %zu, expected %zu", st.used_bytes,
+            ms.used_bytes);
+    REQUIRE(st.reserved_bytes == ms.reserved_bytes, "reserved_bytes %zu, expected %zu",
+            st.reserved_bytes, ms.reserved_bytes);
+    REQUIRE(st.cached_bytes == ms.cached_bytes, "cached_bytes %zu, expected %zu", st.cached_bytes,
+            ms.cached_bytes);
+    REQUIRE(st.free_bytes + st.used_bytes + st.reserved_bytes == st.managed_bytes,
+            "free %zu + used %zu + reserved %zu != managed %zu", st.free_bytes, st.used_bytes,
+            st.reserved_bytes, st.managed_bytes);
+    REQUIRE(st.live_blocks == ms.live_blocks, "live_blocks %zu, expected %zu", st.live_blocks,
+            ms.live_blocks);
+    REQUIRE(st.cached_blocks == ms.cached_blocks, "cached_blocks %zu, expected %zu",
+            st.cached_blocks, ms.cached_blocks);
+    REQUIRE(st.largest_free == ms.largest_free, "largest_free %zu, expected %zu", st.largest_free,
+            ms.largest_free);
     REQUIRE(st.meta_bytes == analloc_meta_bytes(a) && st.meta_bytes == TI_META_BYTES(a),
             "meta_bytes %zu", st.meta_bytes);
     REQUIRE(st.depth == m->depth, "depth %u, expected %u", st.depth, m->depth);
@@ -552,14 +333,14 @@ static void h_verify_(struct h *h, const char *file, int line)
     REQUIRE(st.reserved_ranges == nruns, "reserved_ranges %u, expected %u", st.reserved_ranges,
             nruns);
     for (unsigned k = 0; k < 64; k++)
-        REQUIRE(st.free_blocks_of_order[k] == (k <= m->depth ? m->nfree[k] : 0),
+        REQUIRE(st.free_blocks_of_order[k] == ms.free_blocks_of_order[k],
                 "free_blocks_of_order[%u] %zu, expected %zu", k, st.free_blocks_of_order[k],
-                k <= m->depth ? m->nfree[k] : 0);
+                ms.free_blocks_of_order[k]);
     /* (the unused orders past CO: test_stats_every_byte_defined) */
     for (unsigned k = 0; k < CO; k++)
-        REQUIRE(st.cached_blocks_of_order[k] == m->ncached[k],
-                "cached_blocks_of_order[%u] %zu, expected %u", k, st.cached_blocks_of_order[k],
-                m->ncached[k]);
+        REQUIRE(st.cached_blocks_of_order[k] == ms.cached_blocks_of_order[k],
+                "cached_blocks_of_order[%u] %zu, expected %zu", k, st.cached_blocks_of_order[k],
+                ms.cached_blocks_of_order[k]);
 
     /* the table of reserved ranges */
     const struct analloc *s = a;
@@ -576,15 +357,16 @@ static void h_verify_(struct h *h, const char *file, int line)
 
     /* the cache's lists, in order */
     for (unsigned k = 0; k < CO; k++) {
-        REQUIRE(TI_CACHED(s, k) == m->ncached[k], "cached[%u] %u, expected %u", k, TI_CACHED(s, k),
-                m->ncached[k]);
-        for (unsigned i = 0; i < m->ncached[k]; i++)
-            REQUIRE(TI_CACHE(s, k, i) == m->cache[k][i], "cache[%u][%u]", k, i);
+        uintptr_t list[ANALLOC_CACHE_MAX];
+        unsigned nc = model_arena_cached(m->ma, k, list);
+        REQUIRE(TI_CACHED(s, k) == nc, "cached[%u] %u, expected %u", k, TI_CACHED(s, k), nc);
+        for (unsigned i = 0; i < nc; i++)
+            REQUIRE(TI_CACHE(s, k, i) == list[i], "cache[%u][%u]", k, i);
     }
 
     /* the fragmentation index of every order */
     for (unsigned k = 0; k <= m->depth + 1u; k++) {
-        int want = k <= m->depth ? m_frag(m, k) : ANALLOC_EINVAL;
+        int want = model_arena_frag_index(m->ma, k);
         int got = analloc_frag_index(a, k);
         REQUIRE(got == want, "analloc_frag_index(%u) = %d, expected %d", k, got, want);
     }
@@ -601,12 +383,14 @@ static void h_verify_(struct h *h, const char *file, int line)
     }
 
     /* every live block is one to mem_size */
-    for (size_t i = 0; i < m->n; i++)
-        if (m->st[i] == PG_USED && m->blk[i] != 0) {
-            size_t want = m->page << (m->blk[i] - 1u);
-            size_t got = analloc_mem_size(a, ptr_at((m->lo + i) << m->shift));
-            REQUIRE(got == want, "mem_size of page %zu: %zu, expected %zu", i, got, want);
-        }
+    for (size_t i = 0; i < model_arena_live(m->ma); i++) {
+        unsigned k;
+        uintptr_t at = model_arena_live_at(m->ma, i, &k);
+        size_t want = m->page << k;
+        size_t got = analloc_mem_size(a, ptr_at(at));
+        REQUIRE(got == want, "mem_size of page %zu: %zu, expected %zu",
+                (size_t)((at >> m->shift) - m->lo), got, want);
+    }
 }
 
 /* Reserve or release through the engine and the model; want is the expected
@@ -619,7 +403,7 @@ static int h_range_(struct h *h, int reserve, uintptr_t ad, size_t size, int wan
 {
     struct snap sn;
     size_t hook_calls = h->hook.calls;
-    int exp = reserve ? m_reserve(&h->m, ad, size) : m_release(&h->m, ad, size);
+    int exp = reserve ? model_arena_reserve(h->m.ma, ad, size) : model_arena_release(h->m.ma, ad, size);
     REQUIRE(want == ANY_RC || exp == want, "the model says %d (%s) for %s(%#llx, %zu), the test %d",
             exp, analloc_strerror(exp), reserve ? "reserve" : "release", (unsigned long long)ad,
             size, want);
@@ -647,13 +431,11 @@ static int h_range_(struct h *h, int reserve, uintptr_t ad, size_t size, int wan
 #define H_ALLOC(h, size) h_alloc_((h), (size), __FILE__, __LINE__)
 static uintptr_t h_alloc_(struct h *h, size_t size, const char *file, int line)
 {
-    unsigned k = 0;
-    while ((h->m.page << k) < size && k <= h->m.depth)
-        k++;
-    uintptr_t want = m_alloc(&h->m, k);
+    uintptr_t want;
+    (void)model_arena_alloc(h->m.ma, size, &want, NULL, NULL);
     void *p = analloc_alloc(&h->a, size);
-    REQUIRE(addr(p) == (want << h->m.shift), "analloc_alloc(%zu) = %p, expected %#llx", size, p,
-            (unsigned long long)(want << h->m.shift));
+    REQUIRE(addr(p) == want, "analloc_alloc(%zu) = %p, expected %#llx", size, p,
+            (unsigned long long)want);
     h_verify_(h, file, line);
     return addr(p);
 }
@@ -661,7 +443,7 @@ static uintptr_t h_alloc_(struct h *h, size_t size, const char *file, int line)
 #define H_FREE(h, p) h_free_((h), (p), __FILE__, __LINE__)
 static void h_free_(struct h *h, uintptr_t p, const char *file, int line)
 {
-    m_free(&h->m, p >> h->m.shift);
+    model_arena_free(h->m.ma, p);
     int rc = analloc_free(&h->a, ptr_at(p));
     REQUIRE(rc == 0, "analloc_free(%#llx) returned %d (%s)", (unsigned long long)p, rc,
             analloc_strerror(rc));
@@ -672,7 +454,7 @@ static void h_free_(struct h *h, uintptr_t p, const char *file, int line)
     do {                                                             \
         unsigned slots_ = (slots);                                   \
         ASSERT_ERR(analloc_set_cache(&(h)->a, slots_), ANALLOC_OK);  \
-        m_set_cache(&(h)->m, slots_);                                \
+        model_arena_set_cache((h)->m.ma, slots_);                    \
         VERIFY(h);                                                   \
     } while (0)
 
@@ -1199,17 +981,10 @@ static void test_random_ranges_vs_model(void **state)
                                                                         rng_below(&r, page << (k - 1u));
                 (void)H_ALLOC(&h, size);
             } else if (what < 55) {
-                size_t n = 0, pick;
-                for (size_t i = 0; i < h.m.n; i++)
-                    n += h.m.st[i] == PG_USED && h.m.blk[i] != 0;
+                size_t n = model_arena_live(h.m.ma);
                 if (n == 0)
                     continue;
-                pick = rng_below(&r, n);
-                for (size_t i = 0; i < h.m.n; i++)
-                    if (h.m.st[i] == PG_USED && h.m.blk[i] != 0 && pick-- == 0) {
-                        H_FREE(&h, PG(&h, i));
-                        break;
-                    }
+                H_FREE(&h, m_live(&h.m, rng_below(&r, n)) << h.m.shift);
             } else if (what < 75) {
                 /* A random byte range around the arena. */
                 size_t i0 = rng_below(&r, h.m.n + 4u);
@@ -1252,11 +1027,9 @@ static void test_random_ranges_vs_model(void **state)
                 size_t got = analloc_largest_free(&h.a);
                 m_drain(&h.m);
                 VERIFY(&h);
-                size_t want = 0;
-                for (unsigned k = 0; k <= h.m.depth; k++)
-                    if (h.m.nfree[k])
-                        want = page << k;
-                assert_int_equal(got, want);
+                struct analloc_stats ms;
+                m_stats(&h.m, &ms);
+                assert_int_equal(got, ms.largest_free);
             }
         }
         h_fini(&h);
@@ -1492,7 +1265,7 @@ static void test_holes_real_memory(void **state)
         H_FREE(&h, blocks[i]);
     CHECK_HOLES();
     for (size_t i = 0; i < n; i++) {
-        if (h.m.st[i] == PG_RES)
+        if (m_page(&h.m, RP(&h, i), NULL) == ANALLOC_BLOCK_RESERVED)
             continue;
         const unsigned char *q = ptr_at(PG(&h, i));
         for (size_t j = 0; j < page; j++)
@@ -2259,9 +2032,9 @@ static void test_walk_vs_dump_random(void **state)
             if (what == 0) {
                 (void)H_ALLOC(&h, page << rng_below(&r, 4));
             } else if (what == 1) {
-                for (size_t i = 0; i < h.m.n; i++)
-                    if (h.m.st[i] == PG_USED && h.m.blk[i] != 0 && rng_below(&r, 3) == 0) {
-                        H_FREE(&h, PG(&h, i));
+                for (size_t i = 0; i < model_arena_live(h.m.ma); i++)
+                    if (rng_below(&r, 3) == 0) {
+                        H_FREE(&h, m_live(&h.m, i) << h.m.shift);
                         break;
                     }
             } else if (what == 2) {
@@ -2516,7 +2289,9 @@ static void test_check_corrupted_reserved_table(void **state)
      * entries (nothing past the array to contradict it). */
     for (unsigned i = 0; TI_RESERVED(&h.a) < RMAX; i++) {
         size_t pg = 420u + 2u * i;
-        if (h.m.st[pg] == PG_FREE && h.m.st[pg - 1u] != PG_RES && h.m.st[pg + 1u] != PG_RES)
+        if (m_page(&h.m, RP(&h, pg), NULL) == ANALLOC_BLOCK_FREE &&
+            m_page(&h.m, RP(&h, pg - 1u), NULL) != ANALLOC_BLOCK_RESERVED &&
+            m_page(&h.m, RP(&h, pg + 1u), NULL) != ANALLOC_BLOCK_RESERVED)
             H_RESERVE_PAGES(&h, pg, pg + 1u, ANALLOC_OK);
     }
     EXPECT_CORRUPT(&h, TI_RESERVED(s_) = RMAX + 1u);

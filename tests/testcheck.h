@@ -84,6 +84,18 @@ static inline unsigned char *ti_meta(const struct analloc *a)
 
 static inline size_t ti_meta_bytes(const struct analloc *a) { return TI_META_BYTES(a); }
 
+/* The name of an analloc_walk block kind, for messages. */
+static inline const char *kind_name(unsigned kind)
+{
+    switch (kind) {
+    case ANALLOC_BLOCK_USED: return "used";
+    case ANALLOC_BLOCK_FREE: return "free";
+    case ANALLOC_BLOCK_CACHED: return "cached";
+    case ANALLOC_BLOCK_RESERVED: return "reserved";
+    default: return "?";
+    }
+}
+
 /* ==== 2. Snapshots of the struct and the metadata ======================= */
 
 /* The struct, and the metadata of a struct that is set up (len bytes). */
