@@ -121,7 +121,6 @@ static unsigned msb64(uint64_t x) { return 63u - (unsigned)__builtin_clzll((unsi
 enum mode { MODE_CHUNK, MODE_INIT, MODE_FAKE };
 static const char *const mode_name[] = {"with_chunk", "init", "init-fake"};
 
-
 struct blk {
     uintptr_t pfn;      /* first page (absolute page number) */
     unsigned order;

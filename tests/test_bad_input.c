@@ -7,8 +7,8 @@
  *    live allocator), the chunk and the metadata buffer byte for byte as they
  *    were (buffers are pre-filled with a pattern and compared);
  *  - a refused call on a live allocator leaves the whole struct analloc and
- *    the metadata bytes (tests/testcheck.h's snapshots)
- *    identical (snapshot + memcmp), the live blocks' contents too;
+ *    the metadata bytes identical (snapshot + memcmp, tests/testcheck.h),
+ *    the live blocks' contents too;
  *  - the exact error code, and the error hook called exactly once with that
  *    code and the pointer (bad pointers to analloc_free and analloc_realloc)
  *    or not at all (everything else);
@@ -40,13 +40,9 @@
 #include "testcheck.h"
 #include "analloc/buddy.h"
 
-
 #define POOL_LEN ((size_t)256 << 10)
 #define POOL_BYTE 0xC3
 #define MIB ((uintptr_t)1 << 20)
-
-
-
 
 static size_t bytes_differ(const unsigned char *p, size_t n, unsigned char v)
 {
@@ -56,7 +52,6 @@ static size_t bytes_differ(const unsigned char *p, size_t n, unsigned char v)
             return i;
     return (size_t)-1;
 }
-
 
 /* A pattern in a block, so that "same contents" can be checked. */
 static void fill_pattern(void *p, size_t n, unsigned seed)

@@ -72,7 +72,6 @@
 #include "testcheck.h"
 #include "model.h"
 
-
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
 
@@ -86,8 +85,6 @@ static size_t scaled(size_t n)
         return g_ops;
     return g_quick ? (n / 4 ? n / 4 : 1) : n;
 }
-
-
 
 static unsigned log2u(uintptr_t x)
 {

@@ -49,7 +49,6 @@ static size_t scaled(size_t n)
     return g_quick ? (n / 4 ? n / 4 : 1) : n;
 }
 
-
 /* Failures inside helpers report the caller's file and line. */
 #define REQUIRE(cond, ...)                                                    \
     do {                                                                      \
@@ -62,7 +61,6 @@ static size_t scaled(size_t n)
     } while (0)
 
 #define CHECK_OK(a) ASSERT_ERR(analloc_check(a), ANALLOC_OK)
-
 
 /* ---- the reference model: tests/model.c --------------------------------- */
 

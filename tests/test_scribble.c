@@ -93,7 +93,6 @@ struct cfg {
 
 /* ---- the two sides --------------------------------------------------------- */
 
-
 struct side {
     unsigned char *buf;   /* aligned to pair.align */
     unsigned char *chunk; /* buf + off: the chunk (with_chunk) or the base (init) */
@@ -140,7 +139,6 @@ struct pair {
         print_error("\n");                                                                  \
         fail();                                                                             \
     } while (0)
-
 
 /* Side i's pointer at offset off from its chunk (off may be "negative"). */
 static void *at(const struct pair *p, int i, size_t off)

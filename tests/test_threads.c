@@ -70,8 +70,6 @@ static uint64_t g_seed;
 static int g_quick;
 static size_t g_ops; /* operations per thread in the hammer; 0: the default */
 
-
-
 /* ---- Counting hooks --------------------------------------------------------- */
 
 #define COUNTER_MAGIC 0x10C4C0DEu
