@@ -1,7 +1,9 @@
 /*
- * model.c - the shadow-model engine of the randomized model test and of the
- * fuzz harness (see model.h for its interface; the drivers are
- * tests/test_model.c and tests/fuzz_analloc.c, which link this file).
+ * model.c - the reference model of the tests: the shadow-model engine of the
+ * randomized model test and of the fuzz harness (see model.h for its
+ * interface; the drivers are tests/test_model.c and tests/fuzz_analloc.c),
+ * and the same model step by step (model_arena_*, at the end of this file)
+ * for the hand-written tests of test_engine, test_placement and test_ranges.
  *
  * Each run draws a configuration (page size, arena size, used prefix, start
  * alignment, with_chunk or init with an external metadata buffer, real memory

@@ -16,7 +16,9 @@
  * callback, which must not return (cmocka's fail_msg, or abort()).
  *
  * tests/model.c is its own compilation unit: the Makefile links it into
- * test_model, fuzz_replay and the libFuzzer target.
+ * test_model, test_engine, test_placement, test_ranges, fuzz_replay and the
+ * libFuzzer target.  It is the tests' one reference model: the hand-written
+ * suites use it step by step (model_arena_*, below).
  */
 #ifndef ANALLOC_TESTS_MODEL_H
 #define ANALLOC_TESTS_MODEL_H
