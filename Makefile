@@ -102,7 +102,7 @@ include bench/bench.mk
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(TEST_FLAGS) $< $(BUILD)/libanalloc.a $(TEST_LIBS) -o $@
 define bv_variant
-$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(1))): tests/test_bitvector.c $(HDRS) | $(BUILD)/tests
+$(BUILD)/tests/test_bitvector_$(word 1,$(subst :, ,$(1))): tests/test_bitvector.c $(HDRS) tests/testutil.h | $(BUILD)/tests
 	$$(CC) $$(TEST_FLAGS) $(subst $(comma),$(space),$(word 2,$(subst :, ,$(1)))) $$< $$(TEST_LIBS) -o $$@
 endef
 $(foreach v,$(BV_VARIANTS),$(eval $(call bv_variant,$(v))))
@@ -111,11 +111,17 @@ BV_BINS := $(foreach v,$(BV_VARIANTS),$(BUILD)/tests/test_bitvector_$(word 1,$(s
 # only matter when compiling src/): its struct analloc is the library's.
 $(BUILD)/tests/test_abi: TEST_FLAGS += -DANALLOC_RESERVE_MAX=4 -DANALLOC_CACHE_MAX=2 \
                                        -DANALLOC_CACHE_ORDERS=1
-# The model engine is #included by test_model.c and fuzz_analloc.c.
-$(BUILD)/tests/test_model: tests/model.c tests/model.h
+# The model engine, tests/model.c (tests/model.h), is linked into these.
+MODEL_TESTS := test_model test_engine test_placement test_ranges
+$(BUILD)/tests/model.o: tests/model.c $(HDRS) $(wildcard tests/*.h) | $(BUILD)/tests
+	$(CC) $(TEST_FLAGS) -c $< -o $@
+$(addprefix $(BUILD)/tests/,$(MODEL_TESTS)): $(BUILD)/tests/%: tests/%.c $(BUILD)/tests/model.o \
+  $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
+	$(CC) $(TEST_FLAGS) $< $(BUILD)/tests/model.o $(BUILD)/libanalloc.a $(TEST_LIBS) -o $@
 # The fuzz harness without libFuzzer replays tests/corpus as a regression test.
-$(BUILD)/tests/fuzz_replay: tests/fuzz_analloc.c tests/model.c tests/model.h $(BUILD)/libanalloc.a | $(BUILD)/tests
-	$(CC) $(TEST_FLAGS) -DANALLOC_FUZZ_REPLAY $< $(BUILD)/libanalloc.a $(TEST_LIBS) -o $@
+$(BUILD)/tests/fuzz_replay: tests/fuzz_analloc.c $(BUILD)/tests/model.o $(BUILD)/libanalloc.a \
+  $(wildcard tests/*.h) | $(BUILD)/tests
+	$(CC) $(TEST_FLAGS) -DANALLOC_FUZZ_REPLAY $< $(BUILD)/tests/model.o $(BUILD)/libanalloc.a $(TEST_LIBS) -o $@
 TEST_BINS := $(BV_BINS) $(addprefix $(BUILD)/tests/,$(TESTS)) $(BUILD)/tests/fuzz_replay
 
 # Run every test binary (cmocka reports on stderr), then every example.
@@ -288,10 +294,10 @@ cross:
 #   $(BUILD)/fuzz/fuzz_analloc -merge=1 -use_counters=0 tests/corpus $(BUILD)/fuzz/corpus
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/fuzz_analloc: tests/fuzz_analloc.c tests/model.c tests/model.h $(SRCS) $(HDRS)
+$(BUILD)/fuzz/fuzz_analloc: tests/fuzz_analloc.c tests/model.c $(wildcard tests/*.h) $(SRCS) $(HDRS)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	$(CLANG) $(CSTD) -g -O1 $(WARN) $(FUZZ_SAN) -DANALLOC_DEBUG -D_GNU_SOURCE -Iinclude -Isrc \
-	  -Itests tests/fuzz_analloc.c $(SRCS) -o $@
+	  -Itests tests/fuzz_analloc.c tests/model.c $(SRCS) -o $@
 fuzz: $(BUILD)/fuzz/fuzz_analloc
 	@echo "fuzzing for $(FUZZ_SECONDS) s (log: $(BUILD)/fuzz/fuzz.log)"
 	@./$(BUILD)/fuzz/fuzz_analloc -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \

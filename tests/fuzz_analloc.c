@@ -35,7 +35,7 @@
  *
  * Fuzzing (clang):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -Itests
- *     tests/fuzz_analloc.c src/analloc.c src/buddy.c -o build/fuzz/fuzz_analloc
+ *     tests/fuzz_analloc.c tests/model.c src/analloc.c src/buddy.c -o build/fuzz/fuzz_analloc
  *   ./build/fuzz/fuzz_analloc -max_len=4096 build/fuzz/corpus tests/corpus
  *
  * Replay (no libFuzzer): with ANALLOC_FUZZ_REPLAY defined this file has a
@@ -61,9 +61,8 @@
 #include <time.h>
 #endif
 
-/* The Makefile builds every test from one source file: the model engine is
- * compiled into this one. */
-#include "model.c"
+#include "analloc.h"
+#include "model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

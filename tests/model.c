@@ -1,7 +1,9 @@
 /*
- * model.c - the shadow-model engine of the randomized model test and of the
- * fuzz harness (see model.h for its interface; the drivers are
- * tests/test_model.c and tests/fuzz_analloc.c, which #include this file).
+ * model.c - the reference model of the tests: the shadow-model engine of the
+ * randomized model test and of the fuzz harness (see model.h for its
+ * interface; the drivers are tests/test_model.c and tests/fuzz_analloc.c),
+ * and the same model step by step (model_arena_*, at the end of this file)
+ * for the hand-written tests of test_engine, test_placement and test_ranges.
  *
  * Each run draws a configuration (page size, arena size, used prefix, start
  * alignment, with_chunk or init with an external metadata buffer, real memory
@@ -51,6 +53,9 @@
 #include "analloc.h"
 #include "layout.h"
 #include "model.h"
+#include "testutil.h"
+#define TESTCHECK_NO_CMOCKA
+#include "testcheck.h"
 
 /* ---- Settings -------------------------------------------------------------- */
 
@@ -66,33 +71,17 @@
 #define FREE_PAGE UINT32_MAX
 #define RESERVED_PAGE (UINT32_MAX - 1u)
 
-/* ---- Pseudo-random numbers (splitmix64) ------------------------------------ */
-
-uint64_t model_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-uint64_t model_mix64(uint64_t x)
-{
-    uint64_t s = x;
-    return model_splitmix64(&s);
-}
-
-static uint64_t mix64(uint64_t x) { return model_mix64(x); }
+/* ---- Pseudo-random numbers (tests/testutil.h's generator) ------------------ */
 
 static uint64_t prng_draw(void *ctx, uint64_t n)
 {
-    uint64_t x = model_splitmix64(ctx);
+    uint64_t x = rng_next(ctx);
     return n == 0 ? x : x % n;
 }
 
-struct model_source model_source_prng(uint64_t *state)
+struct model_source model_source_prng(struct rng *r)
 {
-    return (struct model_source){.draw = prng_draw, .exhausted = NULL, .ctx = state};
+    return (struct model_source){.draw = prng_draw, .exhausted = NULL, .ctx = r};
 }
 
 /* ---- Randomness from bytes (the fuzzer) ------------------------------------ */
@@ -134,7 +123,6 @@ static unsigned msb64(uint64_t x) { return 63u - (unsigned)__builtin_clzll((unsi
 
 enum mode { MODE_CHUNK, MODE_INIT, MODE_FAKE };
 static const char *const mode_name[] = {"with_chunk", "init", "init-fake"};
-
 
 struct blk {
     uintptr_t pfn;      /* first page (absolute page number) */
@@ -204,11 +192,10 @@ struct run {
     unsigned phase;
     size_t phase_left;
 
-    /* snapshots */
-    uintptr_t words;
+    /* snapshots (tests/testcheck.h): after setup, and before a refused call */
+    uintptr_t words; /* the metadata: [words, words + meta_bytes) */
     size_t meta_bytes;
-    struct analloc snap0, snap;
-    unsigned char *meta0, *meta_snap;
+    struct snap snap0, snap;
     size_t bad_ops;
 
     /* the error hook */
@@ -241,10 +228,14 @@ static void model_fail(const struct run *r, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (r->a != NULL && r->npages != 0 && r->npages <= 256 && r->a->internal.words != NULL)
+    if (r->a != NULL && r->npages != 0 && r->npages <= 256 && ti_set_up(r->a))
         analloc_dump(r->a, dump_line, NULL, 128);
-    snprintf(full, sizeof full, "test=%s config=%zu step=%zu op=%s (model.c:%d): %s\n  config: %s",
-             r->klass->name, r->index, r->step, r->op ? r->op : "-", line, msg, r->desc);
+    if (r->klass != NULL)
+        snprintf(full, sizeof full,
+                 "test=%s config=%zu step=%zu op=%s (model.c:%d): %s\n  config: %s", r->klass->name,
+                 r->index, r->step, r->op ? r->op : "-", line, msg, r->desc);
+    else
+        snprintf(full, sizeof full, "model: %s (model.c:%d): %s", r->op ? r->op : "-", line, msg);
     r->failure.report(r->failure.ctx, full);
     abort(); /* the callback must not return */
 }
@@ -599,7 +590,7 @@ static void pattern(struct run *r, uintptr_t addr, uint32_t id, size_t n, size_t
         }
     }
     unsigned char *p = real_ptr(r, addr, n < limit ? n : limit);
-    uint64_t v = mix64(r->salt ^ id);
+    uint64_t v = rng_mix(r->salt ^ id);
     for (size_t i = 0; i < nr; i++) {
         size_t from = ranges[i][0], to = ranges[i][1] < limit ? ranges[i][1] : limit;
         for (size_t o = from; o < to; o++) {
@@ -689,32 +680,19 @@ static void canaries_verify(struct run *r, bool managed_too, const char *when)
 
 /* ---- Snapshots ------------------------------------------------------------------- */
 
-static size_t first_diff(const void *x, const void *y, size_t n)
-{
-    const unsigned char *p = x, *q = y;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != q[i])
-            return i;
-    return NONE;
-}
-
 /* Snapshots cost O(metadata): on every call only for small metadata. */
 static bool snap_cheap(const struct run *r) { return r->meta_bytes <= SNAP_META_MAX; }
 
-static void snap_take(struct run *r)
-{
-    memcpy(&r->snap, r->a, sizeof r->snap);
-    memcpy(r->meta_snap, r->a->internal.words, r->meta_bytes);
-}
+static void run_snap(struct run *r) { snap_fill(&r->snap, r->a); }
 
-static void snap_compare(struct run *r, const struct analloc *s, const unsigned char *meta,
-                         const char *what)
+static void snap_compare(struct run *r, const struct snap *sn, const char *what)
 {
-    size_t d = first_diff(r->a, s, sizeof *s);
-    CHECK(r, d == NONE, "%s: struct analloc changed at byte %zu (of %zu)", what, d, sizeof *s);
-    d = first_diff(r->a->internal.words, meta, r->meta_bytes);
-    CHECK(r, d == NONE, "%s: metadata changed at byte %zu (word %zu) of %zu", what, d,
-          d == NONE ? 0 : d / 8u, r->meta_bytes);
+    size_t ds, dm;
+    char why[400];
+    if (!snap_differs(sn, r->a, &ds, &dm))
+        return;
+    snap_describe(sn, r->a, ds, dm, why, sizeof why);
+    CHECK(r, false, "%s changed the allocator:%s", what, why);
 }
 
 /* ---- The error hook ---------------------------------------------------------- */
@@ -850,7 +828,7 @@ static void op_alloc(struct run *r, bool via_realloc)
     /* A failure that drains the cache changes the metadata, legitimately. */
     bool snap = want == 0 && !drains && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     void *p = via_realloc ? analloc_realloc(r->a, NULL, size) : analloc_alloc(r->a, size);
     if (drains)
         cache_empty(r);
@@ -860,7 +838,7 @@ static void op_alloc(struct run *r, bool via_realloc)
         CHECK(r, p == NULL, "%s(%zu): order %u (depth %u, largest free %zu) returned %p, expected NULL",
               r->op, size, k, r->depth, model_largest(r), p);
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a failed alloc");
+            snap_compare(r, &r->snap, "a failed alloc");
         r->n_alloc_fail++;
         return;
     }
@@ -922,6 +900,49 @@ static void op_mem_size(struct run *r)
           got, r->page << r->live[i].order);
 }
 
+/* What analloc_realloc does to live block i growing or shrinking to order
+ * `to` (depth + 1: no order holds the size): fail, stay in place or move
+ * (*want: the first page it moves to), and whether it drains the cache on
+ * the way (*drains: the model's cache is emptied here, then).  Changes
+ * nothing else. */
+enum realloc_kind { RE_FAIL, RE_IN_PLACE, RE_MOVE };
+
+static enum realloc_kind realloc_predict(struct run *r, size_t i, unsigned to, uintptr_t *want,
+                                         bool *drains)
+{
+    const struct blk b = r->live[i];
+    unsigned k = b.order;
+    enum realloc_kind kind;
+    *want = 0;
+    *drains = false;
+    uintptr_t next_live = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi;
+    for (unsigned x = 0; x < r->nresv; x++) /* reserved pages stay taken, drained or not */
+        if (r->resv[x][0] > b.pfn && r->resv[x][0] < next_live)
+            next_live = r->resv[x][0];
+    uintptr_t next = next_live;
+    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
+        for (unsigned x = 0; x < r->ncached[c]; x++)
+            if (r->cached[c][x] > b.pfn && r->cached[c][x] < next)
+                next = r->cached[c][x];
+    bool aligned = to <= r->depth && (b.pfn & (pages_of(to) - 1u)) == 0;
+    if (to > r->depth)
+        kind = RE_FAIL;
+    else if (to <= k)
+        kind = RE_IN_PLACE;
+    else if (aligned && b.pfn + pages_of(to) <= next)
+        kind = RE_IN_PLACE; /* aligned to the new size, and the pages that follow are free */
+    else if (r->cached_blocks > 0 && aligned && b.pfn + pages_of(to) <= next_live)
+        kind = RE_IN_PLACE, *drains = true; /* free once the cache is drained */
+    else {
+        *drains = r->cached_blocks > 0; /* a grow that fails drains the cache, then moves */
+        bool unused;
+        if (*drains)
+            cache_empty(r);
+        kind = (*want = predict(r, to, &unused)) != 0 ? RE_MOVE : RE_FAIL;
+    }
+    return kind;
+}
+
 static void op_realloc(struct run *r)
 {
     if (r->nlive == 0) {
@@ -967,54 +988,29 @@ static void op_realloc(struct run *r)
     }
     to = model_order(r, size);
 
-    /* The prediction. */
-    enum { FAIL, IN_PLACE, MOVE } kind;
     uintptr_t want = 0;
-    uintptr_t next_live = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi;
-    for (unsigned x = 0; x < r->nresv; x++) /* reserved pages stay taken, drained or not */
-        if (r->resv[x][0] > b.pfn && r->resv[x][0] < next_live)
-            next_live = r->resv[x][0];
-    uintptr_t next = next_live;
-    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
-        for (unsigned x = 0; x < r->ncached[c]; x++)
-            if (r->cached[c][x] > b.pfn && r->cached[c][x] < next)
-                next = r->cached[c][x];
-    bool aligned = (b.pfn & (pages_of(to) - 1u)) == 0, drains = false;
-    if (to > d)
-        kind = FAIL;
-    else if (to <= k)
-        kind = IN_PLACE;
-    else if (aligned && b.pfn + pages_of(to) <= next)
-        kind = IN_PLACE; /* aligned to the new size, and the pages that follow are free */
-    else if (r->cached_blocks > 0 && aligned && b.pfn + pages_of(to) <= next_live)
-        kind = IN_PLACE, drains = true; /* free once the cache is drained */
-    else {
-        drains = r->cached_blocks > 0; /* a grow that fails drains the cache, then moves */
-        bool unused;
-        if (drains)
-            cache_empty(r);
-        kind = (want = predict(r, to, &unused)) != 0 ? MOVE : FAIL;
-    }
+    bool drains;
+    enum realloc_kind kind = realloc_predict(r, i, to, &want, &drains);
 
-    if (!r->real && kind == MOVE && !drains)
+    if (!r->real && kind == RE_MOVE && !drains)
         return; /* a move copies the contents: never in a range nobody maps */
     if (drains)
         cache_empty(r);
-    if (!r->real && kind == MOVE) {
+    if (!r->real && kind == RE_MOVE) {
         analloc_drain(r->a); /* in step with the model, which has drained */
         return;
     }
     pattern_verify(r, &b, addr, b.filled, "before realloc");
-    bool snap = kind == FAIL && !drains && snap_cheap(r);
+    bool snap = kind == RE_FAIL && !drains && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     size_t hooks = r->hook_calls;
     void *q = analloc_realloc(r->a, (void *)addr, size);
     uintptr_t qa = (uintptr_t)q;
     if (to > d)
         r->hook_calls = hooks; /* the contract leaves the hook open for a size no block holds */
     const char *names[] = {"fail", "in place", "move"};
-    if (kind == FAIL) {
+    if (kind == RE_FAIL) {
         CHECK(r, q == NULL, "realloc(%#llx of %zu, %zu): expected NULL (%s), got %p", ULL(addr),
               r->page << k, size, to > d ? "no order holds the size" : "no room", q);
         size_t got = analloc_mem_size(r->a, (void *)addr);
@@ -1022,14 +1018,14 @@ static void op_realloc(struct run *r)
               r->page << k);
         pattern_verify(r, &b, addr, b.filled, "after a failed realloc");
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a failed realloc");
+            snap_compare(r, &r->snap, "a failed realloc");
         r->n_realloc_fail++;
         return;
     }
     CHECK(r, q != NULL, "realloc(%#llx of %zu, %zu) returned NULL, expected %s (order %u -> %u)",
           ULL(addr), r->page << k, size, names[kind], k, to);
     size_t keep = (r->page << k) < (r->page << to) ? r->page << k : r->page << to;
-    if (kind == IN_PLACE) {
+    if (kind == RE_IN_PLACE) {
         CHECK(r, qa == addr, "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected in place",
               ULL(addr), size, k, to, ULL(qa));
         model_resize(r, i, to);
@@ -1154,7 +1150,7 @@ static void op_bad(struct run *r)
     if (-want < MODEL_ERRORS)
         r->n_bad_error[-want]++;
     if (snap)
-        snap_take(r);
+        run_snap(r);
     size_t hooks = r->hook_calls;
     switch (below(r, 4)) {
     case 0:
@@ -1189,7 +1185,7 @@ static void op_bad(struct run *r)
     }
     }
     if (snap)
-        snap_compare(r, &r->snap, r->meta_snap, r->op);
+        snap_compare(r, &r->snap, r->op);
     if (li != NONE)
         pattern_verify(r, &r->live[li], r->live[li].pfn << r->shift, r->live[li].filled,
                        "a bad call on an interior pointer");
@@ -1232,6 +1228,48 @@ static uintptr_t predict_placed(struct run *r, struct place_ctx *c)
     return c->found ? c->p : 0;
 }
 
+/* What analloc_alloc_range(size, align, lo, hi, flags) does (and
+ * analloc_alloc_aligned, and analloc_alloc_flags with flags other than 0):
+ * the first page of the block it must return, 0 for NULL.  *possible is
+ * false when it fails on its arguments alone (nothing changes, not even the
+ * cache); *drains when it drains the cache before it finds a block or gives
+ * up (the model's cache is emptied here, then).  *ka: the order the block is
+ * aligned to.  Changes nothing else. */
+static uintptr_t placed_predict(struct run *r, size_t size, size_t align, uintptr_t lo,
+                                uintptr_t hi, unsigned flags, unsigned *ka, bool *possible,
+                                bool *drains)
+{
+    unsigned k = model_order(r, size);
+    bool bad = (flags & ~(unsigned)(ANALLOC_LOW | ANALLOC_HIGH)) != 0 ||
+               flags == (ANALLOC_LOW | ANALLOC_HIGH) || (align != 0 && (align & (align - 1u)) != 0) ||
+               lo >= hi;
+    struct place_ctx c = {.k = k, .ka = k, .high = (flags & ANALLOC_HIGH) != 0};
+    *possible = !bad && k <= r->depth;
+    if (*possible && align > (r->page << k)) {
+        c.ka = msb64(align) - r->shift;
+        *possible = c.ka <= r->depth;
+    }
+    if (*possible) {
+        uintptr_t w0 = (lo >> r->shift) + ((lo & (r->page - 1u)) != 0), w1 = hi >> r->shift;
+        if (w0 < r->lo)
+            w0 = r->lo;
+        if (w1 > r->hi)
+            w1 = r->hi;
+        uintptr_t am = pages_of(c.ka) - 1u, up = (w0 + am) & ~am;
+        *possible = w0 < w1 && up >= w0 && up < w1 && w1 - up >= pages_of(k);
+        c.w0 = up;
+        c.w1 = w1;
+    }
+    uintptr_t want = *possible ? predict_placed(r, &c) : 0;
+    *drains = *possible && want == 0 && r->cached_blocks > 0;
+    if (*drains) {
+        cache_empty(r);
+        want = predict_placed(r, &c);
+    }
+    *ka = c.ka;
+    return want;
+}
+
 static void op_placed(struct run *r)
 {
     r->op = "alloc_range";
@@ -1266,35 +1304,12 @@ static void op_placed(struct run *r)
         hi = lo - below(r, 2u * r->page);
         break;
     }
-    bool bad = (flags & ~(unsigned)(ANALLOC_LOW | ANALLOC_HIGH)) != 0 ||
-               flags == (ANALLOC_LOW | ANALLOC_HIGH) || (align != 0 && (align & (align - 1u)) != 0) ||
-               lo >= hi;
-    struct place_ctx c = {.k = k, .ka = k, .high = (flags & ANALLOC_HIGH) != 0};
-    bool possible = !bad && k <= r->depth;
-    if (possible && align > (r->page << k)) {
-        c.ka = msb64(align) - r->shift;
-        possible = c.ka <= r->depth;
-    }
-    if (possible) {
-        uintptr_t w0 = (lo >> r->shift) + ((lo & (r->page - 1u)) != 0), w1 = hi >> r->shift;
-        if (w0 < r->lo)
-            w0 = r->lo;
-        if (w1 > r->hi)
-            w1 = r->hi;
-        uintptr_t am = pages_of(c.ka) - 1u, up = (w0 + am) & ~am;
-        possible = w0 < w1 && up >= w0 && up < w1 && w1 - up >= pages_of(k);
-        c.w0 = up;
-        c.w1 = w1;
-    }
-    uintptr_t want = possible ? predict_placed(r, &c) : 0;
-    bool drains = possible && want == 0 && r->cached_blocks > 0;
-    if (drains) {
-        cache_empty(r);
-        want = predict_placed(r, &c);
-    }
+    unsigned ka;
+    bool possible, drains;
+    uintptr_t want = placed_predict(r, size, align, lo, hi, flags, &ka, &possible, &drains);
     bool snap = want == 0 && !drains && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     bool whole = lo == 0 && hi == UINTPTR_MAX;
     void *p = whole && align == 0 && flags != 0 ? analloc_alloc_flags(r->a, size, flags)
               : whole                           ? analloc_alloc_aligned(r->a, size, align, flags)
@@ -1304,14 +1319,14 @@ static void op_placed(struct run *r)
               "alloc_range(%zu, align %zu, [%#llx, %#llx), flags %#x) returned %p, expected NULL",
               size, align, ULL(lo), ULL(hi), flags, p);
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a failed placed alloc");
+            snap_compare(r, &r->snap, "a failed placed alloc");
         r->n_placed_fail++;
         return;
     }
     CHECK(r, p != NULL && (uintptr_t)p == want << r->shift,
           "alloc_range(%zu, align %zu, [%#llx, %#llx), flags %#x): got %p, expected %#llx "
           "(order %u, aligned to order %u)",
-          size, align, ULL(lo), ULL(hi), flags, p, ULL(want << r->shift), k, c.ka);
+          size, align, ULL(lo), ULL(hi), flags, p, ULL(want << r->shift), k, ka);
     check_new_block(r, (uintptr_t)p, k, r->op);
     uint32_t id = r->next_id++;
     model_insert(r, want, k, id);
@@ -1383,6 +1398,74 @@ static void resv_remove_at(struct run *r, unsigned x)
     r->nresv--;
 }
 
+/* A reserve the model has accepted: the pages [r0, r1), and the reserved
+ * ranges they join (nresv: none). */
+struct resv_change {
+    uintptr_t r0, r1;
+    unsigned prev, next;
+};
+
+/* The code analloc_reserve(addr, size) must return; changes nothing. */
+static int reserve_predict(struct run *r, uintptr_t addr, size_t size, struct resv_change *c)
+{
+    c->r0 = c->r1 = 0;
+    c->prev = c->next = r->nresv;
+    int want = model_page_range(r, addr, size, &c->r0, &c->r1);
+    if (want == ANALLOC_OK) {
+        struct busy_ctx b = {.r0 = c->r0, .r1 = c->r1};
+        model_walk(r, busy_seg, &b);
+        if (b.busy)
+            want = ANALLOC_EBUSY;
+    }
+    if (want == ANALLOC_OK) {
+        for (unsigned x = 0; x < r->nresv; x++) {
+            if (r->resv[x][1] == c->r0)
+                c->prev = x;
+            if (r->resv[x][0] == c->r1)
+                c->next = x;
+        }
+        if (c->prev == r->nresv && c->next == r->nresv && r->nresv == ANALLOC_RESERVE_MAX)
+            want = ANALLOC_ELIMIT;
+    }
+    return want;
+}
+
+/* Reserve the pages of an accepted reserve in the model. */
+static void reserve_apply(struct run *r, const struct resv_change *c)
+{
+    uintptr_t r0 = c->r0, r1 = c->r1;
+    unsigned prev = c->prev, next = c->next;
+    /* Cached blocks in the range: the engine drains the whole cache. */
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        for (unsigned x = 0; x < r->ncached[k]; x++)
+            if (r->cached[k][x] < r1 && r->cached[k][x] + pages_of(k) > r0) {
+                cache_empty(r);
+                k = ANALLOC_CACHE_ORDERS - 1u;
+                break;
+            }
+    if (prev < r->nresv && next < r->nresv) {
+        r->resv[prev][1] = r->resv[next][1];
+        resv_remove_at(r, next);
+    } else if (prev < r->nresv) {
+        r->resv[prev][1] = r1;
+    } else if (next < r->nresv) {
+        r->resv[next][0] = r0;
+    } else {
+        unsigned x = 0;
+        while (x < r->nresv && r->resv[x][0] < r0)
+            x++;
+        memmove(&r->resv[x + 1u], &r->resv[x], (r->nresv - x) * sizeof r->resv[0]);
+        r->resv[x][0] = r0;
+        r->resv[x][1] = r1;
+        r->nresv++;
+    }
+    if (r->owner != NULL)
+        for (uintptr_t q = r0; q < r1; q++)
+            r->owner[q - r->lo] = RESERVED_PAGE;
+    r->resv_pages += (size_t)(r1 - r0);
+    r->gaps_valid = false;
+}
+
 static void op_reserve(struct run *r)
 {
     r->op = "reserve";
@@ -1420,66 +1503,21 @@ static void op_reserve(struct run *r)
                                                                         : 64u * r->page);
         break;
     }
-    uintptr_t r0 = 0, r1 = 0;
-    int want = model_page_range(r, addr, size, &r0, &r1);
-    unsigned prev = r->nresv, next = r->nresv;
-    if (want == ANALLOC_OK) {
-        struct busy_ctx c = {.r0 = r0, .r1 = r1};
-        model_walk(r, busy_seg, &c);
-        if (c.busy)
-            want = ANALLOC_EBUSY;
-    }
-    if (want == ANALLOC_OK) {
-        for (unsigned x = 0; x < r->nresv; x++) {
-            if (r->resv[x][1] == r0)
-                prev = x;
-            if (r->resv[x][0] == r1)
-                next = x;
-        }
-        if (prev == r->nresv && next == r->nresv && r->nresv == ANALLOC_RESERVE_MAX)
-            want = ANALLOC_ELIMIT;
-    }
+    struct resv_change c;
+    int want = reserve_predict(r, addr, size, &c);
     bool snap = want != ANALLOC_OK && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     int rc = analloc_reserve(r->a, addr, size);
     CHECK(r, rc == want, "reserve(%#llx, %zu) = %d (%s), expected %d (%s)", ULL(addr), size, rc,
           analloc_strerror(rc), want, analloc_strerror(want));
     if (want != ANALLOC_OK) {
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a refused reserve");
+            snap_compare(r, &r->snap, "a refused reserve");
         r->n_reserve_fail++;
         return;
     }
-    /* Cached blocks in the range: the engine drains the whole cache. */
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-        for (unsigned x = 0; x < r->ncached[k]; x++)
-            if (r->cached[k][x] < r1 && r->cached[k][x] + pages_of(k) > r0) {
-                cache_empty(r);
-                k = ANALLOC_CACHE_ORDERS - 1u;
-                break;
-            }
-    if (prev < r->nresv && next < r->nresv) {
-        r->resv[prev][1] = r->resv[next][1];
-        resv_remove_at(r, next);
-    } else if (prev < r->nresv) {
-        r->resv[prev][1] = r1;
-    } else if (next < r->nresv) {
-        r->resv[next][0] = r0;
-    } else {
-        unsigned x = 0;
-        while (x < r->nresv && r->resv[x][0] < r0)
-            x++;
-        memmove(&r->resv[x + 1u], &r->resv[x], (r->nresv - x) * sizeof r->resv[0]);
-        r->resv[x][0] = r0;
-        r->resv[x][1] = r1;
-        r->nresv++;
-    }
-    if (r->owner != NULL)
-        for (uintptr_t q = r0; q < r1; q++)
-            r->owner[q - r->lo] = RESERVED_PAGE;
-    r->resv_pages += (size_t)(r1 - r0);
-    r->gaps_valid = false;
+    reserve_apply(r, &c);
     r->n_reserve_ok++;
 }
 
@@ -1505,6 +1543,25 @@ static void model_release(struct run *r, unsigned x, uintptr_t r0, uintptr_t r1)
             r->owner[q - r->lo] = FREE_PAGE;
     r->resv_pages -= (size_t)(r1 - r0);
     r->gaps_valid = false;
+}
+
+/* The code analloc_release(addr, size) must return; on ANALLOC_OK the
+ * pages [*r0, *r1) lie in reserved range *x.  Changes nothing. */
+static int release_predict(struct run *r, uintptr_t addr, size_t size, uintptr_t *r0, uintptr_t *r1,
+                           unsigned *x)
+{
+    *r0 = *r1 = 0;
+    *x = 0;
+    int want = model_page_range(r, addr, size, r0, r1);
+    if (want == ANALLOC_OK) {
+        while (*x < r->nresv && r->resv[*x][1] <= *r0)
+            ++*x;
+        if (*x == r->nresv || r->resv[*x][0] > *r0 || r->resv[*x][1] < *r1)
+            want = ANALLOC_ENOTRESERVED;
+        else if (r->resv[*x][0] < *r0 && *r1 < r->resv[*x][1] && r->nresv == ANALLOC_RESERVE_MAX)
+            want = ANALLOC_ELIMIT;
+    }
+    return want;
 }
 
 static void op_release(struct run *r)
@@ -1536,25 +1593,17 @@ static void op_release(struct run *r)
         size = chance(r, 50) ? 0 : 1u + below(r, r->page);
     }
     uintptr_t r0 = 0, r1 = 0;
-    int want = model_page_range(r, addr, size, &r0, &r1);
     unsigned x = 0;
-    if (want == ANALLOC_OK) {
-        while (x < r->nresv && r->resv[x][1] <= r0)
-            x++;
-        if (x == r->nresv || r->resv[x][0] > r0 || r->resv[x][1] < r1)
-            want = ANALLOC_ENOTRESERVED;
-        else if (r->resv[x][0] < r0 && r1 < r->resv[x][1] && r->nresv == ANALLOC_RESERVE_MAX)
-            want = ANALLOC_ELIMIT;
-    }
+    int want = release_predict(r, addr, size, &r0, &r1, &x);
     bool snap = want != ANALLOC_OK && snap_cheap(r);
     if (snap)
-        snap_take(r);
+        run_snap(r);
     int rc = analloc_release(r->a, addr, size);
     CHECK(r, rc == want, "release(%#llx, %zu) = %d (%s), expected %d (%s)", ULL(addr), size, rc,
           analloc_strerror(rc), want, analloc_strerror(want));
     if (want != ANALLOC_OK) {
         if (snap)
-            snap_compare(r, &r->snap, r->meta_snap, "a refused release");
+            snap_compare(r, &r->snap, "a refused release");
         r->n_reserve_fail++;
         return;
     }
@@ -1604,44 +1653,78 @@ static int walk_got(void *ctx, void *block, size_t bytes, unsigned kind)
     return 0;
 }
 
-static void op_stats(struct run *r)
+/* What analloc_stats must report, but for size and meta_bytes (the
+ * engine's, not the model's). */
+static void stats_expected(struct run *r, struct analloc_stats *st)
 {
-    r->op = "stats";
-    struct analloc_stats st;
-    memset(&st, 0xA5, sizeof st);
-    st.size = sizeof st;
-    int rc = analloc_stats(r->a, &st);
-    CHECK(r, rc == 0 && st.size == sizeof st, "analloc_stats = %d, size %zu", rc, st.size);
     const struct gaps *g = gaps(r);
     size_t free_pages = r->npages - r->live_pages - r->resv_pages;
-    CHECK(r, st.free_bytes == free_pages << r->shift && st.used_bytes == r->live_pages << r->shift &&
-                 st.reserved_bytes == r->resv_pages << r->shift &&
-                 st.cached_bytes == r->cached_pages << r->shift && st.live_blocks == r->nlive &&
-                 st.cached_blocks == r->cached_blocks && st.reserved_ranges == r->nresv &&
-                 st.managed_bytes == r->managed && st.page == r->page && st.depth == r->depth,
-          "analloc_stats: free %zu used %zu reserved %zu cached %zu live %zu/%zu cached %zu/%u "
-          "ranges %u/%u",
-          st.free_bytes, st.used_bytes, st.reserved_bytes, st.cached_bytes, st.live_blocks, r->nlive,
-          st.cached_blocks, r->cached_blocks, st.reserved_ranges, r->nresv);
-    CHECK(r, st.largest_free == (g->orders == 0 ? 0 : r->page << msb64(g->orders)),
-          "analloc_stats: largest_free %zu", st.largest_free);
-    for (unsigned m = 0; m < 64; m++)
-        CHECK(r, st.free_blocks_of_order[m] == (m <= r->depth ? g->count[m] : 0),
-              "analloc_stats: %zu free blocks of order %u, expected %zu", st.free_blocks_of_order[m], m,
-              g->count[m]);
+    memset(st, 0, sizeof *st);
+    st->page = r->page;
+    st->managed_bytes = r->managed;
+    st->free_bytes = free_pages << r->shift;
+    st->used_bytes = r->live_pages << r->shift;
+    st->reserved_bytes = r->resv_pages << r->shift;
+    st->cached_bytes = r->cached_pages << r->shift;
+    st->live_blocks = r->nlive;
+    st->cached_blocks = r->cached_blocks;
+    st->largest_free = g->orders == 0 ? 0 : r->page << msb64(g->orders);
+    st->depth = r->depth;
+    st->reserved_ranges = r->nresv;
+    for (unsigned m = 0; m <= r->depth && m < 64; m++)
+        st->free_blocks_of_order[m] = g->count[m];
     for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-        CHECK(r, st.cached_blocks_of_order[k] == r->ncached[k],
-              "analloc_stats: %zu cached blocks of order %u, expected %u",
-              st.cached_blocks_of_order[k], k, r->ncached[k]);
-    /* Linux's fragmentation index for one order. */
-    unsigned order = (unsigned)below(r, r->depth + 1u);
+        st->cached_blocks_of_order[k] = r->ncached[k];
+}
+
+/* Linux's fragmentation index for one order (order <= depth), as
+ * analloc_frag_index must give it. */
+static int frag_expected(struct run *r, unsigned order)
+{
+    const struct gaps *g = gaps(r);
+    size_t free_pages = r->npages - r->live_pages - r->resv_pages;
     uint64_t blocks = g->blocks + r->cached_blocks, suitable = 0;
     for (unsigned m = order; m <= r->depth; m++)
         suitable += g->count[m] + (m < ANALLOC_CACHE_ORDERS ? r->ncached[m] : 0u);
     uint64_t per = blocks == 0 ? 0 : (1000 + ((uint64_t)free_pages * 1000u >> order)) / blocks;
-    int want = blocks == 0 ? 0 : suitable != 0 ? -1000 : per >= 1000 ? 0 : (int)(1000 - per);
+    return blocks == 0 ? 0 : suitable != 0 ? -1000 : per >= 1000 ? 0 : (int)(1000 - per);
+}
+
+static void op_stats(struct run *r)
+{
+    r->op = "stats";
+    struct analloc_stats st, want;
+    memset(&st, 0xA5, sizeof st);
+    st.size = sizeof st;
+    int rc = analloc_stats(r->a, &st);
+    CHECK(r, rc == 0 && st.size == sizeof st, "analloc_stats = %d, size %zu", rc, st.size);
+    stats_expected(r, &want);
+    CHECK(r, st.free_bytes == want.free_bytes && st.used_bytes == want.used_bytes &&
+                 st.reserved_bytes == want.reserved_bytes && st.cached_bytes == want.cached_bytes &&
+                 st.live_blocks == want.live_blocks && st.cached_blocks == want.cached_blocks &&
+                 st.reserved_ranges == want.reserved_ranges &&
+                 st.managed_bytes == want.managed_bytes && st.page == want.page &&
+                 st.depth == want.depth,
+          "analloc_stats: free %zu used %zu reserved %zu cached %zu live %zu/%zu cached %zu/%zu "
+          "ranges %u/%u",
+          st.free_bytes, st.used_bytes, st.reserved_bytes, st.cached_bytes, st.live_blocks,
+          want.live_blocks, st.cached_blocks, want.cached_blocks, st.reserved_ranges,
+          want.reserved_ranges);
+    CHECK(r, st.largest_free == want.largest_free, "analloc_stats: largest_free %zu, expected %zu",
+          st.largest_free, want.largest_free);
+    for (unsigned m = 0; m < 64; m++)
+        CHECK(r, st.free_blocks_of_order[m] == want.free_blocks_of_order[m],
+              "analloc_stats: %zu free blocks of order %u, expected %zu", st.free_blocks_of_order[m],
+              m, want.free_blocks_of_order[m]);
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        CHECK(r, st.cached_blocks_of_order[k] == want.cached_blocks_of_order[k],
+              "analloc_stats: %zu cached blocks of order %u, expected %zu",
+              st.cached_blocks_of_order[k], k, want.cached_blocks_of_order[k]);
+    /* Linux's fragmentation index for one order. */
+    unsigned order = (unsigned)below(r, r->depth + 1u);
+    int wantf = frag_expected(r, order);
     int got = analloc_frag_index(r->a, order);
-    CHECK(r, got == want, "analloc_frag_index(%u) = %d, expected %d", order, got, want);
+    CHECK(r, got == wantf, "analloc_frag_index(%u) = %d, expected %d", order, got, wantf);
     /* The walk, with a random set of kinds. */
     struct walk_ctx w = {.r = r, .kinds = 1u + (unsigned)below(r, ANALLOC_BLOCK_ALL)};
     model_walk(r, walk_want, &w);
@@ -1777,8 +1860,8 @@ static void setup_chunk(struct run *r)
     rc = analloc_with_chunk(r->a, chunk, r->total, r->used, page);
     CHECK(r, rc == 0, "analloc_with_chunk = %d (%s)", rc, analloc_strerror(rc));
 
-    r->words = (uintptr_t)r->a->internal.words;
-    r->meta_bytes = r->a->internal.meta_bytes;
+    r->words = addr(ti_meta(r->a));
+    r->meta_bytes = ti_meta_bytes(r->a);
     r->start = (uintptr_t)r->a->start;
     r->managed = r->a->managed;
     uintptr_t meta_end = r->words + r->meta_bytes;
@@ -1803,7 +1886,7 @@ static void setup_chunk(struct run *r)
         CHECK(r, tmp != NULL, "out of memory");
         rc = analloc_init(&s, chunk + (r->start - page - r->chunk), r->managed + page, page, tmp,
                           need);
-        size_t more = s.internal.meta_bytes;
+        size_t more = ti_meta_bytes(&s);
         free(tmp);
         CHECK(r, rc == 0, "scratch init for [start - page, end) = %d", rc);
         CHECK(r, r->words + more > r->start - page,
@@ -1879,8 +1962,8 @@ static void setup_init(struct run *r)
     rc = analloc_init(r->a, basev, r->total, page, metap, r->meta_size);
     CHECK(r, rc == 0, "analloc_init = %d (%s)", rc, analloc_strerror(rc));
 
-    r->words = (uintptr_t)r->a->internal.words;
-    r->meta_bytes = r->a->internal.meta_bytes;
+    r->words = addr(ti_meta(r->a));
+    r->meta_bytes = ti_meta_bytes(r->a);
     r->start = (uintptr_t)r->a->start;
     r->managed = r->a->managed;
     uintptr_t lo = base / page + (base % page != 0), hi = (base + r->total) / page;
@@ -2036,11 +2119,10 @@ static void run_setup(struct run *r)
     r->cache_slots0 = r->cache_slots;
     len = strlen(r->desc);
     snprintf(r->desc + len, sizeof r->desc - len, ", cache %u slots", r->cache_slots);
-    r->meta0 = malloc(r->meta_bytes);
-    r->meta_snap = malloc(r->meta_bytes);
-    CHECK(r, r->meta0 != NULL && r->meta_snap != NULL, "out of memory");
-    memcpy(&r->snap0, a, sizeof *a);
-    memcpy(r->meta0, a->internal.words, r->meta_bytes);
+    r->snap0.meta = malloc(r->meta_bytes);
+    r->snap.meta = malloc(r->meta_bytes);
+    CHECK(r, r->snap0.meta != NULL && r->snap.meta != NULL, "out of memory");
+    snap_fill(&r->snap0, a);
     size_t cp = r->klass->check_pages;
     if (cp == 0)
         r->check_every = r->npages <= SMALL_ARENA ? 1u : 1000u;
@@ -2161,7 +2243,7 @@ static void run_finish(struct run *r)
         check_engine(r);
     CHECK(r, analloc_set_cache(r->a, r->cache_slots0) == 0, "set_cache back to %u failed",
           r->cache_slots0);
-    snap_compare(r, &r->snap0, r->meta0, "after freeing everything, compared with the setup");
+    snap_compare(r, &r->snap0, "after freeing everything, compared with the setup");
     canaries_verify(r, false, "at the end");
 }
 
@@ -2171,8 +2253,8 @@ static void run_release(struct run *r)
     free(r->metabuf);
     free(r->live);
     free(r->owner);
-    free(r->meta0);
-    free(r->meta_snap);
+    free(r->snap0.meta);
+    free(r->snap.meta);
     free(r);
 }
 
@@ -2220,4 +2302,317 @@ size_t model_run_one(const struct model_class *k, size_t index, const struct mod
         snprintf(desc, desc_size, "%s", r->desc);
     run_release(r);
     return steps;
+}
+
+/* ---- The model, step by step ------------------------------------------------- */
+
+/* A run without a configuration, a source of randomness or a driver: the
+ * model alone, of an allocator a test has set up, fed one call at a time.
+ * Its checks are the model's consistency (a test freeing a block the model
+ * holds no record of, say); comparing with the engine is the caller's. */
+struct model_arena {
+    struct run r;
+};
+
+static unsigned model_shift(size_t page)
+{
+    unsigned s = 0;
+    while (((size_t)1 << s) < page)
+        s++;
+    return s;
+}
+
+struct model_arena *model_arena_new(analloc_t a, unsigned cache_slots,
+                                    const struct model_failure *failure)
+{
+    struct model_arena *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        failure->report(failure->ctx, "model: out of memory");
+        abort();
+    }
+    struct run *r = &m->r;
+    r->failure = *failure;
+    r->op = "model_arena_new";
+    r->a = a;
+    r->page = a->page;
+    r->shift = model_shift(a->page);
+    r->start = (uintptr_t)a->start;
+    r->managed = a->managed;
+    r->end = r->start + r->managed;
+    r->lo = r->start >> r->shift;
+    r->hi = r->end >> r->shift;
+    r->npages = (size_t)(r->hi - r->lo);
+    CHECK(r, ((size_t)1 << r->shift) == r->page && r->lo << r->shift == r->start && r->npages > 0,
+          "an arena of %zu pages of %zu bytes at %#llx", r->npages, r->page, ULL(r->start));
+    r->live_max = r->npages + 2u;
+    r->live = calloc(r->live_max, sizeof r->live[0]);
+    CHECK(r, r->live != NULL, "out of memory");
+    gaps_compute(r);
+    r->depth = msb64(r->gaps.orders);
+    CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
+    CHECK(r, cache_slots <= ANALLOC_CACHE_MAX, "%u cache slots", cache_slots);
+    r->cache_slots = cache_slots;
+    r->next_id = 1;
+    return m;
+}
+
+void model_arena_delete(struct model_arena *m)
+{
+    if (m == NULL)
+        return;
+    free(m->r.live);
+    free(m->r.owner);
+    free(m);
+}
+
+unsigned model_arena_depth(const struct model_arena *m) { return m->r.depth; }
+
+uintptr_t model_arena_lo(const struct model_arena *m) { return m->r.lo; }
+
+size_t model_arena_pages(const struct model_arena *m) { return m->r.npages; }
+
+size_t model_arena_live(const struct model_arena *m) { return m->r.nlive; }
+
+uintptr_t model_arena_live_at(const struct model_arena *m, size_t i, unsigned *order)
+{
+    const struct run *r = &m->r;
+    CHECK(r, i < r->nlive, "live block %zu of %zu", i, r->nlive);
+    if (order != NULL)
+        *order = r->live[i].order;
+    return r->live[i].pfn << r->shift;
+}
+
+/* The block of page pfn, in a walk. */
+struct page_ctx {
+    uintptr_t pfn, first;
+    unsigned order, kind;
+};
+
+static void page_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                     unsigned kind)
+{
+    struct page_ctx *c = ctx;
+    (void)r;
+    if (c->pfn >= pfn && c->pfn - pfn < pages) {
+        c->first = pfn;
+        c->order = order;
+        c->kind = kind;
+    }
+}
+
+unsigned model_arena_page(struct model_arena *m, uintptr_t pfn, uintptr_t *first, unsigned *order)
+{
+    struct run *r = &m->r;
+    r->op = "model_arena_page";
+    CHECK(r, pfn >= r->lo && pfn < r->hi, "page %#llx outside [%#llx, %#llx)", ULL(pfn),
+          ULL(r->lo), ULL(r->hi));
+    struct page_ctx c = {.pfn = pfn};
+    model_walk(r, page_seg, &c);
+    if (first != NULL)
+        *first = c.first;
+    if (order != NULL)
+        *order = c.order;
+    return c.kind;
+}
+
+enum model_got model_arena_alloc(struct model_arena *m, size_t size, uintptr_t *addr,
+                                 unsigned *order, bool *drained)
+{
+    struct run *r = &m->r;
+    r->op = "alloc";
+    unsigned k = model_order(r, size);
+    bool drains;
+    uintptr_t want = predict(r, k, &drains);
+    if (drains)
+        cache_empty(r);
+    *addr = 0;
+    if (order != NULL)
+        *order = k;
+    if (drained != NULL)
+        *drained = drains;
+    if (k > r->depth)
+        return MODEL_BAD;
+    if (want == 0)
+        return MODEL_NONE;
+    if (from_cache(r, k))
+        cache_pop(r, k);
+    model_insert(r, want, k, r->next_id++);
+    *addr = want << r->shift;
+    return MODEL_BLOCK;
+}
+
+enum model_got model_arena_alloc_range(struct model_arena *m, size_t size, size_t align,
+                                       uintptr_t lo, uintptr_t hi, unsigned flags,
+                                       uintptr_t *addr, unsigned *order, bool *drained)
+{
+    struct run *r = &m->r;
+    r->op = "alloc_range";
+    unsigned ka, k = model_order(r, size);
+    bool possible, drains;
+    uintptr_t want = placed_predict(r, size, align, lo, hi, flags, &ka, &possible, &drains);
+    *addr = 0;
+    if (order != NULL)
+        *order = k;
+    if (drained != NULL)
+        *drained = drains;
+    if (!possible)
+        return MODEL_BAD;
+    if (want == 0)
+        return MODEL_NONE;
+    model_insert(r, want, k, r->next_id++);
+    *addr = want << r->shift;
+    return MODEL_BLOCK;
+}
+
+/* The live block that starts at addr. */
+static size_t live_at(struct run *r, uintptr_t addr)
+{
+    size_t i = find_live(r, addr >> r->shift);
+    CHECK(r, i != NONE && r->live[i].pfn << r->shift == addr,
+          "%#llx is not the start of a live block of the model", ULL(addr));
+    return i;
+}
+
+void model_arena_free(struct model_arena *m, uintptr_t addr)
+{
+    struct run *r = &m->r;
+    r->op = "free";
+    size_t i = live_at(r, addr);
+    struct blk b = r->live[i];
+    model_remove(r, i);
+    if (b.order < ANALLOC_CACHE_ORDERS && r->cache_slots > 0)
+        cache_put(r, b.order, b.pfn);
+}
+
+enum model_got model_arena_realloc(struct model_arena *m, uintptr_t addr, size_t size,
+                                   uintptr_t *to, bool *drained)
+{
+    struct run *r = &m->r;
+    r->op = "realloc";
+    size_t i = live_at(r, addr);
+    unsigned k = model_order(r, size);
+    uintptr_t want;
+    bool drains;
+    enum realloc_kind kind = realloc_predict(r, i, k, &want, &drains);
+    if (drains)
+        cache_empty(r);
+    if (drained != NULL)
+        *drained = drains;
+    *to = 0;
+    if (kind == RE_FAIL)
+        return k > r->depth ? MODEL_BAD : MODEL_NONE;
+    if (kind == RE_IN_PLACE) {
+        model_resize(r, i, k);
+        *to = addr;
+    } else {
+        uint32_t id = r->live[i].id;
+        model_remove(r, i);
+        model_insert(r, want, k, id);
+        *to = want << r->shift;
+    }
+    return MODEL_BLOCK;
+}
+
+int model_arena_reserve(struct model_arena *m, uintptr_t addr, size_t size)
+{
+    struct run *r = &m->r;
+    r->op = "reserve";
+    struct resv_change c;
+    int want = reserve_predict(r, addr, size, &c);
+    if (want == ANALLOC_OK)
+        reserve_apply(r, &c);
+    return want;
+}
+
+int model_arena_release(struct model_arena *m, uintptr_t addr, size_t size)
+{
+    struct run *r = &m->r;
+    r->op = "release";
+    uintptr_t r0, r1;
+    unsigned x;
+    int want = release_predict(r, addr, size, &r0, &r1, &x);
+    if (want == ANALLOC_OK)
+        model_release(r, x, r0, r1);
+    return want;
+}
+
+void model_arena_drain(struct model_arena *m) { cache_empty(&m->r); }
+
+void model_arena_set_cache(struct model_arena *m, unsigned slots)
+{
+    struct run *r = &m->r;
+    r->op = "set_cache";
+    CHECK(r, slots <= ANALLOC_CACHE_MAX, "%u cache slots", slots);
+    cache_empty(r);
+    r->cache_slots = slots;
+}
+
+size_t model_arena_largest(struct model_arena *m) { return model_largest(&m->r); }
+
+size_t model_arena_free_bytes(const struct model_arena *m)
+{
+    const struct run *r = &m->r;
+    return (r->npages - r->live_pages - r->resv_pages) << r->shift;
+}
+
+int model_arena_classify(struct model_arena *m, uintptr_t addr)
+{
+    size_t li;
+    m->r.op = "classify";
+    return classify(&m->r, addr, &li);
+}
+
+void model_arena_stats(struct model_arena *m, struct analloc_stats *st)
+{
+    stats_expected(&m->r, st);
+}
+
+int model_arena_frag_index(struct model_arena *m, unsigned order)
+{
+    return order > m->r.depth ? ANALLOC_EINVAL : frag_expected(&m->r, order);
+}
+
+/* analloc_walk's callback, fed from model_walk. */
+struct arena_walk_ctx {
+    unsigned kinds;
+    int (*fn)(void *ctx, void *block, size_t bytes, unsigned kind);
+    void *ctx;
+    int stopped;
+};
+
+static void arena_walk_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages,
+                           unsigned order, unsigned kind)
+{
+    struct arena_walk_ctx *w = ctx;
+    (void)order;
+    if (w->stopped == 0 && (w->kinds & kind) != 0)
+        w->stopped = w->fn(w->ctx, (void *)(pfn << r->shift), (size_t)(pages << r->shift), kind);
+}
+
+int model_arena_walk(struct model_arena *m, unsigned kinds,
+                     int (*fn)(void *ctx, void *block, size_t bytes, unsigned kind), void *ctx)
+{
+    struct arena_walk_ctx w = {.kinds = kinds, .fn = fn, .ctx = ctx};
+    model_walk(&m->r, arena_walk_seg, &w);
+    return w.stopped;
+}
+
+unsigned model_arena_reserved(const struct model_arena *m, uintptr_t (*ranges)[2], unsigned max)
+{
+    const struct run *r = &m->r;
+    for (unsigned x = 0; x < r->nresv && x < max; x++) {
+        ranges[x][0] = r->resv[x][0];
+        ranges[x][1] = r->resv[x][1];
+    }
+    return r->nresv;
+}
+
+unsigned model_arena_cached(const struct model_arena *m, unsigned k, uintptr_t *pages)
+{
+    const struct run *r = &m->r;
+    if (k >= ANALLOC_CACHE_ORDERS)
+        return 0;
+    for (unsigned x = 0; x < r->ncached[k]; x++)
+        pages[x] = r->cached[k][x];
+    return r->ncached[k];
 }

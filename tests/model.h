@@ -1,6 +1,6 @@
 /*
  * model.h - the shadow-model engine shared by the randomized model test
- * (tests/test_model.c, cmocka, a splitmix64 PRNG) and the libFuzzer harness
+ * (tests/test_model.c, cmocka, tests/testutil.h's generator) and the libFuzzer harness
  * (tests/fuzz_analloc.c, the fuzz input as a byte stream).
  *
  * One call of model_run_one() draws a configuration (page size, arena size,
@@ -15,8 +15,10 @@
  * model_source and reports a broken expectation through a model_failure
  * callback, which must not return (cmocka's fail_msg, or abort()).
  *
- * The Makefile builds each test from one source file, so the drivers pull
- * the engine in with #include "model.c" (model.c includes this header).
+ * tests/model.c is its own compilation unit: the Makefile links it into
+ * test_model, test_engine, test_placement, test_ranges, fuzz_replay and the
+ * libFuzzer target.  It is the tests' one reference model: the hand-written
+ * suites use it step by step (model_arena_*, below).
  */
 #ifndef ANALLOC_TESTS_MODEL_H
 #define ANALLOC_TESTS_MODEL_H
@@ -98,15 +100,10 @@ size_t model_run_one(const struct model_class *k, size_t index, const struct mod
                      const struct model_failure *failure, struct model_totals *t, char *desc,
                      size_t desc_size);
 
-/* splitmix64: advance *state and return the next number. */
-uint64_t model_splitmix64(uint64_t *state);
-
-/* One splitmix64 step from x: a 64-bit mix of x. */
-uint64_t model_mix64(uint64_t x);
-
-/* A model_source drawing from a splitmix64 generator whose state is *state:
- * draw(n) is the next number modulo n.  Never runs dry. */
-struct model_source model_source_prng(uint64_t *state);
+/* A model_source drawing from r, tests/testutil.h's generator (which must
+ * outlive the source): draw(n) is the next number modulo n.  Never runs dry. */
+struct rng;
+struct model_source model_source_prng(struct rng *r);
 
 /*
  * A model_source reading the bytes [data, data + size): a draw of [0, n)
@@ -121,5 +118,104 @@ struct model_bytes {
 };
 struct model_source model_source_bytes(struct model_bytes *stream, const uint8_t *data,
                                        size_t size);
+
+/* ==== The model, step by step ===========================================
+ *
+ * The same model as an oracle for hand-written tests (test_engine,
+ * test_placement, test_ranges): create it for an allocator that was just set
+ * up (every page free, nothing reserved), then for each call ask the model
+ * first - it predicts the result and takes the step - make the call on the
+ * engine and compare.  The model never asks the engine.  A contradiction in
+ * the model itself (a test freeing a block the model does not hold live, say)
+ * goes to `failure`.  Addresses are bytes; pages are absolute page numbers
+ * (address / page). */
+struct analloc;
+struct analloc_stats;
+struct model_arena;
+
+/* The outcome of an allocation or a realloc. */
+enum model_got {
+    MODEL_BLOCK, /* a block: *addr */
+    MODEL_NONE,  /* NULL after a search (and a drain of the cache, if it held blocks) */
+    MODEL_BAD    /* NULL on the arguments alone: no search, nothing changes, the cache neither */
+};
+
+/* A model of a, just set up, with cache_slots slots per cached order
+ * (ANALLOC_CACHE_DEFAULT after a setup); its depth must be a->depth. */
+struct model_arena *model_arena_new(struct analloc *a, unsigned cache_slots,
+                                    const struct model_failure *failure);
+void model_arena_delete(struct model_arena *m);
+
+unsigned model_arena_depth(const struct model_arena *m);
+uintptr_t model_arena_lo(const struct model_arena *m); /* the first page */
+size_t model_arena_pages(const struct model_arena *m);
+
+/* Live blocks: how many, and the i-th in address order (its order in *order). */
+size_t model_arena_live(const struct model_arena *m);
+uintptr_t model_arena_live_at(const struct model_arena *m, size_t i, unsigned *order);
+
+/* The block holding page pfn (in the arena): its kind, ANALLOC_BLOCK_USED,
+ * _CACHED, _RESERVED (the whole range; order 0) or _FREE (the free block a
+ * fully merging buddy system holds there), its first page and order. */
+unsigned model_arena_page(struct model_arena *m, uintptr_t pfn, uintptr_t *first, unsigned *order);
+
+/* analloc_alloc(size), and analloc_alloc_flags(size, 0): the newest cached
+ * block of the order, else the lowest of the smallest free blocks, else the
+ * same after draining the cache.  *order: the order size asks for;
+ * *drained: the cache was drained. */
+enum model_got model_arena_alloc(struct model_arena *m, size_t size, uintptr_t *addr,
+                                 unsigned *order, bool *drained);
+
+/* analloc_alloc_range(size, align, lo, hi, flags); analloc_alloc_aligned is
+ * the window [0, UINTPTR_MAX), analloc_alloc_flags with flags other than 0
+ * the same with align 0. */
+enum model_got model_arena_alloc_range(struct model_arena *m, size_t size, size_t align,
+                                       uintptr_t lo, uintptr_t hi, unsigned flags,
+                                       uintptr_t *addr, unsigned *order, bool *drained);
+
+/* analloc_free of the live block that starts at addr. */
+void model_arena_free(struct model_arena *m, uintptr_t addr);
+
+/* analloc_realloc of the live block at addr to size: MODEL_BLOCK with *to
+ * (addr when in place), MODEL_NONE (no room), MODEL_BAD (no block of the
+ * arena holds size). */
+enum model_got model_arena_realloc(struct model_arena *m, uintptr_t addr, size_t size,
+                                   uintptr_t *to, bool *drained);
+
+/* analloc_reserve and analloc_release: the code they must return; the model
+ * takes the step when it is ANALLOC_OK. */
+int model_arena_reserve(struct model_arena *m, uintptr_t addr, size_t size);
+int model_arena_release(struct model_arena *m, uintptr_t addr, size_t size);
+
+/* analloc_drain; a successful analloc_set_cache(slots) (which drains). */
+void model_arena_drain(struct model_arena *m);
+void model_arena_set_cache(struct model_arena *m, unsigned slots);
+
+/* analloc_largest_free (it drains the cache first), analloc_free_bytes. */
+size_t model_arena_largest(struct model_arena *m);
+size_t model_arena_free_bytes(const struct model_arena *m);
+
+/* The error analloc_free gives for addr, an address inside the arena:
+ * ANALLOC_OK for a live block's start, ANALLOC_EINTERIOR, _EFREE, _EALIGN,
+ * _ERESERVED (a reserved range). */
+int model_arena_classify(struct model_arena *m, uintptr_t addr);
+
+/* analloc_stats (every field but size and meta_bytes), analloc_frag_index. */
+void model_arena_stats(struct model_arena *m, struct analloc_stats *st);
+int model_arena_frag_index(struct model_arena *m, unsigned order);
+
+/* analloc_walk: fn for every block of the kinds asked, in address order
+ * (a reserved range is one call); stops at fn's first nonzero return and
+ * returns it. */
+int model_arena_walk(struct model_arena *m, unsigned kinds,
+                     int (*fn)(void *ctx, void *block, size_t bytes, unsigned kind), void *ctx);
+
+/* The reserved ranges, [first page, end page), sorted (at most max stored);
+ * returns how many there are. */
+unsigned model_arena_reserved(const struct model_arena *m, uintptr_t (*ranges)[2], unsigned max);
+
+/* The block cache of order k, oldest first (first pages; at most
+ * ANALLOC_CACHE_MAX); returns how many. */
+unsigned model_arena_cached(const struct model_arena *m, unsigned k, uintptr_t *pages);
 
 #endif /* ANALLOC_TESTS_MODEL_H */

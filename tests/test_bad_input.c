@@ -7,8 +7,8 @@
  *    live allocator), the chunk and the metadata buffer byte for byte as they
  *    were (buffers are pre-filled with a pattern and compared);
  *  - a refused call on a live allocator leaves the whole struct analloc and
- *    the metadata bytes a->internal.words[0 .. a->internal.meta_bytes)
- *    identical (snapshot + memcmp), the live blocks' contents too;
+ *    the metadata bytes identical (snapshot + memcmp, tests/testcheck.h),
+ *    the live blocks' contents too;
  *  - the exact error code, and the error hook called exactly once with that
  *    code and the pointer (bad pointers to analloc_free and analloc_realloc)
  *    or not at all (everything else);
@@ -38,35 +38,12 @@
 #include "analloc.h"
 #include "layout.h"
 #include "testutil.h"
+#include "testcheck.h"
 #include "analloc/buddy.h"
-
-#if UINTPTR_MAX > 0xFFFFFFFFu
-#define HOST_64 1
-#else
-#define HOST_64 0
-#endif
 
 #define POOL_LEN ((size_t)256 << 10)
 #define POOL_BYTE 0xC3
 #define MIB ((uintptr_t)1 << 20)
-
-#define FAILF(...)                \
-    do {                          \
-        print_error(__VA_ARGS__); \
-        fail();                   \
-    } while (0)
-
-
-
-static size_t first_diff(const void *x, const void *y, size_t n)
-{
-    const unsigned char *p = x, *q = y;
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (p[i] != q[i])
-            return i;
-    return (size_t)-1;
-}
 
 static size_t bytes_differ(const unsigned char *p, size_t n, unsigned char v)
 {
@@ -75,16 +52,6 @@ static size_t bytes_differ(const unsigned char *p, size_t n, unsigned char v)
         if (p[i] != v)
             return i;
     return (size_t)-1;
-}
-
-#define ASSERT_ERR(got, want) assert_err_((got), (want), #got, __FILE__, __LINE__)
-static void assert_err_(int got, int want, const char *expr, const char *file, int line)
-{
-    if (got != want) {
-        print_error("%s:%d: %s returned %d (%s), expected %d (%s)\n", file, line, expr, got,
-                    analloc_strerror(got), want, analloc_strerror(want));
-        _fail(file, line);
-    }
 }
 
 /* A pattern in a block, so that "same contents" can be checked. */
@@ -104,49 +71,6 @@ static int has_pattern(const void *p, size_t n, unsigned seed)
         if (b[i] != (unsigned char)(seed * 31u + i * 7u + (i >> 8)))
             return 0;
     return 1;
-}
-
-/* ---- the error hook ------------------------------------------------------------ */
-
-
-/* ---- snapshots: the whole struct and the metadata bytes ---------------------------- */
-
-struct snap {
-    struct analloc s;
-    unsigned char *meta;
-    size_t len;
-};
-
-static void snap_take(struct snap *sn, const struct analloc *a)
-{
-    memcpy(&sn->s, a, sizeof *a);
-    sn->len = a->internal.meta_bytes;
-    sn->meta = malloc(sn->len ? sn->len : 1);
-    assert_non_null(sn->meta);
-    memcpy(sn->meta, a->internal.words, sn->len);
-}
-
-static void snap_free(struct snap *sn)
-{
-    free(sn->meta);
-    sn->meta = NULL;
-}
-
-#define SNAP_SAME(sn, a, what) snap_same_((sn), (a), (what), __FILE__, __LINE__)
-static void snap_same_(const struct snap *sn, const struct analloc *a, const char *what,
-                       const char *file, int line)
-{
-    size_t ds = first_diff(&sn->s, a, sizeof *a);
-    size_t dm = first_diff(sn->meta, sn->s.internal.words, sn->len);
-    if (ds != (size_t)-1 || dm != (size_t)-1) {
-        print_error("%s:%d: %s changed the allocator:", file, line, what);
-        if (ds != (size_t)-1)
-            print_error(" struct analloc at byte %zu of %zu;", ds, sizeof *a);
-        if (dm != (size_t)-1)
-            print_error(" metadata at byte %zu of %zu", dm, sn->len);
-        print_error("\n");
-        _fail(file, line);
-    }
 }
 
 /* ---- fixtures: live allocators over real memory ---------------------------------- */
@@ -717,14 +641,16 @@ static void twin_fini(struct twin *t)
 #define TWIN_SAME(t, what) twin_same_((t), (what), __FILE__, __LINE__)
 static void twin_same_(const struct twin *t, const char *what, const char *file, int line)
 {
-    const struct analloc_internal *x = &t->a[0].internal, *y = &t->a[1].internal;
-    size_t d = first_diff(x->words, y->words, x->meta_bytes);
-    if (d != (size_t)-1 || x->free_pages != y->free_pages || x->live_blocks != y->live_blocks ||
-        x->free_orders != y->free_orders) {
+    const struct analloc *x = &t->a[0], *y = &t->a[1];
+    size_t d = ti_meta_bytes(x) == ti_meta_bytes(y)
+                   ? first_diff(ti_meta(x), ti_meta(y), ti_meta_bytes(x))
+                   : 0;
+    if (d != SIZE_MAX || TI_FREE_PAGES(x) != TI_FREE_PAGES(y) ||
+        TI_LIVE_BLOCKS(x) != TI_LIVE_BLOCKS(y) || TI_FREE_ORDERS(x) != TI_FREE_ORDERS(y)) {
         print_error("%s:%d: %s: the two allocators differ (metadata byte %zd; free pages %zu/%zu, "
                     "live %zu/%zu)\n",
-                    file, line, what, d == (size_t)-1 ? (ssize_t)-1 : (ssize_t)d, x->free_pages,
-                    y->free_pages, x->live_blocks, y->live_blocks);
+                    file, line, what, d == SIZE_MAX ? (ssize_t)-1 : (ssize_t)d, TI_FREE_PAGES(x),
+                    TI_FREE_PAGES(y), TI_LIVE_BLOCKS(x), TI_LIVE_BLOCKS(y));
         _fail(file, line);
     }
 }
@@ -926,8 +852,8 @@ static void bad_pointers_common(struct fx *f, const struct victims *v, bad_check
 
 static void bad_pointers_chunk(struct fx *f, const struct victims *v, bad_check check)
 {
-    unsigned char *words = (unsigned char *)f->a->internal.words;
-    size_t mb = f->a->internal.meta_bytes;
+    unsigned char *words = ti_meta(f->a);
+    size_t mb = TI_META_BYTES(f->a);
     uintptr_t q;
     bad_pointers_common(f, v, check);
     /* the used prefix, the metadata, the slack up to the first page: reserved
@@ -949,8 +875,8 @@ static void bad_pointers_chunk(struct fx *f, const struct victims *v, bad_check 
 
 static void bad_pointers_init(struct fx *f, const struct victims *v, bad_check check)
 {
-    unsigned char *words = (unsigned char *)f->a->internal.words;
-    size_t mb = f->a->internal.meta_bytes;
+    unsigned char *words = ti_meta(f->a);
+    size_t mb = TI_META_BYTES(f->a);
     bad_pointers_common(f, v, check);
     /* the metadata buffer, all meta_size bytes of it, is reserved */
     BAD(f->meta, ANALLOC_ERESERVED);
@@ -1373,9 +1299,9 @@ NO_ASAN static uintptr_t read_word(uintptr_t p)
 NO_ASAN static void scan_for_struct(uintptr_t from, uintptr_t to, uintptr_t words, uintptr_t lo,
                                     uintptr_t hi, const struct analloc **found)
 {
-    const size_t ow = offsetof(struct analloc, internal.words);
-    const size_t olo = offsetof(struct analloc, internal.held_lo);
-    const size_t ohi = offsetof(struct analloc, internal.held_hi);
+    const size_t ow = TI_OFFSET_WORDS;
+    const size_t olo = TI_OFFSET_HELD_LO;
+    const size_t ohi = TI_OFFSET_HELD_HI;
     uintptr_t x;
     for (x = align_up(from + ow, _Alignof(struct analloc)); x + sizeof(uintptr_t) <= to;
          x += _Alignof(struct analloc)) {
@@ -1452,7 +1378,7 @@ static void front_find(struct front *f)
     if (f->a == NULL)
         FAILF("the front's struct analloc (metadata at %#lx) was not found in .bss\n",
               (unsigned long)lo);
-    assert_int_equal(f->a->internal.meta_bytes <= hi - lo, 1);
+    assert_int_equal(TI_META_BYTES(f->a) <= hi - lo, 1);
     f->meta_snap = malloc(hi - lo);
     assert_non_null(f->meta_snap);
     assert_int_equal(buddy_last_error(), 0);
@@ -1567,7 +1493,7 @@ static void test_buddy_free_bad_pointers(void **state)
     assert_int_equal(buddy_last_error(), 0);
     buddy_free(P);
     assert_int_equal(buddy_last_error(), 0);
-    assert_int_equal(f.a->internal.free_pages << f.a->internal.shift, f.a->managed);
+    assert_int_equal(TI_FREE_PAGES(f.a) << TI_SHIFT(f.a), f.a->managed);
     buddy_init();
     front_fini(&f);
 }

@@ -6,8 +6,8 @@
  * macro of the header is checked against a naive reference: a bool per bit,
  * and word values built one bit at a time.
  *
- * Environment: ANALLOC_SEED=n replays the randomized tests with seed n (the
- * seed is printed as "seed=n"); ANALLOC_OPS=n sets the operations per vector
+ * Environment: ANALLOC_SEED=n replays the randomized test with seed n (the
+ * seed is printed as "seed=n"; the generator is tests/testutil.h's); ANALLOC_OPS=n sets the operations per vector
  * size of the differential test; ANALLOC_QUICK=1 runs fewer.
  */
 #define BV_ENABLEMACROS
@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "testutil.h"
 
 /* ---- Naive reference ---------------------------------------------------- */
 
@@ -182,53 +184,25 @@ static size_t ref_count(const bool *ref, size_t size)
     return n;
 }
 
-/* ---- Pseudo-random numbers (splitmix64) ---------------------------------- */
+/* ---- Pseudo-random numbers (tests/testutil.h) ----------------------------- */
 
-static uint64_t rng_state;
+/* One generator for the whole file: each test seeds it (most with a fixed
+ * number, the differential test with the run's seed). */
+static struct rng g_rng;
+static uint64_t test_seed;
 
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform-ish in [0, n); n > 0. */
-static size_t rng_below(size_t n)
-{
-    return (size_t)(rng_next() % n);
-}
-
-/* A random word with a mix of densities (sparse, dense, uniform). */
-static uint64_t rng_word(void)
-{
-    switch (rng_next() % 4u) {
-    case 0:
-        return rng_next() & rng_next() & rng_next();
-    case 1:
-        return rng_next() | rng_next() | rng_next();
-    default:
-        return rng_next();
-    }
-}
-
-static unsigned long test_seed;
-
-static void seed_from_env(void)
+/* The run's seed (ANALLOC_SEED, printed once), into g_rng. */
+static void seed_differential(void)
 {
     static bool done;
     if (!done) {
-        const char *s = getenv("ANALLOC_SEED");
-        if (s && *s)
-            test_seed = strtoul(s, NULL, 0);
-        else
-            test_seed = (unsigned long)time(NULL);
-        printf("seed=%lu\n", test_seed);
+        test_seed = seed_from_env();
+        printf("seed=%llu (replay with ANALLOC_SEED=%llu)\n", (unsigned long long)test_seed,
+               (unsigned long long)test_seed);
         fflush(stdout);
         done = true;
     }
-    rng_state = (uint64_t)test_seed;
+    g_rng.s = test_seed;
 }
 
 /* ---- Constants, types and sizes ------------------------------------------ */
@@ -416,9 +390,9 @@ static void test_index_bit_mask_large(void **state)
     check_large_index(((size_t)1 << 40) + 5);
     check_large_index(((size_t)1 << 63) + 63);
 #endif
-    rng_state = 12345;
+    g_rng.s = 12345;
     for (int k = 0; k < 10000; k++)
-        check_large_index((size_t)rng_next());
+        check_large_index((size_t)rng_next(&g_rng));
 }
 
 /* ---- bv_set, bv_clear, bv_test and their macros --------------------------- */
@@ -614,7 +588,7 @@ static void test_toggleall_inverts(void **state)
     (void)state;
     struct gvec g;
     bool ref[MAX_BITS], orig[MAX_BITS];
-    rng_state = 777;
+    g_rng.s = 777;
 
     /* The seed's bug in its simplest form: a full vector toggles to empty. */
     gvec_init(&g, 2 * WBITS + 3, 0);
@@ -635,7 +609,7 @@ static void test_toggleall_inverts(void **state)
                 case 1: orig[i] = true; break;
                 case 2: orig[i] = (i % 2) == 0; break;
                 case 3: orig[i] = i == size - 1; break;
-                default: orig[i] = (rng_next() & 1u) != 0; break;
+                default: orig[i] = (rng_next(&g_rng) & 1u) != 0; break;
                 }
                 ref[i] = orig[i];
             }
@@ -651,7 +625,7 @@ static void test_toggleall_inverts(void **state)
         /* Garbage in the padding does not survive a toggle. */
         gvec_init(&g, size, 0);
         for (size_t i = 0; i < size; i++)
-            ref[i] = (rng_next() & 1u) != 0;
+            ref[i] = (rng_next(&g_rng) & 1u) != 0;
         gvec_load(&g, ref);
         if (g.nwords && size % WBITS)
             g.v[g.nwords - 1] |= naive_span(size % WBITS, WBITS - 1);
@@ -690,11 +664,11 @@ static void test_ctz32_clz32_popcount32(void **state)
     assert_int_equal(bv_popcount32(0x55555555u), 16);
     assert_int_equal(bv_popcount32(0xaaaaaaaau), 16);
     assert_int_equal(bv_popcount32(0x80000001u), 2);
-    rng_state = 99;
+    g_rng.s = 99;
     for (int k = 0; k < 100000; k++) {
-        uint32_t x = (uint32_t)rng_word();
+        uint32_t x = (uint32_t)rng_word(&g_rng);
         if (k & 1)
-            x >>= rng_below(32);
+            x >>= rng_below(&g_rng, 32);
         assert_int_equal(bv_ctz32(x), naive_ctz(x, 32));
         assert_int_equal(bv_clz32(x), x ? 31 - naive_msb(x, 32) : 32);
         assert_int_equal(bv_popcount32(x), naive_popcount(x));
@@ -731,13 +705,13 @@ static void test_word_helpers(void **state)
         assert_int_equal(bv_ctz_word(two), i < WBITS - 1 - i ? i : WBITS - 1 - i);
         assert_int_equal(bv_msb_word(two), i > WBITS - 1 - i ? i : WBITS - 1 - i);
     }
-    rng_state = 4242;
+    g_rng.s = 4242;
     for (int k = 0; k < 100000; k++) {
-        BV_TYPE w = (BV_TYPE)rng_word();
+        BV_TYPE w = (BV_TYPE)rng_word(&g_rng);
         if (k & 1)
-            w = (BV_TYPE)(w >> rng_below(WBITS));
+            w = (BV_TYPE)(w >> rng_below(&g_rng, WBITS));
         if (k % 3 == 0)
-            w = (BV_TYPE)(w << rng_below(WBITS));
+            w = (BV_TYPE)(w << rng_below(&g_rng, WBITS));
         assert_int_equal(bv_ctz_word(w), naive_ctz(w, (unsigned)WBITS));
         assert_int_equal(bv_msb_word(w), naive_msb(w, (unsigned)WBITS));
         assert_int_equal(bv_popcount_word(w), naive_popcount(w));
@@ -774,9 +748,9 @@ static void test_set_clear_range_exhaustive(void **state)
     const size_t size = 2 * 64 + 7;
     struct gvec g;
     bool ref[MAX_BITS], base[MAX_BITS];
-    rng_state = 31337;
+    g_rng.s = 31337;
     for (size_t i = 0; i < size; i++)
-        base[i] = (rng_next() & 1u) != 0;
+        base[i] = (rng_next(&g_rng) & 1u) != 0;
     for (size_t start = 0; start <= size; start++) {
         for (size_t count = 0; start + count <= size; count++) {
             /* set_range from empty, and over a random pattern. */
@@ -1030,7 +1004,7 @@ static void test_count_and_none(void **state)
     (void)state;
     struct gvec g;
     bool ref[MAX_BITS];
-    rng_state = 2024;
+    g_rng.s = 2024;
     for (size_t size = 0; size <= MAX_BITS; size++) {
         gvec_init(&g, size, 0);
         bv_setall(g.v, size);
@@ -1040,9 +1014,9 @@ static void test_count_and_none(void **state)
         assert_int_equal(bv_count(g.v, size), 0);
         assert_true(bv_none(g.v, size));
         for (int round = 0; round < 4; round++) {
-            size_t density = rng_below(4);
+            size_t density = rng_below(&g_rng, 4);
             for (size_t i = 0; i < size; i++)
-                ref[i] = rng_below(4) < density;
+                ref[i] = rng_below(&g_rng, 4) < density;
             gvec_load(&g, ref);
             size_t want = ref_count(ref, size);
             assert_int_equal(bv_count(g.v, size), want);
@@ -1066,29 +1040,29 @@ static size_t ops_per_size(void)
 /* A random bit index in [0, size] or a little beyond, for scans. */
 static size_t random_from(size_t size)
 {
-    switch (rng_below(8)) {
+    switch (rng_below(&g_rng, 8)) {
     case 0: return size;
-    case 1: return size + rng_below(2 * WBITS + 1);
-    case 2: return SIZE_MAX - rng_below(2);
-    default: return size ? rng_below(size) : 0;
+    case 1: return size + rng_below(&g_rng, 2 * WBITS + 1);
+    case 2: return SIZE_MAX - rng_below(&g_rng, 2);
+    default: return size ? rng_below(&g_rng, size) : 0;
     }
 }
 
 static void test_random_differential(void **state)
 {
     (void)state;
-    seed_from_env();
+    seed_differential();
     const size_t ops = ops_per_size();
     struct gvec g;
     bool ref[MAX_BITS];
     for (size_t size = 0; size <= MAX_BITS; size++) {
         gvec_init(&g, size, 0);
         for (size_t i = 0; i < size; i++)
-            ref[i] = (rng_next() & 1u) != 0;
+            ref[i] = (rng_next(&g_rng) & 1u) != 0;
         gvec_load(&g, ref);
         for (size_t k = 0; k < ops; k++) {
-            unsigned op = (unsigned)rng_below(20);
-            size_t a = size ? rng_below(size) : 0;
+            unsigned op = (unsigned)rng_below(&g_rng, 20);
+            size_t a = size ? rng_below(&g_rng, size) : 0;
             size_t from = random_from(size);
             size_t got = 0, want = 0;
             bool query = false;
@@ -1110,26 +1084,26 @@ static void test_random_differential(void **state)
                 BV_CLEAR(g.v, a); ref[a] = false;
                 break;
             case 6: {
-                size_t start = rng_below(size + 1);
-                size_t count = rng_below(size - start + 1);
+                size_t start = rng_below(&g_rng, size + 1);
+                size_t count = rng_below(&g_rng, size - start + 1);
                 bv_set_range(g.v, start, count);
                 for (size_t i = start; i < start + count; i++) ref[i] = true;
                 break;
             }
             case 7: {
-                size_t start = rng_below(size + 1);
-                size_t count = rng_below(size - start + 1);
+                size_t start = rng_below(&g_rng, size + 1);
+                size_t count = rng_below(&g_rng, size - start + 1);
                 bv_clear_range(g.v, start, count);
                 for (size_t i = start; i < start + count; i++) ref[i] = false;
                 break;
             }
             case 8:
-                if (rng_below(4)) continue; /* keep vectors interesting */
+                if (rng_below(&g_rng, 4)) continue; /* keep vectors interesting */
                 bv_setall(g.v, size);
                 for (size_t i = 0; i < size; i++) ref[i] = true;
                 break;
             case 9:
-                if (rng_below(4)) continue;
+                if (rng_below(&g_rng, 4)) continue;
                 bv_clearall(g.v, size);
                 for (size_t i = 0; i < size; i++) ref[i] = false;
                 break;
@@ -1143,9 +1117,11 @@ static void test_random_differential(void **state)
                 got = bv_test(g.v, a) != 0;
                 want = ref[a];
                 if (bv_test(g.v, a) != (ref[a] ? naive_bit(a % WBITS) : 0))
-                    fail_msg("seed=%lu size %zu: bv_test(%zu) wrong", test_seed, size, a);
+                    fail_msg("seed=%llu size %zu: bv_test(%zu) wrong",
+                             (unsigned long long)test_seed, size, a);
                 if (((BV_TYPE)BV_TEST(g.v, a) != 0) != ref[a])
-                    fail_msg("seed=%lu size %zu: BV_TEST(%zu) wrong", test_seed, size, a);
+                    fail_msg("seed=%llu size %zu: BV_TEST(%zu) wrong",
+                             (unsigned long long)test_seed, size, a);
                 break;
             case 12: case 13:
                 query = true;
@@ -1180,8 +1156,8 @@ static void test_random_differential(void **state)
             }
             if (query) {
                 if (got != want)
-                    fail_msg("seed=%lu size %zu op %u (from %zu, bit %zu): got %zu, want %zu",
-                             test_seed, size, op, from, a, got, want);
+                    fail_msg("seed=%llu size %zu op %u (from %zu, bit %zu): got %zu, want %zu",
+                             (unsigned long long)test_seed, size, op, from, a, got, want);
             } else {
                 check_matches(&g, ref);
             }

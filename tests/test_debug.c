@@ -33,25 +33,10 @@
 #include "analloc.h"
 #include "layout.h"
 #include "testutil.h"
+#include "testcheck.h"
 
 static uint64_t g_seed;
 static int g_quick;
-
-#define FAILF(...)                \
-    do {                          \
-        print_error(__VA_ARGS__); \
-        fail();                   \
-    } while (0)
-
-#define ASSERT_ERR(got, want) assert_err_((got), (want), #got, __FILE__, __LINE__)
-static void assert_err_(int got, int want, const char *expr, const char *file, int line)
-{
-    if (got != want) {
-        print_error("%s:%d: %s returned %d (%s), expected %d (%s)\n", file, line, expr, got,
-                    analloc_strerror(got), want, analloc_strerror(want));
-        _fail(file, line);
-    }
-}
 
 #define ALL_DEBUG (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH | ANALLOC_DEBUG_ANNOTATE)
 #define POISONS (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH)
@@ -77,10 +62,10 @@ struct fx {
  * for analloc_init, whose metadata lives elsewhere). */
 static void meta_span(const struct fx *f, size_t *lo, size_t *hi)
 {
-    uintptr_t m = addr(f->a.internal.words), r = addr(f->raw);
+    uintptr_t m = addr(ti_meta(&f->a)), r = addr(f->raw);
     if (m >= r && m < r + f->rawlen) {
         *lo = (size_t)(m - r);
-        *hi = *lo + f->a.internal.meta_bytes;
+        *hi = *lo + TI_META_BYTES(&f->a);
         assert_true(*hi <= f->rawlen);
     } else {
         *lo = *hi = 0;
@@ -91,7 +76,7 @@ static void fx_alloc_raw(struct fx *f, size_t total, size_t offset)
 {
     f->total = total;
     f->rawlen = total + 2 * GUARD + offset;
-    f->raw = xalloc_aligned(4096, f->rawlen);
+    f->raw = xalloc_replayable(f->rawlen);
     memset(f->raw, GUARD_BYTE, f->rawlen);
     f->chunk = f->raw + GUARD + offset;
     f->expect = malloc(f->rawlen);
@@ -198,15 +183,6 @@ static void put_pattern(struct fx *f, void *p, size_t n, unsigned seed)
     memcpy(ex(f, p), p, n);
 }
 
-/* The block analloc hands out for `size`. */
-static size_t block_size_for(size_t size, size_t page)
-{
-    size_t n = page;
-    while (n < size)
-        n <<= 1;
-    return n;
-}
-
 static size_t cached_blocks(analloc_t a)
 {
     struct analloc_stats st;
@@ -238,43 +214,6 @@ static unsigned kind_of(analloc_t a, const void *p)
     struct find_ctx c = {p, 0};
     (void)analloc_walk(a, ANALLOC_BLOCK_ALL, find_block, &c);
     return c.kind;
-}
-
-/* ---- snapshots of the struct and the metadata ----------------------------- */
-
-struct snap {
-    struct analloc s;
-    unsigned char *meta;
-    size_t len;
-};
-
-static void snap_take(struct snap *sn, const struct analloc *a)
-{
-    memcpy(&sn->s, a, sizeof *a);
-    sn->len = a->internal.magic != 0 ? a->internal.meta_bytes : 0;
-    sn->meta = malloc(sn->len + 1);
-    assert_non_null(sn->meta);
-    if (sn->len)
-        memcpy(sn->meta, a->internal.words, sn->len);
-}
-
-static void snap_free(struct snap *sn)
-{
-    free(sn->meta);
-    sn->meta = NULL;
-}
-
-#define SNAP_SAME(sn, a, what) snap_same_((sn), (a), (what), __FILE__, __LINE__)
-static void snap_same_(const struct snap *sn, const struct analloc *a, const char *what,
-                       const char *file, int line)
-{
-    int s = memcmp(&sn->s, a, sizeof *a) != 0;
-    int m = sn->len && memcmp(sn->meta, sn->s.internal.words, sn->len) != 0;
-    if (s || m) {
-        print_error("%s:%d: %s changed the allocator:%s%s\n", file, line, what, s ? " struct" : "",
-                    m ? " metadata" : "");
-        _fail(file, line);
-    }
 }
 
 /* ---- poisoning of freed blocks -------------------------------------------- */
@@ -421,7 +360,7 @@ static void test_realloc_shrink_poisons_tail(void **state)
         static const size_t to[] = {page * 8, page * 5, page * 2, 1, 0};
         size_t cur = page * 16;
         for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
-            size_t n = to[i] <= page ? page : block_size_for(to[i], page);
+            size_t n = to[i] <= page ? page : block_for(to[i], page);
             assert_ptr_equal(analloc_realloc(a, p, to[i]), p);
             assert_int_equal(analloc_mem_size(a, p), n);
             memset(ex(&f, p + n), 0xAB, cur - n);
@@ -562,7 +501,7 @@ static void test_flags_zero_untouched(void **state)
             ASSERT_ERR(analloc_set_debug(a, POISONS, 0x01, 0x02), ANALLOC_OK);
             MEM_SAME(&f, "set_debug on");
             ASSERT_ERR(analloc_set_debug(a, 0, 0x01, 0x02), ANALLOC_OK);
-            assert_int_equal(a->internal.poison, 0);
+            assert_int_equal(TI_POISON(a), 0);
         }
         /* Scribble a different pattern over every managed page. */
         put_pattern(&f, a->start, a->managed, 77);
@@ -785,16 +724,16 @@ static void twin_run(struct fx *f, struct twin *t)
         if (op % 16 == 0)
             ASSERT_ERR(analloc_check(a), ANALLOC_OK);
         if (!t->debug) {
-            t->meta_after[op] = malloc(a->internal.meta_bytes);
+            t->meta_after[op] = malloc(ti_meta_bytes(a));
             assert_non_null(t->meta_after[op]);
-            memcpy(t->meta_after[op], a->internal.words, a->internal.meta_bytes);
+            memcpy(t->meta_after[op], ti_meta(a), ti_meta_bytes(a));
             memcpy(&t->struct_after[op], a, sizeof *a);
         } else {
             struct analloc s;
             memcpy(&s, a, sizeof s);
-            s.internal.poison = 0; /* the only field the debug setting changes */
+            TI_POISON(&s) = 0; /* the only field the debug setting changes */
             if (memcmp(&s, &t->struct_after[op], sizeof s) != 0 ||
-                memcmp(t->meta_after[op], a->internal.words, a->internal.meta_bytes) != 0)
+                memcmp(t->meta_after[op], ti_meta(a), ti_meta_bytes(a)) != 0)
                 FAILF("seed %llu op %zu (%s): struct or metadata differ from the run with the "
                       "debug aids off\n",
                       (unsigned long long)t->seed, op, name);
@@ -991,18 +930,18 @@ static void test_set_debug_valid(void **state)
     struct fx f;
     fx_chunk(&f, 64, (size_t)8 << 10, 0, 0);
     analloc_t a = &f.a;
-    assert_int_equal(a->internal.poison, 0); /* off after setup */
+    assert_int_equal(TI_POISON(a), 0); /* off after setup */
     ASSERT_ERR(analloc_set_lock(a, count_lock, count_unlock, NULL), ANALLOC_OK);
     unsigned locks = g_locks;
     for (unsigned fl = 0; fl <= POISONS; fl++) {
         ASSERT_ERR(analloc_set_debug(a, fl, 0xFF, 0x00), ANALLOC_OK);
-        assert_int_equal(a->internal.poison != 0, fl != 0);
+        assert_int_equal(TI_POISON(a) != 0, fl != 0);
         MEM_SAME(&f, "set_debug");
     }
     assert_true(g_locks > locks);
     assert_int_equal(g_locks, g_unlocks);
     ASSERT_ERR(analloc_set_debug(a, 0, 0xFF, 0xEE), ANALLOC_OK);
-    assert_int_equal(a->internal.poison, 0);
+    assert_int_equal(TI_POISON(a), 0);
     /* Fill bytes 0x00 and 0xFF are ordinary bytes. */
     ASSERT_ERR(analloc_set_debug(a, POISONS, 0x00, 0xFF), ANALLOC_OK);
     unsigned char *p = analloc_alloc(a, 64 * 2);
@@ -1017,8 +956,6 @@ static void test_set_debug_valid(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED");
-    const char *q = getenv("ANALLOC_QUICK");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_free_poisons_block),
         cmocka_unit_test(test_alloc_fills_fresh),
@@ -1032,9 +969,8 @@ int main(void)
         cmocka_unit_test(test_set_debug_null_and_unset),
         cmocka_unit_test(test_set_debug_valid),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     printf("test_debug: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");
     fflush(stdout);

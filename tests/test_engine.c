@@ -1,10 +1,11 @@
 /*
  * test_engine.c - unit tests of every public function of analloc.h.
  *
- * Expectations come from the contract in analloc.h and from a small reference
- * model written here (one byte per page; the free blocks are derived as the
- * maximal aligned runs of free pages, which is what a fully coalescing buddy
- * system must hold), never from the engine's own output.
+ * Expectations come from the contract in analloc.h and from the reference
+ * model, tests/model.c (the one test_model and the fuzzer use, step by step
+ * here: the free blocks are the maximal aligned runs of free pages, which is
+ * what a fully coalescing buddy system must hold), never from the engine's
+ * own output.
  *
  * Randomized cases print their seed; ANALLOC_SEED=n replays a run, and
  * ANALLOC_QUICK=1 runs fewer operations (the sanitizer build sets it).
@@ -30,6 +31,7 @@
 #include "layout.h"
 #include "testutil.h"
 #include "testcheck.h"
+#include "model.h"
 
 static uint64_t g_seed;
 static int g_quick;
@@ -38,26 +40,6 @@ static size_t scaled(size_t n)
 {
     return g_quick ? (n / 4 ? n / 4 : 1) : n;
 }
-
-#define FAILF(...)                 \
-    do {                           \
-        print_error(__VA_ARGS__);  \
-        fail();                    \
-    } while (0)
-
-/* ---- small helpers -------------------------------------------------- */
-
-
-
-/* The block analloc must hand out for `size` (size <= largest block). */
-static size_t block_for(size_t size, size_t page)
-{
-    size_t s = page;
-    while (s < size)
-        s <<= 1;
-    return s;
-}
-
 
 /* analloc_largest_free, checked to change nothing (struct and metadata
  * byte for byte) and to agree with analloc_stats. */
@@ -74,28 +56,6 @@ static size_t largest_free_unchanged(struct analloc *a)
     ASSERT_ERR(analloc_stats(a, &st), ANALLOC_OK);
     assert_int_equal(largest, st.largest_free);
     return largest;
-}
-
-/* ---- the error hook ---------------------------------------------------- */
-
-#define HOOK_MAGIC 0x686f6f6bu
-struct checked_hook {
-    unsigned magic;
-    size_t calls;
-    int error;
-    const void *ptr;
-};
-
-static void checked_hook_record(void *ctx, int error, const void *ptr)
-{
-    struct checked_hook *h = ctx;
-    if (h == NULL || h->magic != HOOK_MAGIC) {
-        print_error("error hook called with a wrong ctx %p\n", ctx);
-        fail();
-    }
-    h->calls++;
-    h->error = error;
-    h->ptr = ptr;
 }
 
 /* A rejected free: the right code, nothing changed, the hook heard it once. */
@@ -126,16 +86,7 @@ static void expect_free_err_(analloc_t a, void *p, int err, struct checked_hook 
     }
 }
 
-/* ---- the reference model ---------------------------------------------- */
-
-struct model {
-    uintptr_t lo;    /* absolute page number of model page 0 */
-    size_t n;        /* pages */
-    size_t page;
-    unsigned depth;  /* largest aligned order that fits */
-    unsigned char *used;
-    signed char *ord; /* order of the live block starting here, or -1 */
-};
+/* ---- the reference model: tests/model.c, page by page ---------------- */
 
 /* The largest k such that some block of 2^k pages aligned to its size lies
  * inside pages [lo, lo + n). */
@@ -155,32 +106,41 @@ static unsigned max_aligned_order(uintptr_t lo, size_t n)
     return best;
 }
 
-static void model_init(struct model *m, uintptr_t lo, size_t n, size_t page)
+/* The model (tests/model.c) of an allocator, seen as pages 0 .. n - 1 of
+ * its arena. */
+struct model {
+    uintptr_t lo;   /* absolute page number of model page 0 */
+    size_t n;       /* pages */
+    size_t page;
+    unsigned depth; /* largest aligned order that fits */
+    struct model_arena *ma;
+};
+
+static void model_failed(void *ctx, const char *msg)
 {
-    m->lo = lo;
-    m->n = n;
-    m->page = page;
-    m->depth = max_aligned_order(lo, n);
-    m->used = calloc(n ? n : 1, 1);
-    m->ord = malloc(n ? n : 1);
-    assert_non_null(m->used);
-    assert_non_null(m->ord);
-    memset(m->ord, -1, n);
+    (void)ctx;
+    fail_msg("%s", msg);
+}
+
+/* This test knows the buddy system alone: the allocator runs without the
+ * block cache (the model and test_model cover the cache). */
+static void model_from(struct model *m, analloc_t a)
+{
+    static const struct model_failure failure = {model_failed, NULL};
+    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_OK);
+    m->ma = model_arena_new(a, 0, &failure);
+    m->lo = model_arena_lo(m->ma);
+    m->n = model_arena_pages(m->ma);
+    m->page = a->page;
+    m->depth = model_arena_depth(m->ma);
+    assert_int_equal(m->depth, max_aligned_order(m->lo, m->n));
+    assert_int_equal(m->depth, a->depth);
 }
 
 static void model_fini(struct model *m)
 {
-    free(m->used);
-    free(m->ord);
-}
-
-/* This small model knows the buddy system alone: the allocator it shadows
- * runs without the page cache (tests/model.c models the cache too). */
-static void model_from(struct model *m, analloc_t a)
-{
-    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_OK);
-    model_init(m, addr(a->start) / a->page, a->managed / a->page, a->page);
-    assert_int_equal(m->depth, a->depth);
+    model_arena_delete(m->ma);
+    m->ma = NULL;
 }
 
 static void *model_ptr(const struct model *m, size_t i)
@@ -188,149 +148,53 @@ static void *model_ptr(const struct model *m, size_t i)
     return ptr_at((uintptr_t)(m->lo + i) * m->page);
 }
 
-/* If page i is free, the order of the maximal free block starting at i (i is
- * assumed to be a block start, as the walks below guarantee). */
-static int model_block_at(const struct model *m, size_t i, unsigned *kout)
+/* Page i is in a live block. */
+static int model_used(const struct model *m, size_t i)
 {
-    unsigned k = 0;
-    if (m->used[i])
+    return model_arena_page(m->ma, m->lo + i, NULL, NULL) == ANALLOC_BLOCK_USED;
+}
+
+/* The order of the live block that starts at page i, or -1. */
+static int model_ord(const struct model *m, size_t i)
+{
+    uintptr_t first;
+    unsigned k;
+    if (model_arena_page(m->ma, m->lo + i, &first, &k) != ANALLOC_BLOCK_USED || first != m->lo + i)
+        return -1;
+    return (int)k;
+}
+
+/* analloc_alloc(size) in the model: 1 and the block's first page, or 0. */
+static int model_alloc(struct model *m, size_t size, size_t *iout)
+{
+    uintptr_t at;
+    *iout = 0;
+    if (model_arena_alloc(m->ma, size, &at, NULL, NULL) != MODEL_BLOCK)
         return 0;
-    while (k < m->depth) {
-        size_t sz = (size_t)1 << (k + 1), j;
-        if (((m->lo + i) & (sz - 1)) != 0 || i + sz > m->n)
-            break;
-        for (j = i + sz / 2; j < i + sz; j++)
-            if (m->used[j])
-                break;
-        if (j < i + sz)
-            break;
-        k++;
-    }
-    *kout = k;
+    *iout = (size_t)(at / m->page - m->lo);
     return 1;
-}
-
-static size_t model_free_pages(const struct model *m)
-{
-    size_t i, c = 0;
-    for (i = 0; i < m->n; i++)
-        c += !m->used[i];
-    return c;
-}
-
-static size_t model_largest(const struct model *m)
-{
-    size_t i = 0;
-    unsigned k, best = 0;
-    int any = 0;
-    while (i < m->n) {
-        if (model_block_at(m, i, &k)) {
-            if (!any || k > best)
-                best = k;
-            any = 1;
-            i += (size_t)1 << k;
-        } else {
-            i++;
-        }
-    }
-    return any ? m->page << best : 0;
-}
-
-/* Lowest-addressed block among the smallest free blocks of order >= k0. */
-static int model_find(const struct model *m, unsigned k0, size_t *iout)
-{
-    size_t i = 0, bi = 0;
-    unsigned k, bk = 0;
-    int any = 0;
-    while (i < m->n) {
-        if (model_block_at(m, i, &k)) {
-            if (k >= k0 && (!any || k < bk)) {
-                any = 1;
-                bk = k;
-                bi = i;
-            }
-            i += (size_t)1 << k;
-        } else {
-            i++;
-        }
-    }
-    if (any)
-        *iout = bi;
-    return any;
-}
-
-static int order_for(size_t size, size_t page, unsigned depth, unsigned *kout)
-{
-    unsigned k = 0;
-    while ((page << k) < size) {
-        if (k >= depth)
-            return 0;
-        k++;
-    }
-    *kout = k;
-    return 1;
-}
-
-static void model_mark(struct model *m, size_t i, unsigned k)
-{
-    memset(m->used + i, 1, (size_t)1 << k);
-    m->ord[i] = (signed char)k;
 }
 
 static void model_release(struct model *m, size_t i)
 {
-    assert_true(m->ord[i] >= 0);
-    memset(m->used + i, 0, (size_t)1 << m->ord[i]);
-    m->ord[i] = -1;
-}
-
-static int model_alloc(struct model *m, size_t size, size_t *iout)
-{
-    unsigned k0;
-    size_t i;
-    if (!order_for(size, m->page, m->depth, &k0) || !model_find(m, k0, &i))
-        return 0;
-    model_mark(m, i, k0);
-    *iout = i;
-    return 1;
+    model_arena_free(m->ma, (m->lo + i) * m->page);
 }
 
 /* 0: fails; 1: in place; 2: moved (new block taken before the old is freed). */
 static int model_realloc(struct model *m, size_t i, size_t size, size_t *iout)
 {
-    unsigned k = (unsigned)m->ord[i], k1;
-    size_t sz, j, ni;
-    if (!order_for(size, m->page, m->depth, &k1))
+    uintptr_t at = (m->lo + i) * m->page, to;
+    *iout = i;
+    if (model_arena_realloc(m->ma, at, size, &to, NULL) != MODEL_BLOCK)
         return 0;
-    if (k1 <= k) {
-        memset(m->used + i + ((size_t)1 << k1), 0, ((size_t)1 << k) - ((size_t)1 << k1));
-        m->ord[i] = (signed char)k1;
-        *iout = i;
-        return 1;
-    }
-    sz = (size_t)1 << k1;
-    if (((m->lo + i) & (sz - 1)) == 0 && i + sz <= m->n) {
-        for (j = i + ((size_t)1 << k); j < i + sz; j++)
-            if (m->used[j])
-                break;
-        if (j == i + sz) {
-            model_mark(m, i, k1);
-            *iout = i;
-            return 1;
-        }
-    }
-    if (!model_find(m, k1, &ni))
-        return 0;
-    model_mark(m, ni, k1);
-    model_release(m, i);
-    *iout = ni;
-    return 2;
+    *iout = (size_t)(to / m->page - m->lo);
+    return to == at ? 1 : 2;
 }
 
 static void model_compare(const struct model *m, analloc_t a, const char *when)
 {
     size_t fb = analloc_free_bytes(a), lf = analloc_largest_free(a);
-    size_t efb = model_free_pages(m) * m->page, elf = model_largest(m);
+    size_t efb = model_arena_free_bytes(m->ma), elf = model_arena_largest(m->ma);
     if (fb != efb || lf != elf)
         FAILF("%s: free_bytes %zu largest_free %zu, model expects %zu and %zu\n", when, fb, lf, efb,
               elf);
@@ -410,19 +274,19 @@ static void free_blocks(analloc_t a, const struct blk *b, size_t n)
 static void verify_chunk_setup(analloc_t a, const void *chunk, size_t total, size_t used,
                                size_t page)
 {
-    uintptr_t c = addr(chunk), meta = addr(a->internal.words), start = addr(a->start);
+    uintptr_t c = addr(chunk), meta = addr(TI_WORDS(a)), start = addr(a->start);
     uintptr_t end = align_down(c + total, page);
     size_t mb = analloc_meta_bytes(a);
 
     assert_int_equal(a->page, page);
-    assert_int_equal(mb, a->internal.meta_bytes);
+    assert_int_equal(mb, TI_META_BYTES(a));
     assert_true(mb > 0);
     assert_true(mb <= analloc_meta_size(total, page));
     /* the metadata starts right after the used prefix, 8-byte aligned,
      * with the order table first */
     assert_int_equal(meta, align_up(c + used, 8));
-    assert_int_equal(addr(meta_base(a)), meta);
-    assert_true(addr(a->internal.words) >= meta && addr(a->internal.words) < meta + mb);
+    assert_int_equal(addr(ti_meta(a)), meta);
+    assert_true(addr(TI_WORDS(a)) >= meta && addr(TI_WORDS(a)) < meta + mb);
     /* the arena starts on a page after the metadata and runs to the last
      * whole page of the chunk (that no whole page is lost between the
      * metadata and the arena is test_with_chunk_no_gap_after_metadata) */
@@ -441,14 +305,14 @@ static void verify_ext_setup(analloc_t a, uintptr_t base, size_t total, size_t p
 {
     uintptr_t first = align_up(base, page), end = align_down(base + total, page);
     size_t mb = analloc_meta_bytes(a);
-    uintptr_t mlo = addr(meta_base(a));
+    uintptr_t mlo = addr(ti_meta(a));
     if (first == 0)
         first = page; /* the page at address 0 is never handed out */
     assert_int_equal(a->page, page);
     assert_int_equal(addr(a->start), first);
     assert_int_equal(a->managed, end - first);
     assert_int_equal(a->depth, max_aligned_order(first / page, a->managed / page));
-    assert_int_equal(mb, a->internal.meta_bytes);
+    assert_int_equal(mb, TI_META_BYTES(a));
     assert_true(mb > 0 && mb <= ms);
     assert_true(mlo >= addr(meta) && mlo + mb <= addr(meta) + ms);
     assert_int_equal(analloc_free_bytes(a), a->managed);
@@ -485,17 +349,6 @@ static int bytes_are(const unsigned char *p, size_t n, unsigned char v)
         if (p[i] != v)
             return 0;
     return 1;
-}
-
-/* ---- PRNG ------------------------------------------------------------- */
-
-
-static void rng_seed(struct rng *r, const char *test, uint64_t salt)
-{
-    r->s = g_seed ^ (salt * 0xD1B54A32D192ED03ull);
-    printf("[ %s ] seed %llu (replay: ANALLOC_SEED=%llu)\n", test, (unsigned long long)g_seed,
-           (unsigned long long)g_seed);
-    fflush(stdout);
 }
 
 /* ======================================================================
@@ -703,10 +556,10 @@ static void test_with_chunk_no_gap_after_metadata(void **state)
                 size_t ms, mb2;
                 void *m2;
                 ASSERT_ERR(analloc_with_chunk(&A, chunk, total, used, page), ANALLOC_OK);
-                meta = addr(A.internal.words);
+                meta = addr(TI_WORDS(&A));
                 start = addr(A.start);
                 end = start + A.managed;
-                want = align_up(meta + A.internal.meta_bytes, page);
+                want = align_up(meta + TI_META_BYTES(&A), page);
                 tried++;
                 assert_true(start >= want);
                 if (start == want) {
@@ -731,7 +584,7 @@ static void test_with_chunk_no_gap_after_metadata(void **state)
                                     "[+%zu, +%zu), arena at +%zu; the arena from +%zu needs only "
                                     "%zu metadata bytes (ends at +%zu), so that page is lost\n",
                                     page, off, used, total, (size_t)(meta - addr(chunk)),
-                                    (size_t)(meta + A.internal.meta_bytes - addr(chunk)),
+                                    (size_t)(meta + TI_META_BYTES(&A) - addr(chunk)),
                                     (size_t)(start - addr(chunk)), (size_t)(bigger - addr(chunk)),
                                     mb2, (size_t)(meta + mb2 - addr(chunk)));
                     bad++;
@@ -899,7 +752,7 @@ static void test_init_unaligned_meta(void **state)
                 FAILF("init with the metadata at an address = %zu mod 8 and meta_size %zu: %d (%s)\n",
                       off, ms, r, analloc_strerror(r));
             verify_ext_setup(&A, base, total, page, meta, ms);
-            assert_int_equal(addr(meta_base(&A)) % 8, 0);
+            assert_int_equal(addr(ti_meta(&A)) % 8, 0);
             assert_true(bytes_are(buf, 16 + off, 0xEE));
             assert_true(bytes_are(meta + ms, 64 - 16 - off, 0xEE));
             snap_take(&s, &A);
@@ -1158,14 +1011,14 @@ static void test_alloc_alignment_fill(void **state)
     struct rng r;
     size_t pi, oi;
     (void)state;
-    rng_seed(&r, "alloc_alignment_fill", 1);
+    rng_seed(&r, g_seed, "alloc_alignment_fill", 1);
     for (pi = 0; pi < sizeof pages / sizeof pages[0]; pi++)
         for (oi = 0; oi < sizeof offs / sizeof offs[0]; oi++) {
             size_t page = pages[pi], off = offs[oi] % (page < 16 ? 16 : page);
             size_t total = page == 1 ? 3000 + rng_below(&r, 2000)
                                      : page * (150 + rng_below(&r, 100)) + rng_below(&r, page);
             size_t used = rng_below(&r, 2 * page + 50), n = 0, cap, i;
-            unsigned char *buf = xalloc_aligned(page < 16 ? 16 : page, off + total);
+            unsigned char *buf = xalloc_replayable(off + total);
             struct analloc A;
             struct snap s0;
             struct blk *b;
@@ -1298,7 +1151,7 @@ static void test_free_errors_chunk(void **state)
     start = addr(a->start);
     end = start + a->managed;
     mb = analloc_meta_bytes(a);
-    orders = meta_base(a);
+    orders = ti_meta(a);
     model_from(&m, a);
     P = analloc_alloc(a, 4 * page);
     Q = analloc_alloc(a, page);
@@ -1313,10 +1166,10 @@ static void test_free_errors_chunk(void **state)
     ASSERT_ERR(analloc_free(a, R), ANALLOC_OK);
     assert_int_equal(hl.calls, 0);
     /* two free pages, by the model */
-    for (fi = 0; m.used[fi] || fi == mi; fi++)
+    for (fi = 0; model_used(&m, fi) || fi == mi; fi++)
         ;
     X = addr(model_ptr(&m, fi));
-    for (fi = m.n - 1; m.used[fi] || fi == mi || model_ptr(&m, fi) == ptr_at(X); fi--)
+    for (fi = m.n - 1; model_used(&m, fi) || fi == mi || model_ptr(&m, fi) == ptr_at(X); fi--)
         ;
     X2 = addr(model_ptr(&m, fi));
     assert_int_equal(analloc_mem_size(a, ptr_at(X)), 0);
@@ -1404,10 +1257,10 @@ static void test_free_errors_external_meta(void **state)
     assert_true(model_alloc(&m, 3 * page, &mi));
     p = analloc_alloc(&A, 3 * page);
     assert_ptr_equal(p, model_ptr(&m, mi));
-    for (fi = 0; m.used[fi]; fi++)
+    for (fi = 0; model_used(&m, fi); fi++)
         ;
     mb = analloc_meta_bytes(&A);
-    mlo = addr(meta_base(&A));
+    mlo = addr(ti_meta(&A));
     for (q = align_up(mlo, page); q < mlo + mb; q += page)
         EXPECT_FREE_ERR(&A, ptr_at(q), ANALLOC_ERESERVED, &hl);
     EXPECT_FREE_ERR(&A, ptr_at(mlo + 1), ANALLOC_ERESERVED, &hl);
@@ -1756,7 +1609,7 @@ static void test_realloc_invalid_ptr(void **state)
     bad[2] = p + 1;                     /* misaligned */
     bad[3] = r.mem - page;              /* before */
     bad[4] = r.mem + 16 * page;         /* after */
-    bad[5] = meta_base(a);              /* the metadata */
+    bad[5] = ti_meta(a);              /* the metadata */
     bad[6] = r.mem + 12 * page;         /* free memory */
     bad[7] = ptr_at(page);              /* far away */
     snap_take(&s, a);
@@ -1809,7 +1662,7 @@ static void test_mem_size(void **state)
     assert_ptr_equal(R, model_ptr(&m, mi));
     model_release(&m, mi);
     ASSERT_ERR(analloc_free(a, R), ANALLOC_OK);
-    for (fi = m.n; fi-- > 0 && m.used[fi];)
+    for (fi = m.n; fi-- > 0 && model_used(&m, fi);)
         ;
     snap_take(&s, a);
     assert_int_equal(analloc_mem_size(a, P), 4 * page);
@@ -1825,7 +1678,7 @@ static void test_mem_size(void **state)
     assert_int_equal(analloc_mem_size(a, ptr_at(align_down(addr(chunk), page) - page)), 0);
     assert_int_equal(analloc_mem_size(a, ptr_at(page)), 0);
     assert_int_equal(analloc_mem_size(a, chunk), 0);
-    assert_int_equal(analloc_mem_size(a, meta_base(a)), 0);
+    assert_int_equal(analloc_mem_size(a, ti_meta(a)), 0);
     SNAP_SAME(&s, a, "mem_size");
     snap_free(&s);
     model_fini(&m);
@@ -1858,7 +1711,7 @@ static size_t random_size(struct rng *r, const struct model *m)
 static void tag_block(const struct model *m, size_t i, unsigned char tag)
 {
     unsigned char *p = model_ptr(m, i);
-    size_t bytes = m->page << m->ord[i];
+    size_t bytes = m->page << model_ord(m, i);
     p[0] = tag;
     p[bytes - 1] = tag;
 }
@@ -1866,7 +1719,7 @@ static void tag_block(const struct model *m, size_t i, unsigned char tag)
 static void check_tag(const struct model *m, size_t i, unsigned char tag)
 {
     const unsigned char *p = model_ptr(m, i);
-    size_t bytes = m->page << m->ord[i];
+    size_t bytes = m->page << model_ord(m, i);
     if (p[0] != tag || p[bytes - 1] != tag)
         FAILF("block %p lost its contents (tag %#x, found %#x and %#x)\n", (const void *)p, tag,
               p[0], p[bytes - 1]);
@@ -1925,7 +1778,7 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
             n_free++;
         } else if (what < 82) {
             size_t j = rng_below(r, nlive), i = lv[j].i, ni;
-            size_t old = m->page << m->ord[i], size;
+            size_t old = m->page << model_ord(m, i), size;
             unsigned char *p = model_ptr(m, i), *q;
             size = touch ? random_size(r, m) : rng_below(r, old + 1);
             if (touch)
@@ -1944,7 +1797,7 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
                     FAILF("%s op %zu: failed realloc changed the contents\n", label, op);
                 n_refail++;
             } else {
-                size_t nb = m->page << m->ord[ni], keep = old < nb ? old : nb;
+                size_t nb = m->page << model_ord(m, ni), keep = old < nb ? old : nb;
                 q = analloc_realloc(a, p, size);
                 if (q != model_ptr(m, ni))
                     FAILF("%s op %zu: realloc(%p of %zu, %zu) = %p, model expects %p\n", label, op,
@@ -1961,10 +1814,10 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
             /* a page-aligned pointer that is not a live block start */
             size_t i = rng_below(r, m->n);
             void *p = model_ptr(m, i);
-            if (m->ord[i] >= 0) {
-                assert_int_equal(analloc_mem_size(a, p), m->page << m->ord[i]);
+            if (model_ord(m, i) >= 0) {
+                assert_int_equal(analloc_mem_size(a, p), m->page << model_ord(m, i));
             } else {
-                expect_free_err_(a, p, m->used[i] ? ANALLOC_EINTERIOR : ANALLOC_EFREE, NULL,
+                expect_free_err_(a, p, model_used(m, i) ? ANALLOC_EINTERIOR : ANALLOC_EFREE, NULL,
                                  "random page", __FILE__, __LINE__);
                 n_bad++;
                 assert_int_equal(analloc_mem_size(a, p), 0);
@@ -1975,7 +1828,7 @@ static void random_session(analloc_t a, struct model *m, struct rng *r, size_t o
             }
         } else {
             size_t j = rng_below(r, nlive), i = lv[j].i;
-            assert_int_equal(analloc_mem_size(a, model_ptr(m, i)), m->page << m->ord[i]);
+            assert_int_equal(analloc_mem_size(a, model_ptr(m, i)), m->page << model_ord(m, i));
         }
         model_compare(m, a, label);
         if (op % 64 == 0)
@@ -2011,10 +1864,10 @@ static void test_random_vs_model(void **state)
     struct rng r;
     size_t c;
     (void)state;
-    rng_seed(&r, "random_vs_model", 2);
+    rng_seed(&r, g_seed, "random_vs_model", 2);
     for (c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
         size_t page = cfg[c].page, total = page * cfg[c].pages + cfg[c].off % page + 1;
-        unsigned char *buf = xalloc_aligned(page < 16 ? 16 : page, cfg[c].off + total);
+        unsigned char *buf = xalloc_replayable(cfg[c].off + total);
         struct analloc A;
         struct model m;
         char label[64];
@@ -2044,7 +1897,7 @@ static void test_never_touches_memory(void **state)
     struct blk b[64];
     (void)state;
     assert_true(region != MAP_FAILED);
-    rng_seed(&r, "never_touches_memory", 3);
+    rng_seed(&r, g_seed, "never_touches_memory", 3);
     base = addr(region) + 1000;
     ms = analloc_meta_size(total, page);
     meta = malloc(ms);
@@ -2074,7 +1927,7 @@ static void test_check_healthy(void **state)
     void *live[128];
     size_t nlive = 0, op, ops = scaled(3000);
     (void)state;
-    rng_seed(&r, "check_healthy", 4);
+    rng_seed(&r, g_seed, "check_healthy", 4);
     ASSERT_ERR(analloc_with_chunk(&A, buf + 9, total, 33, page), ANALLOC_OK);
     ASSERT_ERR(analloc_check(&A), ANALLOC_OK);
     for (op = 0; op < ops; op++) {
@@ -2119,24 +1972,23 @@ struct flip_shared {
 
 static void describe_bit(const struct analloc *a, size_t bit, char *out, size_t outlen)
 {
-    const struct analloc_internal *s = &a->internal;
     size_t wi = bit / 64, l;
     const uint16_t one = 1;
     size_t bitinword = *(const unsigned char *)&one == 1 ? bit % 64
                                                           : (bit % 8) + 8 * (7 - (bit / 8) % 8);
-    for (l = 0; l < s->levels && l < ANALLOC_MAX_LEVELS; l++) {
-        size_t lw = s->level_word[l], nw = (s->level_bits[l] + 63) / 64;
+    for (l = 0; l < TI_LEVELS(a) && l < ANALLOC_MAX_LEVELS; l++) {
+        size_t lw = TI_LEVEL_WORD(a, l), nw = (TI_LEVEL_BITS(a, l) + 63) / 64;
         if (wi >= lw && wi < lw + nw) {
             snprintf(out, outlen,
                      "byte %zu bit %zu: words[%zu] bit %zu = index level %zu bit %zu (of %zu)",
                      bit / 8, bit % 8, wi, bitinword, l, (wi - lw) * 64 + bitinword,
-                     s->level_bits[l]);
+                     TI_LEVEL_BITS(a, l));
             return;
         }
     }
-    if (wi >= s->split_word) {
+    if (wi >= TI_SPLIT_WORD(a)) {
         snprintf(out, outlen, "byte %zu bit %zu: words[%zu] bit %zu = split bit %zu", bit / 8,
-                 bit % 8, wi, bitinword, (wi - s->split_word) * 64 + bitinword);
+                 bit % 8, wi, bitinword, (wi - TI_SPLIT_WORD(a)) * 64 + bitinword);
     } else if (wi >= ORDER_TABLE_AT) {
         static const char *const entry[] = {"first index bit", "free count", "lowest free bit"};
         size_t e = wi - ORDER_TABLE_AT;
@@ -2159,7 +2011,7 @@ static void describe_bit(const struct analloc *a, size_t bit, char *out, size_t 
 static bool in_used_cache_slot(const struct analloc *a, size_t bit)
 {
     size_t wi = bit / 64;
-    return wi < CACHE_WORDS && wi % ANALLOC_CACHE_MAX < a->internal.cached[wi / ANALLOC_CACHE_MAX];
+    return wi < CACHE_WORDS && wi % ANALLOC_CACHE_MAX < TI_CACHED(a, wi / ANALLOC_CACHE_MAX);
 }
 
 /* Flip every metadata bit in turn: check must call each one corruption, and
@@ -2168,8 +2020,8 @@ static bool in_used_cache_slot(const struct analloc *a, size_t bit)
  * number of problems, each reported on stderr. */
 static size_t flip_all_bits(analloc_t a, const char *label)
 {
-    unsigned char *mb = meta_base(a);
-    size_t nbytes = a->internal.meta_bytes, i;
+    unsigned char *mb = ti_meta(a);
+    size_t nbytes = TI_META_BYTES(a), i;
     struct flip_shared *sh;
     pid_t pid;
     int status = 0;
@@ -2237,7 +2089,7 @@ static size_t flip_all_bits(analloc_t a, const char *label)
             i = j;
         }
         print_error("  allocator state (pages %zu, depth %zu, levels %u, split_word %zu):\n",
-                    a->managed / a->page, a->depth, a->internal.levels, a->internal.split_word);
+                    a->managed / a->page, a->depth, TI_LEVELS(a), TI_SPLIT_WORD(a));
         analloc_dump(a, dump_to_stderr, NULL, 0);
     }
     if (sh->unrestored)
@@ -2261,7 +2113,7 @@ static void test_check_bit_flips(void **state)
     void *p[8];
     size_t i, problems = 0;
     (void)state;
-    rng_seed(&r, "check_bit_flips", 5);
+    rng_seed(&r, g_seed, "check_bit_flips", 5);
 
     /* a small chunk at an odd start with live and free blocks of several orders */
     ASSERT_ERR(analloc_with_chunk(&A, buf + 5, total, 7, page), ANALLOC_OK);
@@ -2326,16 +2178,16 @@ static void test_check_counters(void **state)
         }                                                                                 \
         ASSERT_ERR(analloc_check(&A), ANALLOC_OK);                                        \
     } while (0)
-    CORRUPT(A.internal.free_pages++, A.internal.free_pages--, "free_pages + 1");
-    CORRUPT(A.internal.free_pages--, A.internal.free_pages++, "free_pages - 1");
-    CORRUPT(A.internal.free_pages += 64, A.internal.free_pages -= 64, "free_pages + 64");
-    CORRUPT(A.internal.live_blocks++, A.internal.live_blocks--, "live_blocks + 1");
-    CORRUPT(A.internal.live_blocks--, A.internal.live_blocks++, "live_blocks - 1");
+    CORRUPT(TI_FREE_PAGES(&A)++, TI_FREE_PAGES(&A)--, "free_pages + 1");
+    CORRUPT(TI_FREE_PAGES(&A)--, TI_FREE_PAGES(&A)++, "free_pages - 1");
+    CORRUPT(TI_FREE_PAGES(&A) += 64, TI_FREE_PAGES(&A) -= 64, "free_pages + 64");
+    CORRUPT(TI_LIVE_BLOCKS(&A)++, TI_LIVE_BLOCKS(&A)--, "live_blocks + 1");
+    CORRUPT(TI_LIVE_BLOCKS(&A)--, TI_LIVE_BLOCKS(&A)++, "live_blocks - 1");
     for (k = 0; k < 64; k++) {
         char what[48];
         snprintf(what, sizeof what, "free_orders bit %u", k);
-        CORRUPT(A.internal.free_orders ^= (uint64_t)1 << k,
-                A.internal.free_orders ^= (uint64_t)1 << k, what);
+        CORRUPT(TI_FREE_ORDERS(&A) ^= (uint64_t)1 << k,
+                TI_FREE_ORDERS(&A) ^= (uint64_t)1 << k, what);
     }
 #undef CORRUPT
     assert_int_equal(bad, 0);
@@ -2465,9 +2317,26 @@ static void lines_free(struct lines *L)
     L->n = 0;
 }
 
+/* The map characters analloc.h documents. */
 static int map_char_ok(char c)
 {
-    return c == 'F' || c == 'S' || c == 'U' || c == '-' || c == ' ';
+    return c != '\0' && strchr("FSUcR- ", c) != NULL;
+}
+
+/* Widths as analloc.h gives them: 0 means 64 positions, at most 128. */
+static size_t dump_width(size_t width)
+{
+    return width == 0 ? 64 : width > 128 ? 128 : width;
+}
+
+/* The exact line of order k whose whole map is `map`: the order and the
+ * block size, then the map between bars, cut to w positions and ended with
+ * "..." instead of the closing bar when longer. */
+static void order_line(char *out, size_t outlen, unsigned k, size_t page, const char *map, size_t w)
+{
+    size_t npos = strlen(map);
+    snprintf(out, outlen, "  order %2u %12zu B |%.*s%s", k, page << k, (int)(npos < w ? npos : w),
+             map, npos > w ? "..." : "|");
 }
 
 /* The expected map of order k for an aligned arena (lo aligned, n = 2^depth). */
@@ -2483,16 +2352,12 @@ static char *model_map(const struct model *m, unsigned k)
     assert_int_equal(m->lo & (((uintptr_t)1 << m->depth) - 1), 0);
     while (i < m->n) {
         unsigned bk = 0;
-        char kind;
-        if (m->ord[i] >= 0) {
-            bk = (unsigned)m->ord[i];
-            kind = 'U';
-        } else {
-            assert_true(model_block_at(m, i, &bk));
-            kind = 'F';
-        }
+        uintptr_t first;
+        unsigned kind = model_arena_page(m->ma, m->lo + i, &first, &bk);
+        assert_int_equal(first, m->lo + i); /* the walk goes from block to block */
+        assert_true(kind == ANALLOC_BLOCK_USED || kind == ANALLOC_BLOCK_FREE);
         memset(cord + i, (int)bk, (size_t)1 << bk);
-        memset(ckind + i, kind, (size_t)1 << bk);
+        memset(ckind + i, kind == ANALLOC_BLOCK_USED ? 'U' : 'F', (size_t)1 << bk);
         i += (size_t)1 << bk;
     }
     for (pos = 0; pos < npos; pos++) {
@@ -2505,14 +2370,15 @@ static char *model_map(const struct model *m, unsigned k)
     return s;
 }
 
-/* Dump, and compare each order line with the model's map. */
+/* Dump, and compare each order line, character for character, with the
+ * line the model's map gives. */
 static void check_dump_model(analloc_t a, const struct model *m, size_t width,
                              const char *const *literal)
 {
     struct lines *L = calloc(1, sizeof *L);
-    /* analloc.h: 0 means 64 positions, and at most 128 are shown. */
-    size_t w = width == 0 ? 64 : width > 128 ? 128 : width;
+    size_t w = dump_width(width);
     size_t norders = m->depth + 1, first, j, i;
+    char want[256];
     assert_non_null(L);
     analloc_dump(a, lines_out, L, width);
     if (L->n > MAX_LINES || L->n < norders + 1)
@@ -2525,36 +2391,12 @@ static void check_dump_model(analloc_t a, const struct model *m, size_t width,
         unsigned k = (unsigned)(m->depth - j);
         const char *line = L->v[first + j];
         char *exp = model_map(m, k);
-        size_t npos = m->n >> k, len = strlen(line);
-        /* the map may be framed, "prefix |MAP|": drop one closing bar */
-        if (npos <= w && len > 0 && line[len - 1] == '|')
-            len--;
         if (literal && strcmp(literal[j], exp) != 0)
             FAILF("test bug: model map %s differs from the literal %s\n", exp, literal[j]);
-        if (npos <= w) {
-            if (len < npos || memcmp(line + len - npos, exp, npos) != 0)
-                FAILF("dump order %u line \"%s\": expected it to end with the map \"%s\"\n", k,
-                      line, exp);
-            for (i = len - npos; i < len; i++)
-                assert_true(map_char_ok(line[i]));
-            if (len > npos && map_char_ok(line[len - npos - 1]) && line[len - npos - 1] != ' ')
-                FAILF("dump order %u line \"%s\" has more than %zu map characters\n", k, line,
-                      npos);
-        } else {
-            size_t body, mm, found = 0;
-            if (len < 3 || strcmp(line + len - 3, "...") != 0)
-                FAILF("dump order %u has %zu positions > width %zu but line \"%s\" does not end "
-                      "with ...\n",
-                      k, npos, w, line);
-            body = len - 3;
-            for (mm = w; mm >= 1 && !found; mm--)
-                if (mm <= body && memcmp(line + body - mm, exp, mm) == 0)
-                    found = mm;
-            if (!found)
-                FAILF("dump order %u line \"%s\": expected a prefix of \"%s\" (at most %zu "
-                      "positions) before ...\n",
-                      k, line, exp, w);
-        }
+        order_line(want, sizeof want, k, m->page, exp, w);
+        if (strcmp(line, want) != 0)
+            FAILF("dump (width %zu) order %u line\n  \"%s\", expected\n  \"%s\"\n", width, k,
+                  line, want);
         free(exp);
     }
     lines_free(L);
@@ -2599,12 +2441,12 @@ static void test_dump_width_and_random(void **state)
     struct ext e, u;
     struct model m;
     struct rng r;
-    size_t op, ops = scaled(300), mi;
+    size_t op, ops = scaled(300), mi, i;
     void *live[256];
     size_t live_i[256], nlive = 0;
     struct lines *L;
     (void)state;
-    rng_seed(&r, "dump_width_and_random", 6);
+    rng_seed(&r, g_seed, "dump_width_and_random", 6);
     ext_init(&e, fake_base(256 * page, 256 * page), 256 * page, page);
     model_from(&m, &e.a);
     for (op = 0; op < ops; op++) {
@@ -2634,21 +2476,41 @@ static void test_dump_width_and_random(void **state)
     model_fini(&m);
     ext_fini(&e);
 
-    /* an unaligned arena: still a summary, depth + 1 order lines, map chars */
+    /* an unaligned arena: still a summary and depth + 1 order lines, each
+     * with one documented map character per position of its order that
+     * meets the arena (cut to the width), between bars or before "..." */
     ext_init(&u, fake_base(100 * page, 1 << 20) + 3 * page, 37 * page, page);
     assert_non_null(analloc_alloc(&u.a, page));
-    L = calloc(1, sizeof *L);
-    assert_non_null(L);
-    analloc_dump(&u.a, lines_out, L, 0);
-    assert_true(L->n >= u.a.depth + 2 && L->n <= MAX_LINES);
-    for (op = L->n - (u.a.depth + 1); op < L->n; op++) {
-        size_t len = strlen(L->v[op]);
-        assert_true(len > 0);
-        assert_true(map_char_ok(L->v[op][len - 1]) || L->v[op][len - 1] == '.' ||
-                    L->v[op][len - 1] == '|');
+    for (size_t wi = 0; wi < 3; wi++) {
+        static const size_t widths[] = {0, 8, 16};
+        uintptr_t lo = addr(u.a.start) / page, hi = lo + u.a.managed / page;
+        size_t w = dump_width(widths[wi]);
+        L = calloc(1, sizeof *L);
+        assert_non_null(L);
+        analloc_dump(&u.a, lines_out, L, widths[wi]);
+        assert_true(L->n >= u.a.depth + 2 && L->n <= MAX_LINES);
+        for (op = L->n - (u.a.depth + 1); op < L->n; op++) {
+            unsigned k = (unsigned)(u.a.depth - (op - (L->n - (u.a.depth + 1))));
+            size_t npos = (size_t)(((hi - 1) >> k) - (lo >> k) + 1), shown = npos < w ? npos : w;
+            const char *line = L->v[op], *tail = npos > w ? "..." : "|";
+            char head[64], map[132];
+            size_t hl = (size_t)snprintf(head, sizeof head, "  order %2u %12zu B |", k, page << k);
+            if (strncmp(line, head, hl) != 0 || strlen(line + hl) != shown + strlen(tail) ||
+                strcmp(line + hl + shown, tail) != 0)
+                FAILF("unaligned arena, width %zu, order %u: line \"%s\" is not \"%s\" + %zu map "
+                      "characters + \"%s\"\n",
+                      widths[wi], k, line, head, shown, tail);
+            memcpy(map, line + hl, shown);
+            map[shown] = '\0';
+            for (i = 0; i < shown; i++)
+                if (!map_char_ok(map[i]))
+                    FAILF("unaligned arena, width %zu, order %u: map \"%s\" has '%c' at %zu, not "
+                          "one of analloc.h's F S U c R - and space\n",
+                          widths[wi], k, map, map[i], i);
+        }
+        lines_free(L);
+        free(L);
     }
-    lines_free(L);
-    free(L);
     ext_fini(&u);
 }
 
@@ -2681,7 +2543,7 @@ static void test_dump_wide(void **state)
 static void cache_full16(struct ext *e, uintptr_t base, void **pg)
 {
     ext_init(e, base, 16 * 4096, 4096);
-    assert_int_equal(e->a.internal.cache_slots, ANALLOC_CACHE_DEFAULT);
+    assert_int_equal(TI_CACHE_SLOTS(&e->a), ANALLOC_CACHE_DEFAULT);
     for (size_t i = 0; i < 16; i++) {
         pg[i] = analloc_alloc(&e->a, 4096);
         assert_ptr_equal(pg[i], ptr_at(base + i * 4096));
@@ -2701,34 +2563,34 @@ static void test_cache_lifo(void **state)
     ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[12]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[0], 3);
-    assert_int_equal(e.a.internal.cached_blocks, 3);
+    assert_int_equal(TI_CACHED(&e.a, 0), 3);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 3);
     assert_int_equal(analloc_free_bytes(&e.a), 3 * 4096); /* cached blocks are free */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[12]);
     assert_ptr_equal(analloc_alloc(&e.a, 0), pg[3]);
     assert_ptr_equal(analloc_alloc(&e.a, 1), pg[9]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     /* 4 and 5 are buddies, both cached, unmerged: a two-page request finds
      * no two-page block, drains the cache and takes the merged 4-5. */
     ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[5]), ANALLOC_OK);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[4]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     /* A two-page block goes to order 1's list and comes back from it. */
     ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[1], 1);
+    assert_int_equal(TI_CACHED(&e.a, 1), 1);
     assert_int_equal(analloc_mem_size(&e.a, pg[4]), 0);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[4]);
     ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
     /* A getter changes nothing: the cached block is not merged into the
      * answer; analloc_drain merges it. */
     assert_true(largest_free_unchanged(&e.a) < 2 * 4096);
-    assert_int_equal(e.a.internal.cached_blocks, 1);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 1);
     analloc_drain(&e.a);
     assert_int_equal(largest_free_unchanged(&e.a), 2 * 4096);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_set_cache(&e.a, ANALLOC_CACHE_MAX), ANALLOC_OK);
     for (size_t i = 8; i < 16; i++)
         if (i != 9 && i != 12)
@@ -2742,9 +2604,9 @@ static void test_cache_lifo(void **state)
     void *eight = analloc_alloc(&e.a, 8 * 4096);
     assert_ptr_equal(eight, pg[8]);
     ASSERT_ERR(analloc_free(&e.a, eight), ANALLOC_OK); /* order 3: cached if it is a cached order */
-    assert_int_equal(e.a.internal.cached_blocks, ANALLOC_CACHE_ORDERS > 3 ? 1 : 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), ANALLOC_CACHE_ORDERS > 3 ? 1 : 0);
     assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), NULL); /* 0-7 are live */
-    assert_int_equal(e.a.internal.cached_blocks, 0);       /* a failure drained it */
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);       /* a failure drained it */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }
@@ -2761,9 +2623,9 @@ static void test_cache_eviction(void **state)
     ASSERT_ERR(analloc_free(&e.a, pg[1]), ANALLOC_OK); /* page 0 is live: 1 stays a page */
     ASSERT_ERR(analloc_free(&e.a, pg[6]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[7]), ANALLOC_OK); /* full: 1 goes back */
-    assert_int_equal(e.a.internal.cached[0], 2);
-    assert_int_equal(CACHE_SLOT(&e.a.internal, 0, 0), addr(pg[6]) / 4096);
-    assert_int_equal(CACHE_SLOT(&e.a.internal, 0, 1), addr(pg[7]) / 4096);
+    assert_int_equal(TI_CACHED(&e.a, 0), 2);
+    assert_int_equal(TI_CACHE(&e.a, 0, 0), addr(pg[6]) / 4096);
+    assert_int_equal(TI_CACHE(&e.a, 0, 1), addr(pg[7]) / 4096);
     ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK); /* 6 goes back; 0 is cached */
     ASSERT_ERR(analloc_free(&e.a, pg[11]), ANALLOC_OK); /* 7 goes back, merges with 6 */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
@@ -2779,14 +2641,14 @@ static void test_cache_eviction(void **state)
     ASSERT_ERR(analloc_set_cache(&e.a, 1), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[2]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK); /* 2 goes back */
-    assert_int_equal(e.a.internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(&e.a, 0), 1);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[3]);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[2]);
     /* No cache: frees merge at once, allocations are lowest first. */
     ASSERT_ERR(analloc_set_cache(&e.a, 0), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[3]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[2]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[2]); /* merged without a drain */
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
@@ -2808,31 +2670,31 @@ static void test_cache_drains_before_failing(void **state)
         ASSERT_ERR(analloc_free(&e.a, pg[i]), ANALLOC_OK);
     /* The list holds the last `slots` pages; the first ones went back and
      * merged as far as their buddies allowed. */
-    assert_int_equal(e.a.internal.cached[0], slots < 16 ? slots : 16);
-    assert_int_equal(CACHE_SLOT(&e.a.internal, 0, 0), addr(pg[16 - slots]) / 4096);
+    assert_int_equal(TI_CACHED(&e.a, 0), slots < 16 ? slots : 16);
+    assert_int_equal(TI_CACHE(&e.a, 0, 0), addr(pg[16 - slots]) / 4096);
     assert_int_equal(analloc_free_bytes(&e.a), 16 * 4096);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     /* The whole arena is one block once merged. */
     assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), pg[0]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK); /* order 4: merges at once */
     /* realloc: page 0 live, page 1 cached; growing 0 to two pages drains
      * and grows in place. */
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[0]);
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[1]);
     ASSERT_ERR(analloc_free(&e.a, pg[1]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(&e.a, 0), 1);
     assert_ptr_equal(analloc_realloc(&e.a, pg[0], 2 * 4096), pg[0]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     assert_int_equal(analloc_mem_size(&e.a, pg[0]), 2 * 4096);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     /* Pages 0-1 cached as a two-page block: an eight-page request takes 8-15
      * from the buddy system, the next one drains and takes 0-7. */
     ASSERT_ERR(analloc_free(&e.a, pg[0]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[1], 1);
+    assert_int_equal(TI_CACHED(&e.a, 1), 1);
     assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[8]);
     assert_ptr_equal(analloc_alloc(&e.a, 8 * 4096), pg[0]);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     /* A request that fails with an empty cache changes nothing. */
     snap_take(&sn, &e.a);
     assert_null(analloc_alloc(&e.a, 4096));
@@ -2845,12 +2707,12 @@ static void test_cache_drains_before_failing(void **state)
     assert_ptr_equal(analloc_alloc(&e.a, 4096), pg[9]);
     ASSERT_ERR(analloc_free(&e.a, pg[8]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&e.a, pg[9]), ANALLOC_OK);
-    assert_int_equal(e.a.internal.cached[0], 2);
+    assert_int_equal(TI_CACHED(&e.a, 0), 2);
     assert_true(largest_free_unchanged(&e.a) < 8 * 4096);
-    assert_int_equal(e.a.internal.cached_blocks, 2);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 2);
     analloc_drain(&e.a);
     assert_int_equal(largest_free_unchanged(&e.a), 8 * 4096);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }
@@ -2903,7 +2765,7 @@ static void test_cache_double_free_and_errors(void **state)
     free(L);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     analloc_drain(&e.a);
-    assert_int_equal(e.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     EXPECT_FREE_ERR(&e.a, pg[3], ANALLOC_EFREE, &hl); /* now free in the buddy system */
     EXPECT_FREE_ERR(&e.a, pg[7], ANALLOC_EFREE, &hl);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
@@ -2912,7 +2774,6 @@ static void test_cache_double_free_and_errors(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_with_chunk_struct_in_prefix),
         cmocka_unit_test(test_with_chunk_odd_starts_and_sizes),
@@ -2954,9 +2815,8 @@ int main(void)
         cmocka_unit_test(test_dump_width_and_random),
         cmocka_unit_test(test_dump_wide),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     printf("test_engine: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");
     fflush(stdout);

@@ -6,8 +6,8 @@
  * buffer, real memory or a never-touched fake address range) and on each a
  * random sequence of alloc, free, realloc, mem_size and deliberately bad
  * calls, every one checked against an exact shadow model.  The model is
- * tests/model.c (described there and in model.h); this file drives it from a
- * splitmix64 generator and reports its failures through cmocka.
+ * tests/model.c (described there and in model.h); this file drives it from
+ * tests/testutil.h's generator and reports its failures through cmocka.
  *
  * Environment: ANALLOC_SEED=n replays seed n (printed as "model seed=n");
  * ANALLOC_OPS=n sets the total number of operations over all test cases;
@@ -25,9 +25,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* The Makefile builds every test from one source file: the model engine is
- * compiled into this one. */
-#include "model.c"
+#include "model.h"
+#include "testutil.h"
 
 #define DEFAULT_TOTAL_OPS 2200000u
 
@@ -74,8 +73,8 @@ static void run_class(const struct model_class *k)
     double t0 = now();
     for (size_t i = g_only ? g_only_config : 0; g_only ? i == g_only_config : t.configs == 0 || t.ops < budget;
          i++) {
-        uint64_t state = model_mix64(g_seed ^ model_mix64(((uint64_t)k->id << 40) ^ (uint64_t)i));
-        const struct model_source src = model_source_prng(&state);
+        struct rng rng = {rng_mix(g_seed ^ rng_mix(((uint64_t)k->id << 40) ^ (uint64_t)i))};
+        const struct model_source src = model_source_prng(&rng);
         g_config = i;
         model_run_one(k, i, &src, &failure, &t, NULL, 0);
     }
@@ -134,7 +133,7 @@ int main(void)
     if (env_number("ANALLOC_SEED", &v))
         g_seed = v;
     else
-        g_seed = model_mix64((uint64_t)time(NULL) ^ ((uint64_t)clock() << 32));
+        g_seed = rng_mix((uint64_t)time(NULL) ^ ((uint64_t)clock() << 32));
     bool quick = env_number("ANALLOC_QUICK", &v) && v != 0;
     g_total_ops = env_number("ANALLOC_OPS", &v) ? (size_t)v
                                                 : DEFAULT_TOTAL_OPS / (quick ? 10u : 1u);

@@ -34,14 +34,15 @@
  *    alignment no block of the arena has, NULL or never set up allocator)
  *    return NULL and change nothing even while the cache holds blocks.
  *
- * The reference here is a shadow of the arena, one byte per page (free,
- * live, cached, reserved).  The free blocks of a fully merging buddy system
- * are the canonical cut of each run of free pages into maximal aligned
- * blocks (no larger than page << depth); the oracle computes from that,
- * never from the engine, the exact address every request must return, and
- * every step compares the engine's walk (free, cached, used and reserved
- * blocks), analloc_free_bytes, analloc_check and the statistics with it.
- * Hand-computed addresses are asserted too, and must agree with the oracle.
+ * The oracle is the reference model, tests/model.c (the one test_model and
+ * the fuzzer use, step by step here).  The free blocks of a fully merging
+ * buddy system are the canonical cut of each run of free pages into maximal
+ * aligned blocks (no larger than page << depth); the model computes from
+ * that, never from the engine, the exact address every request must return,
+ * and every step compares the engine's walk (free, cached, used and
+ * reserved blocks), analloc_free_bytes, analloc_check and the statistics
+ * with it.  Hand-computed addresses are asserted too, and must agree with
+ * the model.
  *
  * Fake (never touched) address ranges: 2^40 on 64-bit targets, a PROT_NONE
  * reservation on 32-bit ones, and a few fixed ranges around 16 MiB and
@@ -69,12 +70,8 @@
 #include "analloc.h"
 #include "layout.h"
 #include "testutil.h"
-
-#if UINTPTR_MAX > 0xFFFFFFFFu
-#define HOST_64 1
-#else
-#define HOST_64 0
-#endif
+#include "testcheck.h"
+#include "model.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -90,22 +87,6 @@ static size_t scaled(size_t n)
     return g_quick ? (n / 4 ? n / 4 : 1) : n;
 }
 
-#define FAILF(...)                \
-    do {                          \
-        print_error(__VA_ARGS__); \
-        fail();                   \
-    } while (0)
-
-#define ASSERT_ERR(got, want) assert_err_((got), (want), #got, __FILE__, __LINE__)
-static void assert_err_(int got, int want, const char *expr, const char *file, int line)
-{
-    if (got != want) {
-        print_error("%s:%d: %s returned %d (%s), expected %d (%s)\n", file, line, expr, got,
-                    analloc_strerror(got), want, analloc_strerror(want));
-        _fail(file, line);
-    }
-}
-
 static unsigned log2u(uintptr_t x)
 {
     unsigned k = 0;
@@ -116,28 +97,7 @@ static unsigned log2u(uintptr_t x)
     return k;
 }
 
-/* ---- fake address ranges ------------------------------------------------- */
-
-/* An address range nobody touches (as in test_engine.c).  64-bit: 2^40.
- * 32-bit: one PROT_NONE reservation of 96 MiB, aligned to 16 MiB. */
-static uintptr_t fake_base(size_t bytes, size_t align)
-{
-#if HOST_64
-    (void)bytes;
-    (void)align;
-    return (uintptr_t)1 << 40;
-#else
-    static uintptr_t reserved;
-    const size_t len = (size_t)96 << 20;
-    if (!reserved) {
-        void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        assert_true(p != MAP_FAILED);
-        reserved = addr(p);
-    }
-    assert_true(align <= ((size_t)16 << 20) && bytes <= ((size_t)64 << 20));
-    return align_up(reserved, (uintptr_t)16 << 20);
-#endif
-}
+/* ---- fake address ranges (fake_base: testcheck.h) ------------------------ */
 
 /* An allocator over a fake range; its metadata is mmap'd (far from any fixed
  * low address the DMA tests use). */
@@ -173,61 +133,19 @@ static void ext_fini(struct ext *e)
     munmap(e->meta, e->maplen);
 }
 
-/* ---- snapshots: the struct and its metadata, byte for byte ---------------- */
+/* ---- the shadow: tests/model.c, and the oracle ----------------------------- */
 
-struct snap {
-    struct analloc s;
-    unsigned char *meta;
-    size_t len;
-};
-
-static void snap_take(struct snap *sn, const struct analloc *a)
-{
-    memcpy(&sn->s, a, sizeof *a);
-    sn->len = a->internal.words ? a->internal.meta_bytes : 0;
-    sn->meta = malloc(sn->len + 1);
-    assert_non_null(sn->meta);
-    if (sn->len)
-        memcpy(sn->meta, a->internal.words, sn->len);
-}
-
-static void snap_free(struct snap *sn)
-{
-    free(sn->meta);
-    sn->meta = NULL;
-}
-
-#define SNAP_SAME(sn, a, what) snap_same_((sn), (a), (what), __FILE__, __LINE__)
-static void snap_same_(const struct snap *sn, const struct analloc *a, const char *what,
-                       const char *file, int line)
-{
-    int s = memcmp(&sn->s, a, sizeof *a) != 0;
-    int m = sn->len && memcmp(sn->meta, sn->s.internal.words, sn->len) != 0;
-    if (s || m) {
-        print_error("%s:%d: %s changed the allocator:%s%s (free_pages %zu -> %zu, live %zu -> "
-                    "%zu, cached %u -> %u)\n",
-                    file, line, what, s ? " struct" : "", m ? " metadata" : "",
-                    sn->s.internal.free_pages, a->internal.free_pages,
-                    sn->s.internal.live_blocks, a->internal.live_blocks,
-                    sn->s.internal.cached_blocks, a->internal.cached_blocks);
-        _fail(file, line);
-    }
-}
-
-/* ---- the shadow: one byte per page, and the oracle ----------------------- */
-
+/* What a page holds, in the model. */
 enum { SH_FREE, SH_LIVE, SH_CACHED, SH_RESV };
 
+/* The model of one allocator (tests/model.c), seen as pages 0 .. n - 1 of
+ * its arena. */
 struct shadow {
     size_t page;
-    unsigned shift, depth, slots;
+    unsigned shift, depth;
     uintptr_t lo; /* first allocatable pfn */
     size_t n;     /* pages */
-    unsigned char *st;
-    unsigned char *ord; /* order of the live or cached block that starts here */
-    /* the block cache as the contract describes it: per order, oldest first */
-    uintptr_t cache[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX];
-    unsigned ncached[ANALLOC_CACHE_ORDERS];
+    struct model_arena *ma;
 };
 
 struct blk {
@@ -284,26 +202,32 @@ static unsigned max_aligned_order(uintptr_t lo, size_t n)
     return best;
 }
 
-static void sh_init(struct shadow *sh, const struct analloc *a)
+static void model_failed(void *ctx, const char *msg)
 {
+    (void)ctx;
+    fail_msg("%s", msg);
+}
+
+/* The shadow of a, just set up (the cache has ANALLOC_CACHE_DEFAULT slots). */
+static void sh_init(struct shadow *sh, analloc_t a)
+{
+    static const struct model_failure failure = {model_failed, NULL};
     memset(sh, 0, sizeof *sh);
     sh->page = a->page;
     sh->shift = log2u(a->page);
-    sh->lo = addr(a->start) >> sh->shift;
-    sh->n = a->managed >> sh->shift;
-    sh->depth = max_aligned_order(sh->lo, sh->n);
+    sh->ma = model_arena_new(a, ANALLOC_CACHE_DEFAULT, &failure);
+    sh->lo = model_arena_lo(sh->ma);
+    sh->n = model_arena_pages(sh->ma);
+    sh->depth = model_arena_depth(sh->ma);
+    assert_int_equal(sh->lo, addr(a->start) >> sh->shift);
+    assert_int_equal(sh->depth, max_aligned_order(sh->lo, sh->n));
     assert_int_equal(a->depth, sh->depth);
-    sh->slots = a->internal.cache_slots;
-    sh->st = calloc(sh->n, 1);
-    sh->ord = calloc(sh->n, 1);
-    assert_non_null(sh->st);
-    assert_non_null(sh->ord);
 }
 
 static void sh_fini(struct shadow *sh)
 {
-    free(sh->st);
-    free(sh->ord);
+    model_arena_delete(sh->ma);
+    sh->ma = NULL;
 }
 
 static uintptr_t sh_addr(const struct shadow *sh, size_t i)
@@ -311,65 +235,30 @@ static uintptr_t sh_addr(const struct shadow *sh, size_t i)
     return (uintptr_t)(sh->lo + i) << sh->shift;
 }
 
-static size_t sh_index(const struct shadow *sh, uintptr_t at)
-{
-    uintptr_t pfn = at >> sh->shift;
-    assert_true(pfn >= sh->lo && pfn - sh->lo < sh->n);
-    return (size_t)(pfn - sh->lo);
-}
-
 static uintptr_t sh_start(const struct shadow *sh) { return sh_addr(sh, 0); }
 static uintptr_t sh_end(const struct shadow *sh) { return sh_addr(sh, sh->n); }
 
-/* Largest k <= depth with pfn p aligned to 2^k and p + 2^k <= end. */
-static unsigned cut_order(uintptr_t p, uintptr_t end, unsigned depth)
+/* What page i holds (SH_*); *first and *order: its block (a reserved range:
+ * its first page, order 0). */
+static unsigned sh_page(const struct shadow *sh, size_t i, size_t *first, unsigned *order)
 {
-    unsigned k = 0;
-    while (k < depth && (p & (((uintptr_t)2 << k) - 1)) == 0 && end - p >= ((uintptr_t)2 << k))
-        k++;
-    return k;
+    uintptr_t f;
+    unsigned k, kind = model_arena_page(sh->ma, sh->lo + i, &f, &k);
+    if (first != NULL)
+        *first = (size_t)(f - sh->lo);
+    if (order != NULL)
+        *order = k;
+    return kind == ANALLOC_BLOCK_USED     ? SH_LIVE
+           : kind == ANALLOC_BLOCK_CACHED ? SH_CACHED
+           : kind == ANALLOC_BLOCK_FREE   ? SH_FREE
+                                          : SH_RESV;
 }
 
 /* Every block of the arena, in address order, as analloc_walk must report
  * it: free blocks are the canonical cut of each run of free pages. */
 static void sh_expected(const struct shadow *sh, struct blist *l)
 {
-    size_t i = 0;
-    while (i < sh->n) {
-        unsigned char s = sh->st[i];
-        if (s == SH_FREE || s == SH_RESV) {
-            size_t e = i;
-            while (e < sh->n && sh->st[e] == s)
-                e++;
-            if (s == SH_RESV) {
-                bl_push(l, sh_addr(sh, i), (e - i) * sh->page, ANALLOC_BLOCK_RESERVED);
-            } else {
-                uintptr_t p = sh->lo + i, end = sh->lo + e;
-                while (p < end) {
-                    unsigned k = cut_order(p, end, sh->depth);
-                    bl_push(l, p << sh->shift, sh->page << k, ANALLOC_BLOCK_FREE);
-                    p += (uintptr_t)1 << k;
-                }
-            }
-            i = e;
-        } else {
-            unsigned k = sh->ord[i];
-            bl_push(l, sh_addr(sh, i), sh->page << k,
-                    s == SH_LIVE ? ANALLOC_BLOCK_USED : ANALLOC_BLOCK_CACHED);
-            i += (size_t)1 << k;
-        }
-    }
-}
-
-static const char *kind_name(unsigned kind)
-{
-    switch (kind) {
-    case ANALLOC_BLOCK_USED: return "used";
-    case ANALLOC_BLOCK_FREE: return "free";
-    case ANALLOC_BLOCK_CACHED: return "cached";
-    case ANALLOC_BLOCK_RESERVED: return "reserved";
-    default: return "?";
-    }
+    ASSERT_ERR(model_arena_walk(sh->ma, ANALLOC_BLOCK_ALL, walk_collect, l), 0);
 }
 
 /* The engine agrees with the shadow: check, free bytes, every block, the
@@ -378,20 +267,16 @@ static const char *kind_name(unsigned kind)
 static void sh_check_(analloc_t a, const struct shadow *sh, const char *file, int line)
 {
     struct blist want = {0}, got = {0};
-    size_t free_pages = 0, live = 0, cached = 0, resv = 0, i;
+    size_t free_bytes = model_arena_free_bytes(sh->ma), live = 0, cached = 0, resv = 0, i;
     struct analloc_stats st;
     int rc = analloc_check(a);
     if (rc != ANALLOC_OK) {
         print_error("%s:%d: analloc_check returned %d\n", file, line, rc);
         _fail(file, line);
     }
-    for (i = 0; i < sh->n; i++) {
-        free_pages += sh->st[i] == SH_FREE || sh->st[i] == SH_CACHED;
-        resv += sh->st[i] == SH_RESV;
-    }
-    if (analloc_free_bytes(a) != free_pages * sh->page) {
+    if (analloc_free_bytes(a) != free_bytes) {
         print_error("%s:%d: analloc_free_bytes %zu, shadow %zu\n", file, line,
-                    analloc_free_bytes(a), free_pages * sh->page);
+                    analloc_free_bytes(a), free_bytes);
         _fail(file, line);
     }
     sh_expected(sh, &want);
@@ -417,6 +302,8 @@ static void sh_check_(analloc_t a, const struct shadow *sh, const char *file, in
         }
         live += want.b[i].kind == ANALLOC_BLOCK_USED;
         cached += want.b[i].kind == ANALLOC_BLOCK_CACHED;
+        if (want.b[i].kind == ANALLOC_BLOCK_RESERVED)
+            resv += want.b[i].bytes;
     }
     bl_free(&want);
     bl_free(&got);
@@ -425,179 +312,11 @@ static void sh_check_(analloc_t a, const struct shadow *sh, const char *file, in
     ASSERT_ERR(analloc_stats(a, &st), ANALLOC_OK);
     assert_int_equal(st.live_blocks, live);
     assert_int_equal(st.cached_blocks, cached);
-    assert_int_equal(st.reserved_bytes, resv * sh->page);
-    assert_int_equal(st.free_bytes, free_pages * sh->page);
+    assert_int_equal(st.reserved_bytes, resv);
+    assert_int_equal(st.free_bytes, free_bytes);
 }
 
-static bool sh_any_cached(const struct shadow *sh)
-{
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-        if (sh->ncached[k])
-            return true;
-    return false;
-}
-
-static void sh_drain(struct shadow *sh)
-{
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
-        for (unsigned c = 0; c < sh->ncached[k]; c++) {
-            size_t i = sh_index(sh, sh->cache[k][c]);
-            memset(sh->st + i, SH_FREE, (size_t)1 << k);
-        }
-        sh->ncached[k] = 0;
-    }
-}
-
-static void sh_mark_live(struct shadow *sh, uintptr_t at, unsigned k)
-{
-    size_t i = sh_index(sh, at), j;
-    assert_true(i + ((size_t)1 << k) <= sh->n);
-    for (j = i; j < i + ((size_t)1 << k); j++)
-        assert_int_equal(sh->st[j], SH_FREE);
-    memset(sh->st + i, SH_LIVE, (size_t)1 << k);
-    sh->ord[i] = (unsigned char)k;
-}
-
-/* The order for `size` bytes; false if no block of the arena is that large. */
-static bool sh_order(const struct shadow *sh, size_t size, unsigned *kout)
-{
-    size_t bs = sh->page;
-    unsigned k = 0;
-    while (bs < size) {
-        if (k == sh->depth)
-            return false;
-        bs <<= 1;
-        k++;
-    }
-    *kout = k;
-    return true;
-}
-
-enum { P_OK, P_NONE, P_BAD };
-
-/*
- * The oracle for analloc_alloc_range over the shadow's free pages (cached
- * pages count as taken), by address (or, with best_fit, the lowest position
- * of the smallest order that has one: analloc_alloc's rule).  P_BAD for
- * arguments that fail without a search (nothing may change, not even the
- * cache), P_NONE when the search finds no block, P_OK with the address in
- * *out.
- */
-static int sh_predict_(const struct shadow *sh, size_t size, size_t align, uintptr_t lo,
-                       uintptr_t hi, unsigned flags, bool best_fit, unsigned *kout,
-                       uintptr_t *out)
-{
-    unsigned k, ka, m;
-    size_t bs, A;
-    uintptr_t from, lim, first, start = sh_start(sh), end = sh_end(sh);
-    struct blist fb = {0};
-    bool high = (flags & ANALLOC_HIGH) != 0;
-    if ((flags & ~(ANALLOC_LOW | ANALLOC_HIGH)) != 0 || flags == (ANALLOC_LOW | ANALLOC_HIGH))
-        return P_BAD;
-    if (align != 0 && (align & (align - 1)) != 0)
-        return P_BAD;
-    if (lo >= hi)
-        return P_BAD;
-    if (!sh_order(sh, size, &k))
-        return P_BAD;
-    bs = sh->page << k;
-    A = align > bs ? align : bs;
-    if (A > (sh->page << sh->depth))
-        return P_BAD;
-    ka = log2u(A) - sh->shift;
-    /* Is there any A-aligned place for the block inside the window and the
-     * arena at all? */
-    from = lo > start ? lo : start;
-    lim = hi < end ? hi : end;
-    if (from > UINTPTR_MAX - (A - 1))
-        return P_BAD;
-    first = align_up(from, A);
-    if (first >= lim || lim - first < bs)
-        return P_BAD;
-    *kout = k;
-    sh_expected(sh, &fb); /* its free blocks: cached pages are not free */
-    bool found = false;
-    uintptr_t best = 0;
-    for (m = ka; m <= sh->depth; m++) {
-        for (size_t i = 0; i < fb.n; i++) {
-            uintptr_t S = fb.b[i].at, E, lo2, lim2, P;
-            if (fb.b[i].kind != ANALLOC_BLOCK_FREE || fb.b[i].bytes != (sh->page << m))
-                continue;
-            E = S + fb.b[i].bytes;
-            lo2 = S > first ? S : first;
-            lim2 = E < lim ? E : lim;
-            if (lim2 <= lo2 || lim2 - lo2 < bs)
-                continue;
-            P = high ? align_down(lim2 - bs, A) : lo2;
-            assert_true(P >= lo2 && P % A == 0);
-            if (!found || (high ? P > best : P < best))
-                best = P;
-            found = true;
-        }
-        if (found && best_fit)
-            break; /* plain allocation: the smallest fitting order first */
-    }
-    bl_free(&fb);
-    if (!found)
-        return P_NONE;
-    *out = best;
-    return P_OK;
-}
-
-static int sh_predict(const struct shadow *sh, size_t size, size_t align, uintptr_t lo,
-                      uintptr_t hi, unsigned flags, unsigned *kout, uintptr_t *out)
-{
-    return sh_predict_(sh, size, align, lo, hi, flags, false, kout, out);
-}
-
-/* The oracle for analloc_alloc (and alloc_flags with 0): the newest cached
- * block of the order, else the lowest block of the smallest fitting order;
- * the cache is drained if that fails.  Updates the shadow; 0 for NULL. */
-static uintptr_t sh_alloc(struct shadow *sh, size_t size, unsigned *kout)
-{
-    unsigned k;
-    uintptr_t at;
-    int r;
-    if (!sh_order(sh, size, &k))
-        return 0;
-    *kout = k;
-    if (k < ANALLOC_CACHE_ORDERS && sh->ncached[k]) {
-        at = sh->cache[k][--sh->ncached[k]];
-        memset(sh->st + sh_index(sh, at), SH_FREE, (size_t)1 << k);
-        sh_mark_live(sh, at, k);
-        return at;
-    }
-    r = sh_predict_(sh, size, 0, 0, UINTPTR_MAX, ANALLOC_LOW, true, &k, &at);
-    if (r == P_NONE && sh_any_cached(sh)) {
-        sh_drain(sh);
-        r = sh_predict_(sh, size, 0, 0, UINTPTR_MAX, ANALLOC_LOW, true, &k, &at);
-    }
-    if (r != P_OK)
-        return 0;
-    sh_mark_live(sh, at, k);
-    return at;
-}
-
-/* Free in the shadow as analloc_free does: into the cache (evicting the
- * oldest of a full list) or straight back. */
-static void sh_release(struct shadow *sh, uintptr_t at)
-{
-    size_t i = sh_index(sh, at);
-    unsigned k = sh->ord[i];
-    assert_int_equal(sh->st[i], SH_LIVE);
-    if (k < ANALLOC_CACHE_ORDERS && sh->slots > 0) {
-        if (sh->ncached[k] == sh->slots) {
-            size_t o = sh_index(sh, sh->cache[k][0]);
-            memset(sh->st + o, SH_FREE, (size_t)1 << k);
-            memmove(&sh->cache[k][0], &sh->cache[k][1], (sh->slots - 1) * sizeof(uintptr_t));
-            sh->ncached[k]--;
-        }
-        sh->cache[k][sh->ncached[k]++] = at;
-        memset(sh->st + i, SH_CACHED, (size_t)1 << k);
-    } else {
-        memset(sh->st + i, SH_FREE, (size_t)1 << k);
-    }
-}
+static void sh_drain(struct shadow *sh) { model_arena_drain(sh->ma); }
 
 /* ---- the checked calls ----------------------------------------------------- */
 
@@ -641,24 +360,11 @@ static void *expect_(analloc_t a, struct shadow *sh, enum fn f, size_t size, siz
     }
     if (f == F_FLAGS)
         align = 0;
-    if (f == F_ALLOC || (f == F_FLAGS && flags == 0)) {
-        bool had = sh_any_cached(sh);
-        bad = !sh_order(sh, size, &k);
-        pred = sh_alloc(sh, size, &k);
-        drained = pred == 0 && had && !bad; /* a pop never fails */
-    } else {
-        int r = sh_predict(sh, size, align, lo, hi, flags, &k, &pred);
-        if (r == P_NONE && sh_any_cached(sh)) {
-            sh_drain(sh);
-            drained = true;
-            r = sh_predict(sh, size, align, lo, hi, flags, &k, &pred);
-        }
-        if (r != P_OK)
-            pred = 0;
-        bad = r == P_BAD;
-        if (r == P_OK)
-            sh_mark_live(sh, pred, k);
-    }
+    enum model_got got = f == F_ALLOC || (f == F_FLAGS && flags == 0)
+                             ? model_arena_alloc(sh->ma, size, &pred, &k, &drained)
+                             : model_arena_alloc_range(sh->ma, size, align, lo, hi, flags, &pred,
+                                                       &k, &drained);
+    bad = got == MODEL_BAD;
     if (want != ORACLE && want != pred) {
         print_error("%s:%d: the test expects %#lx (+%#lx), the oracle %#lx (+%#lx)\n", file, line,
                     (unsigned long)want, (unsigned long)(want - base), (unsigned long)pred,
@@ -692,9 +398,9 @@ static void *expect_(analloc_t a, struct shadow *sh, enum fn f, size_t size, siz
     if (p == NULL) {
         if (!drained)
             snap_same_(&sn, a, fn_name(f), file, line);
-        else if (a->internal.cached_blocks != 0) {
+        else if (TI_CACHED_BLOCKS(a) != 0) {
             print_error("%s:%d: a failed request left %u blocks in the cache\n", file, line,
-                        a->internal.cached_blocks);
+                        TI_CACHED_BLOCKS(a));
             _fail(file, line);
         }
     } else if (analloc_mem_size(a, p) != (sh->page << k)) {
@@ -715,7 +421,7 @@ static void free_ok_(analloc_t a, struct shadow *sh, void *p, const char *file, 
         print_error("%s:%d: analloc_free(%p) returned %d\n", file, line, p, rc);
         _fail(file, line);
     }
-    sh_release(sh, addr(p));
+    model_arena_free(sh->ma, addr(p));
     sh_check_(a, sh, file, line);
 }
 
@@ -724,24 +430,12 @@ static void free_ok_(analloc_t a, struct shadow *sh, void *p, const char *file, 
 static void reserve_(analloc_t a, struct shadow *sh, uintptr_t at, size_t size, const char *file,
                      int line)
 {
-    size_t i0 = sh_index(sh, at), i1 = sh_index(sh, at + size - 1) + 1, i;
-    int want = ANALLOC_OK, rc;
-    bool cached = false;
-    for (i = i0; i < i1; i++) {
-        if (sh->st[i] == SH_LIVE || sh->st[i] == SH_RESV)
-            want = ANALLOC_EBUSY;
-        cached |= sh->st[i] == SH_CACHED;
-    }
+    int want = model_arena_reserve(sh->ma, at, size), rc;
     rc = analloc_reserve(a, at, size);
     if (rc != want) {
         print_error("%s:%d: analloc_reserve(+%#lx, %zu) returned %d, expected %d\n", file, line,
                     (unsigned long)(at - sh_start(sh)), size, rc, want);
         _fail(file, line);
-    }
-    if (rc == ANALLOC_OK) {
-        if (cached)
-            sh_drain(sh);
-        memset(sh->st + i0, SH_RESV, i1 - i0);
     }
     sh_check_(a, sh, file, line);
 }
@@ -750,11 +444,13 @@ static void reserve_(analloc_t a, struct shadow *sh, uintptr_t at, size_t size, 
 static void release_(analloc_t a, struct shadow *sh, uintptr_t at, size_t size, const char *file,
                      int line)
 {
-    size_t i0 = sh_index(sh, at), i1 = sh_index(sh, at + size - 1) + 1, i;
-    for (i = i0; i < i1; i++)
-        assert_int_equal(sh->st[i], SH_RESV);
+    int want = model_arena_release(sh->ma, at, size);
+    if (want != ANALLOC_OK) {
+        print_error("%s:%d: test bug: the model refuses release(+%#lx, %zu): %d (%s)\n", file,
+                    line, (unsigned long)(at - sh_start(sh)), size, want, analloc_strerror(want));
+        _fail(file, line);
+    }
     assert_err_(analloc_release(a, at, size), ANALLOC_OK, "analloc_release", file, line);
-    memset(sh->st + i0, SH_FREE, i1 - i0);
     sh_check_(a, sh, file, line);
 }
 
@@ -762,8 +458,7 @@ static void release_(analloc_t a, struct shadow *sh, uintptr_t at, size_t size, 
 static void set_cache_(analloc_t a, struct shadow *sh, unsigned n, const char *file, int line)
 {
     assert_err_(analloc_set_cache(a, n), ANALLOC_OK, "analloc_set_cache", file, line);
-    sh_drain(sh);
-    sh->slots = n;
+    model_arena_set_cache(sh->ma, n);
     sh_check_(a, sh, file, line);
 }
 
@@ -771,39 +466,23 @@ static void set_cache_(analloc_t a, struct shadow *sh, unsigned n, const char *f
  * whole again (one block of page << depth, and the canonical cut). */
 static void sh_free_all(analloc_t a, struct shadow *sh)
 {
-    size_t i = 0;
-    while (i < sh->n) {
-        if (sh->st[i] == SH_LIVE) {
-            unsigned k = sh->ord[i];
-            ASSERT_ERR(analloc_free(a, ptr_at(sh_addr(sh, i))), ANALLOC_OK);
-            sh_release(sh, sh_addr(sh, i));
-            i += (size_t)1 << k;
-        } else if (sh->st[i] == SH_RESV) {
-            size_t e = i;
-            while (e < sh->n && sh->st[e] == SH_RESV)
-                e++;
-            ASSERT_ERR(analloc_release(a, sh_addr(sh, i), (e - i) * sh->page), ANALLOC_OK);
-            memset(sh->st + i, SH_FREE, e - i);
-            i = e;
-        } else {
-            i++;
-        }
+    uintptr_t ranges[ANALLOC_RESERVE_MAX][2];
+    unsigned nr;
+    while (model_arena_live(sh->ma) > 0) {
+        uintptr_t at = model_arena_live_at(sh->ma, 0, NULL);
+        ASSERT_ERR(analloc_free(a, ptr_at(at)), ANALLOC_OK);
+        model_arena_free(sh->ma, at);
+    }
+    while ((nr = model_arena_reserved(sh->ma, ranges, ANALLOC_RESERVE_MAX)) > 0) {
+        uintptr_t r0 = ranges[0][0] << sh->shift, r1 = ranges[0][1] << sh->shift;
+        ASSERT_ERR(analloc_release(a, r0, (size_t)(r1 - r0)), ANALLOC_OK);
+        ASSERT_ERR(model_arena_release(sh->ma, r0, (size_t)(r1 - r0)), ANALLOC_OK);
     }
     analloc_drain(a);
     sh_drain(sh);
     SH_CHECK(a, sh);
     assert_int_equal(analloc_free_bytes(a), a->managed);
     assert_int_equal(analloc_largest_free(a), a->page << a->depth);
-}
-
-/* ---- seeds ---------------------------------------------------------------- */
-
-static void rng_seed(struct rng *r, const char *test, uint64_t salt)
-{
-    r->s = g_seed ^ (salt * 0xD1B54A32D192ED03ull);
-    printf("[ %s ] seed %llu (replay: ANALLOC_SEED=%llu)\n", test, (unsigned long long)g_seed,
-           (unsigned long long)g_seed);
-    fflush(stdout);
 }
 
 /* A 16-page arena of 4 KiB pages aligned to 16 pages, every page allocated
@@ -840,7 +519,7 @@ static void test_flags_zero_is_alloc(void **state)
     FREE_OK(a, &sh, ptr_at(base + 9 * PG));
     FREE_OK(a, &sh, ptr_at(base + 3 * PG));
     FREE_OK(a, &sh, ptr_at(base + 12 * PG));
-    assert_int_equal(a->internal.cached[0], 3);
+    assert_int_equal(TI_CACHED(a, 0), 3);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, 0, base + 12 * PG); /* newest cached */
     EXPECT(a, &sh, F_FLAGS, 0, 0, 0, 0, 0, base + 3 * PG);   /* size 0: one page */
     EXPECT(a, &sh, F_FLAGS, 1, 0, 0, 0, 0, base + 9 * PG);
@@ -849,14 +528,14 @@ static void test_flags_zero_is_alloc(void **state)
     FREE_OK(a, &sh, ptr_at(base + 4 * PG));
     FREE_OK(a, &sh, ptr_at(base + 5 * PG));
     EXPECT(a, &sh, F_FLAGS, 2 * PG, 0, 0, 0, 0, base + 4 * PG);
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     EXPECT(a, &sh, F_FLAGS, 17 * PG, 0, 0, 0, 0, 0); /* larger than the arena */
     sh_free_all(a, &sh);
 
     /* The same random run through alloc_flags(0) on e and analloc_alloc on
      * f (another allocator over the same fake range). */
     ext_init(&f, base, 16 * PG, PG);
-    rng_seed(&r, "test_flags_zero_is_alloc", 1);
+    rng_seed(&r, g_seed, "test_flags_zero_is_alloc", 1);
     for (i = 0; i < scaled(400); i++) {
         if (ngot > 0 && (rng_below(&r, 2) || ngot == 64)) {
             size_t j = rng_below(&r, ngot);
@@ -871,7 +550,7 @@ static void test_flags_zero_is_alloc(void **state)
             if (p)
                 got[ngot++] = p;
         }
-        assert_int_equal(f.a.internal.cached_blocks, a->internal.cached_blocks);
+        assert_int_equal(TI_CACHED_BLOCKS(&f.a), TI_CACHED_BLOCKS(a));
         assert_int_equal(analloc_free_bytes(&f.a), analloc_free_bytes(a));
     }
     for (i = 0; i < ngot; i++)
@@ -895,13 +574,13 @@ static void test_flags_low(void **state)
     FREE_OK(a, &sh, ptr_at(base + 5 * PG)); /* buddy system: page 5 */
     SET_CACHE(a, &sh, ANALLOC_CACHE_DEFAULT);
     FREE_OK(a, &sh, ptr_at(base + 1 * PG)); /* cached: page 1 */
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_LOW, base + 5 * PG); /* not the cached 1 */
-    assert_int_equal(a->internal.cached[0], 1);
-    assert_int_equal(CACHE_SLOT(&a->internal, 0, 0), (base >> 12) + 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
+    assert_int_equal(TI_CACHE(a, 0, 0), (base >> 12) + 1);
     /* Nothing free in the buddy system: LOW drains the cache and takes 1. */
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_LOW, base + 1 * PG);
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_LOW, 0); /* full: nothing changes */
 
     SET_CACHE(a, &sh, 0);
@@ -984,12 +663,12 @@ static void test_flags_high(void **state)
     FREE_OK(a, &sh, ptr_at(base + 9 * PG));
     SET_CACHE(a, &sh, ANALLOC_CACHE_DEFAULT);
     FREE_OK(a, &sh, ptr_at(base + 15 * PG));
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_HIGH, base + 9 * PG);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_HIGH, base + 8 * PG);
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     EXPECT(a, &sh, F_FLAGS, PG, 0, 0, 0, ANALLOC_HIGH, base + 15 * PG); /* drained */
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     sh_free_all(a, &sh);
     /* A fresh arena: HIGH of the whole arena is the arena. */
     EXPECT(a, &sh, F_FLAGS, 16 * PG, 0, 0, 0, ANALLOC_HIGH, base);
@@ -1241,9 +920,9 @@ static void test_aligned_cost_rule(void **state)
     SET_CACHE(a, &sh, ANALLOC_CACHE_DEFAULT);
     for (unsigned i = 8; i < 12; i++)
         FREE_OK(a, &sh, ptr_at(base + i * PG)); /* cached pages 8..11 */
-    assert_int_equal(a->internal.cached[0], 4);
+    assert_int_equal(TI_CACHED(a, 0), 4);
     EXPECT(a, &sh, F_ALIGNED, PG, 32 * KIB, 0, 0, ANALLOC_LOW, base + 8 * PG);
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     sh_free_all(a, &sh);
     sh_fini(&sh);
     ext_fini(&e);
@@ -1403,14 +1082,14 @@ static void test_range_with_chunk(void **state)
     m = ptr_at(s0);
     /* only free pages are ours to scribble on */
     for (i = 0; i < sh.n; i++)
-        if (sh.st[i] == SH_FREE)
+        if (sh_page(&sh, i, NULL, NULL) == SH_FREE)
             memset(m + i * page, 0x5C, page);
     p = EXPECT(a, &sh, F_ALIGNED, 2 * page, 16 * page, 0, 0, ANALLOC_HIGH, ORACLE);
     assert_non_null(p);
     for (i = 0; i < sh.n; i++) {
         uintptr_t at = s0 + i * page;
         unsigned char want = at >= addr(p) && at < addr(p) + 2 * page ? 0xAB : 0x5C;
-        if (sh.st[i] == SH_FREE || (at >= addr(p) && at < addr(p) + 2 * page))
+        if (sh_page(&sh, i, NULL, NULL) == SH_FREE || (at >= addr(p) && at < addr(p) + 2 * page))
             for (size_t b = 0; b < page; b++)
                 if (m[i * page + b] != want)
                     FAILF("byte %zu of page %zu is %#x, expected %#x\n", b, i, m[i * page + b],
@@ -1421,7 +1100,7 @@ static void test_range_with_chunk(void **state)
     for (i = 0; i < sh.n; i++) {
         uintptr_t at = s0 + i * page;
         unsigned char want = at >= addr(p) && at < addr(p) + 2 * page ? 0xEE : 0x5C;
-        if (sh.st[i] == SH_FREE)
+        if (sh_page(&sh, i, NULL, NULL) == SH_FREE)
             for (size_t b = 0; b < page; b++)
                 if (m[i * page + b] != want)
                     FAILF("byte %zu of page %zu is %#x, expected %#x\n", b, i, m[i * page + b],
@@ -1567,27 +1246,27 @@ static void test_range_cache(void **state)
     FREE_OK(a, &sh, ptr_at(B(0)));
     FREE_OK(a, &sh, ptr_at(B(1)));
     FREE_OK(a, &sh, ptr_at(B(6)));
-    assert_int_equal(a->internal.cached[0], 3);
+    assert_int_equal(TI_CACHED(a, 0), 3);
     /* Nothing in the buddy system: the search fails, the cache drains
      * (0-1 merge), and the search runs again. */
     EXPECT(a, &sh, F_RANGE, PG, 0, B(0), B(16), ANALLOC_HIGH, B(6));
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     /* A request that succeeds leaves the cache alone. */
     FREE_OK(a, &sh, ptr_at(B(9)));
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     EXPECT(a, &sh, F_RANGE, PG, 0, B(0), B(16), ANALLOC_HIGH, B(1));
-    assert_int_equal(a->internal.cached[0], 1);
+    assert_int_equal(TI_CACHED(a, 0), 1);
     /* A request that fails even merged: NULL, the cache drained, free
      * bytes the same. */
     size_t fb = analloc_free_bytes(a);
     EXPECT(a, &sh, F_RANGE, 2 * PG, 0, B(0), B(16), ANALLOC_LOW, 0);
-    assert_int_equal(a->internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     assert_int_equal(analloc_free_bytes(a), fb);
     /* Refusals that need no search change nothing, even with a full cache
      * (geometry: window outside, no aligned room; arguments). */
     FREE_OK(a, &sh, ptr_at(B(10)));
     FREE_OK(a, &sh, ptr_at(B(11)));
-    assert_int_equal(a->internal.cached[0], 2);
+    assert_int_equal(TI_CACHED(a, 0), 2);
     snap_take(&sn, a);
     assert_null(analloc_alloc_range(a, PG, 0, B(16), B(20), ANALLOC_LOW));
     assert_null(analloc_alloc_range(a, 2 * PG, 0, B(9), B(11), ANALLOC_LOW));
@@ -1677,7 +1356,7 @@ static void test_bad_input(void **state)
     assert_ptr_equal(p[3], ptr_at(B(16)));
     ASSERT_ERR(analloc_free(a, p[1]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(a, p[2]), ANALLOC_OK);
-    assert_int_equal(a->internal.cached_blocks, 2);
+    assert_int_equal(TI_CACHED_BLOCKS(a), 2);
     assert_true(lc.locks > 0);
 
     for (i = 0; i < sizeof bad_flags / sizeof *bad_flags; i++) {
@@ -1784,7 +1463,7 @@ static void random_run(const struct rcfg *c, struct rng *r, size_t ops, bool cac
     analloc_t a;
     size_t op;
     if (c->kind == 1) {
-        buf = xalloc_aligned(4096, c->off + c->n_total + 64);
+        buf = xalloc_replayable(c->off + c->n_total + 64);
         ASSERT_ERR(analloc_with_chunk(&A, buf + c->off, c->n_total, c->used, c->page), ANALLOC_OK);
         a = &A;
     } else {
@@ -1843,35 +1522,14 @@ static void random_run(const struct rcfg *c, struct rng *r, size_t ops, bool cac
             expect_(a, &sh, F_ALLOC, size, 0, 0, 0, 0, ORACLE, __FILE__, __LINE__);
         } else if (x < 88) {
             /* free a random live block */
-            size_t cnt = 0, i = 0, pick;
-            while (i < sh.n) {
-                if (sh.st[i] == SH_LIVE || sh.st[i] == SH_CACHED) {
-                    cnt += sh.st[i] == SH_LIVE;
-                    i += (size_t)1 << sh.ord[i];
-                } else {
-                    i++;
-                }
-            }
+            size_t cnt = model_arena_live(sh.ma);
             if (cnt == 0)
                 continue;
-            pick = rng_below(r, cnt);
-            i = 0;
-            while (i < sh.n) {
-                if (sh.st[i] == SH_LIVE || sh.st[i] == SH_CACHED) {
-                    if (sh.st[i] == SH_LIVE && pick-- == 0) {
-                        free_ok_(a, &sh, ptr_at(sh_addr(&sh, i)), __FILE__, __LINE__);
-                        break;
-                    }
-                    i += (size_t)1 << sh.ord[i];
-                } else {
-                    i++;
-                }
-            }
+            uintptr_t at = model_arena_live_at(sh.ma, rng_below(r, cnt), NULL);
+            free_ok_(a, &sh, ptr_at(at), __FILE__, __LINE__);
         } else if (x < 94) {
-            size_t runs = 0, i;
-            for (i = 0; i < sh.n; i++)
-                runs += sh.st[i] == SH_RESV && (i == 0 || sh.st[i - 1] != SH_RESV);
-            if (runs >= 8)
+            uintptr_t ranges[ANALLOC_RESERVE_MAX][2];
+            if (model_arena_reserved(sh.ma, ranges, ANALLOC_RESERVE_MAX) >= 8)
                 continue;
             size_t i0 = rng_below(r, sh.n), len = 1 + rng_below(r, 8);
             if (i0 + len > sh.n)
@@ -1879,20 +1537,19 @@ static void random_run(const struct rcfg *c, struct rng *r, size_t ops, bool cac
             reserve_(a, &sh, sh_addr(&sh, i0) + rng_below(r, page), (len - 1) * page + 1,
                      __FILE__, __LINE__);
         } else if (x < 98) {
-            size_t i, pick = rng_below(r, sh.n);
-            for (i = 0; i < sh.n; i++) {
-                size_t j = (pick + i) % sh.n, s, t;
-                if (sh.st[j] != SH_RESV)
-                    continue;
-                s = j;
-                while (s > 0 && sh.st[s - 1] == SH_RESV)
-                    s--;
-                t = j;
-                while (t < sh.n && sh.st[t] == SH_RESV)
-                    t++;
-                release_(a, &sh, sh_addr(&sh, s), (t - s) * page, __FILE__, __LINE__);
-                break;
-            }
+            /* release the reserved range at or after a random page (or the
+             * first one, wrapping around) */
+            uintptr_t ranges[ANALLOC_RESERVE_MAX][2];
+            size_t pick = rng_below(r, sh.n);
+            unsigned n = model_arena_reserved(sh.ma, ranges, ANALLOC_RESERVE_MAX), j = 0;
+            if (n == 0)
+                continue;
+            while (j < n && ranges[j][1] - sh.lo <= pick)
+                j++;
+            if (j == n)
+                j = 0;
+            release_(a, &sh, ranges[j][0] << sh.shift, (size_t)(ranges[j][1] - ranges[j][0]) * page,
+                     __FILE__, __LINE__);
         } else if (cache) {
             if (rng_below(r, 2)) {
                 analloc_drain(a);
@@ -1923,7 +1580,7 @@ static const struct rcfg g_cfgs[] = {
 static void random_tests(const char *name, bool cache, uint64_t salt)
 {
     struct rng r;
-    rng_seed(&r, name, salt);
+    rng_seed(&r, g_seed, name, salt);
     for (size_t c = 0; c < sizeof g_cfgs / sizeof *g_cfgs; c++) {
         g_got_block = g_got_none = g_got_drained = g_got_bad = 0;
         random_run(&g_cfgs[c], &r, scaled(4000), cache);
@@ -1956,8 +1613,7 @@ static void test_random_with_cache(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK"),
-               *o = getenv("ANALLOC_OPS");
+    const char *o = getenv("ANALLOC_OPS");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flags_zero_is_alloc),
         cmocka_unit_test(test_flags_low),
@@ -1976,9 +1632,8 @@ int main(void)
         cmocka_unit_test(test_random_no_cache),
         cmocka_unit_test(test_random_with_cache),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     g_ops = o && *o ? (size_t)strtoull(o, NULL, 0) : 0;
     printf("test_placement: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");

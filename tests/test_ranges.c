@@ -5,12 +5,11 @@
  * table of reserved ranges.
  *
  * Expectations come from the contract in analloc.h, from numbers worked out
- * by hand in each test, and from a reference model written here: one byte
- * per page (free, used, reserved, cached) plus the block cache's lists; the
- * free blocks of the buddy system are derived from the page states (a node
- * is a free block iff all its pages are free, it lies inside the arena, and
- * its parent does not: what a fully coalescing buddy system holds).  The
- * model never asks the engine.
+ * by hand in each test, and from the reference model, tests/model.c (the
+ * one test_model and the fuzzer use, step by step here: live, cached and
+ * reserved blocks, the block cache's lists, and the free blocks a fully
+ * coalescing buddy system holds, the maximal aligned runs of free pages).
+ * The model never asks the engine.
  *
  * Arenas over fake addresses are never touched (see fake_base); arenas over
  * real memory fill holes with canaries and blocks with patterns.
@@ -37,6 +36,7 @@
 #include "layout.h"
 #include "testutil.h"
 #include "testcheck.h"
+#include "model.h"
 
 #define CO ANALLOC_CACHE_ORDERS
 #define RMAX ANALLOC_RESERVE_MAX
@@ -48,14 +48,6 @@ static int g_quick;
 static size_t scaled(size_t n)
 {
     return g_quick ? (n / 4 ? n / 4 : 1) : n;
-}
-
-static void rng_seed(struct rng *r, const char *test, uint64_t salt)
-{
-    r->s = g_seed ^ (salt * 0xD1B54A32D192ED03ull);
-    printf("[ %s ] seed %llu (replay: ANALLOC_SEED=%llu)\n", test, (unsigned long long)g_seed,
-           (unsigned long long)g_seed);
-    fflush(stdout);
 }
 
 /* Failures inside helpers report the caller's file and line. */
@@ -71,48 +63,21 @@ static void rng_seed(struct rng *r, const char *test, uint64_t salt)
 
 #define CHECK_OK(a) ASSERT_ERR(analloc_check(a), ANALLOC_OK)
 
+/* ---- the reference model: tests/model.c --------------------------------- */
 
-/* ---- the error hook ---------------------------------------------------- */
-
-#define HOOK_MAGIC 0x686f6f6bu
-struct checked_hook {
-    unsigned magic;
-    size_t calls;
-    int error;
-    const void *ptr;
-};
-
-static void checked_hook_record(void *ctx, int error, const void *ptr)
-{
-    struct checked_hook *h = ctx;
-    if (h == NULL || h->magic != HOOK_MAGIC) {
-        print_error("error hook called with a wrong ctx %p\n", ctx);
-        fail();
-    }
-    h->calls++;
-    h->error = error;
-    h->ptr = ptr;
-}
-
-/* ---- the reference model ----------------------------------------------- */
-
-enum { PG_FREE = 0, PG_USED = 1, PG_RES = 2, PG_CACHED = 3 };
-
+/* The model of one allocator (tests/model.c), and its geometry. */
 struct model {
     uintptr_t lo, hi; /* absolute page numbers */
-    unsigned shift, depth, slots;
-    size_t page, n, live;
-    unsigned char *st;   /* per page: PG_* */
-    unsigned char *blk;  /* order + 1 at the first page of a live or cached block */
-    unsigned char *fblk; /* derived: order + 1 at the first page of a free block */
-    size_t *pre;         /* derived: prefix sums of free pages */
-    unsigned ncached[CO];
-    uintptr_t cache[CO][ANALLOC_CACHE_MAX]; /* [k][0] oldest */
-    size_t nfree[64];                       /* derived */
-    uintptr_t lowest[64];                   /* derived */
+    unsigned shift, depth;
+    size_t page, n;
+    struct model_arena *ma;
 };
 
-#define MST(m, p) ((m)->st[(p) - (m)->lo])
+static void model_failed(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fail_msg("%s", msg);
+}
 
 /* The largest k such that a block of 2^k pages aligned to its size lies
  * inside [lo, hi). */
@@ -128,245 +93,55 @@ static unsigned m_depth(uintptr_t lo, uintptr_t hi)
     return k;
 }
 
-static void m_init(struct model *m, uintptr_t lo, uintptr_t hi, unsigned shift)
+/* The model of a, just set up (the cache has ANALLOC_CACHE_DEFAULT slots). */
+static void m_init(struct model *m, analloc_t a)
 {
+    static const struct model_failure failure = {model_failed, NULL};
     memset(m, 0, sizeof *m);
-    m->lo = lo;
-    m->hi = hi;
-    m->shift = shift;
-    m->page = (size_t)1 << shift;
-    m->n = (size_t)(hi - lo);
-    m->depth = m_depth(lo, hi);
-    m->slots = ANALLOC_CACHE_DEFAULT;
-    m->st = calloc(m->n, 1);
-    m->blk = calloc(m->n, 1);
-    m->fblk = calloc(m->n, 1);
-    m->pre = calloc(m->n + 1u, sizeof *m->pre);
-    assert_true(m->st && m->blk && m->fblk && m->pre);
+    m->ma = model_arena_new(a, ANALLOC_CACHE_DEFAULT, &failure);
+    m->page = a->page;
+    while (((size_t)1 << m->shift) < m->page)
+        m->shift++;
+    m->lo = model_arena_lo(m->ma);
+    m->n = model_arena_pages(m->ma);
+    m->hi = m->lo + m->n;
+    m->depth = model_arena_depth(m->ma);
+    assert_int_equal(m->lo, addr(a->start) >> m->shift);
+    assert_int_equal(m->depth, m_depth(m->lo, m->hi));
 }
 
 static void m_fini(struct model *m)
 {
-    free(m->st);
-    free(m->blk);
-    free(m->fblk);
-    free(m->pre);
-    m->st = m->blk = m->fblk = NULL;
-    m->pre = NULL;
+    model_arena_delete(m->ma);
+    m->ma = NULL;
 }
 
-static void m_set(struct model *m, uintptr_t p, size_t n, unsigned char v)
+/* What absolute page p holds: ANALLOC_BLOCK_FREE (free, not cached), _USED,
+ * _CACHED or _RESERVED; *first: the first page of its block. */
+static unsigned m_page(const struct model *m, uintptr_t p, uintptr_t *first)
 {
-    for (size_t i = 0; i < n; i++)
-        MST(m, p + i) = v;
+    return model_arena_page(m->ma, p, first, NULL);
 }
 
-static bool m_allfree(const struct model *m, uintptr_t s, uintptr_t e)
+/* The i-th live block in address order: its first page. */
+static uintptr_t m_live(const struct model *m, size_t i)
 {
-    return m->pre[e - m->lo] - m->pre[s - m->lo] == (size_t)(e - s);
-}
-
-static void m_derive(struct model *m)
-{
-    m->pre[0] = 0;
-    for (size_t i = 0; i < m->n; i++)
-        m->pre[i + 1u] = m->pre[i] + (m->st[i] == PG_FREE);
-    memset(m->fblk, 0, m->n);
-    memset(m->nfree, 0, sizeof m->nfree);
-    for (unsigned k = m->depth + 1u; k-- > 0;) {
-        uintptr_t size = (uintptr_t)1 << k;
-        for (uintptr_t s = align_up(m->lo, size); s + size <= m->hi; s += size) {
-            if (!m_allfree(m, s, s + size))
-                continue;
-            if (k < m->depth) {
-                uintptr_t ps = align_down(s, 2u * size);
-                if (ps >= m->lo && ps + 2u * size <= m->hi && m_allfree(m, ps, ps + 2u * size))
-                    continue; /* inside a larger free block */
-            }
-            m->fblk[s - m->lo] = (unsigned char)(k + 1u);
-            if (m->nfree[k]++ == 0)
-                m->lowest[k] = s;
-        }
-    }
-}
-
-static size_t m_count(const struct model *m, unsigned char v)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < m->n; i++)
-        c += m->st[i] == v;
-    return c;
-}
-
-static unsigned m_cached_blocks(const struct model *m)
-{
-    unsigned c = 0;
-    for (unsigned k = 0; k < CO; k++)
-        c += m->ncached[k];
-    return c;
-}
-
-static void m_drain(struct model *m)
-{
-    for (unsigned k = 0; k < CO; k++) {
-        for (unsigned i = 0; i < m->ncached[k]; i++) {
-            m_set(m, m->cache[k][i], (size_t)1 << k, PG_FREE);
-            m->blk[m->cache[k][i] - m->lo] = 0;
-            m->cache[k][i] = 0;
-        }
-        m->ncached[k] = 0;
-    }
-}
-
-static void m_set_cache(struct model *m, unsigned slots)
-{
-    m_drain(m);
-    m->slots = slots;
-}
-
-/* analloc_alloc for an order-k request: the first page, or 0. */
-static uintptr_t m_alloc(struct model *m, unsigned k)
-{
-    if (k > m->depth)
-        return 0;
-    if (k < CO && m->ncached[k] != 0) {
-        uintptr_t p = m->cache[k][--m->ncached[k]];
-        m->cache[k][m->ncached[k]] = 0;
-        m_set(m, p, (size_t)1 << k, PG_USED);
-        m->live++;
-        return p;
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        m_derive(m);
-        for (unsigned o = k; o <= m->depth; o++)
-            if (m->nfree[o] != 0) {
-                uintptr_t p = m->lowest[o];
-                m_set(m, p, (size_t)1 << k, PG_USED);
-                m->blk[p - m->lo] = (unsigned char)(k + 1u);
-                m->live++;
-                return p;
-            }
-        if (m_cached_blocks(m) == 0)
-            break;
-        m_drain(m);
-    }
-    return 0;
-}
-
-static void m_free(struct model *m, uintptr_t p)
-{
-    unsigned k = m->blk[p - m->lo] - 1u;
-    assert_true(m->blk[p - m->lo] != 0 && MST(m, p) == PG_USED);
-    if (k < CO && m->slots != 0) {
-        if (m->ncached[k] == m->slots) { /* the oldest goes back */
-            uintptr_t q = m->cache[k][0];
-            for (unsigned i = 0; i + 1u < m->ncached[k]; i++)
-                m->cache[k][i] = m->cache[k][i + 1u];
-            m->cache[k][--m->ncached[k]] = 0;
-            m_set(m, q, (size_t)1 << k, PG_FREE);
-            m->blk[q - m->lo] = 0;
-        }
-        m->cache[k][m->ncached[k]++] = p;
-        m_set(m, p, (size_t)1 << k, PG_CACHED);
-    } else {
-        m_set(m, p, (size_t)1 << k, PG_FREE);
-        m->blk[p - m->lo] = 0;
-    }
-    m->live--;
-}
-
-/* The contract's page range of [ad, ad + size). */
-static int m_range(const struct model *m, uintptr_t ad, size_t size, uintptr_t *r0, uintptr_t *r1)
-{
-    if (size == 0 || ad + size < ad || ad + size == 0)
-        return ANALLOC_EINVAL;
-    *r0 = ad >> m->shift;
-    *r1 = ((ad + (size - 1u)) >> m->shift) + 1u;
-    if (*r0 < m->lo || *r1 > m->hi)
-        return ANALLOC_ERANGE;
-    return ANALLOC_OK;
+    return model_arena_live_at(m->ma, i, NULL) >> m->shift;
 }
 
 /* The reserved ranges: maximal runs of reserved pages.  Returns the count;
  * stores at most max of them. */
 static unsigned m_runs(const struct model *m, uintptr_t (*runs)[2], unsigned max)
 {
-    unsigned c = 0;
-    for (uintptr_t p = m->lo; p < m->hi;) {
-        if (MST(m, p) != PG_RES) {
-            p++;
-            continue;
-        }
-        uintptr_t q = p;
-        while (q < m->hi && MST(m, q) == PG_RES)
-            q++;
-        if (runs && c < max) {
-            runs[c][0] = p;
-            runs[c][1] = q;
-        }
-        c++;
-        p = q;
-    }
-    return c;
+    return model_arena_reserved(m->ma, runs, max);
 }
 
-static int m_reserve(struct model *m, uintptr_t ad, size_t size)
-{
-    uintptr_t r0, r1;
-    int rc = m_range(m, ad, size, &r0, &r1);
-    if (rc != ANALLOC_OK)
-        return rc;
-    bool cached = false;
-    for (uintptr_t p = r0; p < r1; p++) {
-        if (MST(m, p) == PG_USED || MST(m, p) == PG_RES)
-            return ANALLOC_EBUSY;
-        cached |= MST(m, p) == PG_CACHED;
-    }
-    bool jp = r0 > m->lo && MST(m, r0 - 1u) == PG_RES, jn = r1 < m->hi && MST(m, r1) == PG_RES;
-    if (!jp && !jn && m_runs(m, NULL, 0) == RMAX)
-        return ANALLOC_ELIMIT;
-    if (cached)
-        m_drain(m);
-    m_set(m, r0, (size_t)(r1 - r0), PG_RES);
-    return ANALLOC_OK;
-}
+static void m_drain(struct model *m) { model_arena_drain(m->ma); }
 
-static int m_release(struct model *m, uintptr_t ad, size_t size)
+/* The expected statistics (size and meta_bytes aside). */
+static void m_stats(const struct model *m, struct analloc_stats *st)
 {
-    uintptr_t r0, r1;
-    int rc = m_range(m, ad, size, &r0, &r1);
-    if (rc != ANALLOC_OK)
-        return rc;
-    for (uintptr_t p = r0; p < r1; p++)
-        if (MST(m, p) != PG_RES)
-            return ANALLOC_ENOTRESERVED;
-    bool mid = r0 > m->lo && MST(m, r0 - 1u) == PG_RES && r1 < m->hi && MST(m, r1) == PG_RES;
-    if (mid && m_runs(m, NULL, 0) == RMAX)
-        return ANALLOC_ELIMIT;
-    m_set(m, r0, (size_t)(r1 - r0), PG_FREE);
-    return ANALLOC_OK;
-}
-
-/* Linux's __fragmentation_index, written from mm/vmstat.c, clamped at 0 as
- * analloc.h says (Linux's value dips below 0 when less memory is free than
- * requested). */
-static int m_frag(const struct model *m, unsigned order)
-{
-    uint64_t blocks = 0, suitable = 0, free_pages = 0;
-    for (unsigned k = 0; k <= m->depth; k++) {
-        uint64_t n = m->nfree[k] + (k < CO ? m->ncached[k] : 0u);
-        blocks += n;
-        if (k >= order)
-            suitable += n;
-        free_pages += n << k;
-    }
-    if (blocks == 0)
-        return 0;
-    if (suitable != 0)
-        return -1000;
-    uint64_t requested = (uint64_t)1 << order;
-    uint64_t per = (1000 + free_pages * 1000u / requested) / blocks;
-    return per >= 1000 ? 0 : (int)(1000 - per);
+    model_arena_stats(m->ma, st);
 }
 
 /* ---- walking ------------------------------------------------------------- */
@@ -412,41 +187,16 @@ static int walk_collect(void *ctx, void *block, size_t bytes, unsigned kind)
     return w->stop_at != 0 && w->calls == w->stop_at ? w->stop_val : 0;
 }
 
-/* What analloc_walk must report, from the model (m_derive first). */
-static void m_walk(const struct model *m, unsigned kinds, struct wlist *w)
+static int walk_add(void *ctx, void *block, size_t bytes, unsigned kind)
 {
-    for (uintptr_t p = m->lo; p < m->hi;) {
-        unsigned char s = MST(m, p);
-        if (s == PG_RES) {
-            uintptr_t q = p;
-            while (q < m->hi && MST(m, q) == PG_RES)
-                q++;
-            if (kinds & ANALLOC_BLOCK_RESERVED)
-                wl_add(w, p << m->shift, (size_t)(q - p) << m->shift, ANALLOC_BLOCK_RESERVED);
-            p = q;
-            continue;
-        }
-        unsigned char b = s == PG_FREE ? m->fblk[p - m->lo] : m->blk[p - m->lo];
-        assert_true(b != 0); /* the model's own consistency */
-        unsigned k = b - 1u;
-        unsigned kind = s == PG_FREE   ? ANALLOC_BLOCK_FREE
-                        : s == PG_USED ? ANALLOC_BLOCK_USED
-                                       : ANALLOC_BLOCK_CACHED;
-        if (kinds & kind)
-            wl_add(w, p << m->shift, m->page << k, kind);
-        p += (uintptr_t)1 << k;
-    }
+    wl_add(ctx, addr(block), bytes, kind);
+    return 0;
 }
 
-static const char *kind_name(unsigned kind)
+/* What analloc_walk must report, from the model. */
+static void m_walk(const struct model *m, unsigned kinds, struct wlist *w)
 {
-    switch (kind) {
-    case ANALLOC_BLOCK_USED: return "used";
-    case ANALLOC_BLOCK_FREE: return "free";
-    case ANALLOC_BLOCK_CACHED: return "cached";
-    case ANALLOC_BLOCK_RESERVED: return "reserved";
-    default: return "?";
-    }
+    ASSERT_ERR(model_arena_walk(m->ma, kinds, walk_add, w), 0);
 }
 
 #define WL_SAME(got, want) wl_same_((got), (want), __FILE__, __LINE__)
@@ -480,8 +230,8 @@ static void h_model(struct h *h)
     unsigned shift = 0;
     while (((size_t)1 << shift) < h->a.page)
         shift++;
-    uintptr_t lo = addr(h->a.start) >> shift;
-    m_init(&h->m, lo, lo + (h->a.managed >> shift), shift);
+    m_init(&h->m, &h->a);
+    assert_int_equal(h->m.shift, shift);
     assert_int_equal(h->m.depth, h->a.depth);
     h->hook.magic = HOOK_MAGIC;
     analloc_set_error_hook(&h->a, checked_hook_record, &h->hook);
@@ -533,8 +283,7 @@ static uintptr_t RP(const struct h *h, size_t i)
     return h->m.lo + i;
 }
 
-/* Everything the engine says against the model.  Call m_derive first or not:
- * it is called here. */
+/* Everything the engine says against the model. */
 #define VERIFY(h) h_verify_((h), __FILE__, __LINE__)
 static void h_verify_(struct h *h, const char *file, int line)
 {
@@ -542,7 +291,6 @@ static void h_verify_(struct h *h, const char *file, int line)
     struct model *m = &h->m;
     int rc = analloc_check(a);
     REQUIRE(rc == 0, "analloc_check returned %d (%s)", rc, analloc_strerror(rc));
-    m_derive(m);
 
     /* statistics, field by field */
     struct analloc_stats st;
@@ -550,31 +298,33 @@ static void h_verify_(struct h *h, const char *file, int line)
     st.size = sizeof st;
     rc = analloc_stats(a, &st);
     REQUIRE(rc == 0, "analloc_stats returned %d", rc);
-    size_t freep = m_count(m, PG_FREE), usedp = m_count(m, PG_USED), resp = m_count(m, PG_RES),
-           cachedp = m_count(m, PG_CACHED);
+    struct analloc_stats ms;
+    m_stats(m, &ms);
+    size_t resp = ms.reserved_bytes >> m->shift;
     REQUIRE(st.size == sizeof st, "size %zu", st.size);
     REQUIRE(st.page == m->page, "page %zu", st.page);
     REQUIRE(st.managed_bytes == m->n << m->shift, "managed %zu", st.managed_bytes);
-    REQUIRE(st.free_bytes == (freep + cachedp) << m->shift, "free_bytes %zu, expected %zu",
-            st.free_bytes, (freep + cachedp) << m->shift);
+    REQUIRE(ms.managed_bytes == m->n << m->shift, "the model's managed %zu", ms.managed_bytes);
+    REQUIRE(st.free_bytes == ms.free_bytes, "free_bytes %zu, expected %zu", st.free_bytes,
+            ms.free_bytes);
     REQUIRE(analloc_free_bytes(a) == st.free_bytes, "analloc_free_bytes %zu",
             analloc_free_bytes(a));
-    REQUIRE(st.used_bytes == usedp << m->shift, "used_bytes %zu, expected %zu", st.used_bytes,
-            usedp << m->shift);
-    REQUIRE(st.reserved_bytes == resp << m->shift, "reserved_bytes %zu, expected %zu",
-            st.reserved_bytes, resp << m->shift);
-    REQUIRE(st.cached_bytes == cachedp << m->shift, "cached_bytes %zu, expected %zu",
-            st.cached_bytes, cachedp << m->shift);
-    REQUIRE(st.live_blocks == m->live, "live_blocks %zu, expected %zu", st.live_blocks, m->live);
-    REQUIRE(st.cached_blocks == m_cached_blocks(m), "cached_blocks %zu, expected %u",
-            st.cached_blocks, m_cached_blocks(m));
-    size_t largest = 0;
-    for (unsigned k = 0; k <= m->depth; k++)
-        if (m->nfree[k] != 0)
-            largest = m->page << k;
-    REQUIRE(st.largest_free == largest, "largest_free %zu, expected %zu", st.largest_free,
-            largest);
-    REQUIRE(st.meta_bytes == analloc_meta_bytes(a) && st.meta_bytes == a->internal.meta_bytes,
+    REQUIRE(st.used_bytes == ms.used_bytes, "used_bytes %zu, expected %zu", st.used_bytes,
+            ms.used_bytes);
+    REQUIRE(st.reserved_bytes == ms.reserved_bytes, "reserved_bytes %zu, expected %zu",
+            st.reserved_bytes, ms.reserved_bytes);
+    REQUIRE(st.cached_bytes == ms.cached_bytes, "cached_bytes %zu, expected %zu", st.cached_bytes,
+            ms.cached_bytes);
+    REQUIRE(st.free_bytes + st.used_bytes + st.reserved_bytes == st.managed_bytes,
+            "free %zu + used %zu + reserved %zu != managed %zu", st.free_bytes, st.used_bytes,
+            st.reserved_bytes, st.managed_bytes);
+    REQUIRE(st.live_blocks == ms.live_blocks, "live_blocks %zu, expected %zu", st.live_blocks,
+            ms.live_blocks);
+    REQUIRE(st.cached_blocks == ms.cached_blocks, "cached_blocks %zu, expected %zu",
+            st.cached_blocks, ms.cached_blocks);
+    REQUIRE(st.largest_free == ms.largest_free, "largest_free %zu, expected %zu", st.largest_free,
+            ms.largest_free);
+    REQUIRE(st.meta_bytes == analloc_meta_bytes(a) && st.meta_bytes == TI_META_BYTES(a),
             "meta_bytes %zu", st.meta_bytes);
     REQUIRE(st.depth == m->depth, "depth %u, expected %u", st.depth, m->depth);
     uintptr_t runs[RMAX][2];
@@ -582,39 +332,40 @@ static void h_verify_(struct h *h, const char *file, int line)
     REQUIRE(st.reserved_ranges == nruns, "reserved_ranges %u, expected %u", st.reserved_ranges,
             nruns);
     for (unsigned k = 0; k < 64; k++)
-        REQUIRE(st.free_blocks_of_order[k] == (k <= m->depth ? m->nfree[k] : 0),
+        REQUIRE(st.free_blocks_of_order[k] == ms.free_blocks_of_order[k],
                 "free_blocks_of_order[%u] %zu, expected %zu", k, st.free_blocks_of_order[k],
-                k <= m->depth ? m->nfree[k] : 0);
+                ms.free_blocks_of_order[k]);
     /* (the unused orders past CO: test_stats_every_byte_defined) */
     for (unsigned k = 0; k < CO; k++)
-        REQUIRE(st.cached_blocks_of_order[k] == m->ncached[k],
-                "cached_blocks_of_order[%u] %zu, expected %u", k, st.cached_blocks_of_order[k],
-                m->ncached[k]);
+        REQUIRE(st.cached_blocks_of_order[k] == ms.cached_blocks_of_order[k],
+                "cached_blocks_of_order[%u] %zu, expected %zu", k, st.cached_blocks_of_order[k],
+                ms.cached_blocks_of_order[k]);
 
     /* the table of reserved ranges */
-    const struct analloc_internal *s = &a->internal;
-    REQUIRE(s->ranges == nruns, "internal.ranges %u, expected %u", s->ranges, nruns);
-    REQUIRE(s->reserved_pages == resp, "reserved_pages %zu, expected %zu", s->reserved_pages,
+    const struct analloc *s = a;
+    REQUIRE(TI_RANGES(s) == nruns, "reserved %u, expected %u", TI_RANGES(s), nruns);
+    REQUIRE(TI_RESERVED_PAGES(s) == resp, "reserved_pages %zu, expected %zu", TI_RESERVED_PAGES(s),
             resp);
     for (unsigned i = 0; i < RMAX; i++) {
         uintptr_t e0 = i < nruns ? runs[i][0] : 0, e1 = i < nruns ? runs[i][1] : 0;
-        REQUIRE(RANGE_FIRST(s, i) == e0 && RANGE_END(s, i) == e1,
+        REQUIRE(TI_RESERVE(s, i, 0) == e0 && TI_RESERVE(s, i, 1) == e1,
                 "reserve[%u] = [%#llx, %#llx), expected [%#llx, %#llx)", i,
-                (unsigned long long)RANGE_FIRST(s, i), (unsigned long long)RANGE_END(s, i),
+                (unsigned long long)TI_RESERVE(s, i, 0), (unsigned long long)TI_RESERVE(s, i, 1),
                 (unsigned long long)e0, (unsigned long long)e1);
     }
 
     /* the cache's lists, in order */
     for (unsigned k = 0; k < CO; k++) {
-        REQUIRE(s->cached[k] == m->ncached[k], "cached[%u] %u, expected %u", k, s->cached[k],
-                m->ncached[k]);
-        for (unsigned i = 0; i < m->ncached[k]; i++)
-            REQUIRE(CACHE_SLOT(s, k, i) == m->cache[k][i], "cache[%u][%u]", k, i);
+        uintptr_t list[ANALLOC_CACHE_MAX];
+        unsigned nc = model_arena_cached(m->ma, k, list);
+        REQUIRE(TI_CACHED(s, k) == nc, "cached[%u] %u, expected %u", k, TI_CACHED(s, k), nc);
+        for (unsigned i = 0; i < nc; i++)
+            REQUIRE(TI_CACHE(s, k, i) == list[i], "cache[%u][%u]", k, i);
     }
 
     /* the fragmentation index of every order */
     for (unsigned k = 0; k <= m->depth + 1u; k++) {
-        int want = k <= m->depth ? m_frag(m, k) : ANALLOC_EINVAL;
+        int want = model_arena_frag_index(m->ma, k);
         int got = analloc_frag_index(a, k);
         REQUIRE(got == want, "analloc_frag_index(%u) = %d, expected %d", k, got, want);
     }
@@ -631,12 +382,14 @@ static void h_verify_(struct h *h, const char *file, int line)
     }
 
     /* every live block is one to mem_size */
-    for (size_t i = 0; i < m->n; i++)
-        if (m->st[i] == PG_USED && m->blk[i] != 0) {
-            size_t want = m->page << (m->blk[i] - 1u);
-            size_t got = analloc_mem_size(a, ptr_at((m->lo + i) << m->shift));
-            REQUIRE(got == want, "mem_size of page %zu: %zu, expected %zu", i, got, want);
-        }
+    for (size_t i = 0; i < model_arena_live(m->ma); i++) {
+        unsigned k;
+        uintptr_t at = model_arena_live_at(m->ma, i, &k);
+        size_t want = m->page << k;
+        size_t got = analloc_mem_size(a, ptr_at(at));
+        REQUIRE(got == want, "mem_size of page %zu: %zu, expected %zu",
+                (size_t)((at >> m->shift) - m->lo), got, want);
+    }
 }
 
 /* Reserve or release through the engine and the model; want is the expected
@@ -649,7 +402,7 @@ static int h_range_(struct h *h, int reserve, uintptr_t ad, size_t size, int wan
 {
     struct snap sn;
     size_t hook_calls = h->hook.calls;
-    int exp = reserve ? m_reserve(&h->m, ad, size) : m_release(&h->m, ad, size);
+    int exp = reserve ? model_arena_reserve(h->m.ma, ad, size) : model_arena_release(h->m.ma, ad, size);
     REQUIRE(want == ANY_RC || exp == want, "the model says %d (%s) for %s(%#llx, %zu), the test %d",
             exp, analloc_strerror(exp), reserve ? "reserve" : "release", (unsigned long long)ad,
             size, want);
@@ -677,13 +430,11 @@ static int h_range_(struct h *h, int reserve, uintptr_t ad, size_t size, int wan
 #define H_ALLOC(h, size) h_alloc_((h), (size), __FILE__, __LINE__)
 static uintptr_t h_alloc_(struct h *h, size_t size, const char *file, int line)
 {
-    unsigned k = 0;
-    while ((h->m.page << k) < size && k <= h->m.depth)
-        k++;
-    uintptr_t want = m_alloc(&h->m, k);
+    uintptr_t want;
+    (void)model_arena_alloc(h->m.ma, size, &want, NULL, NULL);
     void *p = analloc_alloc(&h->a, size);
-    REQUIRE(addr(p) == (want << h->m.shift), "analloc_alloc(%zu) = %p, expected %#llx", size, p,
-            (unsigned long long)(want << h->m.shift));
+    REQUIRE(addr(p) == want, "analloc_alloc(%zu) = %p, expected %#llx", size, p,
+            (unsigned long long)want);
     h_verify_(h, file, line);
     return addr(p);
 }
@@ -691,7 +442,7 @@ static uintptr_t h_alloc_(struct h *h, size_t size, const char *file, int line)
 #define H_FREE(h, p) h_free_((h), (p), __FILE__, __LINE__)
 static void h_free_(struct h *h, uintptr_t p, const char *file, int line)
 {
-    m_free(&h->m, p >> h->m.shift);
+    model_arena_free(h->m.ma, p);
     int rc = analloc_free(&h->a, ptr_at(p));
     REQUIRE(rc == 0, "analloc_free(%#llx) returned %d (%s)", (unsigned long long)p, rc,
             analloc_strerror(rc));
@@ -702,7 +453,7 @@ static void h_free_(struct h *h, uintptr_t p, const char *file, int line)
     do {                                                             \
         unsigned slots_ = (slots);                                   \
         ASSERT_ERR(analloc_set_cache(&(h)->a, slots_), ANALLOC_OK);  \
-        m_set_cache(&(h)->m, slots_);                                \
+        model_arena_set_cache((h)->m.ma, slots_);                    \
         VERIFY(h);                                                   \
     } while (0)
 
@@ -716,8 +467,8 @@ static void h_free_(struct h *h, uintptr_t p, const char *file, int line)
 /* Table entry i is exactly [first page, end page) of the arena. */
 #define ENTRY_IS(h, i, p0, p1)                                                    \
     do {                                                                          \
-        assert_int_equal(RANGE_FIRST(&(h)->a.internal, (i)), RP((h), (p0)));        \
-        assert_int_equal(RANGE_END(&(h)->a.internal, (i)), RP((h), (p1)));        \
+        assert_int_equal(TI_RESERVE(&(h)->a, (i), 0), RP((h), (p0)));        \
+        assert_int_equal(TI_RESERVE(&(h)->a, (i), 1), RP((h), (p1)));        \
     } while (0)
 
 static size_t stat_field(analloc_t a, size_t offset)
@@ -747,9 +498,9 @@ static void test_reserve_rounding_and_merging(void **state)
 
     /* 100 bytes into page 5, two pages long: pages 5, 6 and 7. */
     H_RESERVE(&h, PG(&h, 5) + 100u, 2u * 4096u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 1);
+    assert_int_equal(TI_RANGES(&h.a), 1);
     ENTRY_IS(&h, 0, 5, 8);
-    assert_int_equal(h.a.internal.reserved_pages, 3);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 3);
     assert_int_equal(analloc_free_bytes(&h.a), 253u * 4096u);
     assert_int_equal(STAT(&h.a, reserved_bytes), 3u * 4096u);
     assert_int_equal(STAT(&h.a, used_bytes), 0);
@@ -758,36 +509,36 @@ static void test_reserve_rounding_and_merging(void **state)
 
     /* One byte at the start of page 8: merges at the end. */
     H_RESERVE(&h, PG(&h, 8), 1, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 1);
+    assert_int_equal(TI_RANGES(&h.a), 1);
     ENTRY_IS(&h, 0, 5, 9);
     /* The last byte of page 4: merges at the start. */
     H_RESERVE(&h, PG(&h, 5) - 1u, 1, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 1);
+    assert_int_equal(TI_RANGES(&h.a), 1);
     ENTRY_IS(&h, 0, 4, 9);
     /* Two bytes across the boundary of pages 3 and 4: page 4 is reserved. */
     H_RESERVE(&h, PG(&h, 4) - 1u, 2, ANALLOC_EBUSY);
     /* Pages 20-22, apart: a second entry. */
     H_RESERVE(&h, PG(&h, 20) + 4095u, 2u * 4096u + 1u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 2);
+    assert_int_equal(TI_RANGES(&h.a), 2);
     ENTRY_IS(&h, 0, 4, 9);
     ENTRY_IS(&h, 1, 20, 23);
     /* Pages 9-19 bridge the two: one entry. */
     H_RESERVE_PAGES(&h, 9, 20, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 1);
+    assert_int_equal(TI_RANGES(&h.a), 1);
     ENTRY_IS(&h, 0, 4, 23);
-    assert_int_equal(h.a.internal.reserved_pages, 19);
-    assert_int_equal(RANGE_FIRST(&h.a.internal, 1), 0);
-    assert_int_equal(RANGE_END(&h.a.internal, 1), 0);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 19);
+    assert_int_equal(TI_RESERVE(&h.a, 1, 0), 0);
+    assert_int_equal(TI_RESERVE(&h.a, 1, 1), 0);
     /* Entries are kept sorted whatever the order of the calls. */
     H_RESERVE(&h, PG(&h, 255) + 4095u, 1, ANALLOC_OK); /* the last byte of the arena */
     H_RESERVE(&h, PG(&h, 0), 1, ANALLOC_OK);           /* the first byte */
     H_RESERVE(&h, PG(&h, 100) + 7u, 4096u, ANALLOC_OK); /* pages 100, 101 */
-    assert_int_equal(h.a.internal.ranges, 4);
+    assert_int_equal(TI_RANGES(&h.a), 4);
     ENTRY_IS(&h, 0, 0, 1);
     ENTRY_IS(&h, 1, 4, 23);
     ENTRY_IS(&h, 2, 100, 102);
     ENTRY_IS(&h, 3, 255, 256);
-    assert_int_equal(h.a.internal.reserved_pages, 1u + 19u + 2u + 1u);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 1u + 19u + 2u + 1u);
     assert_int_equal(analloc_free_bytes(&h.a), (256u - 23u) * 4096u);
 
     /* Allocations never land in reserved pages: fill with single pages
@@ -810,7 +561,7 @@ static void test_reserve_whole_arena(void **state)
     H_RESERVE(&h, PG(&h, 0) - 1u, 64u * 4096u, ANALLOC_ERANGE);
     H_RESERVE(&h, PG(&h, 0) + 1u, 64u * 4096u, ANALLOC_ERANGE);
     H_RESERVE(&h, PG(&h, 0), 64u * 4096u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 1);
+    assert_int_equal(TI_RANGES(&h.a), 1);
     ENTRY_IS(&h, 0, 0, 64);
     assert_int_equal(analloc_free_bytes(&h.a), 0);
     assert_int_equal(analloc_largest_free(&h.a), 0);
@@ -818,7 +569,7 @@ static void test_reserve_whole_arena(void **state)
     for (unsigned k = 0; k <= h.a.depth; k++)
         assert_int_equal(analloc_frag_index(&h.a, k), 0); /* nothing free */
     H_RELEASE(&h, PG(&h, 0), 64u * 4096u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 0);
+    assert_int_equal(TI_RANGES(&h.a), 0);
     assert_int_equal(analloc_free_bytes(&h.a), 64u * 4096u);
     h_fini(&h);
 }
@@ -908,12 +659,12 @@ static void test_release_parts(void **state)
     ENTRY_IS(&h, 0, 13, 90);
     H_RELEASE(&h, PG(&h, 85) + 4095u, 4u * 4096u + 1u, ANALLOC_OK); /* tail: pages 85-89 */
     ENTRY_IS(&h, 0, 13, 85);
-    assert_int_equal(h.a.internal.ranges, 1);
+    assert_int_equal(TI_RANGES(&h.a), 1);
     H_RELEASE(&h, PG(&h, 40) + 1u, 9u * 4096u, ANALLOC_OK); /* middle: pages 40-49 */
-    assert_int_equal(h.a.internal.ranges, 2);
+    assert_int_equal(TI_RANGES(&h.a), 2);
     ENTRY_IS(&h, 0, 13, 40);
     ENTRY_IS(&h, 1, 50, 85);
-    assert_int_equal(h.a.internal.reserved_pages, 27u + 35u);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 27u + 35u);
     /* Not reserved, partly reserved, spanning two ranges: refused. */
     H_RELEASE_PAGES(&h, 0, 1, ANALLOC_ENOTRESERVED);
     H_RELEASE_PAGES(&h, 12, 14, ANALLOC_ENOTRESERVED);
@@ -928,7 +679,7 @@ static void test_release_parts(void **state)
     H_RELEASE(&h, live, 4096, ANALLOC_ENOTRESERVED);
     /* A middle of one page, then its neighbours one by one. */
     H_RELEASE_PAGES(&h, 60, 61, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 3);
+    assert_int_equal(TI_RANGES(&h.a), 3);
     ENTRY_IS(&h, 1, 50, 60);
     ENTRY_IS(&h, 2, 61, 85);
     H_RELEASE_PAGES(&h, 59, 60, ANALLOC_OK);
@@ -937,15 +688,15 @@ static void test_release_parts(void **state)
     ENTRY_IS(&h, 2, 62, 85);
     /* Whole entries: the table closes up. */
     H_RELEASE_PAGES(&h, 50, 59, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 2);
+    assert_int_equal(TI_RANGES(&h.a), 2);
     ENTRY_IS(&h, 0, 13, 40);
     ENTRY_IS(&h, 1, 62, 85);
     H_RELEASE_PAGES(&h, 13, 40, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 1);
+    assert_int_equal(TI_RANGES(&h.a), 1);
     ENTRY_IS(&h, 0, 62, 85);
     H_RELEASE_PAGES(&h, 62, 85, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 0);
-    assert_int_equal(h.a.internal.reserved_pages, 0);
+    assert_int_equal(TI_RANGES(&h.a), 0);
+    assert_int_equal(TI_RESERVED_PAGES(&h.a), 0);
     H_FREE(&h, live);
     H_DRAIN(&h);
     assert_int_equal(analloc_free_bytes(&h.a), 256u * 4096u);
@@ -1043,7 +794,7 @@ static void test_reserve_chunk_prefix(void **state)
         H_RESERVE(&h, PG(&h, h.m.n), (size_t)(end - PG(&h, h.m.n)), ANALLOC_ERANGE);
     H_RESERVE(&h, PG(&h, 0), 256, ANALLOC_OK);
     H_RESERVE(&h, PG(&h, h.m.n - 1u), 256, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 2);
+    assert_int_equal(TI_RANGES(&h.a), 2);
     ASSERT_ERR(analloc_free(&h.a, ptr_at(chunk + 16u)), ANALLOC_ERESERVED);
     ASSERT_ERR(analloc_free(&h.a, ptr_at(PG(&h, 0))), ANALLOC_ERESERVED);
     H_RELEASE(&h, PG(&h, 0), 256, ANALLOC_OK);
@@ -1094,31 +845,31 @@ static void test_reserve_limit(void **state)
     uintptr_t c = H_ALLOC(&h, 4096);
     assert_int_equal(c, PG(&h, 0));
     H_FREE(&h, c);
-    assert_int_equal(h.a.internal.cached_blocks, 1);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 1);
     /* Ranges at pages 64 + 3i, one page each. */
     for (unsigned i = 0; i < RMAX; i++)
         H_RESERVE_PAGES(&h, 64u + 3u * i, 65u + 3u * i, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, RMAX);
-    assert_int_equal(h.a.internal.cached_blocks, 1);
+    assert_int_equal(TI_RANGES(&h.a), RMAX);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 1);
     uintptr_t last = 64u + 3u * (RMAX - 1u); /* the last range's page */
     H_RESERVE_PAGES(&h, 0, 1, ANALLOC_ELIMIT); /* the cache stays (snapshot) */
-    assert_int_equal(h.a.internal.cached_blocks, 1);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 1);
     H_RESERVE_PAGES(&h, 200, 210, ANALLOC_ELIMIT);
     H_RESERVE_PAGES(&h, last + 2u, last + 3u, ANALLOC_ELIMIT);
     H_RESERVE_PAGES(&h, 0, 60, ANALLOC_ELIMIT);
     /* Adjacent to one: merges, the count stays. */
     H_RESERVE_PAGES(&h, last + 1u, last + 2u, ANALLOC_OK);
     H_RESERVE_PAGES(&h, 60, 64, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, RMAX);
+    assert_int_equal(TI_RANGES(&h.a), RMAX);
     ENTRY_IS(&h, 0, 60, 65);
     /* Bridging two: the count drops. */
     H_RESERVE_PAGES(&h, 65, 67, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, RMAX - 1u);
+    assert_int_equal(TI_RANGES(&h.a), RMAX - 1u);
     ENTRY_IS(&h, 0, 60, 68);
     /* Room for one more separate range. */
     H_RESERVE_PAGES(&h, 0, 1, ANALLOC_OK); /* over the cached page: drained */
-    assert_int_equal(h.a.internal.cached_blocks, 0);
-    assert_int_equal(h.a.internal.ranges, RMAX);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 0);
+    assert_int_equal(TI_RANGES(&h.a), RMAX);
     H_RESERVE_PAGES(&h, 2, 3, ANALLOC_ELIMIT);
     /* A middle release needs an entry: refused while full; head, tail and
      * whole releases are not. */
@@ -1127,19 +878,19 @@ static void test_reserve_limit(void **state)
     H_RELEASE_PAGES(&h, 60, 61, ANALLOC_OK);
     H_RELEASE_PAGES(&h, 67, 68, ANALLOC_OK);
     ENTRY_IS(&h, 1, 61, 67);
-    assert_int_equal(h.a.internal.ranges, RMAX);
+    assert_int_equal(TI_RANGES(&h.a), RMAX);
     H_RELEASE_PAGES(&h, 0, 1, ANALLOC_OK); /* a whole entry: one slot free */
-    assert_int_equal(h.a.internal.ranges, RMAX - 1u);
+    assert_int_equal(TI_RANGES(&h.a), RMAX - 1u);
     H_RELEASE_PAGES(&h, 62, 63, ANALLOC_OK); /* now the middle release fits */
-    assert_int_equal(h.a.internal.ranges, RMAX);
+    assert_int_equal(TI_RANGES(&h.a), RMAX);
     ENTRY_IS(&h, 0, 61, 62);
     ENTRY_IS(&h, 1, 63, 67);
     H_RELEASE_PAGES(&h, 64, 65, ANALLOC_ELIMIT);
     /* Release everything, in pieces. */
-    while (h.a.internal.ranges != 0) {
-        uintptr_t e0 = RANGE_FIRST(&h.a.internal, 0) - h.m.lo, e1 = RANGE_END(&h.a.internal, 0) - h.m.lo;
+    while (TI_RANGES(&h.a) != 0) {
+        uintptr_t e0 = TI_RESERVE(&h.a, 0, 0) - h.m.lo, e1 = TI_RESERVE(&h.a, 0, 1) - h.m.lo;
         H_RELEASE_PAGES(&h, e0 + (e1 - e0) / 2u, e1, ANALLOC_OK);
-        if (RANGE_FIRST(&h.a.internal, 0) - h.m.lo == e0)
+        if (TI_RESERVE(&h.a, 0, 0) - h.m.lo == e0)
             H_RELEASE_PAGES(&h, e0, e0 + (e1 - e0) / 2u, ANALLOC_OK);
     }
     H_DRAIN(&h);
@@ -1165,17 +916,17 @@ static void test_reserve_cached_blocks(void **state)
     H_FREE(&h, b1);
     H_FREE(&h, b2);
     H_FREE(&h, b3);
-    assert_int_equal(h.a.internal.cached_blocks, 4);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 4);
     assert_int_equal(STAT(&h.a, cached_bytes), 15u * 4096u);
     assert_int_equal(STAT(&h.a, free_bytes), 64u * 4096u);
     /* EBUSY with a cached page and a live page: the cache stays. */
     uintptr_t live = H_ALLOC(&h, 65536); /* order 4: [16, 32) */
     assert_int_equal(live, PG(&h, 16));
     H_RESERVE_PAGES(&h, 12, 17, ANALLOC_EBUSY);
-    assert_int_equal(h.a.internal.cached_blocks, 4);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 4);
     /* Page 5 of the cached four-page block [4, 8). */
     H_RESERVE_PAGES(&h, 5, 6, ANALLOC_OK);
-    assert_int_equal(h.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 0);
     assert_int_equal(STAT(&h.a, cached_bytes), 0);
     /* Free: [0,4) o2, [4] o0, [6,8) o1, [8,16) o3, [32,64) o5. */
     struct analloc_stats st;
@@ -1191,9 +942,9 @@ static void test_reserve_cached_blocks(void **state)
     uintptr_t c3 = H_ALLOC(&h, 32768), c0 = H_ALLOC(&h, 4096);
     H_FREE(&h, c3);
     H_FREE(&h, c0);
-    assert_int_equal(h.a.internal.cached_blocks, 2);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 2);
     H_RESERVE(&h, c3, 32768, ANALLOC_OK);
-    assert_int_equal(h.a.internal.cached_blocks, 0);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 0);
     H_RESERVE(&h, c0, 4096, ANALLOC_OK);
     H_RELEASE(&h, c3, 32768, ANALLOC_OK);
     H_RELEASE(&h, c0, 4096, ANALLOC_OK);
@@ -1208,7 +959,7 @@ static void test_random_ranges_vs_model(void **state)
 {
     struct rng r;
     (void)state;
-    rng_seed(&r, "random_ranges_vs_model", 1);
+    rng_seed(&r, g_seed, "random_ranges_vs_model", 1);
     size_t configs = scaled(16);
     for (size_t cfg = 0; cfg < configs; cfg++) {
         struct h h;
@@ -1230,17 +981,10 @@ static void test_random_ranges_vs_model(void **state)
                                                                         rng_below(&r, page << (k - 1u));
                 (void)H_ALLOC(&h, size);
             } else if (what < 55) {
-                size_t n = 0, pick;
-                for (size_t i = 0; i < h.m.n; i++)
-                    n += h.m.st[i] == PG_USED && h.m.blk[i] != 0;
+                size_t n = model_arena_live(h.m.ma);
                 if (n == 0)
                     continue;
-                pick = rng_below(&r, n);
-                for (size_t i = 0; i < h.m.n; i++)
-                    if (h.m.st[i] == PG_USED && h.m.blk[i] != 0 && pick-- == 0) {
-                        H_FREE(&h, PG(&h, i));
-                        break;
-                    }
+                H_FREE(&h, m_live(&h.m, rng_below(&r, n)) << h.m.shift);
             } else if (what < 75) {
                 /* A random byte range around the arena. */
                 size_t i0 = rng_below(&r, h.m.n + 4u);
@@ -1282,11 +1026,9 @@ static void test_random_ranges_vs_model(void **state)
                 /* largest_free: the buddy system's, cached blocks unmerged */
                 size_t got = analloc_largest_free(&h.a);
                 VERIFY(&h);
-                size_t want = 0;
-                for (unsigned k = 0; k <= h.m.depth; k++)
-                    if (h.m.nfree[k])
-                        want = page << k;
-                assert_int_equal(got, want);
+                struct analloc_stats ms;
+                m_stats(&h.m, &ms);
+                assert_int_equal(got, ms.largest_free);
             }
         }
         h_fini(&h);
@@ -1381,7 +1123,7 @@ static void test_holes_fake_span(void **state)
 {
     struct rng r;
     (void)state;
-    rng_seed(&r, "holes_fake_span", 2);
+    rng_seed(&r, g_seed, "holes_fake_span", 2);
     for (unsigned round = 0; round < scaled(3); round++) {
         struct h h;
         const size_t page = 4096, pages = 3000;
@@ -1403,7 +1145,7 @@ static void test_holes_fake_span(void **state)
         const size_t nh = sizeof holes / sizeof *holes;
         for (size_t i = 0; i < nh; i++)
             H_RESERVE(&h, holes[i].ad, holes[i].size, ANALLOC_OK);
-        assert_int_equal(h.a.internal.ranges, nh);
+        assert_int_equal(TI_RANGES(&h.a), nh);
         ENTRY_IS(&h, 0, 0, 8);
         ENTRY_IS(&h, 1, 333, 384);
         ENTRY_IS(&h, 2, 1023, 1025);
@@ -1414,7 +1156,7 @@ static void test_holes_fake_span(void **state)
         uintptr_t *blocks = malloc(max * sizeof *blocks);
         assert_non_null(blocks);
         nb = fill_arena(&h, &r, holes, nh, blocks, max);
-        assert_int_equal(STAT(&h.a, used_bytes), h.a.managed - h.a.internal.reserved_pages * page);
+        assert_int_equal(STAT(&h.a, used_bytes), h.a.managed - TI_RESERVED_PAGES(&h.a) * page);
         VERIFY(&h);
         shuffle(&r, blocks, nb);
         for (size_t i = 0; i < nb; i++)
@@ -1461,7 +1203,7 @@ static void test_holes_real_memory(void **state)
     struct h h;
     const size_t page = 256, total = 512u * 1024u;
     (void)state;
-    rng_seed(&r, "holes_real_memory", 3);
+    rng_seed(&r, g_seed, "holes_real_memory", 3);
     h_init_chunk(&h, 4096, 24, total, 200, page);
     h.walk_every = 0;
     size_t n = h.m.n;
@@ -1494,7 +1236,7 @@ static void test_holes_real_memory(void **state)
         memset(ptr_at(h0), 0xC0 + (int)i, (size_t)(h1 - h0));
         H_RESERVE(&h, holes[i].ad, holes[i].size, ANALLOC_OK);
     }
-    assert_int_equal(h.a.internal.ranges, nh);
+    assert_int_equal(TI_RANGES(&h.a), nh);
     CHECK_HOLES();
     size_t max = n + 1u;
     uintptr_t *blocks = malloc(max * sizeof *blocks);
@@ -1522,7 +1264,7 @@ static void test_holes_real_memory(void **state)
         H_FREE(&h, blocks[i]);
     CHECK_HOLES();
     for (size_t i = 0; i < n; i++) {
-        if (h.m.st[i] == PG_RES)
+        if (m_page(&h.m, RP(&h, i), NULL) == ANALLOC_BLOCK_RESERVED)
             continue;
         const unsigned char *q = ptr_at(PG(&h, i));
         for (size_t j = 0; j < page; j++)
@@ -1598,7 +1340,7 @@ static void test_grow_tail(void **state)
     H_FREE(&h, a7);
     /* The rest: everything from 512 merges into one order-9 block. */
     H_RELEASE(&h, PG(&h, 700) + 1u, 324u * P - 1u, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 0);
+    assert_int_equal(TI_RANGES(&h.a), 0);
     assert_int_equal(STAT(&h.a, largest_free), 512u * P);
     {
         struct analloc_stats st;
@@ -1645,7 +1387,7 @@ static void test_grow_head(void **state)
     ENTRY_IS(&h, 0, 512, 600);
     assert_int_equal(STAT(&h.a, largest_free), 512u * P); /* [0, 512) whole */
     H_RELEASE_PAGES(&h, 512, 600, ANALLOC_OK);
-    assert_int_equal(h.a.internal.ranges, 0);
+    assert_int_equal(TI_RANGES(&h.a), 0);
     assert_int_equal(STAT(&h.a, largest_free), 1024u * P);
     h_fini(&h);
 }
@@ -1656,7 +1398,7 @@ static void test_grow_random_steps(void **state)
 {
     struct rng r;
     (void)state;
-    rng_seed(&r, "grow_random_steps", 4);
+    rng_seed(&r, g_seed, "grow_random_steps", 4);
     for (unsigned round = 0; round < scaled(8); round++) {
         struct h h;
         size_t page = 512, pages = 700u + rng_below(&r, 1400);
@@ -1933,7 +1675,7 @@ static void test_frag_index_values(void **state)
      * order 6: 1000 - (1000 + 62)/4 = 1000 - 265 = 735 */
     for (unsigned i = 0; i < 8; i += 2)
         H_FREE(&h, pg[i]);
-    assert_int_equal(h.a.internal.cached_blocks, 4);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 4);
     static const int four[7] = {-1000, 250, 500, 625, 688, 719, 735};
     for (unsigned k = 0; k <= 6; k++)
         FRAG_IS(&h.a, k, four[k]);
@@ -1974,7 +1716,7 @@ static void test_frag_index_values(void **state)
     uintptr_t b2 = H_ALLOC(&h, 4u * P);
     assert_int_equal(b2, PG(&h, 12));
     H_FREE(&h, b2);
-    assert_int_equal(h.a.internal.cached[2], 1);
+    assert_int_equal(TI_CACHED(&h.a, 2), 1);
     /* 6 blocks: 0,2,4,6 o0, [8,10) o1, [12,16) o2 cached; 10 pages.
      * order 3: 1000 - (1000 + 1250)/6 = 1000 - 375 = 625 */
     FRAG_IS(&h.a, 2, -1000);
@@ -2280,7 +2022,7 @@ static void test_walk_vs_dump_random(void **state)
 {
     struct rng r;
     (void)state;
-    rng_seed(&r, "walk_vs_dump_random", 5);
+    rng_seed(&r, g_seed, "walk_vs_dump_random", 5);
     for (unsigned round = 0; round < scaled(40); round++) {
         struct h h;
         size_t page = 64, pages = 1u + rng_below(&r, 128);
@@ -2291,9 +2033,9 @@ static void test_walk_vs_dump_random(void **state)
             if (what == 0) {
                 (void)H_ALLOC(&h, page << rng_below(&r, 4));
             } else if (what == 1) {
-                for (size_t i = 0; i < h.m.n; i++)
-                    if (h.m.st[i] == PG_USED && h.m.blk[i] != 0 && rng_below(&r, 3) == 0) {
-                        H_FREE(&h, PG(&h, i));
+                for (size_t i = 0; i < model_arena_live(h.m.ma); i++)
+                    if (rng_below(&r, 3) == 0) {
+                        H_FREE(&h, m_live(&h.m, i) << h.m.shift);
                         break;
                     }
             } else if (what == 2) {
@@ -2325,7 +2067,7 @@ static void test_walk_vs_dump_random(void **state)
         unsigned char *meta_copy_ = malloc((hh)->meta_size);                  \
         assert_non_null(meta_copy_);                                          \
         memcpy(meta_copy_, (hh)->meta, (hh)->meta_size);                      \
-        struct analloc_internal *s_ = &(hh)->a.internal;                      \
+        struct analloc *s_ = &(hh)->a;                      \
         stmt;                                                                 \
         int err_ = analloc_check(&(hh)->a);                                   \
         (hh)->a = saved_;                                                     \
@@ -2338,54 +2080,54 @@ static void test_walk_vs_dump_random(void **state)
 
 /* Insert [e0, e1) (absolute pages) into the table, sorted, and count its
  * pages: a well-formed table that lies about the blocks. */
-static void table_insert(struct analloc_internal *s, uintptr_t e0, uintptr_t e1)
+static void table_insert(struct analloc *s, uintptr_t e0, uintptr_t e1)
 {
     unsigned i = 0;
-    while (i < s->ranges && RANGE_FIRST(s, i) < e0)
+    while (i < TI_RANGES(s) && TI_RESERVE(s, i, 0) < e0)
         i++;
-    for (unsigned t = s->ranges; t > i; t--) {
-        RANGE_FIRST(s, t) = RANGE_FIRST(s, t - 1u);
-        RANGE_END(s, t) = RANGE_END(s, t - 1u);
+    for (unsigned t = TI_RANGES(s); t > i; t--) {
+        TI_RESERVE(s, t, 0) = TI_RESERVE(s, t - 1u, 0);
+        TI_RESERVE(s, t, 1) = TI_RESERVE(s, t - 1u, 1);
     }
-    RANGE_FIRST(s, i) = e0;
-    RANGE_END(s, i) = e1;
-    s->ranges++;
-    s->reserved_pages += (size_t)(e1 - e0);
+    TI_RESERVE(s, i, 0) = e0;
+    TI_RESERVE(s, i, 1) = e1;
+    TI_RANGES(s)++;
+    TI_RESERVED_PAGES(s) += (size_t)(e1 - e0);
 }
 
 /* Remove entry i and its pages. */
-static void table_remove(struct analloc_internal *s, unsigned i)
+static void table_remove(struct analloc *s, unsigned i)
 {
-    s->reserved_pages -= (size_t)(RANGE_END(s, i) - RANGE_FIRST(s, i));
-    for (unsigned t = i; t + 1u < s->ranges; t++) {
-        RANGE_FIRST(s, t) = RANGE_FIRST(s, t + 1u);
-        RANGE_END(s, t) = RANGE_END(s, t + 1u);
+    TI_RESERVED_PAGES(s) -= (size_t)(TI_RESERVE(s, i, 1) - TI_RESERVE(s, i, 0));
+    for (unsigned t = i; t + 1u < TI_RANGES(s); t++) {
+        TI_RESERVE(s, t, 0) = TI_RESERVE(s, t + 1u, 0);
+        TI_RESERVE(s, t, 1) = TI_RESERVE(s, t + 1u, 1);
     }
-    s->ranges--;
-    RANGE_FIRST(s, s->ranges) = RANGE_END(s, s->ranges) = 0;
+    TI_RANGES(s)--;
+    TI_RESERVE(s, TI_RANGES(s), 0) = TI_RESERVE(s, TI_RANGES(s), 1) = 0;
 }
 
-static void swap_entries(struct analloc_internal *s, unsigned i, unsigned j)
+static void swap_entries(struct analloc *s, unsigned i, unsigned j)
 {
-    uintptr_t t0 = RANGE_FIRST(s, i), t1 = RANGE_END(s, i);
-    RANGE_FIRST(s, i) = RANGE_FIRST(s, j);
-    RANGE_END(s, i) = RANGE_END(s, j);
-    RANGE_FIRST(s, j) = t0;
-    RANGE_END(s, j) = t1;
+    uintptr_t t0 = TI_RESERVE(s, i, 0), t1 = TI_RESERVE(s, i, 1);
+    TI_RESERVE(s, i, 0) = TI_RESERVE(s, j, 0);
+    TI_RESERVE(s, i, 1) = TI_RESERVE(s, j, 1);
+    TI_RESERVE(s, j, 0) = t0;
+    TI_RESERVE(s, j, 1) = t1;
 }
 
 /* Split entry i at page mid (inside it) into two adjacent entries. */
-static void split_entry(struct analloc_internal *s, unsigned i, uintptr_t mid)
+static void split_entry(struct analloc *s, unsigned i, uintptr_t mid)
 {
-    uintptr_t e1 = RANGE_END(s, i);
-    for (unsigned t = s->ranges; t > i + 1u; t--) {
-        RANGE_FIRST(s, t) = RANGE_FIRST(s, t - 1u);
-        RANGE_END(s, t) = RANGE_END(s, t - 1u);
+    uintptr_t e1 = TI_RESERVE(s, i, 1);
+    for (unsigned t = TI_RANGES(s); t > i + 1u; t--) {
+        TI_RESERVE(s, t, 0) = TI_RESERVE(s, t - 1u, 0);
+        TI_RESERVE(s, t, 1) = TI_RESERVE(s, t - 1u, 1);
     }
-    RANGE_END(s, i) = mid;
-    RANGE_FIRST(s, i + 1u) = mid;
-    RANGE_END(s, i + 1u) = e1;
-    s->ranges++;
+    TI_RESERVE(s, i, 1) = mid;
+    TI_RESERVE(s, i + 1u, 0) = mid;
+    TI_RESERVE(s, i + 1u, 1) = e1;
+    TI_RANGES(s)++;
 }
 
 /* A block of the given kind that is not next to a reserved page: its first
@@ -2425,11 +2167,11 @@ static void test_check_corrupted_reserved_table(void **state)
     uintptr_t c1 = H_ALLOC(&h, 4096), c2 = H_ALLOC(&h, 8192);
     H_FREE(&h, c1);
     H_FREE(&h, c2);
-    assert_int_equal(h.a.internal.cached_blocks, 2);
+    assert_int_equal(TI_CACHED_BLOCKS(&h.a), 2);
     CHECK_OK(&h.a);
-    struct analloc_internal *s = &h.a.internal;
-    assert_int_equal(s->ranges, 4);
-    uintptr_t R0a = RANGE_FIRST(s, 0), R0b = RANGE_END(s, 0);
+    struct analloc *s = &h.a;
+    assert_int_equal(TI_RANGES(s), 4);
+    uintptr_t R0a = TI_RESERVE(s, 0, 0), R0b = TI_RESERVE(s, 0, 1);
 
     /* Unsorted. */
     EXPECT_CORRUPT(&h, swap_entries(s_, 0, 1));
@@ -2437,10 +2179,11 @@ static void test_check_corrupted_reserved_table(void **state)
     EXPECT_CORRUPT(&h, swap_entries(s_, 0, 2));
     EXPECT_CORRUPT(&h, swap_entries(s_, 2, 3));
     /* Overlapping (the pages counted either way). */
-    EXPECT_CORRUPT(&h, RANGE_FIRST(s_, 1) = R0b - 1u);
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 1) = R0b - 1u, s_->reserved_pages += RP(&h, 240) - (R0b - 1u)));
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 1) = R0a, RANGE_END(s_, 1) = R0b, s_->reserved_pages -= 1u,
-                        s_->reserved_pages += R0b - R0a));
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, 1, 0) = R0b - 1u);
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 1, 0) = R0b - 1u,
+                        TI_RESERVED_PAGES(s_) += RP(&h, 240) - (R0b - 1u)));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 1, 0) = R0a, TI_RESERVE(s_, 1, 1) = R0b,
+                        TI_RESERVED_PAGES(s_) -= 1u, TI_RESERVED_PAGES(s_) += R0b - R0a));
     /* Adjacent, not merged: split where the range's blocks meet, so that
      * every block lies wholly in one half.  The arena starts 3 pages past a
      * boundary: arena pages [200, 210) are absolute [203, 213), cut as 203,
@@ -2452,42 +2195,45 @@ static void test_check_corrupted_reserved_table(void **state)
     EXPECT_CORRUPT(&h, split_entry(s_, 2, RP(&h, 301)));
     /* The count: too high (a zero entry counted), too low (an entry past
      * the count). */
-    EXPECT_CORRUPT(&h, s_->ranges = 5);
-    EXPECT_CORRUPT(&h, s_->ranges = RMAX);
-    EXPECT_CORRUPT(&h, s_->ranges = RMAX + 1u);
-    EXPECT_CORRUPT(&h, s_->ranges = UINT_MAX);
-    EXPECT_CORRUPT(&h, s_->ranges = 3);
-    EXPECT_CORRUPT(&h, s_->ranges = 0);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = 5);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = RMAX);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = RMAX + 1u);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = UINT_MAX);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = 3);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = 0);
     /* A nonzero unused slot. */
-    EXPECT_CORRUPT(&h, RANGE_FIRST(s_, 4) = RP(&h, 500));
-    EXPECT_CORRUPT(&h, RANGE_END(s_, 4) = RP(&h, 500));
-    EXPECT_CORRUPT(&h, RANGE_END(s_, RMAX - 1u) = 1u);
-    EXPECT_CORRUPT(&h, RANGE_FIRST(s_, 5) = RANGE_END(s_, 5) = RP(&h, 500));
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, 4, 0) = RP(&h, 500));
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, 4, 1) = RP(&h, 500));
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, RMAX - 1u, 1) = 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVE(s_, 5, 0) = TI_RESERVE(s_, 5, 1) = RP(&h, 500));
     /* reserved_pages off by one either way, or zero. */
-    EXPECT_CORRUPT(&h, s_->reserved_pages += 1u);
-    EXPECT_CORRUPT(&h, s_->reserved_pages -= 1u);
-    EXPECT_CORRUPT(&h, s_->reserved_pages = 0);
+    EXPECT_CORRUPT(&h, TI_RESERVED_PAGES(s_) += 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVED_PAGES(s_) -= 1u);
+    EXPECT_CORRUPT(&h, TI_RESERVED_PAGES(s_) = 0);
     /* Entries outside the arena or empty. */
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 0) = s_->lo - 1u, s_->reserved_pages += R0a - (s_->lo - 1u)));
-    EXPECT_CORRUPT(&h, (RANGE_END(s_, 3) = s_->hi + 1u,
-                        s_->reserved_pages += s_->hi + 1u - RP(&h, 413)));
-    EXPECT_CORRUPT(&h, (RANGE_END(s_, 1) = RANGE_FIRST(s_, 1), s_->reserved_pages -= 1u));
-    EXPECT_CORRUPT(&h, (RANGE_END(s_, 1) = RANGE_FIRST(s_, 1) - 1u, s_->reserved_pages -= 2u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 0) = TI_LO(s_) - 1u,
+                        TI_RESERVED_PAGES(s_) += R0a - (TI_LO(s_) - 1u)));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 3, 1) = TI_HI(s_) + 1u,
+                        TI_RESERVED_PAGES(s_) += TI_HI(s_) + 1u - RP(&h, 413)));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 1, 1) = TI_RESERVE(s_, 1, 0), TI_RESERVED_PAGES(s_) -= 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 1, 1) = TI_RESERVE(s_, 1, 0) - 1u,
+                        TI_RESERVED_PAGES(s_) -= 2u));
     /* An entry lost: its blocks look live but are not counted. */
     EXPECT_CORRUPT(&h, table_remove(s_, 1));
     EXPECT_CORRUPT(&h, table_remove(s_, 0));
     /* Shrunk or grown by a page (pages adjusted). */
-    EXPECT_CORRUPT(&h, (RANGE_END(s_, 2) -= 1u, s_->reserved_pages -= 1u));
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 2) += 1u, s_->reserved_pages -= 1u));
-    EXPECT_CORRUPT(&h, (RANGE_END(s_, 0) += 1u, s_->reserved_pages += 1u));
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 0) -= 1u, s_->reserved_pages += 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 2, 1) -= 1u, TI_RESERVED_PAGES(s_) -= 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 2, 0) += 1u, TI_RESERVED_PAGES(s_) -= 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 1) += 1u, TI_RESERVED_PAGES(s_) += 1u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 0) -= 1u, TI_RESERVED_PAGES(s_) += 1u));
     /* Half of a reserved block, the pages adjusted: the block straddles the
      * entry's end or start (nothing else is wrong: the block is counted once). */
-    EXPECT_CORRUPT(&h, (RANGE_END(s_, 3) -= 8u, s_->reserved_pages -= 8u));
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 3) += 8u, s_->reserved_pages -= 8u));
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 3) += 4u, RANGE_END(s_, 3) -= 4u, s_->reserved_pages -= 8u));
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 0) += 1u, RANGE_END(s_, 0) -= 1u,
-                        RANGE_END(s_, 0) -= 2u, s_->reserved_pages -= 4u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 3, 1) -= 8u, TI_RESERVED_PAGES(s_) -= 8u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 3, 0) += 8u, TI_RESERVED_PAGES(s_) -= 8u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 3, 0) += 4u, TI_RESERVE(s_, 3, 1) -= 4u,
+                        TI_RESERVED_PAGES(s_) -= 8u));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 0) += 1u, TI_RESERVE(s_, 0, 1) -= 1u,
+                        TI_RESERVE(s_, 0, 1) -= 2u, TI_RESERVED_PAGES(s_) -= 4u));
     /* An entry covering a live block, a free block, a cached block; half a
      * live block. */
     uintptr_t b0, b1;
@@ -2505,10 +2251,10 @@ static void test_check_corrupted_reserved_table(void **state)
     assert_true(find_block(&h, ANALLOC_BLOCK_CACHED, 2, &b0, &b1));
     EXPECT_CORRUPT(&h, table_insert(s_, b0, b1));
     /* A whole arena's worth of entries that cover nothing reserved. */
-    EXPECT_CORRUPT(&h, (RANGE_FIRST(s_, 0) = s_->lo, RANGE_END(s_, 0) = s_->hi, s_->ranges = 1,
-                        RANGE_FIRST(s_, 1) = RANGE_END(s_, 1) = 0,
-                        RANGE_FIRST(s_, 2) = RANGE_END(s_, 2) = 0,
-                        s_->reserved_pages = (size_t)(s_->hi - s_->lo)));
+    EXPECT_CORRUPT(&h, (TI_RESERVE(s_, 0, 0) = TI_LO(s_), TI_RESERVE(s_, 0, 1) = TI_HI(s_),
+                        TI_RANGES(s_) = 1, TI_RESERVE(s_, 1, 0) = TI_RESERVE(s_, 1, 1) = 0,
+                        TI_RESERVE(s_, 2, 0) = TI_RESERVE(s_, 2, 1) = 0,
+                        TI_RESERVED_PAGES(s_) = (size_t)(TI_HI(s_) - TI_LO(s_))));
     /* A reserved block marked free in the tree (through a real release's
      * metadata, with the table left as it was). */
     {
@@ -2518,12 +2264,13 @@ static void test_check_corrupted_reserved_table(void **state)
         memcpy(meta_copy, h.meta, h.meta_size);
         ASSERT_ERR(analloc_release(&h.a, PG(&h, 240), 4096), ANALLOC_OK);
         CHECK_OK(&h.a);
-        /* metadata says free, table says reserved */
+        /* metadata says free, table says reserved (the table is in the
+         * metadata: restored from the copy) */
         struct analloc after = h.a;
-        h.a.internal.ranges = before.internal.ranges;
-        h.a.internal.reserved_pages = before.internal.reserved_pages;
-        size_t table_at = (size_t)((unsigned char *)&RANGE_FIRST(&h.a.internal, 0) -
-                                   (unsigned char *)h.meta); /* the table is in the metadata */
+        TI_RANGES(&h.a) = TI_RANGES(&before);
+        TI_RESERVED_PAGES(&h.a) = TI_RESERVED_PAGES(&before);
+        size_t table_at = (size_t)((unsigned char *)&TI_RESERVE(&h.a, 0, 0) -
+                                   (unsigned char *)h.meta);
         memcpy((unsigned char *)h.meta + table_at, meta_copy + table_at, RANGE_WORDS * 8u);
         ASSERT_ERR(analloc_check(&h.a), ANALLOC_ECORRUPT);
         /* table says released, metadata says reserved */
@@ -2543,14 +2290,16 @@ static void test_check_corrupted_reserved_table(void **state)
     VERIFY(&h);
     /* A full table: a count above ANALLOC_RESERVE_MAX over 16 valid
      * entries (nothing past the array to contradict it). */
-    for (unsigned i = 0; h.a.internal.ranges < RMAX; i++) {
+    for (unsigned i = 0; TI_RANGES(&h.a) < RMAX; i++) {
         size_t pg = 420u + 2u * i;
-        if (h.m.st[pg] == PG_FREE && h.m.st[pg - 1u] != PG_RES && h.m.st[pg + 1u] != PG_RES)
+        if (m_page(&h.m, RP(&h, pg), NULL) == ANALLOC_BLOCK_FREE &&
+            m_page(&h.m, RP(&h, pg - 1u), NULL) != ANALLOC_BLOCK_RESERVED &&
+            m_page(&h.m, RP(&h, pg + 1u), NULL) != ANALLOC_BLOCK_RESERVED)
             H_RESERVE_PAGES(&h, pg, pg + 1u, ANALLOC_OK);
     }
-    EXPECT_CORRUPT(&h, s_->ranges = RMAX + 1u);
-    EXPECT_CORRUPT(&h, s_->ranges = UINT_MAX);
-    EXPECT_CORRUPT(&h, s_->ranges = RMAX - 1u);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = RMAX + 1u);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = UINT_MAX);
+    EXPECT_CORRUPT(&h, TI_RANGES(s_) = RMAX - 1u);
     EXPECT_CORRUPT(&h, swap_entries(s_, RMAX - 2u, RMAX - 1u));
     VERIFY(&h);
     h_fini(&h);
@@ -2558,7 +2307,6 @@ static void test_check_corrupted_reserved_table(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reserve_rounding_and_merging),
         cmocka_unit_test(test_reserve_whole_arena),
@@ -2586,9 +2334,8 @@ int main(void)
         cmocka_unit_test(test_walk_vs_dump_random),
         cmocka_unit_test(test_check_corrupted_reserved_table),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     printf("test_ranges: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");
     fflush(stdout);

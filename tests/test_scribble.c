@@ -49,6 +49,7 @@
 #include "analloc.h"
 #include "layout.h"
 #include "testutil.h"
+#include "testcheck.h"
 
 #define OPS_FULL 2500u
 #define OPS_QUICK 500u
@@ -57,8 +58,7 @@
 static uint64_t g_seed;
 static int g_quick;
 
-/* ---- pseudo-random numbers (splitmix64) ----------------------------------- */
-
+/* ---- pseudo-random numbers (tests/testutil.h's generator) ----------------- */
 
 static int chance(struct rng *r, unsigned percent)
 {
@@ -93,7 +93,6 @@ struct cfg {
 };
 
 /* ---- the two sides --------------------------------------------------------- */
-
 
 struct side {
     unsigned char *buf;   /* aligned to pair.align */
@@ -141,7 +140,6 @@ struct pair {
         print_error("\n");                                                                  \
         fail();                                                                             \
     } while (0)
-
 
 /* Side i's pointer at offset off from its chunk (off may be "negative"). */
 static void *at(const struct pair *p, int i, size_t off)
@@ -228,15 +226,15 @@ static void compare_state(struct pair *p)
      * first page: with the same layout, they are the same bytes.  The cache
      * slots and the range table hold absolute page numbers: the same
      * relative to each arena's first page. */
-    const struct analloc_internal *sa = &A(p)->internal, *sb = &B(p)->internal;
-    if (memcmp(sa->words + ORDER_TABLE_AT, sb->words + ORDER_TABLE_AT,
-               sa->meta_bytes - ORDER_TABLE_AT * 8u) != 0)
+    const uint64_t *wa = TI_WORDS(A(p)), *wb = TI_WORDS(B(p));
+    if (ti_meta_bytes(A(p)) != ti_meta_bytes(B(p)) ||
+        memcmp(wa + ORDER_TABLE_AT, wb + ORDER_TABLE_AT,
+               ti_meta_bytes(A(p)) - ORDER_TABLE_AT * 8u) != 0)
         FAILP(p, "the metadata of the two allocators differs");
     for (size_t i = 0; i < ORDER_TABLE_AT; i++)
-        if ((sa->words[i] == 0 ? 0 : sa->words[i] - sa->lo) !=
-            (sb->words[i] == 0 ? 0 : sb->words[i] - sb->lo))
+        if ((wa[i] == 0 ? 0 : wa[i] - TI_LO(A(p))) != (wb[i] == 0 ? 0 : wb[i] - TI_LO(B(p))))
             FAILP(p, "cache slot or range table word %zu differs: page %#llx / %#llx", i,
-                  (unsigned long long)sa->words[i], (unsigned long long)sb->words[i]);
+                  (unsigned long long)wa[i], (unsigned long long)wb[i]);
 }
 
 /* After an operation: scribble A, check it, compare. */
@@ -820,14 +818,12 @@ static void test_scribble_init(void **state)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scribble_with_chunk),
         cmocka_unit_test(test_scribble_init),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     printf("test_scribble: seed %llu (replay with ANALLOC_SEED=%llu)%s\n",
            (unsigned long long)g_seed, (unsigned long long)g_seed, g_quick ? ", quick" : "");
     fflush(stdout);

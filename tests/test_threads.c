@@ -54,6 +54,7 @@
 #include "analloc.h"
 #include "layout.h"
 #include "testutil.h"
+#include "testcheck.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
@@ -69,31 +70,6 @@
 static uint64_t g_seed;
 static int g_quick;
 static size_t g_ops; /* operations per thread in the hammer; 0: the default */
-
-#define FAILF(...)                \
-    do {                          \
-        print_error(__VA_ARGS__); \
-        fail();                   \
-    } while (0)
-
-#define ASSERT_ERR(got, want) assert_err_((got), (want), #got, __FILE__, __LINE__)
-static void assert_err_(int got, int want, const char *expr, const char *file, int line)
-{
-    if (got != want) {
-        print_error("%s:%d: %s returned %d (%s), expected %d (%s)\n", file, line, expr, got,
-                    analloc_strerror(got), want, analloc_strerror(want));
-        _fail(file, line);
-    }
-}
-
-/* The block analloc hands out for `size`: page * 2^n >= size (0: one page). */
-static size_t block_for(size_t size, size_t page)
-{
-    size_t s = page;
-    while (s < size)
-        s <<= 1;
-    return s;
-}
 
 /* ---- Counting hooks --------------------------------------------------------- */
 
@@ -240,35 +216,6 @@ static void fx_fini(struct fixture *f)
 
 static unsigned char *fx_page(const struct fixture *f, size_t i) { return f->base + i * f->page; }
 
-/* The struct and the metadata, to prove that a refused call changed nothing. */
-struct snapshot {
-    struct analloc a;
-    unsigned char *meta;
-    size_t meta_bytes;
-};
-
-static void snap_take(struct snapshot *s, const struct analloc *a)
-{
-    memcpy(&s->a, a, sizeof *a);
-    s->meta_bytes = a->internal.meta_bytes;
-    s->meta = malloc(s->meta_bytes ? s->meta_bytes : 1);
-    assert_non_null(s->meta);
-    memcpy(s->meta, a->internal.words, s->meta_bytes);
-}
-
-static void snap_same_(const struct snapshot *s, const struct analloc *a, const char *what,
-                       const char *file, int line)
-{
-    if (memcmp(&s->a, a, sizeof *a) != 0 || a->internal.meta_bytes != s->meta_bytes ||
-        memcmp(s->meta, a->internal.words, s->meta_bytes) != 0) {
-        print_error("%s:%d: %s changed the allocator\n", file, line, what);
-        _fail(file, line);
-    }
-}
-#define SNAP_SAME(s, a, what) snap_same_((s), (a), (what), __FILE__, __LINE__)
-
-static void snap_free(struct snapshot *s) { free(s->meta); }
-
 /* ---- 1. Hook accounting ----------------------------------------------------- */
 
 /* analloc_set_lock with bad input: refused with EINVAL, nothing changed, and
@@ -277,7 +224,7 @@ static void test_set_lock_bad_input(void **state)
 {
     struct fixture f;
     struct counter c1, c2;
-    struct snapshot s;
+    struct snap s;
     struct analloc zero, pattern;
     void *p;
     (void)state;
@@ -356,8 +303,8 @@ static void test_set_lock_replace_and_remove(void **state)
     assert_int_equal(c1.unlocks, 1);
     /* removed: no hook at all */
     NEVER(&c2, ASSERT_ERR(analloc_set_lock(&f.A, NULL, NULL, NULL), ANALLOC_OK));
-    assert_null(f.A.internal.lock);
-    assert_null(f.A.internal.unlock);
+    assert_null(TI_LOCK(&f.A));
+    assert_null(TI_UNLOCK(&f.A));
     NEVER(&c2, ASSERT_ERR(analloc_free(&f.A, p), ANALLOC_OK));
     NEVER(&c2, ASSERT_ERR(analloc_check(&f.A), ANALLOC_OK));
     /* removing with a ctx is removing too */
@@ -477,7 +424,7 @@ static void test_lock_once_per_call(void **state)
     ONCE(&c, analloc_drain(&f.A));
     ONCE(&c, assert_int_equal(analloc_free_bytes(&f.A), f.A.managed));
     /* the calls that take no lock */
-    NEVER(&c, assert_int_equal(analloc_meta_bytes(&f.A), f.A.internal.meta_bytes));
+    NEVER(&c, assert_int_equal(analloc_meta_bytes(&f.A), TI_META_BYTES(&f.A)));
     NEVER(&c, ASSERT_ERR(analloc_set_lock(&f.A, counter_lock, counter_unlock, &c), ANALLOC_OK));
     fx_fini(&f);
 }
@@ -566,10 +513,10 @@ static void test_lock_once_on_error_paths(void **state)
     assert_int_equal(o.calls, 1);
     /* check on broken metadata */
     {
-        uint64_t w = f.A.internal.words[0];
-        f.A.internal.words[0] ^= 1;
+        uint64_t w = TI_WORDS(&f.A)[0];
+        TI_WORDS(&f.A)[0] ^= 1;
         ONCE(&c, ASSERT_ERR(analloc_check(&f.A), ANALLOC_ECORRUPT));
-        f.A.internal.words[0] = w;
+        TI_WORDS(&f.A)[0] = w;
     }
     ONCE(&c, ASSERT_ERR(analloc_check(&f.A), ANALLOC_OK));
     assert_int_equal(o.not_held, 0);
@@ -618,7 +565,7 @@ static void test_no_lock_for_rejected_arguments(void **state)
     NEVER(&c, ASSERT_ERR(analloc_stats(&f.A, NULL), ANALLOC_EINVAL));
     st.size = 0;
     NEVER(&c, ASSERT_ERR(analloc_stats(&f.A, &st), ANALLOC_EINVAL));
-    NEVER(&c, ASSERT_ERR(analloc_frag_index(&f.A, f.A.internal.depth + 1), ANALLOC_EINVAL));
+    NEVER(&c, ASSERT_ERR(analloc_frag_index(&f.A, TI_DEPTH(&f.A) + 1), ANALLOC_EINVAL));
     NEVER(&c, ASSERT_ERR(analloc_walk(&f.A, ANALLOC_BLOCK_ALL, NULL, NULL), ANALLOC_EINVAL));
     NEVER(&c, ASSERT_ERR(analloc_walk(&f.A, 0x10, walk_nothing, NULL), ANALLOC_EINVAL));
     NEVER(&c, ASSERT_ERR(analloc_set_debug(&f.A, 0x80, 0, 0), ANALLOC_EINVAL));
@@ -649,8 +596,8 @@ static void test_no_lock_on_unset_allocator(void **state)
     assert_non_null(p);
     memset(&zero, 0, sizeof zero);
     memcpy(&dead, &f.A, sizeof dead);
-    dead.internal.magic = 0;
-    assert_ptr_equal(dead.internal.lock, counter_lock);
+    TI_MAGIC(&dead) = 0;
+    assert_ptr_equal(TI_LOCK(&dead), counter_lock);
 
     struct analloc *targets[3] = {NULL, &zero, &dead};
     for (size_t i = 0; i < 3; i++) {
@@ -686,8 +633,8 @@ static void test_no_lock_on_unset_allocator(void **state)
         assert_int_equal(o.calls, 1); /* the dump's one line */
         assert_int_equal(o.not_held, 1);
     }
-    assert_int_equal(zero.internal.magic, 0);
-    assert_ptr_equal(dead.internal.lock, counter_lock); /* set_lock refused it */
+    assert_int_equal(TI_MAGIC(&zero), 0);
+    assert_ptr_equal(TI_LOCK(&dead), counter_lock); /* set_lock refused it */
     ONCE(&c, ASSERT_ERR(analloc_free(&f.A, p), ANALLOC_OK));
     fx_fini(&f);
 }
@@ -1627,8 +1574,7 @@ static int race_main(const char *mode)
 
 int main(void)
 {
-    const char *s = getenv("ANALLOC_SEED"), *q = getenv("ANALLOC_QUICK"), *o = getenv("ANALLOC_OPS"),
-               *race = getenv("ANALLOC_RACE");
+    const char *o = getenv("ANALLOC_OPS"), *race = getenv("ANALLOC_RACE");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_lock_bad_input),
         cmocka_unit_test(test_set_lock_replace_and_remove),
@@ -1642,9 +1588,8 @@ int main(void)
         cmocka_unit_test(test_hammer_init_page4096),
         cmocka_unit_test(test_hammer_init_page64),
     };
-    g_seed = s && *s ? strtoull(s, NULL, 0)
-                     : ((uint64_t)time(NULL) * 2654435761u) ^ ((uint64_t)getpid() << 20);
-    g_quick = q && *q && strcmp(q, "0") != 0;
+    g_seed = seed_from_env();
+    g_quick = quick_from_env();
     g_ops = o && *o ? (size_t)strtoull(o, NULL, 0) : 0;
     if (race && *race && strcmp(race, "0") != 0)
         return race_main(race);

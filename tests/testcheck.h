@@ -1,20 +1,167 @@
 /*
- * testcheck.h - cmocka helpers shared by the suites that snapshot an
- * allocator: error-code assertions, an address range nobody touches, and
- * byte-for-byte snapshots of the struct and its metadata.  Include after
- * <cmocka.h>, "analloc.h" and "testutil.h".
+ * testcheck.h - what the suites share to check an allocator:
+ *
+ *  1. the engine's internals: the ONE place in tests/ that knows the layout
+ *     of the private struct analloc_internal (include/analloc.h).  Tests
+ *     read and write it only through the TI_* macros and ti_* functions
+ *     below, so that a change of layout (fields moving into the metadata
+ *     buffer, say) is a change of this section alone.  (test_limits.c
+ *     corrupts the layout on purpose and still names the fields itself.)
+ *  2. byte-for-byte snapshots of an allocator: its struct and its metadata;
+ *  3. cmocka helpers: FAILF, ASSERT_ERR, the checked error hook, an address
+ *     range nobody touches, snap_take and SNAP_SAME.
+ *
+ * Include after "analloc.h" and "testutil.h", and after <cmocka.h>.  A file
+ * built without cmocka (tests/model.c) defines TESTCHECK_NO_CMOCKA first and
+ * gets parts 1 and 2 only.
  */
 #ifndef ANALLOC_TESTCHECK_H
 #define ANALLOC_TESTCHECK_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#include "analloc.h"
+#include "layout.h"
 
 #if UINTPTR_MAX > 0xFFFFFFFFu
 #define HOST_64 1
 #else
 #define HOST_64 0
 #endif
+
+/* ==== 1. The engine's internals ========================================= */
+
+/* Lvalues: read them, or (to corrupt on purpose) write them. */
+#define TI_MAGIC(a) ((a)->internal.magic)             /* nonzero once set up */
+#define TI_SHIFT(a) ((a)->internal.shift)             /* log2(page) */
+#define TI_DEPTH(a) ((a)->internal.depth)             /* the engine's copy of depth */
+#define TI_LO(a) ((a)->internal.lo)                   /* allocatable pages: [lo, hi) */
+#define TI_HI(a) ((a)->internal.hi)
+#define TI_LEVELS(a) ((a)->internal.levels)           /* levels of the free-block index */
+#define TI_LEVEL_WORD(a, l) ((a)->internal.level_word[(l)]) /* its first word */
+#define TI_LEVEL_BITS(a, l) ((a)->internal.level_bits[(l)]) /* its bits */
+#define TI_SPLIT_WORD(a) ((a)->internal.split_word)   /* first word of the split bits */
+#define TI_WORDS(a) ((a)->internal.words)             /* the metadata's 64-bit words */
+#define TI_META_BYTES(a) ((a)->internal.meta_bytes)   /* metadata in use, bytes */
+#define TI_FREE_ORDERS(a) ((a)->internal.free_orders) /* bit k: a free block of order k */
+#define TI_FREE_PAGES(a) ((a)->internal.free_pages)
+#define TI_LIVE_BLOCKS(a) ((a)->internal.live_blocks)
+#define TI_HELD_LO(a) ((a)->internal.held_lo)         /* the used prefix and metadata */
+#define TI_HELD_HI(a) ((a)->internal.held_hi)
+#define TI_CACHE_SLOTS(a) ((a)->internal.cache_slots) /* per order (analloc_set_cache) */
+#define TI_CACHED_BLOCKS(a) ((a)->internal.cached_blocks)     /* in all orders */
+#define TI_CACHED(a, k) ((a)->internal.cached[(k)])           /* in order k */
+#define TI_RANGES(a) ((a)->internal.ranges)                   /* reserved ranges */
+#define TI_RESERVED_PAGES(a) ((a)->internal.reserved_pages)
+/* In the metadata (src/layout.h): the cache slots (first page; slot 0 the
+ * oldest), and the range table ([first page, end page): j = 0, 1). */
+#define TI_CACHE(a, k, i) CACHE_SLOT(&(a)->internal, (k), (i))
+#define TI_RESERVE(a, i, j) ((a)->internal.words[CACHE_WORDS + 2u * (size_t)(i) + (j)])
+#define TI_POISON(a) ((a)->internal.poison)                   /* analloc_set_debug */
+#define TI_LOCK(a) ((a)->internal.lock)                       /* analloc_set_lock */
+#define TI_UNLOCK(a) ((a)->internal.unlock)
+
+/* Offsets in struct analloc, to recognise a struct in raw memory. */
+#define TI_OFFSET_WORDS offsetof(struct analloc, internal.words)
+#define TI_OFFSET_HELD_LO offsetof(struct analloc, internal.held_lo)
+#define TI_OFFSET_HELD_HI offsetof(struct analloc, internal.held_hi)
+
+/* Set up: only a successful setup sets the magic.  (A struct that is zeroed,
+ * or left so by a refused setup, is not; one filled with a pattern would
+ * pass for set up, and has no metadata to look at: snapshot it with
+ * memcpy.) */
+static inline bool ti_set_up(const struct analloc *a) { return TI_MAGIC(a) != 0; }
+
+/* The first byte of the metadata: ti_meta_bytes(a) bytes from here hold all
+ * of it, tables included (src/layout.h). */
+static inline unsigned char *ti_meta(const struct analloc *a)
+{
+    return (unsigned char *)TI_WORDS(a);
+}
+
+static inline size_t ti_meta_bytes(const struct analloc *a) { return TI_META_BYTES(a); }
+
+/* The name of an analloc_walk block kind, for messages. */
+static inline const char *kind_name(unsigned kind)
+{
+    switch (kind) {
+    case ANALLOC_BLOCK_USED: return "used";
+    case ANALLOC_BLOCK_FREE: return "free";
+    case ANALLOC_BLOCK_CACHED: return "cached";
+    case ANALLOC_BLOCK_RESERVED: return "reserved";
+    default: return "?";
+    }
+}
+
+/* ==== 2. Snapshots of the struct and the metadata ======================= */
+
+/* The struct, and the metadata of a struct that is set up (len bytes). */
+struct snap {
+    struct analloc s;
+    unsigned char *meta;
+    size_t len;
+};
+
+/* Bytes of metadata a snapshot of a holds (0 if a is not set up). */
+static inline size_t snap_len(const struct analloc *a)
+{
+    return ti_set_up(a) ? ti_meta_bytes(a) : 0;
+}
+
+/* Copy a into sn, whose meta buffer holds at least snap_len(a) bytes. */
+static inline void snap_fill(struct snap *sn, const struct analloc *a)
+{
+    memcpy(&sn->s, a, sizeof *a);
+    sn->len = snap_len(a);
+    if (sn->len)
+        memcpy(sn->meta, ti_meta(a), sn->len);
+}
+
+/* Does a differ from the snapshot?  *struct_byte and *meta_byte get the
+ * first differing byte of the struct and of the metadata (SIZE_MAX: none).
+ * The metadata is read where the snapshot's struct says it is. */
+static inline bool snap_differs(const struct snap *sn, const struct analloc *a,
+                                size_t *struct_byte, size_t *meta_byte)
+{
+    *struct_byte = first_diff(&sn->s, a, sizeof *a);
+    *meta_byte = sn->len ? first_diff(sn->meta, ti_meta(&sn->s), sn->len) : SIZE_MAX;
+    return *struct_byte != SIZE_MAX || *meta_byte != SIZE_MAX;
+}
+
+/* One line on what differs, for a failure message. */
+static inline void snap_describe(const struct snap *sn, const struct analloc *a, size_t ds,
+                                 size_t dm, char *out, size_t outlen)
+{
+    int n = 0;
+    out[0] = '\0';
+    if (ds != SIZE_MAX)
+        n = snprintf(out, outlen,
+                     " struct analloc at byte %zu of %zu (free_pages %zu -> %zu, live_blocks %zu "
+                     "-> %zu, cached_blocks %u -> %u, reserved %u -> %u);",
+                     ds, sizeof *a, TI_FREE_PAGES(&sn->s), TI_FREE_PAGES(a),
+                     TI_LIVE_BLOCKS(&sn->s), TI_LIVE_BLOCKS(a), TI_CACHED_BLOCKS(&sn->s),
+                     TI_CACHED_BLOCKS(a), TI_RANGES(&sn->s), TI_RANGES(a));
+    if (dm != SIZE_MAX && n >= 0 && (size_t)n < outlen)
+        snprintf(out + n, outlen - (size_t)n,
+                 " metadata at byte %zu of %zu (word %zu): %#x -> %#x", dm, sn->len, dm / 8u,
+                 sn->meta[dm], ti_meta(&sn->s)[dm]);
+}
+
+/* ==== 3. cmocka helpers ================================================= */
+#ifndef TESTCHECK_NO_CMOCKA
+
+/* Print a message (printf format, end it with \n) and fail here. */
+#define FAILF(...)                \
+    do {                          \
+        print_error(__VA_ARGS__); \
+        fail();                   \
+    } while (0)
 
 #define ASSERT_ERR(got, want) assert_err_((got), (want), #got, __FILE__, __LINE__)
 static inline void assert_err_(int got, int want, const char *expr, const char *file, int line)
@@ -26,9 +173,31 @@ static inline void assert_err_(int got, int want, const char *expr, const char *
     }
 }
 
+/* An error hook that records like hook_record (testutil.h) and fails the
+ * test if it is called with another ctx than its own. */
+#define HOOK_MAGIC 0x686f6f6bu
+struct checked_hook {
+    unsigned magic;
+    size_t calls;
+    int error;
+    const void *ptr;
+};
+
+static inline void checked_hook_record(void *ctx, int error, const void *ptr)
+{
+    struct checked_hook *h = ctx;
+    if (h == NULL || h->magic != HOOK_MAGIC) {
+        print_error("error hook called with a wrong ctx %p\n", ctx);
+        fail();
+    }
+    h->calls++;
+    h->error = error;
+    h->ptr = ptr;
+}
+
 /* An address range that is never touched by anyone (the library must not
  * touch it either).  64-bit: 2^40, which nothing maps here.  32-bit: one
- * PROT_NONE reservation made once. */
+ * PROT_NONE reservation of 96 MiB made once, aligned to 16 MiB. */
 static inline uintptr_t fake_base(size_t bytes, size_t align)
 {
 #if HOST_64
@@ -48,28 +217,13 @@ static inline uintptr_t fake_base(size_t bytes, size_t align)
 #endif
 }
 
-/* ---- snapshots of the struct and the metadata ------------------------- */
-
-/* Start of the metadata: every part of it is in `words` (src/layout.h). */
-static inline unsigned char *meta_base(const struct analloc *a)
-{
-    return ptr_at(addr(a->internal.words));
-}
-
-struct snap {
-    struct analloc s;
-    unsigned char *meta;
-    size_t len;
-};
-
+/* A snapshot in malloc'd memory; snap_free releases it. */
 static inline void snap_take(struct snap *sn, const struct analloc *a)
 {
-    memcpy(&sn->s, a, sizeof *a);
-    sn->len = a->internal.meta_bytes;
-    sn->meta = malloc(sn->len + 1);
+    size_t len = snap_len(a);
+    sn->meta = malloc(len ? len : 1);
     assert_non_null(sn->meta);
-    if (sn->len)
-        memcpy(sn->meta, meta_base(a), sn->len);
+    snap_fill(sn, a);
 }
 
 static inline void snap_free(struct snap *sn)
@@ -83,28 +237,14 @@ static inline void snap_free(struct snap *sn)
 static inline void snap_same_(const struct snap *sn, const struct analloc *a, const char *what,
                               const char *file, int line)
 {
-    int s = memcmp(&sn->s, a, sizeof *a) != 0;
-    int m = sn->len && memcmp(sn->meta, meta_base(&sn->s), sn->len) != 0;
-    if (!s && !m)
+    size_t ds, dm;
+    char why[400];
+    if (!snap_differs(sn, a, &ds, &dm))
         return;
-    print_error("%s:%d: %s changed the allocator:%s%s\n", file, line, what, s ? " struct" : "",
-                m ? " metadata" : "");
-    if (s)
-        print_error("  free_pages %zu -> %zu, live_blocks %zu -> %zu, cached_blocks %u -> %u, "
-                    "reserved %u -> %u\n",
-                    sn->s.internal.free_pages, a->internal.free_pages, sn->s.internal.live_blocks,
-                    a->internal.live_blocks, sn->s.internal.cached_blocks,
-                    a->internal.cached_blocks, sn->s.internal.ranges, a->internal.ranges);
-    if (m) {
-        const unsigned char *now = meta_base(&sn->s);
-        for (size_t i = 0; i < sn->len; i++)
-            if (now[i] != sn->meta[i]) {
-                print_error("  first metadata difference at byte %zu: %#x -> %#x\n", i,
-                            sn->meta[i], now[i]);
-                break;
-            }
-    }
+    snap_describe(sn, a, ds, dm, why, sizeof why);
+    print_error("%s:%d: %s changed the allocator:%s\n", file, line, what, why);
     _fail(file, line);
 }
 
+#endif /* TESTCHECK_NO_CMOCKA */
 #endif /* ANALLOC_TESTCHECK_H */
