@@ -49,7 +49,8 @@
  * The first two are fixed by the build (ANALLOC_CACHE_*, ANALLOC_RESERVE_MAX),
  * so that struct analloc never depends on how src/ was configured; the order
  * table has 3 words per order.  The total is about 3.03 bits per page plus
- * the tables (768 bytes with the defaults at 2^16 pages) and word rounding.
+ * the fixed tables (512 bytes with the defaults), 24 bytes per order and
+ * word rounding: 3.15 bits per page at 2^16 pages, 3.03 at 2^24.
  *
  * THE BLOCK CACHE: freed blocks of the ANALLOC_CACHE_ORDERS smallest orders
  * wait, unmerged and encoded as used (0/0 under a split parent), in a short

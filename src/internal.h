@@ -1,6 +1,8 @@
 /*
- * internal.h - what the engine's files share: the build's tunables, the
- * metadata layout, and the read-only accessors of the bit vectors.
+ * internal.h - what the engine's files share: constants, the layout
+ * computation, copy and fill without library calls, and the read-only
+ * accessors of the bits.  The tunables and the metadata layout they shape
+ * are in src/layout.h.
  *
  * src/analloc.c (everything that changes an allocator's state) describes
  * the algorithm and the encoding in its opening comment; src/check.c and

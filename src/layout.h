@@ -40,6 +40,7 @@ _Static_assert(ANALLOC_CACHE_MAX >= 1 && ANALLOC_CACHE_MAX <= 32, "ANALLOC_CACHE
 _Static_assert(ANALLOC_CACHE_DEFAULT <= ANALLOC_CACHE_MAX, "ANALLOC_CACHE_DEFAULT too large");
 _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
                "ANALLOC_RESERVE_MAX: 1 to 64");
+
 /*
  * The metadata is one array of 64-bit words, and every part of it is read and
  * written as uint64_t only (one type per object: no aliasing question, with

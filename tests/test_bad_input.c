@@ -1,7 +1,7 @@
 /*
- * test_bad_input.c - every bad input of the README's "Bad input, by
- * function" table (and a few the table does not list), each with proof that
- * nothing changed:
+ * test_bad_input.c - every bad input of the catalogue in docs/errors.md (the
+ * contracts are in include/analloc.h), each with proof that nothing
+ * changed:
  *
  *  - a refused setup leaves the struct (zeroed, filled with a pattern, or a
  *    live allocator), the chunk and the metadata buffer byte for byte as they
@@ -436,12 +436,12 @@ static void test_with_chunk_einval(void **state)
     WITH_CHUNK_REFUSED(buf, (size_t)(UINTPTR_MAX - addr(buf)) + 2, 0, 64, ANALLOC_EINVAL);
     WITH_CHUNK_REFUSED(top, 8192, 0, 64, ANALLOC_EINVAL);
     /* A range that ends exactly at the top of the address space does not wrap,
-     * but chunk + total is 0: refused as EINVAL too (README: "range wraps"). */
+     * but chunk + total is 0: refused as EINVAL too (the header: "ends at the top"). */
     WITH_CHUNK_REFUSED(top, 4096, 0, 64, ANALLOC_EINVAL);
     WITH_CHUNK_REFUSED(buf, (size_t)(UINTPTR_MAX - addr(buf)) + 1, 0, 64, ANALLOC_EINVAL);
 #if HOST_64
     /* More pages than the target can describe (analloc_meta_size is 0): EINVAL,
-     * a cause the README's EINVAL row does not list. */
+     * ("more pages than the target can count"). */
     assert_int_equal(analloc_meta_size((size_t)1 << 62, 1), 0);
     WITH_CHUNK_REFUSED(buf, (size_t)1 << 62, 0, 1, ANALLOC_EINVAL);
 #endif
@@ -1520,14 +1520,14 @@ static void init_at_errors(struct front *f, uintptr_t r)
     INIT_AT_ERR(f, r, (16u << 20) + 1, ANALLOC_ETOOSMALL);
     INIT_AT_ERR(f, r, 32u << 20, ANALLOC_ETOOSMALL);
     INIT_AT_ERR(f, r, SIZE_MAX, ANALLOC_ETOOSMALL);
-    /* no whole block (not in the README's row: from analloc_init) */
+    /* no whole block (the header: from analloc_init) */
     INIT_AT_ERR(f, r, 0, ANALLOC_ETOOSMALL);
     INIT_AT_ERR(f, r, 1, ANALLOC_ETOOSMALL);
     INIT_AT_ERR(f, r, MIB - 1, ANALLOC_ETOOSMALL);
     INIT_AT_ERR(f, r + 4096, MIB, ANALLOC_ETOOSMALL);
-    /* a range that wraps (not in the README's row) */
+    /* a range that wraps (the header: EINVAL) */
     INIT_AT_ERR(f, UINTPTR_MAX - MIB + 1, 2 * MIB, ANALLOC_EINVAL);
-    /* the range holds the front's own metadata (not in the README's row) */
+    /* the range holds the front's own metadata (the header: EOVERLAP) */
     INIT_AT_ERR(f, m, 2 * MIB, ANALLOC_EOVERLAP);
     if (m > 4 * MIB)
         INIT_AT_ERR(f, m - 4 * MIB, 8 * MIB, ANALLOC_EOVERLAP);
