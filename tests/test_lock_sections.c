@@ -37,14 +37,14 @@ struct guard {
 static void protect(struct guard *g, int prot)
 {
     if (mprotect(g->arena, g->bytes, prot) != 0)
-        fail_msg("mprotect failed");
+        fail_msg("%s", "mprotect failed");
 }
 
 static void guard_lock(void *ctx)
 {
     struct guard *g = ctx;
     if (g->depth++ != 0)
-        fail_msg("lock taken twice");
+        fail_msg("%s", "lock taken twice");
     g->sections++;
     protect(g, PROT_NONE);
 }
@@ -53,7 +53,7 @@ static void guard_unlock(void *ctx)
 {
     struct guard *g = ctx;
     if (--g->depth != 0)
-        fail_msg("unlock without lock");
+        fail_msg("%s", "unlock without lock");
     protect(g, PROT_READ | PROT_WRITE);
 }
 
