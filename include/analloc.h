@@ -244,7 +244,9 @@ int analloc_free(analloc_t a, void *ptr);
  * copied outside the lock, and the old block freed (merging at once, not
  * into the cache); while the copy runs, both blocks are allocated, and a
  * concurrent caller sees the new block live and the free bytes lower by its
- * size.  realloc(NULL, size) is analloc_alloc(size).
+ * size (if another thread frees the old block meanwhile, a caller's bug, the
+ * error hook hears ANALLOC_EFREE and the new block is returned).
+ * realloc(NULL, size) is analloc_alloc(size).
  * NULL on failure, with the old block unchanged and still allocated: no
  * block for the new size (after merging the cache), or ptr not the start of
  * a live block (the error hook hears the error analloc_free would return).

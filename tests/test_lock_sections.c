@@ -238,11 +238,117 @@ static void test_random_operations_outside_the_lock(void **state)
     fixture_free(f);
 }
 
+/* ---- Between the sections of one call ------------------------------------------
+ * A moving realloc copies between two lock sections, and a poisoned free
+ * fills between two: another thread may free the same block in between.
+ * The unlock hook below plays that thread: after the first section of the
+ * call under test, it frees the block itself. */
+
+struct interloper {
+    struct analloc *a;
+    void *victim;    /* freed by the unlock hook once, when armed */
+    size_t then;     /* bytes it allocates after that, if not 0 */
+    void *got;       /* ... and what that allocation returned */
+    unsigned depth;
+    int freed;       /* what that free returned */
+    size_t hook_calls;
+    int hook_error;
+};
+
+static void interloper_lock(void *ctx)
+{
+    struct interloper *t = ctx;
+    t->depth++;
+}
+
+static void interloper_unlock(void *ctx)
+{
+    struct interloper *t = ctx;
+    t->depth--;
+    if (t->victim != NULL && t->depth == 0) {
+        void *v = t->victim;
+        t->victim = NULL;
+        t->freed = analloc_free(t->a, v); /* "another thread", between the sections */
+        if (t->then != 0)
+            t->got = analloc_alloc(t->a, t->then);
+    }
+}
+
+static void interloper_hook(void *ctx, int error, const void *ptr)
+{
+    struct interloper *t = ctx;
+    (void)ptr;
+    t->hook_calls++;
+    t->hook_error = error;
+}
+
+static void test_block_freed_between_sections(void **state)
+{
+    (void)state;
+    size_t bytes = 256u * PAGE, meta_size = analloc_meta_size(bytes, PAGE);
+    unsigned char *arena = aligned_alloc(PAGE, bytes);
+    uint64_t *meta = malloc(meta_size);
+    assert_non_null(arena);
+    assert_non_null(meta);
+    struct analloc a;
+    struct interloper t = {.a = &a};
+    assert_int_equal(analloc_init(&a, arena, bytes, PAGE, meta, meta_size), 0);
+    assert_int_equal(analloc_set_lock(&a, interloper_lock, interloper_unlock, &t), 0);
+    analloc_set_error_hook(&a, interloper_hook, &t);
+
+    /* A moving realloc: the old block is freed by the interloper while the
+     * contents are copied; the realloc's second section finds it free and
+     * reports it (EFREE), and still returns the new block. */
+    unsigned char *p = analloc_alloc(&a, PAGE), *buddy = analloc_alloc(&a, PAGE);
+    assert_non_null(p);
+    assert_non_null(buddy);
+    memset(p, 0x3c, PAGE);
+    t.victim = p;
+    unsigned char *q = analloc_realloc(&a, p, 4u * PAGE);
+    assert_non_null(q);
+    assert_true(q != p);
+    assert_int_equal(t.freed, 0);
+    all_bytes(q, PAGE, 0x3c, "the copy");
+    assert_int_equal(t.hook_calls, 1);
+    assert_int_equal(t.hook_error, ANALLOC_EFREE);
+    assert_int_equal(analloc_check(&a), 0);
+    assert_int_equal(analloc_mem_size(&a, q), 4u * PAGE);
+
+    /* A poisoned free: the interloper frees the block first, between the
+     * validating section and the filling; the second lookup reports it. */
+    assert_int_equal(analloc_set_debug(&a, ANALLOC_DEBUG_POISON_FREE, 0xdd, 0), 0);
+    t.victim = buddy;
+    assert_int_equal(analloc_free(&a, buddy), ANALLOC_EFREE);
+    assert_int_equal(t.freed, 0);
+    assert_int_equal(t.hook_calls, 2);
+    assert_int_equal(analloc_check(&a), 0);
+
+    /* The same where the block is freed and handed out again, as a larger
+     * block, in between: the second lookup finds a live block of another
+     * order at the pointer, which is not the block validated: EFREE, and
+     * the new owner's block is left alone. */
+    assert_int_equal(analloc_free(&a, q), 0);
+    assert_int_equal(analloc_set_cache(&a, 0), 0); /* freed pages merge at once */
+    unsigned char *r = analloc_alloc(&a, PAGE);
+    assert_non_null(r);
+    t.victim = r;
+    t.then = 2u * PAGE;
+    assert_int_equal(analloc_free(&a, r), ANALLOC_EFREE);
+    assert_int_equal(t.freed, 0);
+    assert_ptr_equal(t.got, r); /* the lowest two pages again */
+    assert_int_equal(t.hook_calls, 3);
+    assert_int_equal(analloc_mem_size(&a, r), 2u * PAGE);
+    assert_int_equal(analloc_check(&a), 0);
+    free(meta);
+    free(arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_poisoning_and_copies_outside_the_lock),
         cmocka_unit_test(test_random_operations_outside_the_lock),
+        cmocka_unit_test(test_block_freed_between_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
