@@ -97,11 +97,9 @@ const char *analloc_strerror(int error);
 /* The most levels the free-block index can have: 64-ary summaries over at
  * most 2^66 bits.  Not a tunable. */
 #define ANALLOC_MAX_LEVELS 11
-/* The most orders a block cache can cover (the build chooses 1 to this). */
-#define ANALLOC_CACHED_ORDERS_CAP 8
-/* The most bytes of fixed tables (block cache slots, reserved ranges) at the
- * start of any build's metadata. */
-#define ANALLOC_META_FIXED_MAX 3072u
+/* The most bytes of fixed tables (the block cache's lists and table, the
+ * reserved ranges) at the start of any build's metadata. */
+#define ANALLOC_META_FIXED_MAX 17664u
 
 /* Lock hooks (analloc_set_lock). */
 typedef void (*analloc_lock_fn)(void *ctx);
@@ -124,18 +122,23 @@ struct analloc {
     void *start;    /* address of the first allocatable page */
 
     struct analloc_internal {
-        uint32_t magic;        /* set by a successful setup */
+        uint32_t magic;        /* set by a successful setup; tells if the inline paths may run */
         unsigned shift;        /* log2(page) */
         unsigned depth;        /* the largest order */
         unsigned levels;       /* levels of the free-block index */
         uintptr_t lo, hi;      /* allocatable page numbers: [lo, hi) */
-        uint64_t *words;       /* the metadata */
+        uint64_t *words;       /* the metadata (the order table first) */
+        uint64_t *cache;       /* ... the block cache's lists in it */
+        uint64_t *table;       /* ... its table, then the range table */
+        unsigned cache_orders; /* orders with a list */
+        unsigned cache_bits;   /* log2 of the table's entries */
+        uint32_t cache_mul;    /* a node's entry: (node * cache_mul) >> cache_shift */
+        unsigned cache_shift;
         uint64_t free_orders;  /* bit k set: some order-k block is free */
         size_t free_pages;     /* pages in free blocks, cached ones included */
-        size_t live_blocks;    /* blocks handed out and not yet freed */
         unsigned cache_slots;  /* capacity of each order's cache list */
-        unsigned cached_blocks;                       /* blocks in all lists */
-        unsigned cached[ANALLOC_CACHED_ORDERS_CAP];   /* blocks in each list */
+        unsigned cached_blocks; /* blocks in all lists */
+        size_t live_blocks;    /* blocks handed out and not yet freed */
         unsigned ranges;       /* reserved ranges */
         unsigned poison;       /* debug flags | free byte << 8 | fresh byte << 16 */
         size_t reserved_pages; /* pages in reserved ranges */
@@ -365,16 +368,19 @@ struct analloc_stats {
     size_t live_blocks;
     size_t cached_blocks;
     size_t largest_free;   /* = analloc_largest_free: cached blocks not merged */
-    size_t meta_bytes;
+    size_t meta_bytes;     /* all of it, the fixed part included */
     unsigned depth;
     unsigned reserved_ranges;
-    size_t free_blocks_of_order[64];  /* free blocks in the buddy system, per order */
-    size_t cached_blocks_of_order[ANALLOC_CACHED_ORDERS_CAP]; /* in the cache, per order */
+    size_t free_blocks_of_order[64];   /* free blocks in the buddy system, per order */
+    size_t cached_blocks_of_order[64]; /* blocks in the cache, per order */
     /* The library's build: */
     unsigned cache_orders;    /* orders the block cache covers */
     unsigned cache_slots_max; /* most slots per order (analloc_set_cache) */
     unsigned cache_slots;     /* slots per order now */
     unsigned reserve_max;     /* most separate reserved ranges */
+    size_t meta_fixed_bytes;  /* metadata that does not grow with the pages: the
+                                 order table, the cache's lists and table, the
+                                 range table */
 };
 
 /* Fill *st (see above).  Returns 0, or ANALLOC_EINVAL (not set up, st NULL,

@@ -156,8 +156,16 @@ static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintp
         index_bits += n_bound ? order_nodes_bound(n_bound, k) : order_nodes(lo, hi, k);
     size_t split_bits = index_bits - (n_bound ? n_bound : (size_t)(hi - lo));
 
-    size_t w = ORDER_TABLE_AT + ORDER_ROW * ((size_t)depth + 2u);
     L->depth = depth;
+    L->cache_orders = depth + 1u < ANALLOC_CACHE_ORDERS ? depth + 1u : ANALLOC_CACHE_ORDERS;
+    L->cache_bits = cache_table_bits(n_bound ? n_bound : (size_t)(hi - lo));
+    bool room = index_bits <= ((size_t)1 << L->cache_bits); /* every node has its entry */
+    L->cache_mul = room ? 1u : CACHE_FIB;
+    L->cache_shift = room ? 0u : 32u - L->cache_bits;
+    L->cache_word = ORDER_ROW * ((size_t)depth + 2u);
+    L->table_word = L->cache_word + L->cache_orders * CACHE_LIST;
+    size_t w = L->table_word + ((size_t)1 << L->cache_bits) + RANGE_WORDS;
+    L->fixed_words = w;
     L->levels = 0;
     size_t bits = index_bits;
     for (;;) {
@@ -408,35 +416,71 @@ static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, un
 }
 
 /* ---- The block cache --------------------------------------------------------
- * CACHE_SLOT(s, k, 0) is the oldest block of order k, slot cached[k] - 1 the
- * newest.  Evicting the oldest shifts the rest down: rare next to the scan
- * that a free of a cached order makes. */
+ * A cached block stays encoded as used in the bits (0/0 under a split
+ * parent), so that searches never see it.  It sits in its order's list
+ * (CACHE_SLOT(s, k, 0) the oldest, slot CACHE_COUNT(s, k) - 1 the newest),
+ * and its key sits at its own entry of the cache table, so that one
+ * comparison tells whether a block is cached (block_cached).  A block whose
+ * entry another cached block holds makes that one merge first; so does the
+ * oldest of a full list. */
 
-/* Take the newest cached block of order k (cached[k] > 0). */
+/* Take slot i out of list k (the newer ones move down) and clear the
+ * block's table entry. */
+static void cache_remove_at(struct analloc_internal *s, unsigned k, unsigned i)
+{
+    uintptr_t pfn = (uintptr_t)CACHE_SLOT(s, k, i);
+    unsigned n = (unsigned)CACHE_COUNT(s, k) - 1u;
+    CACHE_KEY(s, block_entry(s, k, pfn)) = 0;
+    for (; i < n; i++)
+        CACHE_SLOT(s, k, i) = CACHE_SLOT(s, k, i + 1u);
+    CACHE_SLOT(s, k, n) = 0;
+    CACHE_COUNT(s, k) = n;
+    s->cached_blocks--;
+}
+
+/* Take the newest cached block of order k (CACHE_COUNT(s, k) > 0). */
 static ANALLOC_INLINE uintptr_t cache_pop(struct analloc_internal *s, unsigned k)
 {
-    unsigned n = --s->cached[k];
+    unsigned n = (unsigned)CACHE_COUNT(s, k) - 1u;
     uintptr_t pfn = (uintptr_t)CACHE_SLOT(s, k, n);
     CACHE_SLOT(s, k, n) = 0;
+    CACHE_COUNT(s, k) = n;
+    CACHE_KEY(s, block_entry(s, k, pfn)) = 0;
     s->cached_blocks--;
     return pfn;
 }
 
-/* Keep the free block of order k at pfn in the cache (k is cached, and
- * cache_slots > 0).  A full list first gives its oldest block back. */
-static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+/* The cached block in slot i of list k merges. */
+static void cache_evict(struct analloc_internal *s, unsigned k, unsigned i)
 {
-    unsigned n = s->cached[k];
-    if (n == s->cache_slots) {
-        uintptr_t oldest = (uintptr_t)CACHE_SLOT(s, k, 0);
-        for (unsigned i = 1; i < n; i++)
-            CACHE_SLOT(s, k, i - 1u) = CACHE_SLOT(s, k, i);
-        CACHE_SLOT(s, k, n - 1u) = pfn;
-        block_release(s, k, oldest >> k);
-        return;
-    }
+    uintptr_t pfn = (uintptr_t)CACHE_SLOT(s, k, i);
+    cache_remove_at(s, k, i);
+    block_release(s, k, pfn >> k);
+}
+
+/* The cached block whose key is in table entry e merges (another block
+ * needs the entry): found in its list by a scan, on this slow path only. */
+static ANALLOC_NOINLINE void cache_evict_entry(struct analloc_internal *s, unsigned e)
+{
+    uint64_t key = CACHE_KEY(s, e);
+    unsigned k = (unsigned)(key & 63u) - 1u, i = 0;
+    while (CACHE_SLOT(s, k, i) != key >> 6)
+        i++;
+    cache_evict(s, k, i);
+}
+
+/* Keep the free block of order k at pfn in the cache (k is cached, and
+ * cache_slots > 0): the newest of its list, its key at table entry e. */
+static ANALLOC_INLINE void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn, unsigned e)
+{
+    if (ANALLOC_UNLIKELY(CACHE_KEY(s, e) != 0))
+        cache_evict_entry(s, e);
+    if (ANALLOC_UNLIKELY(CACHE_COUNT(s, k) == s->cache_slots))
+        cache_evict(s, k, 0); /* the oldest */
+    unsigned n = (unsigned)CACHE_COUNT(s, k);
     CACHE_SLOT(s, k, n) = pfn;
-    s->cached[k] = n + 1u;
+    CACHE_COUNT(s, k) = n + 1u;
+    CACHE_KEY(s, e) = cache_key(pfn, k);
     s->cached_blocks++;
 }
 
@@ -447,8 +491,8 @@ static bool cache_drain(struct analloc_internal *s)
 {
     if (s->cached_blocks == 0)
         return false;
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-        while (s->cached[k] > 0)
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        while (CACHE_COUNT(s, k) > 0)
             block_release(s, k, cache_pop(s, k) >> k);
     return true;
 }
@@ -466,8 +510,8 @@ static void account_alloc(struct analloc_internal *s, unsigned k)
  * is cached and the cache is on, else merged at once. */
 static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, uintptr_t pfn, bool cache)
 {
-    if (cache && k < ANALLOC_CACHE_ORDERS && s->cache_slots != 0)
-        cache_push(s, k, pfn);
+    if (cache && k < s->cache_orders && s->cache_slots != 0)
+        cache_push(s, k, pfn, block_entry(s, k, pfn));
     else
         block_release(s, k, pfn >> k);
     s->free_pages += pages_of(k);
@@ -506,7 +550,7 @@ static ANALLOC_INLINE int block_lookup(const struct analloc *a, const void *ptr,
     return ANALLOC_OK;
 }
 
-static int report(const struct analloc_internal *s, int error, const void *ptr)
+static ANALLOC_NOINLINE int report(const struct analloc_internal *s, int error, const void *ptr)
 {
     if (s->hook != NULL)
         s->hook(s->hook_ctx, error, ptr);
@@ -692,6 +736,10 @@ uint64_t an_seal(const struct analloc *a)
     h = seal_mix(h, s->lo);
     h = seal_mix(h, s->hi);
     h = seal_mix(h, (uintptr_t)s->words);
+    h = seal_mix(h, (uintptr_t)s->cache);
+    h = seal_mix(h, (uintptr_t)s->table);
+    h = seal_mix(h, (uint64_t)s->cache_orders << 32 | s->cache_bits);
+    h = seal_mix(h, (uint64_t)s->cache_mul << 32 | s->cache_shift);
     h = seal_mix(h, s->held_lo);
     h = seal_mix(h, s->held_hi);
     for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++)
@@ -725,6 +773,12 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     s->lo = lo;
     s->hi = hi;
     s->words = meta;
+    s->cache = meta + L->cache_word;
+    s->table = meta + L->table_word;
+    s->cache_orders = L->cache_orders;
+    s->cache_bits = L->cache_bits;
+    s->cache_mul = L->cache_mul;
+    s->cache_shift = L->cache_shift;
     for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++) {
         s->level_word[l] = L->level_word[l];
         s->level_bits[l] = L->level_bits[l];
@@ -739,6 +793,10 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     size_t first = 0;
     for (unsigned k = 0; k <= L->depth; k++) {
         ORDER_START(s, k) = first;
+        ORDER_BASE(s, k) = (uint64_t)first - (uint64_t)(lo >> k) + L->level_word[0] * WORD_BITS;
+        ORDER_SPLIT(s, k) =
+            k == 0 ? 0 : ORDER_BASE(s, k) - ORDER_START(s, 1) - L->level_word[0] * WORD_BITS +
+                             L->split_word * WORD_BITS;
         first += order_nodes(lo, hi, k);
         ORDER_LOWEST(s, k) = first; /* no free block yet */
     }
@@ -763,7 +821,7 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     a->managed = (size_t)(hi - lo) << shift;
     a->start = page_ptr(s, lo);
     s->seal = an_seal(a);
-    s->magic = AN_MAGIC;
+    s->magic = mode_magic(s);
 }
 
 /* Does the allocator's struct overlap the bytes [lo, hi)?  Setup would then
@@ -862,7 +920,7 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
 static ANALLOC_INLINE uintptr_t alloc_locked(struct analloc_internal *s, unsigned k)
 {
     uintptr_t pfn;
-    if (k < ANALLOC_CACHE_ORDERS && s->cached[k] != 0) {
+    if (k < s->cache_orders && CACHE_COUNT(s, k) != 0) {
         pfn = cache_pop(s, k);
     } else {
         pfn = block_take(s, k);
@@ -875,7 +933,8 @@ static ANALLOC_INLINE uintptr_t alloc_locked(struct analloc_internal *s, unsigne
     return pfn;
 }
 
-void *analloc_alloc(analloc_t a, size_t size)
+/* analloc_alloc in full. */
+static ANALLOC_NOINLINE void *alloc_slow(struct analloc *a, size_t size)
 {
     if (!is_setup(a))
         return NULL;
@@ -889,6 +948,23 @@ void *analloc_alloc(analloc_t a, size_t size)
         return unlock_fresh(s, pfn, k);
     unlock(s);
     return pfn == 0 ? NULL : page_ptr(s, pfn);
+}
+
+/* The common allocation, inline and without a stack frame: no hooks or
+ * fills, a cached block of the order; anything else goes to alloc_slow. */
+void *analloc_alloc(analloc_t a, size_t size)
+{
+    if (a == NULL)
+        return alloc_slow(a, size);
+    struct analloc_internal *s = &a->internal;
+    if (s->magic != AN_MAGIC_FAST)
+        return alloc_slow(a, size);
+    unsigned k = order_for(a, size);
+    if (k >= s->cache_orders || CACHE_COUNT(s, k) == 0)
+        return alloc_slow(a, size);
+    uintptr_t pfn = cache_pop(s, k);
+    account_alloc(s, k);
+    return page_ptr(s, pfn);
 }
 
 void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
@@ -947,24 +1023,61 @@ void *analloc_alloc_aligned(analloc_t a, size_t size, size_t align, unsigned fla
     return analloc_alloc_range(a, size, align, 0, UINTPTR_MAX, flags);
 }
 
-int analloc_free(analloc_t a, void *ptr)
+/* analloc_free's work inside its lock section(s). */
+static ANALLOC_INLINE int free_locked(struct analloc *a, void *ptr)
+{
+    struct analloc_internal *s = &a->internal;
+    unsigned k;
+    uintptr_t pfn;
+    int err = block_lookup_poisoned(a, ptr, &k, &pfn, WHOLE_BLOCK);
+    if (ANALLOC_UNLIKELY(err != ANALLOC_OK))
+        return report(s, err, ptr);
+    block_free(s, k, pfn, true);
+    return ANALLOC_OK;
+}
+
+/* analloc_free in full: every check, error, hook and path. */
+static ANALLOC_NOINLINE int free_slow(struct analloc *a, void *ptr)
 {
     if (!is_setup(a))
         return ANALLOC_EINVAL;
     if (ptr == NULL)
         return ANALLOC_OK;
     struct analloc_internal *s = &a->internal;
-    unsigned k;
-    uintptr_t pfn;
     lock(s);
-    int err = block_lookup_poisoned(a, ptr, &k, &pfn, WHOLE_BLOCK);
-    if (err != ANALLOC_OK) {
-        report(s, err, ptr);
-        unlock(s);
-        return err;
-    }
-    block_free(s, k, pfn, true);
+    int err = free_locked(a, ptr);
     unlock(s);
+    return err;
+}
+
+/*
+ * The common free, inline and without a stack frame: no hooks or fills, no
+ * reserved ranges, a live block of a cached order whose list has room and
+ * whose table entry is unused.  It makes the same checks as block_lookup,
+ * in the same order, and changes nothing until all have passed; anything
+ * else goes to free_slow, which starts over.
+ */
+int analloc_free(analloc_t a, void *ptr)
+{
+    if (a == NULL || !ANALLOC_LIKELY(ptr != NULL))
+        return free_slow(a, ptr);
+    struct analloc_internal *s = &a->internal;
+    uintptr_t addr = (uintptr_t)ptr, pfn = addr >> s->shift;
+    if (s->magic != AN_MAGIC_FAST || pfn - s->lo >= s->hi - s->lo || (addr & (a->page - 1u)) != 0)
+        return free_slow(a, ptr);
+    unsigned k = block_order(s, pfn);
+    uintptr_t j = pfn >> k;
+    if (k >= s->cache_orders || (j << k) != pfn || node_free(s, k, j))
+        return free_slow(a, ptr);
+    unsigned e = block_entry(s, k, pfn), n = (unsigned)CACHE_COUNT(s, k);
+    if (CACHE_KEY(s, e) != 0 || n == s->cache_slots)
+        return free_slow(a, ptr); /* cached already (a double free), or an eviction */
+    CACHE_SLOT(s, k, n) = pfn;
+    CACHE_COUNT(s, k) = n + 1u;
+    CACHE_KEY(s, e) = cache_key(pfn, k);
+    s->cached_blocks++;
+    s->free_pages += pages_of(k);
+    s->live_blocks--;
     return ANALLOC_OK;
 }
 
@@ -1039,6 +1152,16 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     return page_ptr(s, moved);
 }
 
+/* After a change of the settings that decide it, the set-up mark says again
+ * whether the inline paths may run.  Written only when it changes: with lock
+ * hooks it stays AN_MAGIC, and the inline paths read it without the lock. */
+static void mode_update(struct analloc_internal *s)
+{
+    uint32_t m = mode_magic(s);
+    if (s->magic != m)
+        s->magic = m;
+}
+
 /* ---- Reserving and releasing ranges ---------------------------------------- */
 
 /* Pages that [addr, addr + size) touches: [*r0, *r1), inside the arena. */
@@ -1064,6 +1187,7 @@ static void range_remove(struct analloc_internal *s, unsigned i)
     }
     s->ranges--;
     RANGE_FIRST(s, s->ranges) = RANGE_END(s, s->ranges) = 0;
+    mode_update(s);
 }
 
 /* Insert [r0, r1) as entry i (the table has room). */
@@ -1076,6 +1200,7 @@ static void range_insert(struct analloc_internal *s, unsigned i, uintptr_t r0, u
     RANGE_FIRST(s, i) = r0;
     RANGE_END(s, i) = r1;
     s->ranges++;
+    mode_update(s);
 }
 
 /* The order of the largest aligned block that starts at p (>= lo >= 1) and
@@ -1220,6 +1345,7 @@ int analloc_release(analloc_t a, uintptr_t addr, size_t size)
 
 /* ---- Settings ------------------------------------------------------------------ */
 
+
 void analloc_drain(analloc_t a)
 {
     if (!is_setup(a))
@@ -1236,6 +1362,7 @@ int analloc_set_cache(analloc_t a, unsigned slots)
     lock(&a->internal);
     cache_drain(&a->internal);
     a->internal.cache_slots = slots;
+    mode_update(&a->internal);
     unlock(&a->internal);
     return ANALLOC_OK;
 }
@@ -1247,6 +1374,7 @@ int analloc_set_lock(analloc_t a, analloc_lock_fn lock_fn, analloc_lock_fn unloc
     a->internal.lock = lock_fn;
     a->internal.unlock = unlock_fn;
     a->internal.lock_ctx = ctx;
+    mode_update(&a->internal);
     return ANALLOC_OK;
 }
 
@@ -1301,17 +1429,20 @@ int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte, unsi
 #if ANALLOC_CAN_ANNOTATE
     bool was = (s->poison & ANALLOC_DEBUG_ANNOTATE) != 0, now = (flags & ANALLOC_DEBUG_ANNOTATE) != 0;
     s->poison = was && !now ? word | ANNOTATE_LEAVING : word;
+    mode_update(s);
     unlock(s);
     if (was != now) { /* free memory changes side */
         annotate_walk(s, now);
         if (!now) {
             lock(s);
             s->poison &= ~(unsigned)ANNOTATE_LEAVING;
+            mode_update(s);
             unlock(s);
         }
     }
 #else
     s->poison = word;
+    mode_update(s);
     unlock(s);
 #endif
     return ANALLOC_OK;

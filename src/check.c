@@ -32,6 +32,10 @@ static int check_fields(const struct analloc *a)
     an_layout_exact(s->lo, s->hi, &L);
     CORRUPT_IF(L.depth != s->depth || L.levels != s->levels || L.split_word != s->split_word ||
                L.words * sizeof(uint64_t) != s->meta_bytes);
+    CORRUPT_IF(L.cache_orders != s->cache_orders || L.cache_bits != s->cache_bits ||
+               L.cache_mul != s->cache_mul || L.cache_shift != s->cache_shift ||
+               (uintptr_t)s->cache != (uintptr_t)s->words + L.cache_word * sizeof(uint64_t) ||
+               (uintptr_t)s->table != (uintptr_t)s->words + L.table_word * sizeof(uint64_t));
     for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++)
         CORRUPT_IF(L.level_word[l] != s->level_word[l] || L.level_bits[l] != s->level_bits[l]);
     CORRUPT_IF(a->depth != s->depth || a->managed != (size_t)(s->hi - s->lo) << s->shift ||
@@ -47,12 +51,7 @@ static int check_fields(const struct analloc *a)
     /* The fields that change. */
     CORRUPT_IF((s->free_orders & bv_mask_from(s->depth + 1u)) != 0); /* depth <= 60 */
     CORRUPT_IF(s->cache_slots > ANALLOC_CACHE_MAX);
-    unsigned cached = 0;
-    for (unsigned k = 0; k < ANALLOC_CACHED_ORDERS_CAP; k++) {
-        CORRUPT_IF(s->cached[k] > (k < ANALLOC_CACHE_ORDERS ? s->cache_slots : 0u));
-        cached += s->cached[k];
-    }
-    CORRUPT_IF(cached != s->cached_blocks);
+    CORRUPT_IF(s->magic != mode_magic(s)); /* the mark says what the settings say */
     CORRUPT_IF(s->ranges > ANALLOC_RESERVE_MAX);
     unsigned flags = s->poison & 0xffu, known = DEBUG_FLAGS | ANNOTATE_LEAVING;
     if (!ANALLOC_CAN_ANNOTATE)
@@ -76,10 +75,17 @@ static int check_index(const struct analloc_internal *s)
     size_t first = 0;
     for (unsigned k = 0; k <= s->depth; k++) {
         CORRUPT_IF(ORDER_START(s, k) != first);
+        uint64_t base = (uint64_t)first - (uint64_t)(s->lo >> k) + s->level_word[0] * WORD_BITS;
+        CORRUPT_IF(ORDER_BASE(s, k) != base);
+        CORRUPT_IF(ORDER_SPLIT(s, k) != (k == 0 ? 0
+                                                : base - ORDER_START(s, 1) -
+                                                      s->level_word[0] * WORD_BITS +
+                                                      s->split_word * WORD_BITS));
         first += order_nodes(s->lo, s->hi, k);
     }
     CORRUPT_IF(ORDER_START(s, s->depth + 1u) != first);
-    CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0 || ORDER_LOWEST(s, s->depth + 1u) != 0);
+    CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0 || ORDER_LOWEST(s, s->depth + 1u) != 0 ||
+               ORDER_BASE(s, s->depth + 1u) != 0 || ORDER_SPLIT(s, s->depth + 1u) != 0);
     for (unsigned l = 0; l < s->levels; l++) {
         CORRUPT_IF(!padding_clear(level_words(s, l), s->level_bits[l]));
         for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
@@ -130,8 +136,8 @@ static int check_tree(const struct analloc_internal *s, size_t reserved_blocks)
     /* Cached blocks look like live blocks (check_cache vouches for that)
      * but count as free. */
     size_t cached_pages = 0;
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-        cached_pages += (size_t)s->cached[k] << k;
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        cached_pages += (size_t)CACHE_COUNT(s, k) << k;
     CORRUPT_IF(live != s->live_blocks + s->cached_blocks + reserved_blocks ||
                free_pages + cached_pages != s->free_pages);
     return ANALLOC_OK;
@@ -166,24 +172,33 @@ static int check_ranges(const struct analloc_internal *s, size_t *blocks)
     return ANALLOC_OK;
 }
 
-/* The cache lists: in each, distinct blocks of that order encoded as used;
- * zero in every slot not in use (the counts were bounded by check_fields). */
+/* The block cache: each list holds its count of distinct blocks of its
+ * order that look used, each with its key at its own table entry; no other
+ * table entry and no slot past a count is in use.  Counts are validated
+ * before they bound a loop. */
 static int check_cache(const struct analloc_internal *s)
 {
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
+    uint64_t listed = 0, keys = 0;
+    for (size_t e = 0; e < (size_t)1 << s->cache_bits; e++)
+        keys += CACHE_KEY(s, e) != 0;
+    for (unsigned k = 0; k < s->cache_orders; k++) {
+        uint64_t n = CACHE_COUNT(s, k);
+        CORRUPT_IF(n > s->cache_slots);
         for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++) {
             uint64_t pfn = CACHE_SLOT(s, k, i);
-            if (i >= s->cached[k]) {
+            if (i >= n) {
                 CORRUPT_IF(pfn != 0);
                 continue;
             }
-            CORRUPT_IF(pfn < s->lo || pfn >= s->hi);
-            CORRUPT_IF(block_order(s, (uintptr_t)pfn) != k || ((pfn >> k) << k) != pfn ||
-                       node_free(s, k, (uintptr_t)pfn >> k));
-            for (unsigned later = i + 1u; later < s->cached[k]; later++)
+            CORRUPT_IF(pfn < s->lo || pfn >= s->hi || ((pfn >> k) << k) != pfn);
+            CORRUPT_IF(block_order(s, (uintptr_t)pfn) != k || node_free(s, k, (uintptr_t)pfn >> k));
+            CORRUPT_IF(!block_cached(s, k, (uintptr_t)pfn)); /* its key, at its entry */
+            for (unsigned later = i + 1u; later < n; later++)
                 CORRUPT_IF(CACHE_SLOT(s, k, later) == pfn);
         }
+        listed += n;
     }
+    CORRUPT_IF(listed != keys || listed != s->cached_blocks); /* no key without a listed block */
     return ANALLOC_OK;
 }
 

@@ -83,9 +83,9 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
     bytes_fill(&out, 0, sizeof out); /* no initialiser: it would be a memset call */
     lock(s);
     size_t cached_pages = 0;
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
-        out.cached_blocks_of_order[k] = s->cached[k];
-        cached_pages += (size_t)s->cached[k] << k;
+    for (unsigned k = 0; k < s->cache_orders; k++) {
+        out.cached_blocks_of_order[k] = (size_t)CACHE_COUNT(s, k);
+        cached_pages += (size_t)CACHE_COUNT(s, k) << k;
     }
     for (unsigned k = 0; k <= s->depth; k++)
         out.free_blocks_of_order[k] = (size_t)ORDER_FREE(s, k);
@@ -103,7 +103,9 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
     out.meta_bytes = s->meta_bytes;
     out.cache_slots = s->cache_slots;
     unlock(s);
-    out.cache_orders = ANALLOC_CACHE_ORDERS;
+    out.cache_orders = s->cache_orders;
+    out.meta_fixed_bytes = (size_t)(s->table - s->words) * sizeof(uint64_t) +
+                           (((size_t)1 << s->cache_bits) + RANGE_WORDS) * sizeof(uint64_t);
     out.cache_slots_max = ANALLOC_CACHE_MAX;
     out.reserve_max = ANALLOC_RESERVE_MAX;
     size_t n = st->size < sizeof out ? st->size : sizeof out;
@@ -121,7 +123,7 @@ int analloc_frag_index(const struct analloc *a, unsigned order)
     /* Free blocks as they are: the buddy system's and the cached ones. */
     uint64_t blocks = 0, suitable = 0;
     for (unsigned k = 0; k <= s->depth; k++) {
-        uint64_t n = ORDER_FREE(s, k) + (k < ANALLOC_CACHE_ORDERS ? s->cached[k] : 0u);
+        uint64_t n = ORDER_FREE(s, k) + (k < s->cache_orders ? CACHE_COUNT(s, k) : 0u);
         blocks += n;
         if (k >= order)
             suitable += n;

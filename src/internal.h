@@ -23,7 +23,11 @@ _Static_assert(sizeof(size_t) <= sizeof(uint64_t) && sizeof(uintptr_t) <= sizeof
                "size_t and uintptr_t must fit in 64 bits");
 _Static_assert(sizeof(size_t) >= 4, "size_t must have at least 32 bits");
 
-#define AN_MAGIC 0x616e6132u /* "ana2": set by a successful setup */
+/* The set-up mark: AN_MAGIC_FAST when the inline paths of alloc and free
+ * may run (no lock hooks, no debug fills, no reserved ranges, a block
+ * cache: mode_update), AN_MAGIC otherwise; they differ in bit 0 alone. */
+#define AN_MAGIC 0x616e6132u      /* "ana2" */
+#define AN_MAGIC_FAST 0x616e6133u /* "ana3" */
 #define WORD_BITS 64u
 #define NONE ((size_t)-1)        /* "no bit found" */
 #define PFN_BITS (sizeof(uintptr_t) * 8u)
@@ -39,6 +43,11 @@ _Static_assert(sizeof(size_t) >= 4, "size_t must have at least 32 bits");
 struct layout {
     unsigned depth;
     unsigned levels;
+    unsigned cache_orders, cache_bits; /* lists, and log2 of the table's entries */
+    uint32_t cache_mul;                /* cache_entry's: 1 (room for every node) or CACHE_FIB */
+    unsigned cache_shift;
+    size_t cache_word, table_word;     /* where they start */
+    size_t fixed_words;                /* order table, cache and range tables */
     size_t level_word[ANALLOC_MAX_LEVELS];
     size_t level_bits[ANALLOC_MAX_LEVELS];
     size_t split_word;
@@ -75,7 +84,14 @@ static inline size_t order_nodes(uintptr_t lo, uintptr_t hi, unsigned k)
 
 static inline bool is_setup(const struct analloc *a)
 {
-    return a != NULL && a->internal.magic == AN_MAGIC;
+    return a != NULL && (a->internal.magic | 1u) == AN_MAGIC_FAST;
+}
+
+/* The set-up mark for the allocator's present settings. */
+static inline uint32_t mode_magic(const struct analloc_internal *s)
+{
+    bool fast = s->lock == NULL && s->poison == 0 && s->ranges == 0 && s->cache_slots != 0;
+    return fast ? AN_MAGIC_FAST : AN_MAGIC;
 }
 
 static inline void *page_ptr(const struct analloc_internal *s, uintptr_t pfn)
@@ -151,24 +167,25 @@ static inline bool node_exists(const struct analloc_internal *s, unsigned k, uin
 /* The node's position in index level 0 (the node must exist). */
 static inline size_t node_bit(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return (size_t)ORDER_START(s, k) + (size_t)(j - (s->lo >> k));
+    return (size_t)(ORDER_BASE(s, k) + j) - s->level_word[0] * WORD_BITS;
 }
 
+/* The node's free bit, counted from `words`: one addition (ORDER_BASE). */
 static inline bool node_free(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return bv_test(level_words(s, 0), node_bit(s, k, j)) != 0;
+    return bv_test(s->words, (size_t)(ORDER_BASE(s, k) + j)) != 0;
 }
 
 /* Split bits exist for orders 1..D and share the index's numbering, shifted
- * by the order-0 run. */
+ * by the order-0 run; split_pos counts from the split vector. */
 static inline size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return node_bit(s, k, j) - (size_t)ORDER_START(s, 1);
+    return (size_t)(ORDER_SPLIT(s, k) + j) - s->split_word * WORD_BITS;
 }
 
 static inline bool node_split(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return k > 0 && bv_test(s->words + s->split_word, split_pos(s, k, j)) != 0;
+    return k > 0 && bv_test(s->words, (size_t)(ORDER_SPLIT(s, k) + j)) != 0;
 }
 
 /*
@@ -187,16 +204,17 @@ static ANALLOC_INLINE unsigned block_order(const struct analloc_internal *s, uin
 
 /* ---- The block cache and the range table, read-only ------------------------ */
 
-/* Is the order-k block at page pfn in the block cache?  A scan of one list of
- * at most ANALLOC_CACHE_MAX entries, only for the cached orders. */
+/* The cache table entry of the order-k block at page pfn. */
+static inline unsigned block_entry(const struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    return cache_entry(node_bit(s, k, pfn >> k), s->cache_mul, s->cache_shift);
+}
+
+/* Is the order-k block at page pfn in the block cache?  One comparison: a
+ * cached block is recorded at its own entry of the cache table. */
 static inline bool block_cached(const struct analloc_internal *s, unsigned k, uintptr_t pfn)
 {
-    if (k >= ANALLOC_CACHE_ORDERS)
-        return false;
-    for (unsigned i = 0; i < s->cached[k]; i++)
-        if (CACHE_SLOT(s, k, i) == pfn)
-            return true;
-    return false;
+    return k < s->cache_orders && CACHE_KEY(s, block_entry(s, k, pfn)) == cache_key(pfn, k);
 }
 
 /* Index of the reserved range that holds page pfn, or of the first one after

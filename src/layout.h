@@ -16,16 +16,23 @@
  * library was built with. */
 
 /* The block cache: freed blocks of the ANALLOC_CACHE_ORDERS smallest orders
- * wait unmerged in per-order lists of up to ANALLOC_CACHE_MAX blocks; setup
- * enables ANALLOC_CACHE_DEFAULT slots per order (analloc_set_cache). */
+ * wait unmerged in per-order lists of up to ANALLOC_CACHE_MAX blocks, for the
+ * next allocations of their order; setup enables ANALLOC_CACHE_DEFAULT slots
+ * per order (analloc_set_cache).  A table, where each cached block has one
+ * entry found from its page number, tells in O(1) whether a block is cached;
+ * it has an entry for each node up to ANALLOC_CACHE_TABLE (a power of two);
+ * a block whose entry is taken makes the block there merge. */
 #ifndef ANALLOC_CACHE_ORDERS
-#define ANALLOC_CACHE_ORDERS 4
+#define ANALLOC_CACHE_ORDERS 8
 #endif
 #ifndef ANALLOC_CACHE_MAX
-#define ANALLOC_CACHE_MAX 8
+#define ANALLOC_CACHE_MAX 16
 #endif
 #ifndef ANALLOC_CACHE_DEFAULT
 #define ANALLOC_CACHE_DEFAULT ANALLOC_CACHE_MAX
+#endif
+#ifndef ANALLOC_CACHE_TABLE
+#define ANALLOC_CACHE_TABLE 256
 #endif
 /* Separate reserved page ranges an allocator can hold (analloc_reserve). */
 #ifndef ANALLOC_RESERVE_MAX
@@ -34,10 +41,14 @@
 
 /* ---- Do not modify ---------------------------------------------------------- */
 
-_Static_assert(ANALLOC_CACHE_ORDERS >= 1 && ANALLOC_CACHE_ORDERS <= ANALLOC_CACHED_ORDERS_CAP,
-               "ANALLOC_CACHE_ORDERS: 1 to 8");
+_Static_assert(ANALLOC_CACHE_ORDERS >= 1 && ANALLOC_CACHE_ORDERS <= 32,
+               "ANALLOC_CACHE_ORDERS: 1 to 32");
 _Static_assert(ANALLOC_CACHE_MAX >= 1 && ANALLOC_CACHE_MAX <= 32, "ANALLOC_CACHE_MAX: 1 to 32");
 _Static_assert(ANALLOC_CACHE_DEFAULT <= ANALLOC_CACHE_MAX, "ANALLOC_CACHE_DEFAULT too large");
+_Static_assert(ANALLOC_CACHE_TABLE >= 2 && ANALLOC_CACHE_TABLE <= 1024 &&
+                   (ANALLOC_CACHE_TABLE & (ANALLOC_CACHE_TABLE - 1)) == 0,
+               "ANALLOC_CACHE_TABLE: a power of two, 2 to 1024");
+
 _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
                "ANALLOC_RESERVE_MAX: 1 to 64");
 
@@ -45,32 +56,66 @@ _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
  * The metadata is one array of 64-bit words, and every part of it is read and
  * written as uint64_t only (one type per object: no aliasing question, with
  * or without LTO, whatever the caller declared the buffer as):
- *     [cache slots][range table][order table][index levels][split bits]
- * The first two have fixed sizes, so every access to them and to the order
- * table is at a constant offset from `words`.
- *   cache slots: CACHE_SLOT(s, k, i), the first page of the i-th cached block
- *     of order k (0 oldest); 0 in every slot not in use.
- *   range table: RANGE_FIRST(s, i) and RANGE_END(s, i), the pages
- *     [first, end) of the i-th reserved range, sorted, disjoint and never
- *     adjacent; 0 in every entry not in use.
- *   order table: a row per order k: the index bit where order k's run starts
- *     (ORDER_START), the number of free order-k blocks (ORDER_FREE) and the
- *     index bit of the lowest of them (ORDER_LOWEST; the next order's start
- *     if none); the row after the last order holds the end of the index and
- *     zeros.
+ *     [order table][cache lists][cache table][range table][index levels][split bits]
+ *   order table, at `words`: a row per order k: the index bit where order k's
+ *     run starts (ORDER_START), the number of free order-k blocks
+ *     (ORDER_FREE), the index bit of the lowest of them (ORDER_LOWEST; the
+ *     next order's start if none), and two sums that make a node's bits one
+ *     addition away: bit ORDER_BASE + j of the metadata (counted from
+ *     `words`) is the free bit of node (k, j), bit ORDER_SPLIT + j its split
+ *     bit (both modulo 2^64); the row after the last order holds the end of
+ *     the index and zeros.
+ *   cache lists, at `cache`: per cached order k (min(ANALLOC_CACHE_ORDERS,
+ *     depth + 1) of them), CACHE_COUNT (blocks in the list) and
+ *     CACHE_SLOT(s, k, i), the first page of its i-th block (0 the oldest);
+ *     0 in every slot not in use.
+ *   cache table, at `table`: 2^cache_bits entries: CACHE_KEY(s, e), the key
+ *     of the cached block whose entry is e (cache_key, cache_entry), or 0.
+ *   range table, right after it: RANGE_FIRST(s, i) and RANGE_END(s, i), the
+ *     pages [first, end) of the i-th reserved range, sorted, disjoint and
+ *     never adjacent; 0 in every entry not in use.
  */
-#define CACHE_WORDS ((size_t)ANALLOC_CACHE_ORDERS * ANALLOC_CACHE_MAX)
+#define ORDER_ROW 5u
+#define CACHE_LIST ((size_t)1u + ANALLOC_CACHE_MAX) /* words per list */
 #define RANGE_WORDS ((size_t)ANALLOC_RESERVE_MAX * 2u)
-#define ORDER_TABLE_AT (CACHE_WORDS + RANGE_WORDS)
-#define ORDER_ROW 3u
-_Static_assert(ORDER_TABLE_AT * 8u <= ANALLOC_META_FIXED_MAX,
-               "the fixed tables outgrow ANALLOC_META_FIXED_MAX");
 
-#define CACHE_SLOT(s, k, i) ((s)->words[(size_t)(k) * ANALLOC_CACHE_MAX + (i)])
-#define RANGE_FIRST(s, i) ((s)->words[CACHE_WORDS + 2u * (size_t)(i)])
-#define RANGE_END(s, i) ((s)->words[CACHE_WORDS + 2u * (size_t)(i) + 1u])
-#define ORDER_START(s, k) ((s)->words[ORDER_TABLE_AT + ORDER_ROW * (size_t)(k)])
-#define ORDER_FREE(s, k) ((s)->words[ORDER_TABLE_AT + ORDER_ROW * (size_t)(k) + 1u])
-#define ORDER_LOWEST(s, k) ((s)->words[ORDER_TABLE_AT + ORDER_ROW * (size_t)(k) + 2u])
+#define ORDER_START(s, k) ((s)->words[ORDER_ROW * (size_t)(k)])
+#define ORDER_FREE(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 1u])
+#define ORDER_LOWEST(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 2u])
+#define ORDER_BASE(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 3u])
+#define ORDER_SPLIT(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 4u])
+#define CACHE_COUNT(s, k) ((s)->cache[(size_t)(k) * CACHE_LIST])
+#define CACHE_SLOT(s, k, i) ((s)->cache[(size_t)(k) * CACHE_LIST + 1u + (i)])
+#define CACHE_KEY(s, e) ((s)->table[(e)])
+#define RANGE_FIRST(s, i) ((s)->table[((size_t)1 << (s)->cache_bits) + 2u * (size_t)(i)])
+#define RANGE_END(s, i) ((s)->table[((size_t)1 << (s)->cache_bits) + 2u * (size_t)(i) + 1u])
+
+/* log2 of the cache table's entries for an arena of n pages (n >= 1): room
+ * for every node (fewer than 2n), up to ANALLOC_CACHE_TABLE entries. */
+static inline unsigned cache_table_bits(size_t n)
+{
+    unsigned bits = 1;
+    while (((size_t)1 << bits) < 2u * n && (2u << bits) <= ANALLOC_CACHE_TABLE)
+        bits++;
+    return bits;
+}
+
+/* A cached block's key in the table: never 0. */
+static inline uint64_t cache_key(uintptr_t pfn, unsigned k)
+{
+    return (uint64_t)pfn << 6 | (uint64_t)(k + 1u);
+}
+
+/* The table entry of a cached block, from its node's index bit (ORDER_START
+ * + its number within its order: the same for arenas of the same shape at
+ * any address): (node * mul mod 2^32) >> shift.  A table with room for every
+ * node uses the index itself (mul 1, shift 0: no collision); a larger
+ * arena's nodes are spread by Fibonacci hashing (mul 0x9E3779B1, shift
+ * 32 - log2 of the entries).  32-bit arithmetic on every target. */
+#define CACHE_FIB 0x9E3779B1u
+static inline unsigned cache_entry(uint64_t node, uint32_t mul, unsigned shift)
+{
+    return (unsigned)(((uint32_t)node * mul) >> shift);
+}
 
 #endif /* ANALLOC_LAYOUT_H */

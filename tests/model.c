@@ -186,6 +186,7 @@ struct run {
     uintptr_t cached[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* [k][0] the oldest */
     unsigned cached_blocks;
     size_t cached_pages;
+    unsigned cache_bits;                    /* log2 of the cache table's entries */
     uintptr_t resv[ANALLOC_RESERVE_MAX][2]; /* reserved page ranges, sorted, merged */
     unsigned nresv;
     size_t resv_pages;
@@ -455,16 +456,51 @@ static const struct gaps *gaps(struct run *r)
 
 /* ---- The model: the page cache ------------------------------------------------ */
 
-/* A block of a cached order k was freed into the cache (cache_slots > 0). */
+/* Entry x of order k's list leaves the cache (it merges: the model's gaps
+ * take it in). */
+static void cache_remove(struct run *r, unsigned k, unsigned x)
+{
+    uintptr_t *list = r->cached[k];
+    memmove(&list[x], &list[x + 1u], (r->ncached[k] - x - 1u) * sizeof list[0]);
+    r->ncached[k]--;
+    r->cached_blocks--;
+    r->cached_pages -= (size_t)pages_of(k);
+    r->gaps_valid = false;
+}
+
+/* The cache table entry of the order-k block at page pfn: from the node's
+ * index bit, the count of nodes of lower orders plus its number within its
+ * order (src/layout.h, cache_entry). */
+static unsigned model_entry(const struct run *r, unsigned k, uintptr_t pfn)
+{
+    uint64_t node = 0;
+    for (unsigned m = 0; m < k; m++)
+        node += (uint64_t)(((r->hi - 1u) >> m) - (r->lo >> m) + 1u);
+    node += (uint64_t)((pfn >> k) - (r->lo >> k));
+    uint64_t nodes = 0; /* all orders' */
+    for (unsigned m = 0; m <= r->depth; m++)
+        nodes += (uint64_t)(((r->hi - 1u) >> m) - (r->lo >> m) + 1u);
+    bool room = nodes <= ((uint64_t)1 << r->cache_bits);
+    return cache_entry(node, room ? 1u : CACHE_FIB, room ? 0u : 32u - r->cache_bits);
+}
+
+/* A block of a cached order k was freed into the cache (cache_slots > 0).
+ * First the cached block whose table entry it needs (the engine's
+ * cache_entry: one block per entry) goes back, then the oldest of a full
+ * list. */
 static void cache_put(struct run *r, unsigned k, uintptr_t pfn)
 {
     uintptr_t *list = r->cached[k];
-    if (r->ncached[k] == r->cache_slots) { /* the oldest goes back */
-        memmove(&list[0], &list[1], (r->ncached[k] - 1u) * sizeof list[0]);
-        r->ncached[k]--;
-        r->cached_blocks--;
-        r->cached_pages -= (size_t)pages_of(k);
-    }
+    unsigned e = model_entry(r, k, pfn);
+    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
+        for (unsigned x = 0; x < r->ncached[c]; x++)
+            if (model_entry(r, c, r->cached[c][x]) == e) {
+                cache_remove(r, c, x);
+                c = ANALLOC_CACHE_ORDERS; /* at most one */
+                break;
+            }
+    if (r->ncached[k] == r->cache_slots) /* the oldest goes back */
+        cache_remove(r, k, 0);
     list[r->ncached[k]++] = pfn;
     r->cached_blocks++;
     r->cached_pages += (size_t)pages_of(k);
@@ -2081,6 +2117,7 @@ static void run_setup(struct run *r)
     r->lo = r->start >> r->shift;
     r->hi = r->end >> r->shift;
     r->npages = (size_t)(r->hi - r->lo);
+    r->cache_bits = cache_table_bits(r->npages);
     size_t len = strlen(r->desc);
     snprintf(r->desc + len, sizeof r->desc - len, " -> pages [%#llx, %#llx) = %zu, start %#llx",
              ULL(r->lo), ULL(r->hi), r->npages, ULL(r->start));
@@ -2342,6 +2379,7 @@ struct model_arena *model_arena_new(analloc_t a, unsigned cache_slots,
     r->lo = r->start >> r->shift;
     r->hi = r->end >> r->shift;
     r->npages = (size_t)(r->hi - r->lo);
+    r->cache_bits = cache_table_bits(r->npages);
     CHECK(r, ((size_t)1 << r->shift) == r->page && r->lo << r->shift == r->start && r->npages > 0,
           "an arena of %zu pages of %zu bytes at %#llx", r->npages, r->page, ULL(r->start));
     r->live_max = r->npages + 2u;

@@ -133,7 +133,7 @@ static void test_range_ending_at_top_of_address_space(void **state)
     (void)state;
     /* base + total would be exactly 2^bits: that wraps to 0 and is refused. */
     struct analloc a;
-    uint64_t meta[256];
+    uint64_t meta[ANALLOC_META_SIZE_MAX(128u * 4096u, 4096) / 8u];
     void *base = (void *)(UINTPTR_MAX - 64u * 4096u + 1u);
     assert_int_equal(analloc_init(&a, base, 64u * 4096u, 4096, meta, sizeof meta), ANALLOC_EINVAL);
     /* One page less fits, and the last page is allocatable. */
@@ -154,7 +154,7 @@ static void test_byte_pages_at_top_of_address_space(void **state)
 {
     (void)state;
     struct analloc a;
-    uint64_t meta[256];
+    uint64_t meta[ANALLOC_META_SIZE_MAX(128u * 4096u, 4096) / 8u];
     void *base = (void *)(UINTPTR_MAX - 100u);
     assert_int_equal(analloc_init(&a, base, 100, 1, meta, sizeof meta), ANALLOC_OK);
     assert_int_equal(a.managed, 100u);
@@ -290,18 +290,21 @@ static void test_check_corrupted_fields(void **state)
     EXPECT_CORRUPT(f, a_->internal.free_pages += 1u);
     EXPECT_CORRUPT(f, a_->internal.live_blocks += 1u);
     /* The order table: rows of (first index bit, free count, lowest free). */
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 0] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 1] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 2] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 2] -= 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 4] -= 1u);
+    EXPECT_CORRUPT(f, ORDER_START(&a_->internal, 0) += 1u);
+    EXPECT_CORRUPT(f, ORDER_FREE(&a_->internal, 0) += 1u);
+    EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, 0) += 1u);
+    EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, 0) -= 1u);
+    EXPECT_CORRUPT(f, ORDER_FREE(&a_->internal, 1) -= 1u);
+    for (unsigned k = 0; k <= f->a.depth + 1u; k++) { /* the bases, every row */
+        EXPECT_CORRUPT(f, ORDER_BASE(&a_->internal, k) += 1u);
+        EXPECT_CORRUPT(f, ORDER_SPLIT(&a_->internal, k) ^= 64u);
+    }
     for (unsigned k = 0; k <= f->a.depth; k++) { /* every lowest-free entry is exact */
-        EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] ^= 1u);
-        uint64_t *row = &s->words[ORDER_TABLE_AT + 3u * k];
-        if (row[2] != row[0]) /* the run's start, when the lowest is higher */
-            EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] = a_->internal.words[ORDER_TABLE_AT + 3u * k]);
-        if (row[1] != 0) /* "none", when there is one */
-            EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] = a_->internal.words[ORDER_TABLE_AT + 3u * k + 3u]);
+        EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, k) ^= 1u);
+        if (ORDER_LOWEST(s, k) != ORDER_START(s, k)) /* the run's start, when the lowest is higher */
+            EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, k) = ORDER_START(&a_->internal, k));
+        if (ORDER_FREE(s, k) != 0) /* "none", when there is one */
+            EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, k) = ORDER_START(&a_->internal, k + 1u));
     }
     /* Padding bits past the end of each index level and of the split bits. */
     for (unsigned l = 0; l < s->levels; l++)
@@ -311,9 +314,9 @@ static void test_check_corrupted_fields(void **state)
     size_t split_bits = s->level_bits[0] - (size_t)(s->hi - s->lo);
     assert_true(split_bits % 64u != 0);
     EXPECT_CORRUPT(f, set_bit(a_->internal.words + a_->internal.split_word, split_bits));
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u)] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u) + 1u] = 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u) + 2u] = 1u);
+    EXPECT_CORRUPT(f, ORDER_START(&a_->internal, a_->depth + 1u) += 1u);
+    EXPECT_CORRUPT(f, ORDER_FREE(&a_->internal, a_->depth + 1u) = 1u);
+    EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, a_->depth + 1u) = 1u);
     /* The same allocator, uncorrupted, is fine. */
     assert_int_equal(analloc_check(&f->a), 0);
 }
@@ -352,12 +355,17 @@ static const struct field struct_fields[] = {
     FIELD(internal.lo, MUST_CORRUPT),
     FIELD(internal.hi, MUST_CORRUPT),
     FIELD(internal.words, MUST_CORRUPT),
+    FIELD(internal.cache, MUST_CORRUPT),
+    FIELD(internal.table, MUST_CORRUPT),
+    FIELD(internal.cache_orders, MUST_CORRUPT),
+    FIELD(internal.cache_bits, MUST_CORRUPT),
+    FIELD(internal.cache_mul, MUST_CORRUPT),
+    FIELD(internal.cache_shift, MUST_CORRUPT),
     FIELD(internal.free_orders, MUST_CORRUPT),
     FIELD(internal.free_pages, MUST_CORRUPT),
-    FIELD(internal.live_blocks, MUST_CORRUPT),
     FIELD(internal.cache_slots, CACHE_SLOTS),
     FIELD(internal.cached_blocks, MUST_CORRUPT),
-    FIELD(internal.cached, MUST_CORRUPT),
+    FIELD(internal.live_blocks, MUST_CORRUPT),
     FIELD(internal.ranges, MUST_CORRUPT),
     FIELD(internal.poison, DEBUG_WORD),
     FIELD(internal.reserved_pages, MUST_CORRUPT),
@@ -387,8 +395,8 @@ static bool valid_debug_word(unsigned w)
 static int expected_check(const struct analloc *a, const struct field *f)
 {
     switch (f->kind) {
-    case SETUP_MARK:
-        return ANALLOC_EINVAL;
+    case SETUP_MARK: /* bit 0 tells the mode: the other mode's mark is set up, but wrong */
+        return (a->internal.magic | 1u) == 0x616e6133u ? ANALLOC_ECORRUPT : ANALLOC_EINVAL;
     case OPAQUE:
         return ANALLOC_OK;
     case DEBUG_WORD:
@@ -396,8 +404,8 @@ static int expected_check(const struct analloc *a, const struct field *f)
     case CACHE_SLOTS:
         if (a->internal.cache_slots > ANALLOC_CACHE_MAX)
             return ANALLOC_ECORRUPT;
-        for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-            if (a->internal.cached[k] > a->internal.cache_slots)
+        for (unsigned k = 0; k < a->internal.cache_orders; k++)
+            if (CACHE_COUNT(&a->internal, k) > a->internal.cache_slots)
                 return ANALLOC_ECORRUPT;
         return ANALLOC_OK;
     case MUST_CORRUPT:
@@ -490,16 +498,16 @@ static void test_check_corrupted_cache(void **state)
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(analloc_free(&f->a, p[i]), 0);
     assert_int_equal(analloc_free(&f->a, two[0]), 0);
-    assert_int_equal(s->cached[0], 3u);
-    assert_int_equal(s->cached[1], 1u);
+    assert_int_equal(CACHE_COUNT(s, 0), 3u);
+    assert_int_equal(CACHE_COUNT(s, 1), 1u);
     assert_int_equal(s->cached_blocks, 4u);
     assert_int_equal(analloc_check(&f->a), 0);
     uintptr_t live = (uintptr_t)p[3] / 4096u;      /* a live one-page block */
     uintptr_t live2 = (uintptr_t)two[1] / 4096u;   /* a live two-page block */
-    EXPECT_CORRUPT(f, a_->internal.cached[0] = 4);             /* a zero slot counted */
-    EXPECT_CORRUPT(f, a_->internal.cached[0] = 2);             /* a block lost */
-    EXPECT_CORRUPT(f, a_->internal.cached[1] = 0);
-    EXPECT_CORRUPT(f, a_->internal.cached[2] = 1);
+    EXPECT_CORRUPT(f, CACHE_COUNT(&a_->internal, 0) = 4);             /* a zero slot counted */
+    EXPECT_CORRUPT(f, CACHE_COUNT(&a_->internal, 0) = 2);             /* a block lost */
+    EXPECT_CORRUPT(f, CACHE_COUNT(&a_->internal, 1) = 0);
+    EXPECT_CORRUPT(f, CACHE_COUNT(&a_->internal, 2) = 1);
     EXPECT_CORRUPT(f, a_->internal.cached_blocks = 3);
     EXPECT_CORRUPT(f, a_->internal.cache_slots = 2);           /* more blocks than slots */
     EXPECT_CORRUPT(f, a_->internal.cache_slots = ANALLOC_CACHE_MAX + 1u);
@@ -509,13 +517,13 @@ static void test_check_corrupted_cache(void **state)
     EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 2) = a_->internal.lo - 1u);     /* outside */
     EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 2) = a_->internal.hi);
     /* A live block claimed as cached, with the counts adjusted. */
-    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 0, 3) = live, a_->internal.cached[0] = 4,
+    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 0, 3) = live, CACHE_COUNT(&a_->internal, 0) = 4,
                        a_->internal.cached_blocks = 5, a_->internal.live_blocks--));
     /* A block in the list of another order, or at a wrong address. */
-    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 1, 1) = live, a_->internal.cached[1] = 2,
+    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 1, 1) = live, CACHE_COUNT(&a_->internal, 1) = 2,
                        a_->internal.cached_blocks = 5, a_->internal.live_blocks--,
                        a_->internal.free_pages++));
-    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 0, 3) = live2, a_->internal.cached[0] = 4,
+    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 0, 3) = live2, CACHE_COUNT(&a_->internal, 0) = 4,
                        a_->internal.cached_blocks = 5, a_->internal.live_blocks--,
                        a_->internal.free_pages--));
     EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 1, 0) += 1u); /* inside the two-page block */
@@ -533,7 +541,7 @@ static void test_check_corrupted_cache(void **state)
     assert_int_equal(analloc_free(&f->a, (void *)(free_page * 4096u)), 0);
     assert_int_equal(s->cached_blocks, 0u);
     EXPECT_CORRUPT(f, (a_->internal.cache_slots = 1, CACHE_SLOT(&a_->internal, 0, 0) = free_page,
-                       a_->internal.cached[0] = 1, a_->internal.cached_blocks = 1,
+                       CACHE_COUNT(&a_->internal, 0) = 1, a_->internal.cached_blocks = 1,
                        a_->internal.free_pages++));
     assert_int_equal(analloc_check(&f->a), 0);
 }
@@ -567,13 +575,13 @@ static void test_check_unmerged_buddies(void **state)
     /* Mark both order-0 blocks free by hand: counts adjusted, bits set, but
      * they are buddies and should have merged. */
     struct analloc_internal *s = &a.internal;
-    size_t bit0 = s->words[ORDER_TABLE_AT + 0] + (size_t)(((uintptr_t)p / 4096u) - s->lo);
-    size_t bit1 = s->words[ORDER_TABLE_AT + 0] + (size_t)(((uintptr_t)q / 4096u) - s->lo);
+    size_t bit0 = ORDER_START(s, 0) + (size_t)(((uintptr_t)p / 4096u) - s->lo);
+    size_t bit1 = ORDER_START(s, 0) + (size_t)(((uintptr_t)q / 4096u) - s->lo);
     uint64_t *level0 = s->words + s->level_word[0];
     level0[bit0 / 64u] |= (uint64_t)1 << (bit0 % 64u);
     level0[bit1 / 64u] |= (uint64_t)1 << (bit1 % 64u);
-    s->words[ORDER_TABLE_AT + 1] = 2;
-    s->words[ORDER_TABLE_AT + 2] = bit0 < bit1 ? bit0 : bit1;
+    ORDER_FREE(s, 0) = 2;
+    ORDER_LOWEST(s, 0) = bit0 < bit1 ? bit0 : bit1;
     s->free_orders |= 1u;
     s->free_pages += 2;
     s->live_blocks -= 2;
@@ -607,12 +615,12 @@ static void test_dump_whole_arena_used(void **state)
 /* Positions of a node's bits, by the layout analloc.c documents. */
 static size_t free_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return s->words[ORDER_TABLE_AT + 3u * k] + (size_t)(j - (s->lo >> k));
+    return ORDER_START(s, k) + (size_t)(j - (s->lo >> k));
 }
 
 static size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return free_pos(s, k, j) - s->words[ORDER_TABLE_AT + 3];
+    return free_pos(s, k, j) - ORDER_START(s, 1);
 }
 
 static void flip(uint64_t *v, size_t bit) { v[bit / 64u] ^= (uint64_t)1 << (bit % 64u); }
@@ -631,7 +639,7 @@ static void test_check_tree_invariants(void **state)
     assert_non_null(used);
     uintptr_t upfn = (uintptr_t)used / 4096u;
     unsigned fk = 1;
-    while (fk <= f->a.depth && s->words[ORDER_TABLE_AT + 3u * fk + 1u] == 0)
+    while (fk <= f->a.depth && ORDER_FREE(s, fk) == 0)
         fk++;
     assert_true(fk <= f->a.depth);
     uintptr_t fj = 0;

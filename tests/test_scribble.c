@@ -227,14 +227,32 @@ static void compare_state(struct pair *p)
      * slots and the range table hold absolute page numbers: the same
      * relative to each arena's first page. */
     const uint64_t *wa = TI_WORDS(A(p)), *wb = TI_WORDS(B(p));
+    size_t from = (size_t)(TI_CACHEP(A(p)) - wa), to = from + (size_t)(TI_TABLEP(A(p)) - TI_CACHEP(A(p))) +
+                                                       ((size_t)1 << TI_CACHE_BITS(A(p))) + RANGE_WORDS;
     if (ti_meta_bytes(A(p)) != ti_meta_bytes(B(p)) ||
-        memcmp(wa + ORDER_TABLE_AT, wb + ORDER_TABLE_AT,
-               ti_meta_bytes(A(p)) - ORDER_TABLE_AT * 8u) != 0)
+        memcmp(wa + to, wb + to, ti_meta_bytes(A(p)) - to * 8u) != 0)
         FAILP(p, "the metadata of the two allocators differs");
-    for (size_t i = 0; i < ORDER_TABLE_AT; i++)
-        if ((wa[i] == 0 ? 0 : wa[i] - TI_LO(A(p))) != (wb[i] == 0 ? 0 : wb[i] - TI_LO(B(p))))
-            FAILP(p, "cache slot or range table word %zu differs: page %#llx / %#llx", i,
-                  (unsigned long long)wa[i], (unsigned long long)wb[i]);
+    /* The order table: the bases of a node's bits count absolute page
+     * numbers, lo >> k: the same once that is added back. */
+    for (size_t i = 0; i < from; i++) {
+        unsigned k = (unsigned)(i / ORDER_ROW);
+        bool base = i % ORDER_ROW >= 3u && wa[i] != 0;
+        uint64_t xa = base ? wa[i] + (TI_LO(A(p)) >> k) : wa[i];
+        uint64_t xb = base ? wb[i] + (TI_LO(B(p)) >> k) : wb[i];
+        if (xa != xb)
+            FAILP(p, "order table word %zu differs: %#llx / %#llx", i, (unsigned long long)wa[i],
+                  (unsigned long long)wb[i]);
+    }
+    for (size_t i = from; i < to; i++) {
+        /* page numbers (slots, ranges) relative to the arena; keys hold page << 6 | order + 1 */
+        bool key = i >= (size_t)(TI_TABLEP(A(p)) - wa) && i < to - RANGE_WORDS;
+        uint64_t xa = wa[i], xb = wb[i], la = TI_LO(A(p)), lb = TI_LO(B(p));
+        if (key ? (xa == 0 ? 0 : xa - (la << 6)) != (xb == 0 ? 0 : xb - (lb << 6))
+                : (xa == 0 || i % CACHE_LIST == from % CACHE_LIST ? xa : xa - la) !=
+                      (xb == 0 || i % CACHE_LIST == from % CACHE_LIST ? xb : xb - lb))
+            FAILP(p, "cache or range table word %zu differs: %#llx / %#llx", i,
+                  (unsigned long long)xa, (unsigned long long)xb);
+    }
 }
 
 /* After an operation: scribble A, check it, compare. */

@@ -48,6 +48,9 @@
 #define TI_LEVEL_BITS(a, l) ((a)->internal.level_bits[(l)]) /* its bits */
 #define TI_SPLIT_WORD(a) ((a)->internal.split_word)   /* first word of the split bits */
 #define TI_WORDS(a) ((a)->internal.words)             /* the metadata's 64-bit words */
+#define TI_CACHEP(a) ((a)->internal.cache)            /* the cache's lists in them */
+#define TI_TABLEP(a) ((a)->internal.table)            /* the cache's table, then ranges */
+#define TI_CACHE_BITS(a) ((a)->internal.cache_bits)   /* log2 of the table's entries */
 #define TI_META_BYTES(a) ((a)->internal.meta_bytes)   /* metadata in use, bytes */
 #define TI_FREE_ORDERS(a) ((a)->internal.free_orders) /* bit k: a free block of order k */
 #define TI_FREE_PAGES(a) ((a)->internal.free_pages)
@@ -56,13 +59,13 @@
 #define TI_HELD_HI(a) ((a)->internal.held_hi)
 #define TI_CACHE_SLOTS(a) ((a)->internal.cache_slots) /* per order (analloc_set_cache) */
 #define TI_CACHED_BLOCKS(a) ((a)->internal.cached_blocks)     /* in all orders */
-#define TI_CACHED(a, k) ((a)->internal.cached[(k)])           /* in order k */
+#define TI_CACHED(a, k) CACHE_COUNT(&(a)->internal, (k)) /* in order k (in the metadata) */
 #define TI_RANGES(a) ((a)->internal.ranges)                   /* reserved ranges */
 #define TI_RESERVED_PAGES(a) ((a)->internal.reserved_pages)
 /* In the metadata (src/layout.h): the cache slots (first page; slot 0 the
  * oldest), and the range table ([first page, end page): j = 0, 1). */
 #define TI_CACHE(a, k, i) CACHE_SLOT(&(a)->internal, (k), (i))
-#define TI_RESERVE(a, i, j) ((a)->internal.words[CACHE_WORDS + 2u * (size_t)(i) + (j)])
+#define TI_RESERVE(a, i, j) ((a)->internal.table[((size_t)1 << (a)->internal.cache_bits) + 2u * (size_t)(i) + (j)])
 #define TI_POISON(a) ((a)->internal.poison)                   /* analloc_set_debug */
 #define TI_LOCK(a) ((a)->internal.lock)                       /* analloc_set_lock */
 #define TI_UNLOCK(a) ((a)->internal.unlock)
