@@ -286,7 +286,7 @@ static void test_block_freed_between_sections(void **state)
 {
     (void)state;
     size_t bytes = 256u * PAGE, meta_size = analloc_meta_size(bytes, PAGE);
-    unsigned char *arena = aligned_alloc(PAGE, bytes);
+    unsigned char *arena = aligned_alloc(bytes, bytes); /* aligned to its size: blocks as planned */
     uint64_t *meta = malloc(meta_size);
     assert_non_null(arena);
     assert_non_null(meta);
