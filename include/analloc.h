@@ -132,13 +132,12 @@ struct analloc {
         uint64_t *table;       /* ... its table, then the range table */
         unsigned cache_orders; /* orders with a list */
         unsigned cache_bits;   /* log2 of the table's entries */
-        uint32_t cache_mul;    /* a node's entry: (node * cache_mul) >> cache_shift */
+        uint32_t cache_mul;    /* a node's bucket: (node * cache_mul) >> cache_shift */
         unsigned cache_shift;
         uint64_t free_orders;  /* bit k set: some order-k block is free */
-        size_t free_pages;     /* pages in free blocks, cached ones included */
-        unsigned cache_slots;  /* capacity of each order's cache list */
-        unsigned cached_blocks; /* blocks in all lists */
-        size_t live_blocks;    /* blocks handed out and not yet freed */
+        size_t free_pages;     /* pages in free blocks (cached ones are not) */
+        size_t taken_blocks;   /* blocks handed out or cached (not reserved) */
+        size_t cache_slots;    /* capacity of each order's cache list */
         unsigned ranges;       /* reserved ranges */
         unsigned poison;       /* debug flags | free byte << 8 | fresh byte << 16 */
         size_t reserved_pages; /* pages in reserved ranges */

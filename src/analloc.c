@@ -151,17 +151,19 @@ static size_t words_for(size_t bits) { return BV_SIZE(bits); }
 static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintptr_t hi,
                            size_t n_bound)
 {
-    size_t index_bits = 0;
+    size_t index_bits = 0, split_words = 0;
     for (unsigned k = 0; k <= depth; k++)
         index_bits += n_bound ? order_nodes_bound(n_bound, k) : order_nodes(lo, hi, k);
-    size_t split_bits = index_bits - (n_bound ? n_bound : (size_t)(hi - lo));
+    for (unsigned base = 0; base < depth; base += SPLIT_SPAN)
+        split_words += n_bound ? order_nodes_bound(n_bound, base + SPLIT_SPAN)
+                               : split_groups(lo, hi, base);
 
     L->depth = depth;
     L->cache_orders = depth + 1u < ANALLOC_CACHE_ORDERS ? depth + 1u : ANALLOC_CACHE_ORDERS;
     L->cache_bits = cache_table_bits(n_bound ? n_bound : (size_t)(hi - lo));
     bool room = index_bits <= ((size_t)1 << L->cache_bits); /* every node has its entry */
-    L->cache_mul = room ? 1u : CACHE_FIB;
-    L->cache_shift = room ? 0u : 32u - L->cache_bits;
+    L->cache_shift = 32u - L->cache_bits;
+    L->cache_mul = room ? (uint32_t)1 << L->cache_shift : CACHE_FIB;
     L->cache_word = ORDER_ROW * ((size_t)depth + 2u);
     L->table_word = L->cache_word + L->cache_orders * CACHE_LIST;
     size_t w = L->table_word + ((size_t)1 << L->cache_bits) + RANGE_WORDS;
@@ -182,7 +184,7 @@ static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintp
     for (unsigned l = L->levels; l < ANALLOC_MAX_LEVELS; l++)
         L->level_word[l] = L->level_bits[l] = 0;
     L->split_word = w;
-    L->words = w + words_for(split_bits);
+    L->words = w + split_words;
     return true;
 }
 
@@ -294,19 +296,29 @@ static size_t index_prev(const struct analloc_internal *s, size_t pos)
 
 static void split_set(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    bv_set(s->words + s->split_word, split_pos(s, k, j));
+    bv_set(s->words, split_bit(s, k, j));
 }
 
 static void split_clear(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    bv_clear(s->words + s->split_word, split_pos(s, k, j));
+    bv_clear(s->words, split_bit(s, k, j));
 }
+
+#define SPLIT_PATH(p)                                                                      \
+    ((uint64_t)1 << ((64u | (p)) >> 1) | (uint64_t)1 << ((64u | (p)) >> 2) |               \
+     (uint64_t)1 << ((64u | (p)) >> 3) | (uint64_t)1 << ((64u | (p)) >> 4) |               \
+     (uint64_t)1 << ((64u | (p)) >> 5) | (uint64_t)1 << ((64u | (p)) >> 6))
+#define SPLIT_PATH4(p) SPLIT_PATH(p), SPLIT_PATH(p + 1u), SPLIT_PATH(p + 2u), SPLIT_PATH(p + 3u)
+#define SPLIT_PATH16(p) SPLIT_PATH4(p), SPLIT_PATH4(p + 4u), SPLIT_PATH4(p + 8u), SPLIT_PATH4(p + 12u)
+const uint64_t an_split_path[64] = {SPLIT_PATH16(0u), SPLIT_PATH16(16u), SPLIT_PATH16(32u),
+                                    SPLIT_PATH16(48u)};
 
 static void free_insert(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
     size_t bit = node_bit(s, k, j);
     index_set(s, bit);
     ORDER_FREE(s, k)++;
+    s->free_pages += pages_of(k);
     if (bit < ORDER_LOWEST(s, k))
         ORDER_LOWEST(s, k) = bit;
     s->free_orders |= bv_mask(k);
@@ -318,6 +330,7 @@ static void free_remove(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
     size_t bit = node_bit(s, k, j);
     index_clear(s, bit);
+    s->free_pages -= pages_of(k);
     if (--ORDER_FREE(s, k) == 0) {
         s->free_orders &= ~bv_mask(k);
         ORDER_LOWEST(s, k) = ORDER_START(s, k + 1u);
@@ -419,69 +432,100 @@ static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, un
  * A cached block stays encoded as used in the bits (0/0 under a split
  * parent), so that searches never see it.  It sits in its order's list
  * (CACHE_SLOT(s, k, 0) the oldest, slot CACHE_COUNT(s, k) - 1 the newest),
- * and its key sits at its own entry of the cache table, so that one
- * comparison tells whether a block is cached (block_cached).  A block whose
- * entry another cached block holds makes that one merge first; so does the
- * oldest of a full list. */
+ * and its key sits in one of the two entries of its bucket in the cache
+ * table (cache_bucket), so that two comparisons tell whether a block is
+ * cached (block_cached); a list slot holds that entry's index + 1.  A block
+ * whose bucket is full makes the block in the bucket's first entry merge;
+ * a block freed into a full list makes the oldest of the list merge. */
+
+/* The cached block in slot i of list k: its table entry. */
+static inline unsigned cache_slot_entry(const struct analloc_internal *s, unsigned k, unsigned i)
+{
+    return (unsigned)CACHE_SLOT(s, k, i) - 1u;
+}
 
 /* Take slot i out of list k (the newer ones move down) and clear the
- * block's table entry. */
-static void cache_remove_at(struct analloc_internal *s, unsigned k, unsigned i)
+ * block's table entry.  Returns the block's first page. */
+static uintptr_t cache_remove_at(struct analloc_internal *s, unsigned k, unsigned i)
 {
-    uintptr_t pfn = (uintptr_t)CACHE_SLOT(s, k, i);
-    unsigned n = (unsigned)CACHE_COUNT(s, k) - 1u;
-    CACHE_KEY(s, block_entry(s, k, pfn)) = 0;
+    unsigned e = cache_slot_entry(s, k, i), n = (unsigned)CACHE_COUNT(s, k) - 1u;
+    uintptr_t pfn = key_page(s, k, CACHE_KEY(s, e));
+    CACHE_KEY(s, e) = 0;
     for (; i < n; i++)
         CACHE_SLOT(s, k, i) = CACHE_SLOT(s, k, i + 1u);
     CACHE_SLOT(s, k, n) = 0;
     CACHE_COUNT(s, k) = n;
-    s->cached_blocks--;
+    return pfn;
 }
 
 /* Take the newest cached block of order k (CACHE_COUNT(s, k) > 0). */
 static ANALLOC_INLINE uintptr_t cache_pop(struct analloc_internal *s, unsigned k)
 {
-    unsigned n = (unsigned)CACHE_COUNT(s, k) - 1u;
-    uintptr_t pfn = (uintptr_t)CACHE_SLOT(s, k, n);
+    unsigned n = (unsigned)CACHE_COUNT(s, k) - 1u, e = cache_slot_entry(s, k, n);
+    uintptr_t pfn = key_page(s, k, CACHE_KEY(s, e));
+    CACHE_KEY(s, e) = 0;
     CACHE_SLOT(s, k, n) = 0;
     CACHE_COUNT(s, k) = n;
-    CACHE_KEY(s, block_entry(s, k, pfn)) = 0;
-    s->cached_blocks--;
     return pfn;
+}
+
+/* The taken order-k block at pfn goes back to the buddy system. */
+static void block_give_back(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    block_release(s, k, pfn >> k);
+    s->taken_blocks--;
 }
 
 /* The cached block in slot i of list k merges. */
 static void cache_evict(struct analloc_internal *s, unsigned k, unsigned i)
 {
-    uintptr_t pfn = (uintptr_t)CACHE_SLOT(s, k, i);
-    cache_remove_at(s, k, i);
-    block_release(s, k, pfn >> k);
+    block_give_back(s, k, cache_remove_at(s, k, i));
 }
 
 /* The cached block whose key is in table entry e merges (another block
  * needs the entry): found in its list by a scan, on this slow path only. */
 static ANALLOC_NOINLINE void cache_evict_entry(struct analloc_internal *s, unsigned e)
 {
-    uint64_t key = CACHE_KEY(s, e);
-    unsigned k = (unsigned)(key & 63u) - 1u, i = 0;
-    while (CACHE_SLOT(s, k, i) != key >> 6)
+    size_t node = (size_t)CACHE_KEY(s, e) - s->level_word[0] * WORD_BITS;
+    unsigned k = 0, i = 0;
+    while (node >= ORDER_START(s, k + 1u))
+        k++;
+    while (cache_slot_entry(s, k, i) != e)
         i++;
     cache_evict(s, k, i);
 }
 
-/* Keep the free block of order k at pfn in the cache (k is cached, and
- * cache_slots > 0): the newest of its list, its key at table entry e. */
-static ANALLOC_INLINE void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn, unsigned e)
+/* The entry of bucket b (cache_bucket) where a block can go: a free one,
+ * else the first, whose block merges now. */
+static ANALLOC_NOINLINE unsigned cache_make_room(struct analloc_internal *s, unsigned b)
 {
-    if (ANALLOC_UNLIKELY(CACHE_KEY(s, e) != 0))
-        cache_evict_entry(s, e);
-    if (ANALLOC_UNLIKELY(CACHE_COUNT(s, k) == s->cache_slots))
-        cache_evict(s, k, 0); /* the oldest */
+    if (CACHE_KEY(s, b) == 0)
+        return b;
+    if (CACHE_KEY(s, b + 1u) == 0)
+        return b + 1u;
+    cache_evict_entry(s, b);
+    return b;
+}
+
+/* Record the order-k block with this key as the newest of list k, the key
+ * at table entry e (free), the list not full. */
+static ANALLOC_INLINE void cache_put(struct analloc_internal *s, unsigned k, uint64_t key, unsigned e)
+{
     unsigned n = (unsigned)CACHE_COUNT(s, k);
-    CACHE_SLOT(s, k, n) = pfn;
+    CACHE_SLOT(s, k, n) = e + 1u;
     CACHE_COUNT(s, k) = n + 1u;
-    CACHE_KEY(s, e) = cache_key(pfn, k);
-    s->cached_blocks++;
+    CACHE_KEY(s, e) = key;
+}
+
+/* Keep the free block of order k at pfn in the cache (k is cached, and
+ * cache_slots > 0; the block is not cached yet). */
+static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    uint64_t key = block_key(s, k, pfn);
+    unsigned e = cache_make_room(s, key_bucket(s, key));
+    if (CACHE_COUNT(s, k) == s->cache_slots)
+        cache_evict(s, k, 0); /* the oldest */
+    cache_put(s, k, key, e);
 }
 
 /* Give every cached block back to the buddy system (merging; the merged
@@ -489,33 +533,25 @@ static ANALLOC_INLINE void cache_push(struct analloc_internal *s, unsigned k, ui
  * that a search that failed is worth repeating. */
 static bool cache_drain(struct analloc_internal *s)
 {
-    if (s->cached_blocks == 0)
-        return false;
+    bool any = false;
     for (unsigned k = 0; k < s->cache_orders; k++)
-        while (CACHE_COUNT(s, k) > 0)
-            block_release(s, k, cache_pop(s, k) >> k);
-    return true;
+        while (CACHE_COUNT(s, k) > 0) {
+            block_give_back(s, k, cache_pop(s, k));
+            any = true;
+        }
+    return any;
 }
 
 /* ---- Accounting -------------------------------------------------------------- */
-
-/* An order-k block was handed out. */
-static void account_alloc(struct analloc_internal *s, unsigned k)
-{
-    s->free_pages -= pages_of(k);
-    s->live_blocks++;
-}
 
 /* The live order-k block at pfn is given back: into the cache when its order
  * is cached and the cache is on, else merged at once. */
 static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, uintptr_t pfn, bool cache)
 {
     if (cache && k < s->cache_orders && s->cache_slots != 0)
-        cache_push(s, k, pfn, block_entry(s, k, pfn));
+        cache_push(s, k, pfn);
     else
-        block_release(s, k, pfn >> k);
-    s->free_pages += pages_of(k);
-    s->live_blocks--;
+        block_give_back(s, k, pfn);
 }
 
 /* ---- Pointers ------------------------------------------------------------------ */
@@ -785,7 +821,6 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     }
     s->split_word = L->split_word;
     s->meta_bytes = L->words * sizeof(uint64_t);
-    s->free_pages = (size_t)(hi - lo);
     s->held_lo = held_lo;
     s->held_hi = held_hi;
     s->cache_slots = ANALLOC_CACHE_DEFAULT;
@@ -794,9 +829,7 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     for (unsigned k = 0; k <= L->depth; k++) {
         ORDER_START(s, k) = first;
         ORDER_BASE(s, k) = (uint64_t)first - (uint64_t)(lo >> k) + L->level_word[0] * WORD_BITS;
-        ORDER_SPLIT(s, k) =
-            k == 0 ? 0 : ORDER_BASE(s, k) - ORDER_START(s, 1) - L->level_word[0] * WORD_BITS +
-                             L->split_word * WORD_BITS;
+        ORDER_SPLIT(s, k) = k == 0 ? 0 : split_origin(lo, hi, L->split_word, k);
         first += order_nodes(lo, hi, k);
         ORDER_LOWEST(s, k) = first; /* no free block yet */
     }
@@ -919,17 +952,12 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
  * system's, merging the cache first if it has none.  0 if there is none. */
 static ANALLOC_INLINE uintptr_t alloc_locked(struct analloc_internal *s, unsigned k)
 {
-    uintptr_t pfn;
-    if (k < s->cache_orders && CACHE_COUNT(s, k) != 0) {
-        pfn = cache_pop(s, k);
-    } else {
+    if (k < s->cache_orders && CACHE_COUNT(s, k) != 0)
+        return cache_pop(s, k);
+    uintptr_t pfn = block_take(s, k);
+    if (pfn == 0 && cache_drain(s))
         pfn = block_take(s, k);
-        if (pfn == 0 && cache_drain(s))
-            pfn = block_take(s, k);
-        if (pfn == 0)
-            return 0;
-    }
-    account_alloc(s, k);
+    s->taken_blocks += pfn != 0;
     return pfn;
 }
 
@@ -962,9 +990,7 @@ void *analloc_alloc(analloc_t a, size_t size)
     unsigned k = order_for(a, size);
     if (k >= s->cache_orders || CACHE_COUNT(s, k) == 0)
         return alloc_slow(a, size);
-    uintptr_t pfn = cache_pop(s, k);
-    account_alloc(s, k);
-    return page_ptr(s, pfn);
+    return page_ptr(s, cache_pop(s, k));
 }
 
 void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
@@ -1004,8 +1030,7 @@ void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, 
     uintptr_t pfn = block_take_placed(s, &q);
     if (pfn == 0 && cache_drain(s))
         pfn = block_take_placed(s, &q);
-    if (pfn != 0)
-        account_alloc(s, q.k);
+    s->taken_blocks += pfn != 0;
     if (ANALLOC_UNLIKELY(s->poison != 0))
         return unlock_fresh(s, pfn, q.k);
     unlock(s);
@@ -1051,33 +1076,37 @@ static ANALLOC_NOINLINE int free_slow(struct analloc *a, void *ptr)
 }
 
 /*
- * The common free, inline and without a stack frame: no hooks or fills, no
- * reserved ranges, a live block of a cached order whose list has room and
- * whose table entry is unused.  It makes the same checks as block_lookup,
+ * The common free, without a stack frame: no hooks or fills, no reserved
+ * ranges, a live block below order 6 of a cached order, whose list has room
+ * and whose bucket a free entry.  It makes the same checks as block_lookup,
  * in the same order, and changes nothing until all have passed; anything
  * else goes to free_slow, which starts over.
  */
 int analloc_free(analloc_t a, void *ptr)
 {
-    if (a == NULL || !ANALLOC_LIKELY(ptr != NULL))
+    if (a == NULL || !ANALLOC_LIKELY(ptr != NULL) || a->internal.magic != AN_MAGIC_FAST)
         return free_slow(a, ptr);
     struct analloc_internal *s = &a->internal;
     uintptr_t addr = (uintptr_t)ptr, pfn = addr >> s->shift;
-    if (s->magic != AN_MAGIC_FAST || pfn - s->lo >= s->hi - s->lo || (addr & (a->page - 1u)) != 0)
+    if (pfn - s->lo >= s->hi - s->lo || (addr & (a->page - 1u)) != 0)
         return free_slow(a, ptr);
-    unsigned k = block_order(s, pfn);
-    uintptr_t j = pfn >> k;
-    if (k >= s->cache_orders || (j << k) != pfn || node_free(s, k, j))
+    /* block_order's first word (depth >= 1: mode_magic); none of the
+     * page's ancestors below order 7 split: a block of order >= 6. */
+    uint64_t path = s->words[(size_t)(ORDER_SPLIT(s, 1) + (uint64_t)(pfn >> SPLIT_SPAN))] &
+                    an_split_path[pfn & 63u];
+    if (path == 0)
         return free_slow(a, ptr);
-    unsigned e = block_entry(s, k, pfn), n = (unsigned)CACHE_COUNT(s, k);
-    if (CACHE_KEY(s, e) != 0 || n == s->cache_slots)
-        return free_slow(a, ptr); /* cached already (a double free), or an eviction */
-    CACHE_SLOT(s, k, n) = pfn;
-    CACHE_COUNT(s, k) = n + 1u;
-    CACHE_KEY(s, e) = cache_key(pfn, k);
-    s->cached_blocks++;
-    s->free_pages += pages_of(k);
-    s->live_blocks--;
+    unsigned k = 5u - bv_msb_word(bv_msb_word(path));
+    if (k >= s->cache_orders || (pfn & (pages_of(k) - 1u)) != 0)
+        return free_slow(a, ptr);
+    uint64_t key = block_key(s, k, pfn);
+    unsigned b = key_bucket(s, key), n = (unsigned)CACHE_COUNT(s, k);
+    uint64_t e0 = CACHE_KEY(s, b), e1 = CACHE_KEY(s, b + 1u);
+    if (bv_test(s->words, (size_t)key) || e0 == key || e1 == key)
+        return free_slow(a, ptr); /* free, or cached: a double free */
+    if ((e0 != 0 && e1 != 0) || n == s->cache_slots)
+        return free_slow(a, ptr); /* a block must merge first */
+    cache_put(s, k, key, b + (e0 != 0));
     return ANALLOC_OK;
 }
 
@@ -1116,13 +1145,11 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     }
     if (to <= k) {
         block_shrink(s, pfn, k, to);
-        s->free_pages += pages_of(k) - pages_of(to);
         unlock(s);
         return ptr;
     }
     /* A cached buddy looks used to block_grow: merge the cache and retry. */
     if (block_grow(s, pfn, k, to) || (cache_drain(s) && block_grow(s, pfn, k, to))) {
-        s->free_pages -= pages_of(to) - pages_of(k);
         unsigned poison = s->poison;
         unlock(s);
         if (poison != 0)
@@ -1262,7 +1289,6 @@ int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
     } else {
         range_insert(s, i, r0, r1);
     }
-    s->free_pages -= (size_t)(r1 - r0);
     s->reserved_pages += (size_t)(r1 - r0);
     unsigned poison = s->poison;
     unlock(s);
@@ -1337,7 +1363,6 @@ int analloc_release(analloc_t a, uintptr_t addr, size_t size)
         RANGE_END(s, i) = r0;
         range_insert(s, i + 1u, r1, e1);
     }
-    s->free_pages += (size_t)(r1 - r0);
     s->reserved_pages -= (size_t)(r1 - r0);
     unlock(s);
     return ANALLOC_OK;

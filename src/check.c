@@ -58,7 +58,8 @@ static int check_fields(const struct analloc *a)
         known = ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH;
     CORRUPT_IF((flags & ~known) != 0 || (s->poison >> 24) != 0 || (flags == 0 && s->poison != 0));
     CORRUPT_IF(s->free_pages > (size_t)(s->hi - s->lo) ||
-               s->reserved_pages > (size_t)(s->hi - s->lo));
+               s->reserved_pages > (size_t)(s->hi - s->lo) ||
+               s->taken_blocks > (size_t)(s->hi - s->lo));
     return ANALLOC_OK;
 }
 
@@ -66,6 +67,35 @@ static int check_fields(const struct analloc *a)
 static bool padding_clear(const uint64_t *v, size_t bits)
 {
     return bits % WORD_BITS == 0 || (v[bits / WORD_BITS] & bv_mask_from(bits % WORD_BITS)) == 0;
+}
+
+/* The bits of a split word that belong to nodes: level `base`, group q. */
+static uint64_t split_word_nodes(const struct analloc_internal *s, unsigned base, uintptr_t q)
+{
+    uint64_t mask = 0;
+    for (unsigned r = 1; r <= SPLIT_SPAN && base + r <= s->depth; r++) {
+        unsigned k = base + r, shift = SPLIT_SPAN - r;
+        uintptr_t first = q << shift, last = first + ((63u >> r)); /* the group's nodes of order k */
+        if (first < (s->lo >> k))
+            first = s->lo >> k;
+        if (last > ((s->hi - 1u) >> k))
+            last = (s->hi - 1u) >> k;
+        for (uintptr_t j = first; j <= last; j++)
+            mask |= bv_mask((64u >> r) | ((unsigned)j & (63u >> r)));
+    }
+    return mask;
+}
+
+/* No split word has a bit set that belongs to no node (bit 0, a node
+ * outside the arena, an order above D). */
+static int check_split_padding(const struct analloc_internal *s)
+{
+    for (unsigned base = 0; base < s->depth; base += SPLIT_SPAN) {
+        for (uintptr_t q = s->lo >> (base + SPLIT_SPAN); q <= (s->hi - 1u) >> (base + SPLIT_SPAN); q++)
+            CORRUPT_IF((s->words[(size_t)(ORDER_SPLIT(s, base + 1u) + q)] &
+                        ~split_word_nodes(s, base, q)) != 0);
+    }
+    return ANALLOC_OK;
 }
 
 /* The order table's run starts and end row, the padding and the summary
@@ -77,10 +107,7 @@ static int check_index(const struct analloc_internal *s)
         CORRUPT_IF(ORDER_START(s, k) != first);
         uint64_t base = (uint64_t)first - (uint64_t)(s->lo >> k) + s->level_word[0] * WORD_BITS;
         CORRUPT_IF(ORDER_BASE(s, k) != base);
-        CORRUPT_IF(ORDER_SPLIT(s, k) != (k == 0 ? 0
-                                                : base - ORDER_START(s, 1) -
-                                                      s->level_word[0] * WORD_BITS +
-                                                      s->split_word * WORD_BITS));
+        CORRUPT_IF(ORDER_SPLIT(s, k) != (k == 0 ? 0 : split_origin(s->lo, s->hi, s->split_word, k)));
         first += order_nodes(s->lo, s->hi, k);
     }
     CORRUPT_IF(ORDER_START(s, s->depth + 1u) != first);
@@ -91,8 +118,7 @@ static int check_index(const struct analloc_internal *s)
         for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
             CORRUPT_IF((bv_test(level_words(s, l), b) != 0) != (level_words(s, l - 1u)[b] != 0));
     }
-    CORRUPT_IF(!padding_clear(s->words + s->split_word, first - order_nodes(s->lo, s->hi, 0)));
-    return ANALLOC_OK;
+    return check_split_padding(s);
 }
 
 /* Does node (k, j) straddle an edge of the arena? */
@@ -133,13 +159,9 @@ static int check_tree(const struct analloc_internal *s, size_t reserved_blocks)
     /* Blocks tile the arena whenever the checks above pass, so the used
      * pages are what the free ones leave. */
     ANALLOC_ASSERT(free_pages + live_pages == (size_t)(s->hi - s->lo));
-    /* Cached blocks look like live blocks (check_cache vouches for that)
-     * but count as free. */
-    size_t cached_pages = 0;
-    for (unsigned k = 0; k < s->cache_orders; k++)
-        cached_pages += (size_t)CACHE_COUNT(s, k) << k;
-    CORRUPT_IF(live != s->live_blocks + s->cached_blocks + reserved_blocks ||
-               free_pages + cached_pages != s->free_pages);
+    /* Cached blocks look like live blocks (check_cache vouches for that):
+     * both are taken blocks. */
+    CORRUPT_IF(live != s->taken_blocks + reserved_blocks || free_pages != s->free_pages);
     return ANALLOC_OK;
 }
 
@@ -173,32 +195,39 @@ static int check_ranges(const struct analloc_internal *s, size_t *blocks)
 }
 
 /* The block cache: each list holds its count of distinct blocks of its
- * order that look used, each with its key at its own table entry; no other
- * table entry and no slot past a count is in use.  Counts are validated
- * before they bound a loop. */
+ * order that look used, each with its key in an entry of its own bucket
+ * that the slot names; no other table entry and no slot past a count is in
+ * use.  Counts and entries are validated before they bound a loop or index
+ * the table. */
 static int check_cache(const struct analloc_internal *s)
 {
     uint64_t listed = 0, keys = 0;
-    for (size_t e = 0; e < (size_t)1 << s->cache_bits; e++)
+    size_t entries = (size_t)1 << s->cache_bits;
+    for (size_t e = 0; e < entries; e++)
         keys += CACHE_KEY(s, e) != 0;
     for (unsigned k = 0; k < s->cache_orders; k++) {
         uint64_t n = CACHE_COUNT(s, k);
         CORRUPT_IF(n > s->cache_slots);
         for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++) {
-            uint64_t pfn = CACHE_SLOT(s, k, i);
+            uint64_t slot = CACHE_SLOT(s, k, i);
             if (i >= n) {
-                CORRUPT_IF(pfn != 0);
+                CORRUPT_IF(slot != 0);
                 continue;
             }
-            CORRUPT_IF(pfn < s->lo || pfn >= s->hi || ((pfn >> k) << k) != pfn);
-            CORRUPT_IF(block_order(s, (uintptr_t)pfn) != k || node_free(s, k, (uintptr_t)pfn >> k));
-            CORRUPT_IF(!block_cached(s, k, (uintptr_t)pfn)); /* its key, at its entry */
+            CORRUPT_IF(slot == 0 || slot > entries);
+            uint64_t key = CACHE_KEY(s, slot - 1u);
+            CORRUPT_IF(key < ORDER_BASE(s, k) + (s->lo >> k) ||
+                       key > ORDER_BASE(s, k) + ((s->hi - 1u) >> k)); /* a node of order k */
+            uintptr_t pfn = key_page(s, k, key);
+            CORRUPT_IF(pfn < s->lo || pfn >= s->hi); /* the node lies inside the arena */
+            CORRUPT_IF(block_order(s, pfn) != k || node_free(s, k, pfn >> k));
+            CORRUPT_IF(key_bucket(s, key) != ((slot - 1u) & ~(uint64_t)1)); /* its own bucket */
             for (unsigned later = i + 1u; later < n; later++)
-                CORRUPT_IF(CACHE_SLOT(s, k, later) == pfn);
+                CORRUPT_IF(CACHE_SLOT(s, k, later) == slot);
         }
         listed += n;
     }
-    CORRUPT_IF(listed != keys || listed != s->cached_blocks); /* no key without a listed block */
+    CORRUPT_IF(listed != keys); /* no key without a listed block */
     return ANALLOC_OK;
 }
 

@@ -54,7 +54,7 @@ size_t analloc_free_bytes(const struct analloc *a)
     if (!is_setup(a))
         return 0;
     lock(&a->internal);
-    size_t bytes = a->internal.free_pages << a->internal.shift;
+    size_t bytes = available_pages(&a->internal) << a->internal.shift;
     unlock(&a->internal);
     return bytes;
 }
@@ -82,22 +82,19 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
     struct analloc_stats out;
     bytes_fill(&out, 0, sizeof out); /* no initialiser: it would be a memset call */
     lock(s);
-    size_t cached_pages = 0;
-    for (unsigned k = 0; k < s->cache_orders; k++) {
+    for (unsigned k = 0; k < s->cache_orders; k++)
         out.cached_blocks_of_order[k] = (size_t)CACHE_COUNT(s, k);
-        cached_pages += (size_t)CACHE_COUNT(s, k) << k;
-    }
     for (unsigned k = 0; k <= s->depth; k++)
         out.free_blocks_of_order[k] = (size_t)ORDER_FREE(s, k);
     out.page = a->page;
     out.depth = s->depth;
     out.managed_bytes = a->managed;
-    out.free_bytes = s->free_pages << s->shift;
-    out.cached_bytes = cached_pages << s->shift;
+    out.free_bytes = available_pages(s) << s->shift;
+    out.cached_bytes = cached_pages(s) << s->shift;
     out.reserved_bytes = s->reserved_pages << s->shift;
     out.used_bytes = a->managed - out.free_bytes - out.reserved_bytes;
-    out.live_blocks = s->live_blocks;
-    out.cached_blocks = s->cached_blocks;
+    out.live_blocks = live_blocks(s);
+    out.cached_blocks = cached_blocks(s);
     out.reserved_ranges = s->ranges;
     out.largest_free = largest_free_block(a);
     out.meta_bytes = s->meta_bytes;
@@ -128,7 +125,7 @@ int analloc_frag_index(const struct analloc *a, unsigned order)
         if (k >= order)
             suitable += n;
     }
-    uint64_t free_pages = s->free_pages;
+    uint64_t free_pages = available_pages(s);
     unlock(s);
     if (blocks == 0)
         return 0; /* nothing free: no fragmentation to speak of (Linux's answer) */
@@ -255,15 +252,15 @@ static void dump_summary(const struct analloc *a, void (*out)(void *ctx, const c
 
     t->len = 0;
     line_str(t, "  free ");
-    line_uint(t, s->free_pages << s->shift, 0);
+    line_uint(t, available_pages(s) << s->shift, 0);
     line_str(t, " B of ");
     line_uint(t, a->managed, 0);
     line_str(t, " B, largest free block ");
     line_uint(t, largest_free_block(a), 0);
     line_str(t, " B, live blocks ");
-    line_uint(t, s->live_blocks, 0);
+    line_uint(t, live_blocks(s), 0);
     line_str(t, ", cached blocks ");
-    line_uint(t, s->cached_blocks, 0);
+    line_uint(t, cached_blocks(s), 0);
     out(ctx, t->buf);
 
     t->len = 0;

@@ -21,7 +21,7 @@
  * per order (analloc_set_cache).  A table, where each cached block has one
  * entry found from its page number, tells in O(1) whether a block is cached;
  * it has an entry for each node up to ANALLOC_CACHE_TABLE (a power of two);
- * a block whose entry is taken makes the block there merge. */
+ * a block whose bucket of two entries is full makes a block there merge. */
 #ifndef ANALLOC_CACHE_ORDERS
 #define ANALLOC_CACHE_ORDERS 8
 #endif
@@ -67,15 +67,18 @@ _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
  *     the index and zeros.
  *   cache lists, at `cache`: per cached order k (min(ANALLOC_CACHE_ORDERS,
  *     depth + 1) of them), CACHE_COUNT (blocks in the list) and
- *     CACHE_SLOT(s, k, i), the first page of its i-th block (0 the oldest);
- *     0 in every slot not in use.
+ *     CACHE_SLOT(s, k, i), 1 + the table entry of its i-th block (0 the
+ *     oldest); 0 in every slot not in use.
  *   cache table, at `table`: 2^cache_bits entries: CACHE_KEY(s, e), the key
- *     of the cached block whose entry is e (cache_key, cache_entry), or 0.
+ *     of a cached block, in one of the two entries of its bucket
+ *     (cache_bucket), or 0.  The key is the block's node's free bit counted
+ *     from `words` (ORDER_BASE + j: never 0, the order table comes first).
  *   range table, right after it: RANGE_FIRST(s, i) and RANGE_END(s, i), the
  *     pages [first, end) of the i-th reserved range, sorted, disjoint and
  *     never adjacent; 0 in every entry not in use.
  */
 #define ORDER_ROW 5u
+#define SPLIT_SPAN 6u /* orders per split word (src/internal.h, split_bit) */
 #define CACHE_LIST ((size_t)1u + ANALLOC_CACHE_MAX) /* words per list */
 #define RANGE_WORDS ((size_t)ANALLOC_RESERVE_MAX * 2u)
 
@@ -100,22 +103,20 @@ static inline unsigned cache_table_bits(size_t n)
     return bits;
 }
 
-/* A cached block's key in the table: never 0. */
-static inline uint64_t cache_key(uintptr_t pfn, unsigned k)
-{
-    return (uint64_t)pfn << 6 | (uint64_t)(k + 1u);
-}
-
-/* The table entry of a cached block, from its node's index bit (ORDER_START
- * + its number within its order: the same for arenas of the same shape at
- * any address): (node * mul mod 2^32) >> shift.  A table with room for every
- * node uses the index itself (mul 1, shift 0: no collision); a larger
- * arena's nodes are spread by Fibonacci hashing (mul 0x9E3779B1, shift
- * 32 - log2 of the entries).  32-bit arithmetic on every target. */
+/*
+ * The bucket of a cached block in the table: the first of two entries, from
+ * its node's free bit counted from `words` (node_free's ORDER_BASE + j; the
+ * same for arenas of the same shape at any address):
+ *     ((node * mul) mod 2^32) >> shift, even,   shift = 32 - log2(entries).
+ * A table with room for every node takes the node modulo the entries (mul
+ * 2^shift), so a bucket serves two nodes and never overflows; a larger
+ * arena's nodes are spread by Fibonacci hashing (mul 0x9E3779B1).  32-bit
+ * arithmetic on every target.
+ */
 #define CACHE_FIB 0x9E3779B1u
-static inline unsigned cache_entry(uint64_t node, uint32_t mul, unsigned shift)
+static inline unsigned cache_bucket(uint64_t node, uint32_t mul, unsigned shift)
 {
-    return (unsigned)(((uint32_t)node * mul) >> shift);
+    return (unsigned)(((uint32_t)node * mul) >> shift) & ~1u;
 }
 
 #endif /* ANALLOC_LAYOUT_H */

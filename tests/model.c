@@ -184,6 +184,7 @@ struct run {
     unsigned cache_slots;                   /* the block cache, per order: */
     unsigned ncached[ANALLOC_CACHE_ORDERS];
     uintptr_t cached[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* [k][0] the oldest */
+    unsigned cached_entry[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* its table entry */
     unsigned cached_blocks;
     size_t cached_pages;
     unsigned cache_bits;                    /* log2 of the cache table's entries */
@@ -461,47 +462,63 @@ static const struct gaps *gaps(struct run *r)
 static void cache_remove(struct run *r, unsigned k, unsigned x)
 {
     uintptr_t *list = r->cached[k];
+    unsigned *entry = r->cached_entry[k];
     memmove(&list[x], &list[x + 1u], (r->ncached[k] - x - 1u) * sizeof list[0]);
+    memmove(&entry[x], &entry[x + 1u], (r->ncached[k] - x - 1u) * sizeof entry[0]);
     r->ncached[k]--;
     r->cached_blocks--;
     r->cached_pages -= (size_t)pages_of(k);
     r->gaps_valid = false;
 }
 
-/* The cache table entry of the order-k block at page pfn: from the node's
- * index bit, the count of nodes of lower orders plus its number within its
- * order (src/layout.h, cache_entry). */
-static unsigned model_entry(const struct run *r, unsigned k, uintptr_t pfn)
+static uint64_t order_nodes_of(const struct run *r, unsigned m)
 {
-    uint64_t node = 0;
-    for (unsigned m = 0; m < k; m++)
-        node += (uint64_t)(((r->hi - 1u) >> m) - (r->lo >> m) + 1u);
-    node += (uint64_t)((pfn >> k) - (r->lo >> k));
-    uint64_t nodes = 0; /* all orders' */
-    for (unsigned m = 0; m <= r->depth; m++)
-        nodes += (uint64_t)(((r->hi - 1u) >> m) - (r->lo >> m) + 1u);
+    return (uint64_t)(((r->hi - 1u) >> m) - (r->lo >> m) + 1u);
+}
+
+/* The cache table bucket of the order-k block at page pfn (src/layout.h,
+ * cache_bucket): the engine hashes the node's free bit counted from the
+ * metadata's first word, behind the fixed tables (the order table, the
+ * cache's lists and table, the range table) and the lower orders' bits. */
+static unsigned model_bucket(const struct run *r, unsigned k, uintptr_t pfn)
+{
+    unsigned lists = r->depth + 1u < ANALLOC_CACHE_ORDERS ? r->depth + 1u : ANALLOC_CACHE_ORDERS;
+    uint64_t fixed = ORDER_ROW * (r->depth + 2u) + lists * CACHE_LIST +
+                     ((uint64_t)1 << r->cache_bits) + RANGE_WORDS;
+    uint64_t node = fixed * 64u + (uint64_t)((pfn >> k) - (r->lo >> k)), nodes = 0;
+    for (unsigned m = 0; m <= r->depth; m++) {
+        node += m < k ? order_nodes_of(r, m) : 0;
+        nodes += order_nodes_of(r, m);
+    }
+    unsigned shift = 32u - r->cache_bits;
     bool room = nodes <= ((uint64_t)1 << r->cache_bits);
-    return cache_entry(node, room ? 1u : CACHE_FIB, room ? 0u : 32u - r->cache_bits);
+    return cache_bucket(node, room ? (uint32_t)1 << shift : CACHE_FIB, shift);
 }
 
 /* A block of a cached order k was freed into the cache (cache_slots > 0).
- * First the cached block whose table entry it needs (the engine's
- * cache_entry: one block per entry) goes back, then the oldest of a full
- * list. */
+ * Its key goes into a free entry of its bucket of two; if both are taken,
+ * the block in the first one goes back (merges) and leaves it.  Then, if
+ * the list is full, its oldest block goes back. */
 static void cache_put(struct run *r, unsigned k, uintptr_t pfn)
 {
-    uintptr_t *list = r->cached[k];
-    unsigned e = model_entry(r, k, pfn);
+    unsigned b = model_bucket(r, k, pfn), e = b, taken = 0, at_c = 0, at_x = 0;
     for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
-        for (unsigned x = 0; x < r->ncached[c]; x++)
-            if (model_entry(r, c, r->cached[c][x]) == e) {
-                cache_remove(r, c, x);
-                c = ANALLOC_CACHE_ORDERS; /* at most one */
-                break;
+        for (unsigned x = 0; x < r->ncached[c]; x++) {
+            if (r->cached_entry[c][x] == b) {
+                taken |= 1u;
+                at_c = c;
+                at_x = x;
             }
+            taken |= (r->cached_entry[c][x] == b + 1u) << 1;
+        }
+    if (taken == 1u)
+        e = b + 1u;
+    else if (taken == 3u)
+        cache_remove(r, at_c, at_x);
     if (r->ncached[k] == r->cache_slots) /* the oldest goes back */
         cache_remove(r, k, 0);
-    list[r->ncached[k]++] = pfn;
+    r->cached_entry[k][r->ncached[k]] = e;
+    r->cached[k][r->ncached[k]++] = pfn;
     r->cached_blocks++;
     r->cached_pages += (size_t)pages_of(k);
     r->gaps_valid = false;

@@ -2192,8 +2192,8 @@ static void test_check_counters(void **state)
     CORRUPT(TI_FREE_PAGES(&A)++, TI_FREE_PAGES(&A)--, "free_pages + 1");
     CORRUPT(TI_FREE_PAGES(&A)--, TI_FREE_PAGES(&A)++, "free_pages - 1");
     CORRUPT(TI_FREE_PAGES(&A) += 64, TI_FREE_PAGES(&A) -= 64, "free_pages + 64");
-    CORRUPT(TI_LIVE_BLOCKS(&A)++, TI_LIVE_BLOCKS(&A)--, "live_blocks + 1");
-    CORRUPT(TI_LIVE_BLOCKS(&A)--, TI_LIVE_BLOCKS(&A)++, "live_blocks - 1");
+    CORRUPT(TI_TAKEN_BLOCKS(&A)++, TI_TAKEN_BLOCKS(&A)--, "taken_blocks + 1");
+    CORRUPT(TI_TAKEN_BLOCKS(&A)--, TI_TAKEN_BLOCKS(&A)++, "taken_blocks - 1");
     for (k = 0; k < 64; k++) {
         char what[48];
         snprintf(what, sizeof what, "free_orders bit %u", k);

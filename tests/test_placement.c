@@ -399,7 +399,7 @@ static void *expect_(analloc_t a, struct shadow *sh, enum fn f, size_t size, siz
         if (!drained)
             snap_same_(&sn, a, fn_name(f), file, line);
         else if (TI_CACHED_BLOCKS(a) != 0) {
-            print_error("%s:%d: a failed request left %u blocks in the cache\n", file, line,
+            print_error("%s:%d: a failed request left %zu blocks in the cache\n", file, line,
                         TI_CACHED_BLOCKS(a));
             _fail(file, line);
         }
