@@ -165,7 +165,9 @@ static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintp
     L->cache_shift = 32u - L->cache_bits;
     L->cache_mul = room ? (uint32_t)1 << L->cache_shift : CACHE_FIB;
     L->cache_word = ORDER_ROW * ((size_t)depth + 2u);
-    L->table_word = L->cache_word + L->cache_orders * CACHE_LIST;
+    L->table_word = L->cache_word;
+    for (unsigned k = 0; k < L->cache_orders; k++)
+        L->table_word += 1u + cache_cap(ANALLOC_CACHE_MAX, k); /* a count, the slots */
     size_t w = L->table_word + ((size_t)1 << L->cache_bits) + RANGE_WORDS;
     L->fixed_words = w;
     L->levels = 0;
@@ -495,14 +497,13 @@ static ANALLOC_NOINLINE void cache_evict_entry(struct analloc_internal *s, unsig
     cache_evict(s, k, i);
 }
 
-/* The entry of bucket b (cache_bucket) where a block can go: a free one,
- * else the first, whose block merges now. */
-static ANALLOC_NOINLINE unsigned cache_make_room(struct analloc_internal *s, unsigned b)
+/* The entry of bucket b (cache_bucket) where a block can go: the first
+ * free one, else the first, whose block merges now. */
+static unsigned cache_make_room(struct analloc_internal *s, unsigned b)
 {
-    if (CACHE_KEY(s, b) == 0)
-        return b;
-    if (CACHE_KEY(s, b + 1u) == 0)
-        return b + 1u;
+    for (unsigned w = 0; w < CACHE_WAYS; w++)
+        if (CACHE_KEY(s, b + w) == 0)
+            return b + w;
     cache_evict_entry(s, b);
     return b;
 }
@@ -517,15 +518,56 @@ static ANALLOC_INLINE void cache_put(struct analloc_internal *s, unsigned k, uin
     CACHE_KEY(s, e) = key;
 }
 
-/* Keep the free block of order k at pfn in the cache (k is cached, and
- * cache_slots > 0; the block is not cached yet). */
+/* Blocks a refill takes or a spill gives back at once: half of order k's
+ * list. */
+static unsigned cache_batch(const struct analloc_internal *s, unsigned k)
+{
+    unsigned cap = (unsigned)ORDER_CAP(s, k);
+    return cap > 1u ? cap / 2u : 1u;
+}
+
+/* List k is full: its cache_batch oldest blocks merge, oldest first. */
+static ANALLOC_NOINLINE void cache_spill(struct analloc_internal *s, unsigned k)
+{
+    unsigned n = (unsigned)CACHE_COUNT(s, k), out = cache_batch(s, k);
+    for (unsigned i = 0; i < out; i++) {
+        unsigned e = cache_slot_entry(s, k, i);
+        uintptr_t pfn = key_page(s, k, CACHE_KEY(s, e));
+        CACHE_KEY(s, e) = 0;
+        block_give_back(s, k, pfn);
+    }
+    for (unsigned i = out; i < n; i++)
+        CACHE_SLOT(s, k, i - out) = CACHE_SLOT(s, k, i);
+    for (unsigned i = n - out; i < n; i++)
+        CACHE_SLOT(s, k, i) = 0;
+    CACHE_COUNT(s, k) = n - out;
+}
+
+/* Keep the free block of order k at pfn in the cache (order k has a list
+ * with room for one at least: order_cached; the block is not cached yet). */
 static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
 {
     uint64_t key = block_key(s, k, pfn);
     unsigned e = cache_make_room(s, key_bucket(s, key));
-    if (CACHE_COUNT(s, k) == s->cache_slots)
-        cache_evict(s, k, 0); /* the oldest */
+    if (CACHE_COUNT(s, k) == ORDER_CAP(s, k))
+        cache_spill(s, k);
     cache_put(s, k, key, e);
+}
+
+/* List k is empty (order_cached): take cache_batch blocks from the buddy
+ * system, lowest first; hand out the first and keep the others (the last
+ * taken on top).  Returns the first page, 0 if none. */
+static ANALLOC_NOINLINE uintptr_t cache_refill(struct analloc_internal *s, unsigned k)
+{
+    uintptr_t first = block_take(s, k);
+    for (unsigned i = 1, n = cache_batch(s, k); first != 0 && i < n; i++) {
+        uintptr_t pfn = block_take(s, k);
+        if (pfn == 0)
+            break;
+        s->taken_blocks++;
+        cache_push(s, k, pfn);
+    }
+    return first;
 }
 
 /* Give every cached block back to the buddy system (merging; the merged
@@ -548,7 +590,7 @@ static bool cache_drain(struct analloc_internal *s)
  * is cached and the cache is on, else merged at once. */
 static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, uintptr_t pfn, bool cache)
 {
-    if (cache && k < s->cache_orders && s->cache_slots != 0)
+    if (cache && order_cached(s, k))
         cache_push(s, k, pfn);
     else
         block_give_back(s, k, pfn);
@@ -596,10 +638,10 @@ static ANALLOC_NOINLINE int report(const struct analloc_internal *s, int error, 
 /* The order that holds `size` bytes; depth + 1 if none does. */
 static unsigned order_for(const struct analloc *a, size_t size)
 {
-    if (size <= a->page)
-        return 0;
-    size_t pages_minus_one = (size - 1u) >> a->internal.shift;
-    unsigned k = log2_floor(pages_minus_one) + 1u;
+    /* The bit width of (pages - 1), without a branch on the size (mixed
+     * sizes would mispredict it): 0 for a page or less, size 0 included. */
+    size_t pages_minus_one = (size - (size != 0)) >> a->internal.shift;
+    unsigned k = (pages_minus_one != 0) + log2_floor(pages_minus_one | 1u);
     return k <= a->internal.depth ? k : a->internal.depth + 1u;
 }
 
@@ -830,6 +872,8 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
         ORDER_START(s, k) = first;
         ORDER_BASE(s, k) = (uint64_t)first - (uint64_t)(lo >> k) + L->level_word[0] * WORD_BITS;
         ORDER_SPLIT(s, k) = k == 0 ? 0 : split_origin(lo, hi, L->split_word, k);
+        ORDER_LIST(s, k) = k < L->cache_orders ? list_origin(L->cache_word, k) : 0;
+        ORDER_CAP(s, k) = k < L->cache_orders ? cache_cap(ANALLOC_CACHE_DEFAULT, k) : 0;
         first += order_nodes(lo, hi, k);
         ORDER_LOWEST(s, k) = first; /* no free block yet */
     }
@@ -952,9 +996,10 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
  * system's, merging the cache first if it has none.  0 if there is none. */
 static ANALLOC_INLINE uintptr_t alloc_locked(struct analloc_internal *s, unsigned k)
 {
-    if (k < s->cache_orders && CACHE_COUNT(s, k) != 0)
+    bool cached = order_cached(s, k);
+    if (cached && CACHE_COUNT(s, k) != 0)
         return cache_pop(s, k);
-    uintptr_t pfn = block_take(s, k);
+    uintptr_t pfn = cached ? cache_refill(s, k) : block_take(s, k);
     if (pfn == 0 && cache_drain(s))
         pfn = block_take(s, k);
     s->taken_blocks += pfn != 0;
@@ -978,19 +1023,26 @@ static ANALLOC_NOINLINE void *alloc_slow(struct analloc *a, size_t size)
     return pfn == 0 ? NULL : page_ptr(s, pfn);
 }
 
-/* The common allocation, inline and without a stack frame: no hooks or
- * fills, a cached block of the order; anything else goes to alloc_slow. */
+/* The common allocation, without a stack frame: no hooks or fills, a
+ * cached block of the order; anything else goes to alloc_slow.  An order
+ * without a list (or too large: the sentinel row) has ORDER_LIST 0, and
+ * word 0 (ORDER_START(0)) is 0: an empty list. */
 void *analloc_alloc(analloc_t a, size_t size)
 {
-    if (a == NULL)
+    if (a == NULL || a->internal.magic != AN_MAGIC_FAST)
         return alloc_slow(a, size);
     struct analloc_internal *s = &a->internal;
-    if (s->magic != AN_MAGIC_FAST)
+    uint64_t *words = s->words;
+    unsigned k = order_for(a, size); /* <= depth + 1 */
+    size_t list = (size_t)ORDER_LIST(s, k), n = (size_t)words[list];
+    if (n == 0)
         return alloc_slow(a, size);
-    unsigned k = order_for(a, size);
-    if (k >= s->cache_orders || CACHE_COUNT(s, k) == 0)
-        return alloc_slow(a, size);
-    return page_ptr(s, cache_pop(s, k));
+    unsigned e = (unsigned)words[list + n] - 1u; /* the newest: slot n - 1 */
+    uint64_t key = CACHE_KEY(s, e);
+    CACHE_KEY(s, e) = 0;
+    words[list + n] = 0;
+    words[list] = n - 1u;
+    return page_ptr(s, key_page(s, k, key));
 }
 
 void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
@@ -1077,36 +1129,45 @@ static ANALLOC_NOINLINE int free_slow(struct analloc *a, void *ptr)
 
 /*
  * The common free, without a stack frame: no hooks or fills, no reserved
- * ranges, a live block below order 6 of a cached order, whose list has room
- * and whose bucket a free entry.  It makes the same checks as block_lookup,
- * in the same order, and changes nothing until all have passed; anything
- * else goes to free_slow, which starts over.
+ * ranges, a live block of an order whose list has room (ORDER_CAP 0: no
+ * list), and a free entry in its bucket.  It makes the same checks as
+ * block_lookup, in the same order, and changes nothing until all have
+ * passed; anything else goes to free_slow, which starts over.
  */
+_Static_assert(CACHE_WAYS == 4, "analloc_free reads a bucket as four entries");
 int analloc_free(analloc_t a, void *ptr)
 {
     if (a == NULL || !ANALLOC_LIKELY(ptr != NULL) || a->internal.magic != AN_MAGIC_FAST)
         return free_slow(a, ptr);
     struct analloc_internal *s = &a->internal;
+    uint64_t *words = s->words;
     uintptr_t addr = (uintptr_t)ptr, pfn = addr >> s->shift;
     if (pfn - s->lo >= s->hi - s->lo || (addr & (a->page - 1u)) != 0)
         return free_slow(a, ptr);
-    /* block_order's first word (depth >= 1: mode_magic); none of the
-     * page's ancestors below order 7 split: a block of order >= 6. */
-    uint64_t path = s->words[(size_t)(ORDER_SPLIT(s, 1) + (uint64_t)(pfn >> SPLIT_SPAN))] &
+    /* block_order, its first split word peeled (depth >= 1: mode_magic) */
+    uint64_t path = words[(size_t)(ORDER_SPLIT(s, 1) + (uint64_t)(pfn >> SPLIT_SPAN))] &
                     an_split_path[pfn & 63u];
-    if (path == 0)
+    unsigned k = path != 0 ? 5u - bv_msb_word(bv_msb_word(path) | 1u) : block_order(s, pfn);
+    uintptr_t j = pfn >> k;
+    if ((j << k) != pfn)
         return free_slow(a, ptr);
-    unsigned k = 5u - bv_msb_word(bv_msb_word(path));
-    if (k >= s->cache_orders || (pfn & (pages_of(k) - 1u)) != 0)
-        return free_slow(a, ptr);
-    uint64_t key = block_key(s, k, pfn);
-    unsigned b = key_bucket(s, key), n = (unsigned)CACHE_COUNT(s, k);
-    uint64_t e0 = CACHE_KEY(s, b), e1 = CACHE_KEY(s, b + 1u);
-    if (bv_test(s->words, (size_t)key) || e0 == key || e1 == key)
-        return free_slow(a, ptr); /* free, or cached: a double free */
-    if ((e0 != 0 && e1 != 0) || n == s->cache_slots)
-        return free_slow(a, ptr); /* a block must merge first */
-    cache_put(s, k, key, b + (e0 != 0));
+    uint64_t key = ORDER_BASE(s, k) + j;
+    if (bv_test(words, (size_t)key))
+        return free_slow(a, ptr); /* free: a double free */
+    unsigned b = key_bucket(s, key);
+    const uint64_t *bucket = &CACHE_KEY(s, b);
+    if (bucket[0] == key || bucket[1] == key || bucket[2] == key || bucket[3] == key)
+        return free_slow(a, ptr); /* cached: a double free */
+    /* The first free way, without branches: buckets fill at random. */
+    unsigned empty = (unsigned)(bucket[0] == 0) | (unsigned)(bucket[1] == 0) << 1 |
+                     (unsigned)(bucket[2] == 0) << 2 | (unsigned)(bucket[3] == 0) << 3;
+    unsigned way = bv_ctz_word(empty | 16u); /* 4: none */
+    size_t list = (size_t)ORDER_LIST(s, k), n = (size_t)words[list];
+    if (way == CACHE_WAYS || n >= ORDER_CAP(s, k))
+        return free_slow(a, ptr); /* a cached block must merge first, or no list */
+    words[list + 1u + n] = b + way + 1u;
+    words[list] = n + 1u;
+    CACHE_KEY(s, b + way) = key;
     return ANALLOC_OK;
 }
 
@@ -1387,6 +1448,8 @@ int analloc_set_cache(analloc_t a, unsigned slots)
     lock(&a->internal);
     cache_drain(&a->internal);
     a->internal.cache_slots = slots;
+    for (unsigned k = 0; k < a->internal.cache_orders; k++)
+        ORDER_CAP(&a->internal, k) = cache_cap(slots, k);
     mode_update(&a->internal);
     unlock(&a->internal);
     return ANALLOC_OK;

@@ -108,11 +108,17 @@ static int check_index(const struct analloc_internal *s)
         uint64_t base = (uint64_t)first - (uint64_t)(s->lo >> k) + s->level_word[0] * WORD_BITS;
         CORRUPT_IF(ORDER_BASE(s, k) != base);
         CORRUPT_IF(ORDER_SPLIT(s, k) != (k == 0 ? 0 : split_origin(s->lo, s->hi, s->split_word, k)));
+        bool listed = k < s->cache_orders;
+        CORRUPT_IF(ORDER_LIST(s, k) != (listed ? list_origin(ORDER_ROW * (s->depth + 2u), k) : 0));
+        CORRUPT_IF(ORDER_CAP(s, k) != (listed ? cache_cap(s->cache_slots, k) : 0));
+        CORRUPT_IF(ORDER_SPARE(s, k) != 0);
         first += order_nodes(s->lo, s->hi, k);
     }
     CORRUPT_IF(ORDER_START(s, s->depth + 1u) != first);
     CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0 || ORDER_LOWEST(s, s->depth + 1u) != 0 ||
-               ORDER_BASE(s, s->depth + 1u) != 0 || ORDER_SPLIT(s, s->depth + 1u) != 0);
+               ORDER_BASE(s, s->depth + 1u) != 0 || ORDER_SPLIT(s, s->depth + 1u) != 0 ||
+               ORDER_LIST(s, s->depth + 1u) != 0 || ORDER_CAP(s, s->depth + 1u) != 0 ||
+               ORDER_SPARE(s, s->depth + 1u) != 0);
     for (unsigned l = 0; l < s->levels; l++) {
         CORRUPT_IF(!padding_clear(level_words(s, l), s->level_bits[l]));
         for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
@@ -207,8 +213,8 @@ static int check_cache(const struct analloc_internal *s)
         keys += CACHE_KEY(s, e) != 0;
     for (unsigned k = 0; k < s->cache_orders; k++) {
         uint64_t n = CACHE_COUNT(s, k);
-        CORRUPT_IF(n > s->cache_slots);
-        for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++) {
+        CORRUPT_IF(n > ORDER_CAP(s, k));
+        for (unsigned i = 0; i < cache_cap(ANALLOC_CACHE_MAX, k); i++) {
             uint64_t slot = CACHE_SLOT(s, k, i);
             if (i >= n) {
                 CORRUPT_IF(slot != 0);
@@ -221,7 +227,7 @@ static int check_cache(const struct analloc_internal *s)
             uintptr_t pfn = key_page(s, k, key);
             CORRUPT_IF(pfn < s->lo || pfn >= s->hi); /* the node lies inside the arena */
             CORRUPT_IF(block_order(s, pfn) != k || node_free(s, k, pfn >> k));
-            CORRUPT_IF(key_bucket(s, key) != ((slot - 1u) & ~(uint64_t)1)); /* its own bucket */
+            CORRUPT_IF(key_bucket(s, key) != ((slot - 1u) & ~(uint64_t)(CACHE_WAYS - 1u))); /* its own bucket */
             for (unsigned later = i + 1u; later < n; later++)
                 CORRUPT_IF(CACHE_SLOT(s, k, later) == slot);
         }

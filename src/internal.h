@@ -219,8 +219,8 @@ static ANALLOC_INLINE unsigned block_order(const struct analloc_internal *s, uin
     for (unsigned base = 0; base < s->depth; base += SPLIT_SPAN) {
         size_t word = (size_t)(ORDER_SPLIT(s, base + 1u) + (uint64_t)(pfn >> (base + SPLIT_SPAN)));
         uint64_t path = s->words[word] & an_split_path[(pfn >> base) & 63u];
-        if (path != 0)
-            return base + 5u - bv_msb_word(bv_msb_word(path)); /* bit (64 | p) >> r: r */
+        if (path != 0) /* the bit (64 | p) >> r, r = 6 - log2 of its place (>= 1) */
+            return base + 5u - bv_msb_word(bv_msb_word(path) | 1u);
     }
     return s->depth;
 }
@@ -243,6 +243,23 @@ static inline uint64_t split_origin(uintptr_t lo, uintptr_t hi, size_t split_wor
 }
 
 /* ---- The block cache and the range table, read-only ------------------------ */
+
+/* Where order k's cache list starts, counted from `words` (k < cache_orders):
+ * after the lists of the lower orders, each a count and its slots. */
+static inline size_t list_origin(size_t cache_word, unsigned k)
+{
+    size_t w = cache_word;
+    for (unsigned i = 0; i < k; i++)
+        w += 1u + cache_cap(ANALLOC_CACHE_MAX, i);
+    return w;
+}
+
+/* Does order k (<= depth) have a cache list with room for a block at the
+ * present setting? */
+static inline bool order_cached(const struct analloc_internal *s, unsigned k)
+{
+    return ORDER_CAP(s, k) != 0;
+}
 
 /* The cache table key of the order-k block at page pfn: its node's free
  * bit, counted from `words`; and back. */
@@ -269,7 +286,10 @@ static inline bool block_cached(const struct analloc_internal *s, unsigned k, ui
         return false;
     uint64_t key = block_key(s, k, pfn);
     unsigned b = key_bucket(s, key);
-    return CACHE_KEY(s, b) == key || CACHE_KEY(s, b + 1u) == key;
+    for (unsigned w = 0; w < CACHE_WAYS; w++)
+        if (CACHE_KEY(s, b + w) == key)
+            return true;
+    return false;
 }
 
 /* Index of the reserved range that holds page pfn, or of the first one after

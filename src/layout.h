@@ -16,23 +16,25 @@
  * library was built with. */
 
 /* The block cache: freed blocks of the ANALLOC_CACHE_ORDERS smallest orders
- * wait unmerged in per-order lists of up to ANALLOC_CACHE_MAX blocks, for the
- * next allocations of their order; setup enables ANALLOC_CACHE_DEFAULT slots
- * per order (analloc_set_cache).  A table, where each cached block has one
- * entry found from its page number, tells in O(1) whether a block is cached;
- * it has an entry for each node up to ANALLOC_CACHE_TABLE (a power of two);
- * a block whose bucket of two entries is full makes a block there merge. */
+ * wait unmerged in a list per order, for the next allocations of their
+ * order.  The list of order k holds up to cache_slots >> (k / 2) blocks
+ * (rarer and larger blocks wait in shorter lists); setup sets cache_slots
+ * to ANALLOC_CACHE_DEFAULT, analloc_set_cache to anything up to
+ * ANALLOC_CACHE_MAX.  A table where each cached block's key sits in one of
+ * the four entries of its bucket tells in O(1) whether a block is cached;
+ * it has up to ANALLOC_CACHE_TABLE entries (a power of two; fewer for a
+ * small arena: room for every node). */
 #ifndef ANALLOC_CACHE_ORDERS
 #define ANALLOC_CACHE_ORDERS 8
 #endif
 #ifndef ANALLOC_CACHE_MAX
-#define ANALLOC_CACHE_MAX 16
+#define ANALLOC_CACHE_MAX 128
 #endif
 #ifndef ANALLOC_CACHE_DEFAULT
 #define ANALLOC_CACHE_DEFAULT ANALLOC_CACHE_MAX
 #endif
 #ifndef ANALLOC_CACHE_TABLE
-#define ANALLOC_CACHE_TABLE 256
+#define ANALLOC_CACHE_TABLE 2048
 #endif
 /* Separate reserved page ranges an allocator can hold (analloc_reserve). */
 #ifndef ANALLOC_RESERVE_MAX
@@ -43,11 +45,11 @@
 
 _Static_assert(ANALLOC_CACHE_ORDERS >= 1 && ANALLOC_CACHE_ORDERS <= 32,
                "ANALLOC_CACHE_ORDERS: 1 to 32");
-_Static_assert(ANALLOC_CACHE_MAX >= 1 && ANALLOC_CACHE_MAX <= 32, "ANALLOC_CACHE_MAX: 1 to 32");
+_Static_assert(ANALLOC_CACHE_MAX >= 1 && ANALLOC_CACHE_MAX <= 1024, "ANALLOC_CACHE_MAX: 1 to 1024");
 _Static_assert(ANALLOC_CACHE_DEFAULT <= ANALLOC_CACHE_MAX, "ANALLOC_CACHE_DEFAULT too large");
-_Static_assert(ANALLOC_CACHE_TABLE >= 2 && ANALLOC_CACHE_TABLE <= 1024 &&
+_Static_assert(ANALLOC_CACHE_TABLE >= 4 && ANALLOC_CACHE_TABLE <= 65536 &&
                    (ANALLOC_CACHE_TABLE & (ANALLOC_CACHE_TABLE - 1)) == 0,
-               "ANALLOC_CACHE_TABLE: a power of two, 2 to 1024");
+               "ANALLOC_CACHE_TABLE: a power of two, 4 to 65536");
 
 _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
                "ANALLOC_RESERVE_MAX: 1 to 64");
@@ -60,26 +62,31 @@ _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
  *   order table, at `words`: a row per order k: the index bit where order k's
  *     run starts (ORDER_START), the number of free order-k blocks
  *     (ORDER_FREE), the index bit of the lowest of them (ORDER_LOWEST; the
- *     next order's start if none), and two sums that make a node's bits one
+ *     next order's start if none), two sums that make a node's bits one
  *     addition away: bit ORDER_BASE + j of the metadata (counted from
- *     `words`) is the free bit of node (k, j), bit ORDER_SPLIT + j its split
- *     bit (both modulo 2^64); the row after the last order holds the end of
- *     the index and zeros.
+ *     `words`) is the free bit of node (k, j), and ORDER_SPLIT + (j >> s)
+ *     the word of its split bit (src/internal.h, split_bit; both modulo
+ *     2^64), the word where order k's cache list starts (ORDER_LIST, 0 if
+ *     the order has none), the list's capacity at the present setting
+ *     (ORDER_CAP: cache_cap(cache_slots, k), 0 if none), and a zero, so
+ *     that a row is 64 bytes; the row after the last order holds the end
+ *     of the index and zeros.
  *   cache lists, at `cache`: per cached order k (min(ANALLOC_CACHE_ORDERS,
  *     depth + 1) of them), CACHE_COUNT (blocks in the list) and
- *     CACHE_SLOT(s, k, i), 1 + the table entry of its i-th block (0 the
- *     oldest); 0 in every slot not in use.
+ *     cache_cap(ANALLOC_CACHE_MAX, k) slots CACHE_SLOT(s, k, i): 1 + the
+ *     table entry of the list's i-th block (0 the oldest); 0 in every slot
+ *     not in use.
  *   cache table, at `table`: 2^cache_bits entries: CACHE_KEY(s, e), the key
- *     of a cached block, in one of the two entries of its bucket
+ *     of a cached block, in one of the CACHE_WAYS entries of its bucket
  *     (cache_bucket), or 0.  The key is the block's node's free bit counted
  *     from `words` (ORDER_BASE + j: never 0, the order table comes first).
  *   range table, right after it: RANGE_FIRST(s, i) and RANGE_END(s, i), the
  *     pages [first, end) of the i-th reserved range, sorted, disjoint and
  *     never adjacent; 0 in every entry not in use.
  */
-#define ORDER_ROW 5u
+#define ORDER_ROW 8u
 #define SPLIT_SPAN 6u /* orders per split word (src/internal.h, split_bit) */
-#define CACHE_LIST ((size_t)1u + ANALLOC_CACHE_MAX) /* words per list */
+#define CACHE_WAYS 4u /* entries per bucket of the cache table */
 #define RANGE_WORDS ((size_t)ANALLOC_RESERVE_MAX * 2u)
 
 #define ORDER_START(s, k) ((s)->words[ORDER_ROW * (size_t)(k)])
@@ -87,36 +94,47 @@ _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
 #define ORDER_LOWEST(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 2u])
 #define ORDER_BASE(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 3u])
 #define ORDER_SPLIT(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 4u])
-#define CACHE_COUNT(s, k) ((s)->cache[(size_t)(k) * CACHE_LIST])
-#define CACHE_SLOT(s, k, i) ((s)->cache[(size_t)(k) * CACHE_LIST + 1u + (i)])
+#define ORDER_LIST(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 5u])
+#define ORDER_CAP(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 6u])
+#define ORDER_SPARE(s, k) ((s)->words[ORDER_ROW * (size_t)(k) + 7u]) /* zero */
+#define CACHE_COUNT(s, k) ((s)->words[ORDER_LIST(s, k)])
+#define CACHE_SLOT(s, k, i) ((s)->words[ORDER_LIST(s, k) + 1u + (i)])
 #define CACHE_KEY(s, e) ((s)->table[(e)])
 #define RANGE_FIRST(s, i) ((s)->table[((size_t)1 << (s)->cache_bits) + 2u * (size_t)(i)])
 #define RANGE_END(s, i) ((s)->table[((size_t)1 << (s)->cache_bits) + 2u * (size_t)(i) + 1u])
 
+/* The capacity of order k's cache list with `slots` slots per list:
+ * halving every two orders.  (k < 32.) */
+static inline unsigned cache_cap(size_t slots, unsigned k)
+{
+    return (unsigned)(slots >> (k / 2u));
+}
+
 /* log2 of the cache table's entries for an arena of n pages (n >= 1): room
- * for every node (fewer than 2n), up to ANALLOC_CACHE_TABLE entries. */
+ * for every node (fewer than 2n), at least one bucket, up to
+ * ANALLOC_CACHE_TABLE entries. */
 static inline unsigned cache_table_bits(size_t n)
 {
-    unsigned bits = 1;
+    unsigned bits = 2;
     while (((size_t)1 << bits) < 2u * n && (2u << bits) <= ANALLOC_CACHE_TABLE)
         bits++;
     return bits;
 }
 
 /*
- * The bucket of a cached block in the table: the first of two entries, from
- * its node's free bit counted from `words` (node_free's ORDER_BASE + j; the
- * same for arenas of the same shape at any address):
- *     ((node * mul) mod 2^32) >> shift, even,   shift = 32 - log2(entries).
- * A table with room for every node takes the node modulo the entries (mul
- * 2^shift), so a bucket serves two nodes and never overflows; a larger
- * arena's nodes are spread by Fibonacci hashing (mul 0x9E3779B1).  32-bit
- * arithmetic on every target.
+ * The bucket of a cached block in the table: the first of CACHE_WAYS
+ * entries, from its node's free bit counted from `words` (node_free's
+ * ORDER_BASE + j; the same for arenas of the same shape at any address):
+ *     ((node * mul) mod 2^32) >> shift, rounded down to a bucket,
+ * with shift = 32 - log2(entries).  A table with room for every node takes
+ * the node modulo the entries (mul 2^shift), so a bucket serves four nodes
+ * and never overflows; a larger arena's nodes are spread by Fibonacci
+ * hashing (mul 0x9E3779B1).  32-bit arithmetic on every target.
  */
 #define CACHE_FIB 0x9E3779B1u
 static inline unsigned cache_bucket(uint64_t node, uint32_t mul, unsigned shift)
 {
-    return (unsigned)(((uint32_t)node * mul) >> shift) & ~1u;
+    return (unsigned)(((uint32_t)node * mul) >> shift) & ~(CACHE_WAYS - 1u);
 }
 
 #endif /* ANALLOC_LAYOUT_H */

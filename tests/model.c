@@ -483,8 +483,9 @@ static uint64_t order_nodes_of(const struct run *r, unsigned m)
 static unsigned model_bucket(const struct run *r, unsigned k, uintptr_t pfn)
 {
     unsigned lists = r->depth + 1u < ANALLOC_CACHE_ORDERS ? r->depth + 1u : ANALLOC_CACHE_ORDERS;
-    uint64_t fixed = ORDER_ROW * (r->depth + 2u) + lists * CACHE_LIST +
-                     ((uint64_t)1 << r->cache_bits) + RANGE_WORDS;
+    uint64_t fixed = ORDER_ROW * (r->depth + 2u) + ((uint64_t)1 << r->cache_bits) + RANGE_WORDS;
+    for (unsigned c = 0; c < lists; c++)
+        fixed += 1u + cache_cap(ANALLOC_CACHE_MAX, c); /* a count and the slots of each list */
     uint64_t node = fixed * 64u + (uint64_t)((pfn >> k) - (r->lo >> k)), nodes = 0;
     for (unsigned m = 0; m <= r->depth; m++) {
         node += m < k ? order_nodes_of(r, m) : 0;
@@ -495,28 +496,47 @@ static unsigned model_bucket(const struct run *r, unsigned k, uintptr_t pfn)
     return cache_bucket(node, room ? (uint32_t)1 << shift : CACHE_FIB, shift);
 }
 
-/* A block of a cached order k was freed into the cache (cache_slots > 0).
- * Its key goes into a free entry of its bucket of two; if both are taken,
- * the block in the first one goes back (merges) and leaves it.  Then, if
- * the list is full, its oldest block goes back. */
+/* The capacity of order k's list (src/layout.h, cache_cap): cache_slots,
+ * halving every two orders. */
+static unsigned model_cap(const struct run *r, unsigned k)
+{
+    return k < ANALLOC_CACHE_ORDERS && k <= r->depth ? r->cache_slots >> (k / 2u) : 0u;
+}
+
+/* Blocks a refill takes or a spill gives back at once (src/analloc.c,
+ * cache_batch): half of the list. */
+static unsigned model_batch(const struct run *r, unsigned k)
+{
+    return model_cap(r, k) > 1u ? model_cap(r, k) / 2u : 1u;
+}
+
+/* A block of order k was freed into the cache (model_cap(r, k) > 0).  Its
+ * key goes into the first free entry of its bucket of CACHE_WAYS; if all are
+ * taken, the block in the first one goes back (merges) and leaves it.  Then,
+ * if the list is full, its model_batch oldest blocks go back. */
 static void cache_put(struct run *r, unsigned k, uintptr_t pfn)
 {
-    unsigned b = model_bucket(r, k, pfn), e = b, taken = 0, at_c = 0, at_x = 0;
+    unsigned b = model_bucket(r, k, pfn), taken = 0, at_c = 0, at_x = 0;
     for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
         for (unsigned x = 0; x < r->ncached[c]; x++) {
-            if (r->cached_entry[c][x] == b) {
-                taken |= 1u;
+            unsigned e = r->cached_entry[c][x];
+            if (e >= b && e < b + CACHE_WAYS)
+                taken |= 1u << (e - b);
+            if (e == b) {
                 at_c = c;
                 at_x = x;
             }
-            taken |= (r->cached_entry[c][x] == b + 1u) << 1;
         }
-    if (taken == 1u)
-        e = b + 1u;
-    else if (taken == 3u)
+    unsigned e = b;
+    while (e < b + CACHE_WAYS && (taken >> (e - b) & 1u))
+        e++;
+    if (e == b + CACHE_WAYS) {
         cache_remove(r, at_c, at_x);
-    if (r->ncached[k] == r->cache_slots) /* the oldest goes back */
-        cache_remove(r, k, 0);
+        e = b;
+    }
+    if (r->ncached[k] == model_cap(r, k)) /* the oldest go back */
+        for (unsigned n = model_batch(r, k); n > 0; n--)
+            cache_remove(r, k, 0);
     r->cached_entry[k][r->ncached[k]] = e;
     r->cached[k][r->ncached[k]++] = pfn;
     r->cached_blocks++;
@@ -551,6 +571,24 @@ static uintptr_t predict_buddy(struct run *r, unsigned k)
         return 0;
     uint64_t fits = gaps(r)->orders & (~(uint64_t)0 << k);
     return fits == 0 ? 0 : r->gaps.first[ctz64(fits)];
+}
+
+/*
+ * An allocation of order k took its block from the buddy system because its
+ * list was empty (the engine's cache_refill): more blocks of the order
+ * follow it into the list, each the lowest of the smallest free blocks,
+ * until the list holds model_batch - 1 or the buddy system has none.
+ */
+static void model_refill(struct run *r, unsigned k)
+{
+    if (model_cap(r, k) == 0)
+        return;
+    for (unsigned i = 1, n = model_batch(r, k); i < n; i++) {
+        uintptr_t b = predict_buddy(r, k);
+        if (b == 0)
+            break;
+        cache_put(r, k, b);
+    }
 }
 
 /* First page the allocator must return for order k, 0 if it must fail, and
@@ -904,10 +942,13 @@ static void op_alloc(struct run *r, bool via_realloc)
           "%s(%zu): order %u returned %#llx, expected %#llx (%s)", r->op, size, k, ULL(addr),
           ULL(want << r->shift),
           from_cache(r, k) ? "the newest cached block" : "lowest of the smallest free blocks");
-    if (from_cache(r, k))
+    bool hit = from_cache(r, k);
+    if (hit)
         cache_pop(r, k);
     uint32_t id = r->next_id++;
     model_insert(r, addr >> r->shift, k, id);
+    if (!hit && !drains)
+        model_refill(r, k);
     size_t got = analloc_mem_size(r->a, p);
     CHECK(r, got == r->page << k, "mem_size of a new block = %zu, expected %zu", got, r->page << k);
     pattern_write(r, find_live(r, addr >> r->shift));
@@ -931,7 +972,7 @@ static void free_index(struct run *r, size_t i)
     CHECK(r, rc == 0, "free(%#llx) of a live block of %zu bytes = %d (%s)", ULL(addr),
           r->page << b.order, rc, analloc_strerror(rc));
     model_remove(r, i);
-    if (b.order < ANALLOC_CACHE_ORDERS && r->cache_slots > 0)
+    if (model_cap(r, b.order) > 0)
         cache_put(r, b.order, b.pfn);
     recent_push(r, addr);
     r->n_free++;
@@ -1092,8 +1133,9 @@ static void op_realloc(struct run *r)
               "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected %#llx", ULL(addr), size,
               k, to, ULL(qa), ULL(want << r->shift));
         pattern_verify(r, &b, qa, keep, "contents copied by realloc");
-        model_remove(r, i);
         model_insert(r, qa >> r->shift, to, b.id);
+        model_refill(r, to); /* the cache is empty: the old block is still taken */
+        model_remove(r, find_live(r, b.pfn));
         recent_push(r, addr);
         r->n_realloc_move++;
     }
@@ -2489,9 +2531,12 @@ enum model_got model_arena_alloc(struct model_arena *m, size_t size, uintptr_t *
         return MODEL_BAD;
     if (want == 0)
         return MODEL_NONE;
-    if (from_cache(r, k))
+    bool hit = from_cache(r, k);
+    if (hit)
         cache_pop(r, k);
     model_insert(r, want, k, r->next_id++);
+    if (!hit && !drains)
+        model_refill(r, k);
     *addr = want << r->shift;
     return MODEL_BLOCK;
 }
@@ -2535,7 +2580,7 @@ void model_arena_free(struct model_arena *m, uintptr_t addr)
     size_t i = live_at(r, addr);
     struct blk b = r->live[i];
     model_remove(r, i);
-    if (b.order < ANALLOC_CACHE_ORDERS && r->cache_slots > 0)
+    if (model_cap(r, b.order) > 0)
         cache_put(r, b.order, b.pfn);
 }
 
@@ -2560,9 +2605,10 @@ enum model_got model_arena_realloc(struct model_arena *m, uintptr_t addr, size_t
         model_resize(r, i, k);
         *to = addr;
     } else {
-        uint32_t id = r->live[i].id;
-        model_remove(r, i);
-        model_insert(r, want, k, id);
+        struct blk b = r->live[i];
+        model_insert(r, want, k, b.id);
+        model_refill(r, k); /* the cache is empty: the old block is still taken */
+        model_remove(r, find_live(r, b.pfn));
         *to = want << r->shift;
     }
     return MODEL_BLOCK;

@@ -1997,12 +1997,15 @@ static void describe_bit(const struct analloc *a, size_t bit, char *out, size_t 
     } else if (wi >= tw) {
         snprintf(out, outlen, "byte %zu bit %zu: cache table entry %zu", bit / 8, bit % 8, wi - tw);
     } else if (wi >= cw) {
-        size_t i = (wi - cw) % CACHE_LIST;
-        snprintf(out, outlen, "byte %zu bit %zu: cache list of order %zu, %s %zu", bit / 8,
-                 bit % 8, (wi - cw) / CACHE_LIST, i == 0 ? "count" : "slot", i == 0 ? 0 : i - 1u);
+        unsigned k = 0;
+        size_t i = 0;
+        ti_list_word(a, wi, &k, &i);
+        snprintf(out, outlen, "byte %zu bit %zu: cache list of order %u, %s %zu", bit / 8,
+                 bit % 8, k, i == 0 ? "count" : "slot", i == 0 ? 0 : i - 1u);
     } else {
         static const char *const entry[] = {"first index bit", "free count", "lowest free bit",
-                                            "free-bit base", "split-bit base"};
+                                            "free-bit base", "split-word base", "cache list",
+                                            "cache list capacity", "spare (zero)"};
         snprintf(out, outlen, "byte %zu bit %zu: order table row %zu: %s (depth %zu)%s", bit / 8,
                  bit % 8, wi / ORDER_ROW, entry[wi % ORDER_ROW], a->depth,
                  wi / ORDER_ROW > a->depth ? ", the end sentinel row" : "");
@@ -2021,8 +2024,9 @@ static bool in_used_cache_slot(const struct analloc *a, size_t bit)
         return wi < tw + ((size_t)1 << TI_CACHE_BITS(a)) && TI_WORDS(a)[wi] != 0; /* a key */
     if (wi < cw)
         return false;
-    size_t k = (wi - cw) / CACHE_LIST, i = (wi - cw) % CACHE_LIST;
-    return i > 0 && i - 1u < TI_CACHED(a, k);
+    unsigned k;
+    size_t i;
+    return ti_list_word(a, wi, &k, &i) && i > 0 && i - 1u < TI_CACHED(a, k);
 }
 
 /* Flip every metadata bit in turn: check must call each one corruption, and

@@ -243,7 +243,7 @@ static void compare_state(struct pair *p)
      * SPLIT_SPAN orders for a split bit: the same once that is added back. */
     for (size_t i = 0; i < from; i++) {
         unsigned k = (unsigned)(i / ORDER_ROW);
-        bool base = i % ORDER_ROW >= 3u && wa[i] != 0;
+        bool base = (i % ORDER_ROW == 3u || i % ORDER_ROW == 4u) && wa[i] != 0;
         unsigned sh = i % ORDER_ROW == 3u ? k : (k + SPLIT_SPAN - 1u) / SPLIT_SPAN * SPLIT_SPAN;
         uint64_t xa = base ? wa[i] + (TI_LO(A(p)) >> sh) : wa[i];
         uint64_t xb = base ? wb[i] + (TI_LO(B(p)) >> sh) : wb[i];

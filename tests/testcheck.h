@@ -91,6 +91,21 @@ static inline unsigned char *ti_meta(const struct analloc *a)
 
 static inline size_t ti_meta_bytes(const struct analloc *a) { return TI_META_BYTES(a); }
 
+/* Which cache list word metadata word wi is: list *k, *i = 0 its count,
+ * *i = 1 + n its slot n.  False if wi is in no list. */
+static inline bool ti_list_word(const struct analloc *a, size_t wi, unsigned *k, size_t *i)
+{
+    for (unsigned c = 0; c < a->internal.cache_orders; c++) {
+        size_t at = (size_t)ORDER_LIST(&a->internal, c);
+        if (wi >= at && wi <= at + cache_cap(ANALLOC_CACHE_MAX, c)) {
+            *k = c;
+            *i = wi - at;
+            return true;
+        }
+    }
+    return false;
+}
+
 static inline size_t ti_cached_blocks(const struct analloc *a)
 {
     size_t n = 0;
