@@ -98,8 +98,9 @@ const char *analloc_strerror(int error);
  * most 2^66 bits.  Not a tunable. */
 #define ANALLOC_MAX_LEVELS 11
 /* The most bytes of fixed tables (the block cache's lists and table, the
- * reserved ranges) at the start of any build's metadata. */
-#define ANALLOC_META_FIXED_MAX 17664u
+ * reserved ranges) at the start of any build's metadata: 32 lists of
+ * 1 + (128 >> (k / 2)) words, 2048 table entries, 64 ranges. */
+#define ANALLOC_META_FIXED_MAX 21744u
 
 /* Lock hooks (analloc_set_lock). */
 typedef void (*analloc_lock_fn)(void *ctx);
@@ -186,12 +187,12 @@ size_t analloc_meta_size(size_t total, size_t page);
 /*
  * A constant upper bound of analloc_meta_size(total, page) for any build, for
  * static buffers (declare them as uint64_t arrays): 3 bits per page, 1/128
- * byte per page for the summaries, 2 KiB for the order table, rounding and
+ * byte per page for the summaries, 4 KiB for the order table, rounding and
  * alignment, and ANALLOC_META_FIXED_MAX.
  */
 #define ANALLOC_META_SIZE_MAX(total, page)                                     \
     ((size_t)(total) / (size_t)(page) / 8u * 3u + (size_t)(total) / (size_t)(page) / 128u + \
-     2048u + ANALLOC_META_FIXED_MAX)
+     4096u + ANALLOC_META_FIXED_MAX)
 
 /*
  * Manage [base, base + total) with the metadata in a separate buffer
@@ -340,11 +341,12 @@ void analloc_drain(analloc_t a);
 /* Bytes in free blocks, cached blocks included; 0 if not set up. */
 size_t analloc_free_bytes(const struct analloc *a);
 
-/* Size of the largest free block in the buddy system, O(1); 0 if none or not
- * set up.  Cached blocks are not merged into it (nor counted): an
- * allocation of a larger block can still succeed after the cache is merged;
- * call analloc_drain first for the largest block after merging.  Equals
- * stats.largest_free. */
+/* Size of the largest block an allocation gets without merging the cache:
+ * the largest free block in the buddy system or in the cache, in
+ * O(ANALLOC_CACHE_ORDERS); 0 if none or not set up.  Cached blocks are not
+ * merged for it: an allocation of a larger block can still succeed after
+ * the cache is merged; call analloc_drain first for the largest block after
+ * merging.  Equals stats.largest_free. */
 size_t analloc_largest_free(const struct analloc *a);
 
 /* Bytes of metadata the allocator uses; 0 if not set up. */
@@ -366,7 +368,7 @@ struct analloc_stats {
     size_t cached_bytes;   /* in the block cache (part of free_bytes) */
     size_t live_blocks;
     size_t cached_blocks;
-    size_t largest_free;   /* = analloc_largest_free: cached blocks not merged */
+    size_t largest_free;   /* = analloc_largest_free: the cache not merged */
     size_t meta_bytes;     /* all of it, the fixed part included */
     unsigned depth;
     unsigned reserved_ranges;

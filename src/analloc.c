@@ -159,15 +159,16 @@ static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintp
                                : split_groups(lo, hi, base);
 
     L->depth = depth;
-    L->cache_orders = depth + 1u < ANALLOC_CACHE_ORDERS ? depth + 1u : ANALLOC_CACHE_ORDERS;
-    L->cache_bits = cache_table_bits(n_bound ? n_bound : (size_t)(hi - lo));
+    size_t n = n_bound ? n_bound : (size_t)(hi - lo);
+    L->cache_orders = cache_list_orders(n, depth);
+    L->cache_bits = cache_table_bits(n, depth);
     bool room = index_bits <= ((size_t)1 << L->cache_bits); /* every node has its entry */
     L->cache_shift = 32u - L->cache_bits;
     L->cache_mul = room ? (uint32_t)1 << L->cache_shift : CACHE_FIB;
     L->cache_word = ORDER_ROW * ((size_t)depth + 2u);
     L->table_word = L->cache_word;
     for (unsigned k = 0; k < L->cache_orders; k++)
-        L->table_word += 1u + cache_cap(ANALLOC_CACHE_MAX, k); /* a count, the slots */
+        L->table_word += 1u + cache_cap(n, ANALLOC_CACHE_MAX, k); /* a count, the slots */
     size_t w = L->table_word + ((size_t)1 << L->cache_bits) + RANGE_WORDS;
     L->fixed_words = w;
     L->levels = 0;
@@ -518,12 +519,12 @@ static ANALLOC_INLINE void cache_put(struct analloc_internal *s, unsigned k, uin
     CACHE_KEY(s, e) = key;
 }
 
-/* Blocks a refill takes or a spill gives back at once: half of order k's
- * list. */
+/* Blocks a refill takes or a spill gives back at once: a quarter of order
+ * k's list, at least one. */
 static unsigned cache_batch(const struct analloc_internal *s, unsigned k)
 {
     unsigned cap = (unsigned)ORDER_CAP(s, k);
-    return cap > 1u ? cap / 2u : 1u;
+    return cap > 7u ? cap / 4u : 1u;
 }
 
 /* List k is full: its cache_batch oldest blocks merge, oldest first. */
@@ -555,8 +556,9 @@ static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
 }
 
 /* List k is empty (order_cached): take cache_batch blocks from the buddy
- * system, lowest first; hand out the first and keep the others (the last
- * taken on top).  Returns the first page, 0 if none. */
+ * system, each the lowest of the smallest fitting free blocks, as single
+ * allocations would; hand out the first and keep the others, turned over so
+ * that they go out in the same order.  Returns the first page, 0 if none. */
 static ANALLOC_NOINLINE uintptr_t cache_refill(struct analloc_internal *s, unsigned k)
 {
     uintptr_t first = block_take(s, k);
@@ -566,6 +568,11 @@ static ANALLOC_NOINLINE uintptr_t cache_refill(struct analloc_internal *s, unsig
             break;
         s->taken_blocks++;
         cache_push(s, k, pfn);
+    }
+    for (size_t lo = 0, hi = (size_t)CACHE_COUNT(s, k); hi > lo + 1u; lo++, hi--) {
+        uint64_t slot = CACHE_SLOT(s, k, lo);
+        CACHE_SLOT(s, k, lo) = CACHE_SLOT(s, k, hi - 1u);
+        CACHE_SLOT(s, k, hi - 1u) = slot;
     }
     return first;
 }
@@ -872,8 +879,8 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
         ORDER_START(s, k) = first;
         ORDER_BASE(s, k) = (uint64_t)first - (uint64_t)(lo >> k) + L->level_word[0] * WORD_BITS;
         ORDER_SPLIT(s, k) = k == 0 ? 0 : split_origin(lo, hi, L->split_word, k);
-        ORDER_LIST(s, k) = k < L->cache_orders ? list_origin(L->cache_word, k) : 0;
-        ORDER_CAP(s, k) = k < L->cache_orders ? cache_cap(ANALLOC_CACHE_DEFAULT, k) : 0;
+        ORDER_LIST(s, k) = k < L->cache_orders ? list_origin(hi - lo, L->cache_word, k) : 0;
+        ORDER_CAP(s, k) = k < L->cache_orders ? cache_cap(hi - lo, ANALLOC_CACHE_DEFAULT, k) : 0;
         first += order_nodes(lo, hi, k);
         ORDER_LOWEST(s, k) = first; /* no free block yet */
     }
@@ -1449,7 +1456,7 @@ int analloc_set_cache(analloc_t a, unsigned slots)
     cache_drain(&a->internal);
     a->internal.cache_slots = slots;
     for (unsigned k = 0; k < a->internal.cache_orders; k++)
-        ORDER_CAP(&a->internal, k) = cache_cap(slots, k);
+        ORDER_CAP(&a->internal, k) = cache_cap(a->internal.hi - a->internal.lo, slots, k);
     mode_update(&a->internal);
     unlock(&a->internal);
     return ANALLOC_OK;

@@ -109,8 +109,9 @@ static int check_index(const struct analloc_internal *s)
         CORRUPT_IF(ORDER_BASE(s, k) != base);
         CORRUPT_IF(ORDER_SPLIT(s, k) != (k == 0 ? 0 : split_origin(s->lo, s->hi, s->split_word, k)));
         bool listed = k < s->cache_orders;
-        CORRUPT_IF(ORDER_LIST(s, k) != (listed ? list_origin(ORDER_ROW * (s->depth + 2u), k) : 0));
-        CORRUPT_IF(ORDER_CAP(s, k) != (listed ? cache_cap(s->cache_slots, k) : 0));
+        size_t n = (size_t)(s->hi - s->lo);
+        CORRUPT_IF(ORDER_LIST(s, k) != (listed ? list_origin(n, ORDER_ROW * (s->depth + 2u), k) : 0));
+        CORRUPT_IF(ORDER_CAP(s, k) != (listed ? cache_cap(n, s->cache_slots, k) : 0));
         CORRUPT_IF(ORDER_SPARE(s, k) != 0);
         first += order_nodes(s->lo, s->hi, k);
     }
@@ -214,7 +215,7 @@ static int check_cache(const struct analloc_internal *s)
     for (unsigned k = 0; k < s->cache_orders; k++) {
         uint64_t n = CACHE_COUNT(s, k);
         CORRUPT_IF(n > ORDER_CAP(s, k));
-        for (unsigned i = 0; i < cache_cap(ANALLOC_CACHE_MAX, k); i++) {
+        for (unsigned i = 0; i < cache_cap((size_t)(s->hi - s->lo), ANALLOC_CACHE_MAX, k); i++) {
             uint64_t slot = CACHE_SLOT(s, k, i);
             if (i >= n) {
                 CORRUPT_IF(slot != 0);

@@ -246,11 +246,11 @@ static inline uint64_t split_origin(uintptr_t lo, uintptr_t hi, size_t split_wor
 
 /* Where order k's cache list starts, counted from `words` (k < cache_orders):
  * after the lists of the lower orders, each a count and its slots. */
-static inline size_t list_origin(size_t cache_word, unsigned k)
+static inline size_t list_origin(size_t n, size_t cache_word, unsigned k)
 {
     size_t w = cache_word;
     for (unsigned i = 0; i < k; i++)
-        w += 1u + cache_cap(ANALLOC_CACHE_MAX, i);
+        w += 1u + cache_cap(n, ANALLOC_CACHE_MAX, i);
     return w;
 }
 
@@ -353,11 +353,14 @@ static inline size_t live_blocks(const struct analloc_internal *s)
     return s->taken_blocks - cached_blocks(s);
 }
 
-/* The largest free block in the buddy system, in bytes (cached blocks are
- * not merged into it). */
+/* The largest block an allocation gets without merging the cache, in
+ * bytes: the largest free block in the buddy system or in the cache. */
 static inline size_t largest_free_block(const struct analloc *a)
 {
-    uint64_t orders = a->internal.free_orders;
+    const struct analloc_internal *s = &a->internal;
+    uint64_t orders = s->free_orders;
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        orders |= (uint64_t)(CACHE_COUNT(s, k) != 0) << k;
     return orders == 0 ? 0 : a->page << bv_msb_word(orders);
 }
 

@@ -1,7 +1,7 @@
 /*
  * layout.h - the build's tunables and the metadata layout they shape.
  * Included by src/internal.h; tests that look inside the metadata include
- * it too.
+ * it too.  `n` is an arena's number of pages.
  */
 #ifndef ANALLOC_LAYOUT_H
 #define ANALLOC_LAYOUT_H
@@ -45,11 +45,11 @@
 
 _Static_assert(ANALLOC_CACHE_ORDERS >= 1 && ANALLOC_CACHE_ORDERS <= 32,
                "ANALLOC_CACHE_ORDERS: 1 to 32");
-_Static_assert(ANALLOC_CACHE_MAX >= 1 && ANALLOC_CACHE_MAX <= 1024, "ANALLOC_CACHE_MAX: 1 to 1024");
+_Static_assert(ANALLOC_CACHE_MAX >= 1 && ANALLOC_CACHE_MAX <= 128, "ANALLOC_CACHE_MAX: 1 to 128");
 _Static_assert(ANALLOC_CACHE_DEFAULT <= ANALLOC_CACHE_MAX, "ANALLOC_CACHE_DEFAULT too large");
-_Static_assert(ANALLOC_CACHE_TABLE >= 4 && ANALLOC_CACHE_TABLE <= 65536 &&
+_Static_assert(ANALLOC_CACHE_TABLE >= 4 && ANALLOC_CACHE_TABLE <= 2048 &&
                    (ANALLOC_CACHE_TABLE & (ANALLOC_CACHE_TABLE - 1)) == 0,
-               "ANALLOC_CACHE_TABLE: a power of two, 4 to 65536");
+               "ANALLOC_CACHE_TABLE: a power of two, 4 to 2048");
 
 _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
                "ANALLOC_RESERVE_MAX: 1 to 64");
@@ -68,12 +68,12 @@ _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
  *     the word of its split bit (src/internal.h, split_bit; both modulo
  *     2^64), the word where order k's cache list starts (ORDER_LIST, 0 if
  *     the order has none), the list's capacity at the present setting
- *     (ORDER_CAP: cache_cap(cache_slots, k), 0 if none), and a zero, so
+ *     (ORDER_CAP: cache_cap(n, cache_slots, k), 0 if none), and a zero, so
  *     that a row is 64 bytes; the row after the last order holds the end
  *     of the index and zeros.
- *   cache lists, at `cache`: per cached order k (min(ANALLOC_CACHE_ORDERS,
- *     depth + 1) of them), CACHE_COUNT (blocks in the list) and
- *     cache_cap(ANALLOC_CACHE_MAX, k) slots CACHE_SLOT(s, k, i): 1 + the
+ *   cache lists, at `cache`: per cached order k (cache_orders of them:
+ *     cache_list_orders), CACHE_COUNT (blocks in the list) and
+ *     cache_cap(n, ANALLOC_CACHE_MAX, k) slots CACHE_SLOT(s, k, i): 1 + the
  *     table entry of the list's i-th block (0 the oldest); 0 in every slot
  *     not in use.
  *   cache table, at `table`: 2^cache_bits entries: CACHE_KEY(s, e), the key
@@ -103,21 +103,42 @@ _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
 #define RANGE_FIRST(s, i) ((s)->table[((size_t)1 << (s)->cache_bits) + 2u * (size_t)(i)])
 #define RANGE_END(s, i) ((s)->table[((size_t)1 << (s)->cache_bits) + 2u * (size_t)(i) + 1u])
 
-/* The capacity of order k's cache list with `slots` slots per list:
- * halving every two orders.  (k < 32.) */
-static inline unsigned cache_cap(size_t slots, unsigned k)
+/* The capacity of order k's cache list in an arena of n pages with `slots`
+ * slots per list: halving every two orders, and no more blocks than fill a
+ * sixteenth of the arena, plus two.  (k < 32.) */
+static inline unsigned cache_cap(size_t n, size_t slots, unsigned k)
 {
-    return (unsigned)(slots >> (k / 2u));
+    size_t cap = slots >> (k / 2u), fit = 2u + (n >> (k + 4u));
+    return (unsigned)(cap < fit ? cap : fit);
 }
 
-/* log2 of the cache table's entries for an arena of n pages (n >= 1): room
- * for every node (fewer than 2n), at least one bucket, up to
- * ANALLOC_CACHE_TABLE entries. */
-static inline unsigned cache_table_bits(size_t n)
+/* The orders with a cache list in an arena of n pages and depth D: the
+ * lowest ones, up to ANALLOC_CACHE_ORDERS, while a list has a slot. */
+static inline unsigned cache_list_orders(size_t n, unsigned depth)
 {
+    unsigned k = 0;
+    while (k < ANALLOC_CACHE_ORDERS && k <= depth && cache_cap(n, ANALLOC_CACHE_MAX, k) != 0)
+        k++;
+    return k;
+}
+
+/* log2 of the cache table's entries for an arena of n pages (n >= 1) and
+ * depth D: room for every node (fewer than 2n), or else about four entries
+ * for each list slot (the nearest power of two), at least one bucket, up
+ * to ANALLOC_CACHE_TABLE entries. */
+static inline unsigned cache_table_bits(size_t n, unsigned depth)
+{
+    size_t slots = 0;
+    for (unsigned k = 0, orders = cache_list_orders(n, depth); k < orders; k++)
+        slots += cache_cap(n, ANALLOC_CACHE_MAX, k);
     unsigned bits = 2;
-    while (((size_t)1 << bits) < 2u * n && (2u << bits) <= ANALLOC_CACHE_TABLE)
-        bits++;
+    if (2u * n <= 4u * slots) { /* room for every node */
+        while (((size_t)1 << bits) < 2u * n && (2u << bits) <= ANALLOC_CACHE_TABLE)
+            bits++;
+    } else { /* 2^bits nearest to 4 * slots: up to sqrt(2) * 4 * slots */
+        while (((size_t)1 << bits) < 3u * slots && (2u << bits) <= ANALLOC_CACHE_TABLE)
+            bits++;
+    }
     return bits;
 }
 

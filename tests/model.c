@@ -482,10 +482,10 @@ static uint64_t order_nodes_of(const struct run *r, unsigned m)
  * cache's lists and table, the range table) and the lower orders' bits. */
 static unsigned model_bucket(const struct run *r, unsigned k, uintptr_t pfn)
 {
-    unsigned lists = r->depth + 1u < ANALLOC_CACHE_ORDERS ? r->depth + 1u : ANALLOC_CACHE_ORDERS;
+    unsigned lists = cache_list_orders(r->npages, r->depth);
     uint64_t fixed = ORDER_ROW * (r->depth + 2u) + ((uint64_t)1 << r->cache_bits) + RANGE_WORDS;
     for (unsigned c = 0; c < lists; c++)
-        fixed += 1u + cache_cap(ANALLOC_CACHE_MAX, c); /* a count and the slots of each list */
+        fixed += 1u + cache_cap(r->npages, ANALLOC_CACHE_MAX, c); /* a count and the slots of each list */
     uint64_t node = fixed * 64u + (uint64_t)((pfn >> k) - (r->lo >> k)), nodes = 0;
     for (unsigned m = 0; m <= r->depth; m++) {
         node += m < k ? order_nodes_of(r, m) : 0;
@@ -497,17 +497,18 @@ static unsigned model_bucket(const struct run *r, unsigned k, uintptr_t pfn)
 }
 
 /* The capacity of order k's list (src/layout.h, cache_cap): cache_slots,
- * halving every two orders. */
+ * halving every two orders, at most an eighth of the arena; 0 for an order
+ * without a list. */
 static unsigned model_cap(const struct run *r, unsigned k)
 {
-    return k < ANALLOC_CACHE_ORDERS && k <= r->depth ? r->cache_slots >> (k / 2u) : 0u;
+    return k < cache_list_orders(r->npages, r->depth) ? cache_cap(r->npages, r->cache_slots, k) : 0u;
 }
 
 /* Blocks a refill takes or a spill gives back at once (src/analloc.c,
- * cache_batch): half of the list. */
+ * cache_batch): a quarter of the list, at least one. */
 static unsigned model_batch(const struct run *r, unsigned k)
 {
-    return model_cap(r, k) > 1u ? model_cap(r, k) / 2u : 1u;
+    return model_cap(r, k) > 7u ? model_cap(r, k) / 4u : 1u;
 }
 
 /* A block of order k was freed into the cache (model_cap(r, k) > 0).  Its
@@ -577,7 +578,8 @@ static uintptr_t predict_buddy(struct run *r, unsigned k)
  * An allocation of order k took its block from the buddy system because its
  * list was empty (the engine's cache_refill): more blocks of the order
  * follow it into the list, each the lowest of the smallest free blocks,
- * until the list holds model_batch - 1 or the buddy system has none.
+ * until the list holds model_batch - 1 or the buddy system has none; then
+ * the list is turned over, so that they are handed out lowest first.
  */
 static void model_refill(struct run *r, unsigned k)
 {
@@ -588,6 +590,15 @@ static void model_refill(struct run *r, unsigned k)
         if (b == 0)
             break;
         cache_put(r, k, b);
+    }
+    /* The list is turned over: the lowest on top, handed out first. */
+    for (unsigned lo = 0, hi = r->ncached[k]; hi > lo + 1u; lo++, hi--) {
+        uintptr_t p = r->cached[k][lo];
+        unsigned e = r->cached_entry[k][lo];
+        r->cached[k][lo] = r->cached[k][hi - 1u];
+        r->cached_entry[k][lo] = r->cached_entry[k][hi - 1u];
+        r->cached[k][hi - 1u] = p;
+        r->cached_entry[k][hi - 1u] = e;
     }
 }
 
@@ -623,12 +634,13 @@ static uintptr_t predict(struct run *r, unsigned k, bool *drains)
     return want;
 }
 
-/* analloc_largest_free drains the cache first. */
-/* The largest free block in the buddy system: cached blocks are not free
- * there (they are not merged into it). */
+/* analloc_largest_free: the largest free block in the buddy system or in
+ * the cache, which is not merged for it. */
 static size_t model_largest(struct run *r)
 {
     uint64_t o = gaps(r)->orders;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        o |= (uint64_t)(r->ncached[k] != 0) << k;
     return o == 0 ? 0 : r->page << msb64(o);
 }
 
@@ -844,10 +856,23 @@ static size_t gen_size(struct run *r)
 
 /* ---- Checks after every step ----------------------------------------------------- */
 
-/* The counters; analloc_largest_free too if `largest`: the buddy system's
- * largest free block, cached blocks unmerged, which the model's gaps are. */
+/* The counters, and every cache list block by block (src/layout.h);
+ * analloc_largest_free too if `largest`. */
 static void check_counters(struct run *r, bool largest)
 {
+    unsigned listed = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        listed += r->ncached[k];
+    CHECK(r, listed == r->cached_blocks, "model: %u blocks in the lists, %u counted", listed,
+          r->cached_blocks);
+    for (unsigned k = 0; k < TI_CACHE_ORDERS(r->a); k++) {
+        CHECK(r, TI_CACHED(r->a, k) == r->ncached[k], "cache list %u holds %zu blocks, expected %u",
+              k, (size_t)TI_CACHED(r->a, k), r->ncached[k]);
+        for (unsigned x = 0; x < r->ncached[k]; x++)
+            CHECK(r, TI_CACHE(r->a, k, x) == r->cached[k][x],
+                  "cache list %u, slot %u: page %#llx, expected %#llx", k, x,
+                  ULL(TI_CACHE(r->a, k, x)), ULL(r->cached[k][x]));
+    }
     size_t free_pages = r->npages - r->live_pages - r->resv_pages;
     size_t got = analloc_free_bytes(r->a);
     CHECK(r, got == free_pages << r->shift, "analloc_free_bytes = %zu, expected %zu", got,
@@ -1763,7 +1788,7 @@ static void stats_expected(struct run *r, struct analloc_stats *st)
     st->cached_bytes = r->cached_pages << r->shift;
     st->live_blocks = r->nlive;
     st->cached_blocks = r->cached_blocks;
-    st->largest_free = g->orders == 0 ? 0 : r->page << msb64(g->orders);
+    st->largest_free = model_largest(r);
     st->depth = r->depth;
     st->reserved_ranges = r->nresv;
     for (unsigned m = 0; m <= r->depth && m < 64; m++)
@@ -2176,7 +2201,6 @@ static void run_setup(struct run *r)
     r->lo = r->start >> r->shift;
     r->hi = r->end >> r->shift;
     r->npages = (size_t)(r->hi - r->lo);
-    r->cache_bits = cache_table_bits(r->npages);
     size_t len = strlen(r->desc);
     snprintf(r->desc + len, sizeof r->desc - len, " -> pages [%#llx, %#llx) = %zu, start %#llx",
              ULL(r->lo), ULL(r->hi), r->npages, ULL(r->start));
@@ -2197,6 +2221,7 @@ static void run_setup(struct run *r)
     gaps_compute(r);
     CHECK(r, r->gaps.orders != 0, "model: empty arena");
     r->depth = msb64(r->gaps.orders);
+    r->cache_bits = cache_table_bits(r->npages, r->depth);
     CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
     CHECK(r, analloc_free_bytes(a) == r->managed, "free bytes after setup = %zu, expected %zu",
           analloc_free_bytes(a), r->managed);
@@ -2438,7 +2463,6 @@ struct model_arena *model_arena_new(analloc_t a, unsigned cache_slots,
     r->lo = r->start >> r->shift;
     r->hi = r->end >> r->shift;
     r->npages = (size_t)(r->hi - r->lo);
-    r->cache_bits = cache_table_bits(r->npages);
     CHECK(r, ((size_t)1 << r->shift) == r->page && r->lo << r->shift == r->start && r->npages > 0,
           "an arena of %zu pages of %zu bytes at %#llx", r->npages, r->page, ULL(r->start));
     r->live_max = r->npages + 2u;
@@ -2446,6 +2470,7 @@ struct model_arena *model_arena_new(analloc_t a, unsigned cache_slots,
     CHECK(r, r->live != NULL, "out of memory");
     gaps_compute(r);
     r->depth = msb64(r->gaps.orders);
+    r->cache_bits = cache_table_bits(r->npages, r->depth);
     CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
     CHECK(r, cache_slots <= ANALLOC_CACHE_MAX, "%u cache slots", cache_slots);
     r->cache_slots = cache_slots;

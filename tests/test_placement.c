@@ -919,8 +919,8 @@ static void test_aligned_cost_rule(void **state)
      * either, but a failing search drains it and the merged block serves. */
     SET_CACHE(a, &sh, ANALLOC_CACHE_DEFAULT);
     for (unsigned i = 8; i < 12; i++)
-        FREE_OK(a, &sh, ptr_at(base + i * PG)); /* cached pages 8..11 */
-    assert_int_equal(TI_CACHED(a, 0), 4);
+        FREE_OK(a, &sh, ptr_at(base + i * PG)); /* cached pages 8..11, or the last ones */
+    assert_int_equal(TI_CACHED(a, 0), TI_CACHE_CAP(a, 0) < 4 ? TI_CACHE_CAP(a, 0) : 4);
     EXPECT(a, &sh, F_ALIGNED, PG, 32 * KIB, 0, 0, ANALLOC_LOW, base + 8 * PG);
     assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     sh_free_all(a, &sh);
@@ -1359,7 +1359,7 @@ static void test_bad_input(void **state)
     assert_ptr_equal(p[3], ptr_at(B(16)));
     ASSERT_ERR(analloc_free(a, p[1]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(a, p[2]), ANALLOC_OK);
-    assert_int_equal(TI_CACHED_BLOCKS(a), 2);
+    assert_true(TI_CACHED_BLOCKS(a) >= 2); /* and what the allocations took beyond these */
     assert_true(lc.locks > 0);
 
     for (i = 0; i < sizeof bad_flags / sizeof *bad_flags; i++) {

@@ -94,11 +94,16 @@ static unsigned m_depth(uintptr_t lo, uintptr_t hi)
 }
 
 /* The model of a, just set up (the cache has ANALLOC_CACHE_DEFAULT slots). */
+/* The block cache's slots in these tests: seven per list, so that a list
+ * that runs empty takes one block (a quarter of a list of eight or more),
+ * and the layouts the tests spell out are those of single allocations. */
+#define TEST_CACHE_SLOTS 7u
+
 static void m_init(struct model *m, analloc_t a)
 {
     static const struct model_failure failure = {model_failed, NULL};
     memset(m, 0, sizeof *m);
-    m->ma = model_arena_new(a, ANALLOC_CACHE_DEFAULT, &failure);
+    m->ma = model_arena_new(a, TEST_CACHE_SLOTS, &failure);
     m->page = a->page;
     while (((size_t)1 << m->shift) < m->page)
         m->shift++;
@@ -227,6 +232,7 @@ struct h {
 
 static void h_model(struct h *h)
 {
+    ASSERT_ERR(analloc_set_cache(&h->a, TEST_CACHE_SLOTS), ANALLOC_OK);
     unsigned shift = 0;
     while (((size_t)1 << shift) < h->a.page)
         shift++;

@@ -348,7 +348,7 @@ static void test_lock_once_per_call(void **state)
     struct counter c;
     struct observer o;
     struct analloc_stats st;
-    unsigned char *p, *q, *r, *t, *u;
+    unsigned char *p, *q, *r, *t, *u, *buddy;
     size_t n;
     int rc;
     (void)state;
@@ -359,6 +359,8 @@ static void test_lock_once_per_call(void **state)
 
     ONCE(&c, p = analloc_alloc(&f.A, 3 * page));
     assert_non_null(p);
+    ONCE(&c, buddy = analloc_alloc(&f.A, 4 * page)); /* p's buddy: p cannot grow in place */
+    assert_ptr_equal(buddy, p + 4 * page);
     ONCE(&c, q = analloc_alloc_flags(&f.A, page, 0));
     assert_non_null(q);
     ONCE(&c, r = analloc_alloc_flags(&f.A, page, ANALLOC_LOW));
@@ -378,6 +380,7 @@ static void test_lock_once_per_call(void **state)
     CALLS(&c, 2, p = analloc_realloc(&f.A, p, 8 * page)); /* cannot grow here: moves */
     assert_non_null(p);
     assert_true(p != before_realloc);
+    ONCE(&c, ASSERT_ERR(analloc_free(&f.A, buddy), ANALLOC_OK));
     ONCE(&c, p = analloc_realloc(&f.A, p, page)); /* shrinks in place */
     assert_non_null(p);
     unsigned char *grown;

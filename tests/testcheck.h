@@ -51,6 +51,7 @@
 #define TI_CACHEP(a) ((a)->internal.cache)            /* the cache's lists in them */
 #define TI_TABLEP(a) ((a)->internal.table)            /* the cache's table, then ranges */
 #define TI_CACHE_BITS(a) ((a)->internal.cache_bits)   /* log2 of the table's entries */
+#define TI_CACHE_ORDERS(a) ((a)->internal.cache_orders) /* orders with a cache list */
 #define TI_META_BYTES(a) ((a)->internal.meta_bytes)   /* metadata in use, bytes */
 #define TI_FREE_ORDERS(a) ((a)->internal.free_orders) /* bit k: a free block of order k */
 #define TI_FREE_PAGES(a) ((a)->internal.free_pages)     /* in free blocks (not cached) */
@@ -60,6 +61,7 @@
 #define TI_CACHE_SLOTS(a) ((a)->internal.cache_slots) /* per order (analloc_set_cache) */
 #define TI_CACHED_BLOCKS(a) ti_cached_blocks(a)                /* in all orders */
 #define TI_CACHED(a, k) CACHE_COUNT(&(a)->internal, (k)) /* in order k (in the metadata) */
+#define TI_CACHE_CAP(a, k) ORDER_CAP(&(a)->internal, (k))  /* order k's list's capacity */
 #define TI_RANGES(a) ((a)->internal.ranges)                   /* reserved ranges */
 #define TI_RESERVED_PAGES(a) ((a)->internal.reserved_pages)
 /* In the metadata (src/layout.h): the first page of the block in slot i of
@@ -97,7 +99,7 @@ static inline bool ti_list_word(const struct analloc *a, size_t wi, unsigned *k,
 {
     for (unsigned c = 0; c < a->internal.cache_orders; c++) {
         size_t at = (size_t)ORDER_LIST(&a->internal, c);
-        if (wi >= at && wi <= at + cache_cap(ANALLOC_CACHE_MAX, c)) {
+        if (wi >= at && wi <= at + cache_cap((size_t)(a->internal.hi - a->internal.lo), ANALLOC_CACHE_MAX, c)) {
             *k = c;
             *i = wi - at;
             return true;
