@@ -1165,10 +1165,12 @@ int analloc_free(analloc_t a, void *ptr)
     const uint64_t *bucket = &CACHE_KEY(s, b);
     if (bucket[0] == key || bucket[1] == key || bucket[2] == key || bucket[3] == key)
         return free_slow(a, ptr); /* cached: a double free */
-    /* The first free way, without branches: buckets fill at random. */
-    unsigned empty = (unsigned)(bucket[0] == 0) | (unsigned)(bucket[1] == 0) << 1 |
-                     (unsigned)(bucket[2] == 0) << 2 | (unsigned)(bucket[3] == 0) << 3;
-    unsigned way = bv_ctz_word(empty | 16u); /* 4: none */
+    /* The first free way (CACHE_WAYS: none), as conditional moves rather
+     * than branches: buckets fill at random. */
+    unsigned way = bucket[3] == 0 ? 3u : CACHE_WAYS;
+    way = bucket[2] == 0 ? 2u : way;
+    way = bucket[1] == 0 ? 1u : way;
+    way = bucket[0] == 0 ? 0u : way;
     size_t list = (size_t)ORDER_LIST(s, k), n = (size_t)words[list];
     if (way == CACHE_WAYS || n >= ORDER_CAP(s, k))
         return free_slow(a, ptr); /* a cached block must merge first, or no list */
