@@ -2487,6 +2487,17 @@ void model_arena_delete(struct model_arena *m)
     free(m);
 }
 
+void model_arena_assign(struct model_arena *dst, const struct model_arena *src)
+{
+    struct blk *live = dst->r.live;
+    CHECK(&dst->r, src->r.a == dst->r.a && src->r.live_max == dst->r.live_max && src->r.owner == NULL &&
+                       dst->r.owner == NULL,
+          "model_arena_assign: two models of different allocators");
+    dst->r = src->r;
+    dst->r.live = live;
+    memcpy(live, src->r.live, src->r.live_max * sizeof live[0]);
+}
+
 unsigned model_arena_depth(const struct model_arena *m) { return m->r.depth; }
 
 uintptr_t model_arena_lo(const struct model_arena *m) { return m->r.lo; }

@@ -2679,6 +2679,81 @@ static void test_cache_eviction(void **state)
     ext_fini(&e);
 }
 
+/* The cache table's buckets: four cached pages whose keys share a bucket
+ * fill it; a double free of each, whichever entry it holds (after a spill
+ * left the first entries empty, too), is EFREE with nothing changed; a
+ * page for a full bucket makes the page in its first entry merge.  (The
+ * pages are found by hashing their keys as src/layout.h does.) */
+static void double_free_refused(struct ext *e, uintptr_t page)
+{
+    struct snap sn;
+    snap_take(&sn, &e->a);
+    ASSERT_ERR(analloc_free(&e->a, ptr_at(page * 4096)), ANALLOC_EFREE);
+    SNAP_SAME(&sn, &e->a, "a double free of a cached page");
+    snap_free(&sn);
+}
+
+static void test_cache_bucket_ways(void **state)
+{
+    const size_t n = 4096;
+    const uintptr_t base = fake_base(n * 4096, n * 4096);
+    struct ext e;
+    (void)state;
+    ext_init(&e, base, n * 4096, 4096);
+    const struct analloc_internal *s = &e.a.internal;
+    ASSERT_ERR(analloc_set_cache(&e.a, 8), ANALLOC_OK); /* order 0: 8 slots, spills of 2 */
+    assert_int_equal(TI_CACHE_CAP(&e.a, 0), 8);
+    assert_true(s->cache_mul == CACHE_FIB); /* hashed: more nodes than entries */
+    /* Five pages in one bucket and five in others; no two of them buddies. */
+    uintptr_t pick[5], other[5];
+    unsigned npick = 0, nother = 0;
+    unsigned bucket = cache_bucket(ORDER_BASE(s, 0) + s->lo, s->cache_mul, s->cache_shift);
+    for (uintptr_t p = s->lo; p < s->hi && (npick < 5 || nother < 5); p += 2u) {
+        if (cache_bucket(ORDER_BASE(s, 0) + p, s->cache_mul, s->cache_shift) == bucket) {
+            if (npick < 5)
+                pick[npick++] = p;
+        } else if (nother < 5) {
+            other[nother++] = p;
+        }
+    }
+    assert_int_equal(npick, 5);
+    for (unsigned i = 0; i < 10; i++) {
+        uintptr_t p = i < 5 ? pick[i] : other[i - 5u];
+        assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, p * 4096, (p + 1u) * 4096, 0), ptr_at(p * 4096));
+    }
+    analloc_drain(&e.a);
+    for (unsigned i = 0; i < 4; i++)
+        ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[i] * 4096)), ANALLOC_OK);
+    for (unsigned w = 0; w < 4; w++) /* the bucket is full: way w holds page w */
+        assert_int_equal(CACHE_KEY(s, bucket + w), ORDER_BASE(s, 0) + pick[w]);
+    for (unsigned i = 0; i < 4; i++)
+        double_free_refused(&e, pick[i]);
+    /* Five more pages: the list is full at eight, the fifth spills the two
+     * oldest, pick[0] and pick[1]: ways 0 and 1 empty, 2 and 3 taken. */
+    for (unsigned i = 0; i < 5; i++)
+        ASSERT_ERR(analloc_free(&e.a, ptr_at(other[i] * 4096)), ANALLOC_OK);
+    assert_int_equal(TI_CACHED(&e.a, 0), 7);
+    assert_true(CACHE_KEY(s, bucket) == 0 && CACHE_KEY(s, bucket + 1u) == 0);
+    double_free_refused(&e, pick[3]);
+    double_free_refused(&e, pick[2]);
+    double_free_refused(&e, pick[0]); /* spilled: a free page */
+    /* The bucket full again (two pages taken from the list first, for
+     * room); a fifth page for it: the page in way 0 merges. */
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(other[4] * 4096));
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(other[3] * 4096));
+    assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, pick[0] * 4096, (pick[0] + 1u) * 4096, 0),
+                     ptr_at(pick[0] * 4096));
+    assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, pick[1] * 4096, (pick[1] + 1u) * 4096, 0),
+                     ptr_at(pick[1] * 4096));
+    ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[0] * 4096)), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[1] * 4096)), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[4] * 4096)), ANALLOC_OK);
+    assert_int_equal(CACHE_KEY(s, bucket), ORDER_BASE(s, 0) + pick[4]);
+    double_free_refused(&e, pick[0]); /* merged: free */
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    ext_fini(&e);
+}
+
 /* A request fails only when no block exists with every cached block merged;
  * realloc drains too before it gives up growing in place. */
 static void test_cache_drains_before_failing(void **state)
@@ -2822,6 +2897,7 @@ int main(void)
         cmocka_unit_test(test_alloc_lowest_address),
         cmocka_unit_test(test_cache_lifo),
         cmocka_unit_test(test_cache_eviction),
+        cmocka_unit_test(test_cache_bucket_ways),
         cmocka_unit_test(test_cache_drains_before_failing),
         cmocka_unit_test(test_cache_double_free_and_errors),
         cmocka_unit_test(test_free_errors_chunk),
