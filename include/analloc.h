@@ -15,9 +15,16 @@
  * COST.  Allocation, free, realloc in place, mem_size, reserve and release
  * of one block, stats and the getters take O(depth x levels) word operations
  * at worst (depth <= 60 orders; levels <= 11, and 4 up to 2^24 pages), with
- * no loop over pages or blocks.  Four calls are O(N) for N pages and exist
- * for debugging: analloc_check, analloc_walk, analloc_dump, and
- * analloc_set_debug when it turns sanitizer annotations on or off.
+ * no loop over pages or blocks; most allocations and frees take a block
+ * from or give it to the block cache in O(1).  The cache adds bounded slow
+ * paths, each a number of blocks fixed by the build, never by how many
+ * blocks are live or free: a quarter of a list taken or merged at once (at
+ * most 32 blocks at the defaults) when an order's list runs empty or full,
+ * and, before an allocation fails, the merge of every cached block (at most
+ * 480 at the defaults: about 143,000 instructions, the worst single call).
+ * Four calls are O(N) for N pages and exist for debugging: analloc_check,
+ * analloc_walk, analloc_dump, and analloc_set_debug when it turns sanitizer
+ * annotations on or off.
  *
  * ERRORS.  Functions that return int return 0 or one of the negative
  * ANALLOC_E* codes below; allocating functions return NULL and getters 0.
@@ -138,7 +145,7 @@ struct analloc {
         uint64_t free_orders;  /* bit k set: some order-k block is free */
         size_t free_pages;     /* pages in free blocks (cached ones are not) */
         size_t taken_blocks;   /* blocks handed out or cached (not reserved) */
-        size_t cache_slots;    /* capacity of each order's cache list */
+        size_t cache_slots;    /* analloc_set_cache's: order k's list holds up to cache_slots >> (k / 2) */
         unsigned ranges;       /* reserved ranges */
         unsigned poison;       /* debug flags | free byte << 8 | fresh byte << 16 */
         size_t reserved_pages; /* pages in reserved ranges */
@@ -321,17 +328,23 @@ int analloc_release(analloc_t a, uintptr_t addr, size_t size);
 /* ---- The block cache ---------------------------------------------------------- */
 
 /*
- * The block cache keeps freed blocks of the smallest orders (4 orders, 8
- * slots each, by default; set when src/ is compiled) unmerged for the next
- * allocation of their order: O(1) for both, and memory likely still in the
- * CPU's caches.  Cached blocks count as free (free_bytes) but are not merged
- * into larger free blocks until they are drained.  analloc_set_cache drains
- * the cache and sets the slots per order, from 0 (off: every allocation is
- * best fit, lowest address first, and every free merges) to the build's
- * maximum (stats.cache_slots_max); setup sets the build's default.  Returns
- * 0, or ANALLOC_EINVAL (not set up, too many slots), changing nothing.
- * analloc_drain merges every cached block into the buddy system; nothing
- * happens to an allocator never set up.
+ * The block cache keeps freed blocks of the smallest orders (stats.
+ * cache_orders of them, 8 by default) unmerged for the next allocation of
+ * their order, newest first: O(1) for both, and memory likely still in the
+ * CPU's caches.  With `slots` slots, the list of order k holds up to
+ * slots >> (k / 2) blocks (and no more than a sixteenth of the arena, plus
+ * two).  A free into a full list first merges the list's oldest quarter; an
+ * allocation that finds its list empty takes a quarter list from the buddy
+ * system, the blocks single allocations would have taken, and hands them out
+ * in the same order.  Cached blocks count as free (free_bytes) but are not
+ * merged into larger free blocks until they are drained, which any
+ * allocation that would fail does first (ERRORS, above).  analloc_set_cache
+ * drains the cache and sets the slots, from 0 (off: every allocation is best
+ * fit, lowest address first, and every free merges) to the build's maximum
+ * (stats.cache_slots_max, 128 by default); setup sets the build's default.
+ * Returns 0, or ANALLOC_EINVAL (not set up, too many slots), changing
+ * nothing.  analloc_drain merges every cached block into the buddy system;
+ * nothing happens to an allocator never set up.
  */
 int analloc_set_cache(analloc_t a, unsigned slots);
 void analloc_drain(analloc_t a);
@@ -376,8 +389,8 @@ struct analloc_stats {
     size_t cached_blocks_of_order[64]; /* blocks in the cache, per order */
     /* The library's build: */
     unsigned cache_orders;    /* orders the block cache covers */
-    unsigned cache_slots_max; /* most slots per order (analloc_set_cache) */
-    unsigned cache_slots;     /* slots per order now */
+    unsigned cache_slots_max; /* most slots (analloc_set_cache) */
+    unsigned cache_slots;     /* slots now: order k's list holds up to slots >> (k / 2) */
     unsigned reserve_max;     /* most separate reserved ranges */
     size_t meta_fixed_bytes;  /* metadata that does not grow with the pages: the
                                  order table, the cache's lists and table, the

@@ -29,9 +29,12 @@
  *                   otherwise the node lies inside a larger block
  *      1     1      never occurs
  * Nodes that straddle the edge of the arena are permanently split.  Inside a
- * block every node is 0/0, so finding the block that holds a page means
- * climbing from order 0 until the parent is split: O(order).  Order-0 nodes
- * need no split bit, so split bits cost N and free bits 2N bits for N pages.
+ * block every node is 0/0, so the block that holds a page is the child of
+ * its lowest split ancestor.  Order-0 nodes need no split bit, so split bits
+ * cost N and free bits 2N bits for N pages.  The split bits of six orders
+ * at a time share a word per aligned group (a heap of 63 nodes,
+ * src/internal.h, split_bit): a page's ancestors of six orders are a few
+ * bits of one word, and block_order reads one word per six orders.
  *
  * The free bits of all orders are concatenated (order 0 first) into one bit
  * vector, the index.  Above it sit summary levels: bit i of level l+1 is set
@@ -44,23 +47,48 @@
  * The summaries cost about 1/32 bit per page.
  *
  * The metadata is one array of 64-bit words, read and written as uint64_t
- * only (src/internal.h gives the offsets):
- *     [cache slots][range table][order table][index levels][split bits]
- * The first two are fixed by the build (ANALLOC_CACHE_*, ANALLOC_RESERVE_MAX),
- * so that struct analloc never depends on how src/ was configured; the order
- * table has 3 words per order.  The total is about 3.03 bits per page plus
- * the fixed tables (512 bytes with the defaults), 24 bytes per order and
- * word rounding: 3.15 bits per page at 2^16 pages, 3.03 at 2^24.
+ * only (src/layout.h gives the layout):
+ *     [order table][cache lists][cache table][range table][index levels][split bits]
+ * The order table has a row of 64 bytes per order; the cache's lists and
+ * table and the range table are sized by the build's tunables and, for a
+ * small arena, by its size (at most ANALLOC_META_FIXED_MAX bytes), so that
+ * struct analloc never depends on how src/ was configured.  What grows with
+ * the arena is about 3.05 bits per page: 3.05 at 2^16 pages and up, with
+ * 21.7 KiB of fixed tables at the defaults (the 2048-entry cache table is
+ * 16 KiB of it).
  *
- * THE BLOCK CACHE: freed blocks of the ANALLOC_CACHE_ORDERS smallest orders
- * wait, unmerged and encoded as used (0/0 under a split parent), in a short
- * list per order; the next allocation of that order takes the newest: no
- * merge on free, no search or split on alloc, and memory likely still in the
- * CPU's caches (Linux's per-CPU page lists do the same for the same orders).
- * Freeing into a full list first merges its oldest block.  Cached blocks
- * count as free pages; only the lists tell them from live blocks, so a free
- * of a cached block (a double free) is found by scanning its order's list.
- * An allocation that finds no block merges every list and searches again.
+ * THE BLOCK CACHE (deferred merging): a freed block of one of the
+ * ANALLOC_CACHE_ORDERS smallest orders does not merge; it waits, encoded as
+ * used (0/0 under a split parent), in its order's list, for the next
+ * allocation of its order, which takes the newest: no merge on free, no
+ * search or split on alloc, and memory likely still in the CPU's caches
+ * (Linux's per-CPU page lists do the same).  The list of order k holds up to
+ * cache_slots >> (k / 2) blocks (rarer, larger blocks in shorter lists; no
+ * more than a sixteenth of the arena, plus two); cache_slots is
+ * ANALLOC_CACHE_DEFAULT (128) unless analloc_set_cache says otherwise.
+ *   Batches keep the slow paths rare and off the median: a free into a full
+ * list merges the list's oldest quarter first (the spill); an allocation
+ * that finds its list empty takes a quarter list of blocks from the buddy
+ * system at once, each the lowest of the smallest fitting free blocks as a
+ * single allocation would take it, hands out the first and keeps the rest
+ * in the order they would have been handed out (the refill).  A list then
+ * runs a quarter of its length or more between two trips to the buddy
+ * system.  Lists shorter than eight move one block at a time.
+ *   The bound: the cache holds at most sum over the cached orders of
+ * (cache_slots >> (k / 2)) * 2^k pages unmerged: 5760 pages (22.5 MiB of
+ * 4 KiB pages) at the defaults, and no request suffers from it: an
+ * allocation that finds no block merges the whole cache and searches again
+ * before it fails, so a request fails only when no block of its size exists
+ * with every cached block merged (the header's ERRORS).
+ *   Membership: cached blocks look used, so a table says which are cached:
+ * each one's key (its node's free bit) sits in one of the four entries of
+ * its bucket (a hash of the key, or the node itself when the table has room
+ * for every node), and each list slot names its block's entry.  A free
+ * compares the four entries of its bucket: a double free of a cached block
+ * is found in O(1), as a free of a merged one is by its free bit.  A block
+ * whose bucket is full makes the block in the bucket's first entry merge;
+ * with four entries per list slot that is rare (under 0.1% of frees in the
+ * benchmark's W2).
  *
  * RESERVED RANGES: analloc_reserve takes pages out of the free lists as used
  * blocks (the canonical cut of the range into aligned blocks) and records the
@@ -77,29 +105,39 @@
  *
  * INVARIANTS (checked by analloc_check, src/check.c):
  *  - the fields setup fixed hash to `seal`; every field is in its range;
+ *  - the order table's rows follow from the arena (their counts aside);
  *  - free and split are never both set; edge nodes are split and not free;
  *  - below a node that is not split (and is not itself split), every node is
  *    0/0;
  *  - two free buddies below order D never coexist (they merge on free);
- *  - summary bits match the words below them; padding bits are zero;
+ *  - summary bits match the words below them; bits of no node are zero;
  *  - per-order free counts, lowest free blocks, the order mask, free_pages
- *    and live_blocks match the bits (cached blocks count as free pages and
- *    not as live blocks);
+ *    (pages in free blocks) and taken_blocks (used blocks outside reserved
+ *    ranges: live and cached) match the bits;
  *  - every cached block is a block of its list's order that looks used, at
- *    most once; every reserved range is sorted, apart, and tiled by used
- *    blocks inside it; unused slots are zero.
+ *    most once, its key in its own bucket at the entry its slot names; no
+ *    other entry holds a key; no list is longer than its capacity; slots
+ *    past a list's count are zero;
+ *  - every reserved range is sorted, apart, and tiled by used blocks inside
+ *    it; unused entries are zero.
  *
- * COMPLEXITY: free and mem_size climb at most D orders (and scan one cache
- * list of at most ANALLOC_CACHE_MAX entries, and binary-search the range
- * table when it is not empty); alloc takes a cached block in O(1), or reads
- * the lowest free block of the smallest fitting order from the order table
- * and splits it in at most D steps.  A step sets or clears one index bit,
- * and the summary update stops at the first word that was or stays nonzero:
+ * COMPLEXITY: free and mem_size read one split word per six orders of the
+ * block (one word below order 6), one free bit and one bucket (and
+ * binary-search the range table when it is not empty); a free into the
+ * cache is then O(1).  alloc takes a cached block in O(1), or reads the
+ * lowest free block of the smallest fitting order from the order table and
+ * splits it in at most D steps.  A step sets or clears one index bit, and
+ * the summary update stops at the first word that was or stays nonzero:
  * O(D * levels) word operations in the worst case (D <= 60, levels <= 11;
- * levels is 4 at 2^24 pages), usually O(D + levels).  An allocation that
- * would fail first drains the cache: at most ANALLOC_CACHE_ORDERS *
- * ANALLOC_CACHE_MAX merges.  No loop runs over pages or free blocks except
- * in analloc_check, analloc_walk, analloc_dump and the annotation walk.
+ * levels is 4 at 2^24 pages), usually O(D + levels); a merge is the same.
+ * The slow paths: a refill takes and a spill merges a quarter list (at most
+ * 32 blocks at the defaults), a full bucket merges one block, and an
+ * allocation that would fail first merges the whole cache: at most the sum
+ * of the lists' capacities (480 blocks at the defaults), the worst single
+ * operation (bench/opcost.c measures it: about 143,000 instructions at 2^16
+ * pages with every list full).  Nothing depends on how many blocks are live
+ * or free; no loop runs over pages or free blocks except in analloc_check,
+ * analloc_walk, analloc_dump and the annotation walk.
  *
  * FRAGMENTATION: a binary buddy never fails a request of 2^k pages while an
  * aligned 2^k-page run is free (buddies merge eagerly, and cached blocks are
