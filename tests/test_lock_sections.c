@@ -67,9 +67,17 @@ static struct fixture *fixture_new(void)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    /* The arena aligned to its size, so that every block lands where the
+     * test expects, whatever address mmap picks (4 KiB-aligned on i386). */
     f->g.bytes = (size_t)PAGES * PAGE;
-    f->g.arena = mmap(NULL, f->g.bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(f->g.arena != MAP_FAILED);
+    unsigned char *m = mmap(NULL, 2u * f->g.bytes, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    size_t head = (size_t)(((uintptr_t)0 - (uintptr_t)m) & (f->g.bytes - 1u));
+    f->g.arena = m + head;
+    if (head != 0)
+        munmap(m, head);
+    munmap(f->g.arena + f->g.bytes, f->g.bytes - head);
     size_t meta_size = analloc_meta_size(f->g.bytes, PAGE);
     f->meta = malloc(meta_size);
     assert_non_null(f->meta);
