@@ -349,8 +349,8 @@ static void split_clear(struct analloc_internal *s, unsigned k, uintptr_t j)
     ((uint64_t)1 << ((64u | (p)) >> 1) | (uint64_t)1 << ((64u | (p)) >> 2) |               \
      (uint64_t)1 << ((64u | (p)) >> 3) | (uint64_t)1 << ((64u | (p)) >> 4) |               \
      (uint64_t)1 << ((64u | (p)) >> 5) | (uint64_t)1 << ((64u | (p)) >> 6))
-#define SPLIT_PATH4(p) SPLIT_PATH(p), SPLIT_PATH(p + 1u), SPLIT_PATH(p + 2u), SPLIT_PATH(p + 3u)
-#define SPLIT_PATH16(p) SPLIT_PATH4(p), SPLIT_PATH4(p + 4u), SPLIT_PATH4(p + 8u), SPLIT_PATH4(p + 12u)
+#define SPLIT_PATH4(p) SPLIT_PATH(p), SPLIT_PATH((p) + 1u), SPLIT_PATH((p) + 2u), SPLIT_PATH((p) + 3u)
+#define SPLIT_PATH16(p) SPLIT_PATH4(p), SPLIT_PATH4((p) + 4u), SPLIT_PATH4((p) + 8u), SPLIT_PATH4((p) + 12u)
 const uint64_t an_split_path[64] = {SPLIT_PATH16(0u), SPLIT_PATH16(16u), SPLIT_PATH16(32u),
                                     SPLIT_PATH16(48u)};
 
@@ -1293,6 +1293,7 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
 static void mode_update(struct analloc_internal *s)
 {
     uint32_t m = mode_magic(s);
+    // cppcheck-suppress duplicateConditionalAssign ; a store only when it changes, on purpose
     if (s->magic != m)
         s->magic = m;
 }

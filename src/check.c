@@ -110,7 +110,7 @@ static int check_index(const struct analloc_internal *s)
         CORRUPT_IF(ORDER_SPLIT(s, k) != (k == 0 ? 0 : split_origin(s->lo, s->hi, s->split_word, k)));
         bool listed = k < s->cache_orders;
         size_t n = (size_t)(s->hi - s->lo);
-        CORRUPT_IF(ORDER_LIST(s, k) != (listed ? list_origin(n, ORDER_ROW * (s->depth + 2u), k) : 0));
+        CORRUPT_IF(ORDER_LIST(s, k) != (listed ? list_origin(n, (size_t)ORDER_ROW * (s->depth + 2u), k) : 0));
         CORRUPT_IF(ORDER_CAP(s, k) != (listed ? cache_cap(n, s->cache_slots, k) : 0));
         CORRUPT_IF(ORDER_SPARE(s, k) != 0);
         first += order_nodes(s->lo, s->hi, k);
