@@ -33,6 +33,8 @@
  * growing or moving) that finds no block first merges the block cache
  * (analloc_drain) and searches again, so a request fails only when no block
  * exists with every cached block merged; it still fails if that finds none.
+ * (The cache is not merged when the free and cached pages together are
+ * fewer than the request: that could not help.)
  * Getters change nothing.  When several errors apply, the first of the order
  * given at each function wins.
  *
@@ -249,8 +251,9 @@ int analloc_free(analloc_t a, void *ptr);
  * Resize the live block at ptr to hold `size` bytes (size 0: one page).
  * Shrinking is always in place: the upper halves become free blocks.
  * Growing is in place when ptr is aligned to the new size and the blocks
- * that follow it are free (cached ones are merged first if that helps).
- * Otherwise a new block is allocated as by analloc_alloc, the old contents
+ * that follow it are its buddies, each free or in the cache.  Otherwise a
+ * new block is allocated as by analloc_alloc (which merges the cache only
+ * if it finds no block; growing in place is then tried again), the old contents
  * copied outside the lock, and the old block freed (merging at once, not
  * into the cache); while the copy runs, both blocks are allocated, and a
  * concurrent caller sees the new block live and the free bytes lower by its

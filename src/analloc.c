@@ -446,29 +446,6 @@ static void block_shrink(struct analloc_internal *s, uintptr_t pfn, unsigned k, 
     }
 }
 
-/*
- * Grow the live block at pfn from order k to order to (> k) in place, if pfn
- * is aligned to the new size and each buddy that follows is a free block of
- * its order.  (Such a buddy cannot be part of a larger free block: its parent
- * holds our block and is split.)  Returns false, changing nothing, otherwise.
- */
-static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, unsigned to)
-{
-    ANALLOC_ASSERT(to <= s->depth);
-    if (((pfn >> to) << to) != pfn)
-        return false;
-    for (unsigned i = k; i < to; i++) {
-        uintptr_t next = (pfn >> i) + 1u;
-        if (!node_exists(s, i, next) || !node_free(s, i, next))
-            return false;
-    }
-    for (unsigned i = k; i < to; i++) {
-        free_remove(s, i, (pfn >> i) + 1u);
-        split_clear(s, i + 1u, pfn >> (i + 1u));
-    }
-    return true;
-}
-
 /* ---- The block cache --------------------------------------------------------
  * A cached block stays encoded as used in the bits (0/0 under a split
  * parent), so that searches never see it.  It sits in its order's list
@@ -627,6 +604,58 @@ static bool cache_drain(struct analloc_internal *s)
             any = true;
         }
     return any;
+}
+
+/* Would merging the cache be of use to a request of 2^k pages?  Not if all
+ * the free and cached pages together are fewer. */
+static bool drain_may_help(const struct analloc_internal *s, unsigned k)
+{
+    return available_pages(s) >= pages_of(k) && cached_blocks(s) != 0;
+}
+
+/* The cached block of order k at pfn leaves the cache, taken whole (a
+ * growing block absorbs it): found at its bucket and in its list. */
+static void cache_take(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    uint64_t key = block_key(s, k, pfn);
+    unsigned e = key_bucket(s, key), i = 0;
+    while (CACHE_KEY(s, e) != key)
+        e++;
+    while (cache_slot_entry(s, k, i) != e)
+        i++;
+    cache_remove_at(s, k, i);
+    s->taken_blocks--;
+}
+
+/*
+ * Grow the live block at pfn from order k to order to (> k) in place, if pfn
+ * is aligned to the new size and each buddy that follows is a block of its
+ * order that is free or cached: the free ones leave the free lists, the
+ * cached ones the cache.  (Such a buddy cannot be part of a larger free
+ * block: its parent holds our block and is split.)  Returns false, changing
+ * nothing, otherwise: smaller blocks in a buddy's place are not merged for
+ * it (a realloc then moves, and merges the cache only if that finds no
+ * block).
+ */
+static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, unsigned to)
+{
+    ANALLOC_ASSERT(to <= s->depth);
+    if (((pfn >> to) << to) != pfn)
+        return false;
+    for (unsigned i = k; i < to; i++) {
+        uintptr_t next = (pfn >> i) + 1u;
+        if (!node_exists(s, i, next) || (!node_free(s, i, next) && !block_cached(s, i, next << i)))
+            return false;
+    }
+    for (unsigned i = k; i < to; i++) {
+        uintptr_t next = (pfn >> i) + 1u;
+        if (node_free(s, i, next))
+            free_remove(s, i, next);
+        else
+            cache_take(s, i, next << i);
+        split_clear(s, i + 1u, pfn >> (i + 1u));
+    }
+    return true;
 }
 
 /* ---- Accounting -------------------------------------------------------------- */
@@ -1045,7 +1074,7 @@ static ANALLOC_INLINE uintptr_t alloc_locked(struct analloc_internal *s, unsigne
     if (cached && CACHE_COUNT(s, k) != 0)
         return cache_pop(s, k);
     uintptr_t pfn = cached ? cache_refill(s, k) : block_take(s, k);
-    if (pfn == 0 && cache_drain(s))
+    if (pfn == 0 && drain_may_help(s, k) && cache_drain(s))
         pfn = block_take(s, k);
     s->taken_blocks += pfn != 0;
     return pfn;
@@ -1125,7 +1154,7 @@ void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, 
     q.w1 = w1;
     lock(s);
     uintptr_t pfn = block_take_placed(s, &q);
-    if (pfn == 0 && cache_drain(s))
+    if (pfn == 0 && drain_may_help(s, q.k) && cache_drain(s))
         pfn = block_take_placed(s, &q);
     s->taken_blocks += pfn != 0;
     if (ANALLOC_UNLIKELY(s->poison != 0))
@@ -1256,15 +1285,17 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
         unlock(s);
         return ptr;
     }
-    /* A cached buddy looks used to block_grow: merge the cache and retry. */
-    if (block_grow(s, pfn, k, to) || (cache_drain(s) && block_grow(s, pfn, k, to))) {
+    /* In place if the buddies are free or cached blocks; else a new block,
+     * which merges the cache only if none is found; then, the cache merged,
+     * in place again. */
+    uintptr_t moved = 0;
+    if (block_grow(s, pfn, k, to) || ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to))) {
         unsigned poison = s->poison;
         unlock(s);
         if (poison != 0)
             pages_fresh(s, poison, pfn + pages_of(k), pages_of(to) - pages_of(k));
         return ptr;
     }
-    uintptr_t moved = alloc_locked(s, to);
     unsigned poison = s->poison;
     unlock(s);
     if (moved == 0)

@@ -618,7 +618,9 @@ static uintptr_t predict(struct run *r, unsigned k, bool *drains)
     if (from_cache(r, k))
         return r->cached[k][r->ncached[k] - 1u];
     uintptr_t want = predict_buddy(r, k);
-    if (want != 0 || r->cached_blocks == 0)
+    /* The engine merges the cache only if that may help: free and cached
+     * pages together at least the request (drain_may_help). */
+    if (want != 0 || r->cached_blocks == 0 || gaps(r)->free_pages + r->cached_pages < pages_of(k))
         return want;
     *drains = true;
     unsigned saved[ANALLOC_CACHE_ORDERS];
@@ -1026,40 +1028,107 @@ static void op_mem_size(struct run *r)
  * nothing else. */
 enum realloc_kind { RE_FAIL, RE_IN_PLACE, RE_MOVE };
 
-static enum realloc_kind realloc_predict(struct run *r, size_t i, unsigned to, uintptr_t *want,
-                                         bool *drains)
+/* The block holding page pfn in model_walk's terms: its first page, order
+ * and kind. */
+struct at_page {
+    uintptr_t pfn, first;
+    unsigned order, kind;
+};
+
+static void at_page_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                        unsigned kind)
+{
+    struct at_page *c = ctx;
+    (void)r;
+    if (c->pfn >= pfn && c->pfn - pfn < pages) {
+        c->first = pfn;
+        c->order = order;
+        c->kind = kind;
+    }
+}
+
+/* Can the live block at pfn grow in place from order k to order to, as the
+ * engine's block_grow sees it: aligned to the new size, each buddy that
+ * follows a free or cached block of its own order? */
+static bool grow_fits(struct run *r, uintptr_t pfn, unsigned k, unsigned to)
+{
+    if ((pfn & (pages_of(to) - 1u)) != 0)
+        return false;
+    for (unsigned i = k; i < to; i++) {
+        struct at_page c = {.pfn = pfn + pages_of(i), .kind = ANALLOC_BLOCK_USED};
+        if (c.pfn >= r->hi)
+            return false;
+        model_walk(r, at_page_seg, &c);
+        if (c.first != c.pfn || c.order != i ||
+            (c.kind != ANALLOC_BLOCK_FREE && c.kind != ANALLOC_BLOCK_CACHED))
+            return false;
+    }
+    return true;
+}
+
+/* A realloc of live block i to order `to`, predicted: in place (growing
+ * into free and cached buddies, or after the cache is merged), a move to
+ * *want (*hit: the new block comes from the cache), or a failure; *drains:
+ * the cache is merged on the way.  Changes nothing: realloc_apply does. */
+struct realloc_plan {
+    enum realloc_kind kind;
+    uintptr_t want;
+    bool drains, hit;
+};
+
+static struct realloc_plan realloc_predict(struct run *r, size_t i, unsigned to)
 {
     const struct blk b = r->live[i];
-    unsigned k = b.order;
-    enum realloc_kind kind;
-    *want = 0;
-    *drains = false;
-    uintptr_t next_live = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi;
-    for (unsigned x = 0; x < r->nresv; x++) /* reserved pages stay taken, drained or not */
-        if (r->resv[x][0] > b.pfn && r->resv[x][0] < next_live)
-            next_live = r->resv[x][0];
-    uintptr_t next = next_live;
-    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
-        for (unsigned x = 0; x < r->ncached[c]; x++)
-            if (r->cached[c][x] > b.pfn && r->cached[c][x] < next)
-                next = r->cached[c][x];
-    bool aligned = to <= r->depth && (b.pfn & (pages_of(to) - 1u)) == 0;
+    struct realloc_plan p = {RE_FAIL, 0, false, false};
     if (to > r->depth)
-        kind = RE_FAIL;
-    else if (to <= k)
-        kind = RE_IN_PLACE;
-    else if (aligned && b.pfn + pages_of(to) <= next)
-        kind = RE_IN_PLACE; /* aligned to the new size, and the pages that follow are free */
-    else if (r->cached_blocks > 0 && aligned && b.pfn + pages_of(to) <= next_live)
-        kind = RE_IN_PLACE, *drains = true; /* free once the cache is drained */
-    else {
-        *drains = r->cached_blocks > 0; /* a grow that fails drains the cache, then moves */
-        bool unused;
-        if (*drains)
-            cache_empty(r);
-        kind = (*want = predict(r, to, &unused)) != 0 ? RE_MOVE : RE_FAIL;
+        return p;
+    if (to <= b.order || grow_fits(r, b.pfn, b.order, to)) {
+        p.kind = RE_IN_PLACE;
+        return p;
     }
-    return kind;
+    p.hit = from_cache(r, to);
+    p.want = predict(r, to, &p.drains);
+    if (p.want != 0) {
+        p.kind = RE_MOVE;
+        return p;
+    }
+    if (p.drains) { /* the cache merged, in place again */
+        unsigned saved[ANALLOC_CACHE_ORDERS];
+        for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++) {
+            saved[c] = r->ncached[c];
+            r->ncached[c] = 0;
+        }
+        r->gaps_valid = false;
+        if (grow_fits(r, b.pfn, b.order, to))
+            p.kind = RE_IN_PLACE;
+        for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
+            r->ncached[c] = saved[c];
+        r->gaps_valid = false;
+    }
+    return p;
+}
+
+/* Take the predicted step (the engine has made the call). */
+static void realloc_apply(struct run *r, size_t i, unsigned to, const struct realloc_plan *p)
+{
+    struct blk b = r->live[i];
+    if (p->drains)
+        cache_empty(r);
+    if (p->kind == RE_IN_PLACE) {
+        /* the cached buddies it grows into leave the cache */
+        for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
+            for (unsigned x = r->ncached[c]; x-- > 0;)
+                if (r->cached[c][x] >= b.pfn && r->cached[c][x] < b.pfn + pages_of(to))
+                    cache_remove(r, c, x);
+        model_resize(r, i, to);
+    } else if (p->kind == RE_MOVE) {
+        if (p->hit)
+            cache_pop(r, to);
+        model_insert(r, p->want, to, b.id);
+        if (!p->hit && !p->drains)
+            model_refill(r, to); /* the old block is still taken meanwhile */
+        model_remove(r, find_live(r, b.pfn));
+    }
 }
 
 static void op_realloc(struct run *r)
@@ -1107,16 +1176,16 @@ static void op_realloc(struct run *r)
     }
     to = model_order(r, size);
 
-    uintptr_t want = 0;
-    bool drains;
-    enum realloc_kind kind = realloc_predict(r, i, to, &want, &drains);
+    struct realloc_plan plan = realloc_predict(r, i, to);
+    enum realloc_kind kind = plan.kind;
+    uintptr_t want = plan.want;
+    bool drains = plan.drains;
 
-    if (!r->real && kind == RE_MOVE && !drains)
-        return; /* a move copies the contents: never in a range nobody maps */
-    if (drains)
-        cache_empty(r);
     if (!r->real && kind == RE_MOVE) {
-        analloc_drain(r->a); /* in step with the model, which has drained */
+        if (drains) { /* a move copies the contents: never in a range nobody maps */
+            cache_empty(r);
+            analloc_drain(r->a); /* in step with the model, which has drained */
+        }
         return;
     }
     pattern_verify(r, &b, addr, b.filled, "before realloc");
@@ -1138,6 +1207,7 @@ static void op_realloc(struct run *r)
         pattern_verify(r, &b, addr, b.filled, "after a failed realloc");
         if (snap)
             snap_compare(r, &r->snap, "a failed realloc");
+        realloc_apply(r, i, to, &plan);
         r->n_realloc_fail++;
         return;
     }
@@ -1147,7 +1217,7 @@ static void op_realloc(struct run *r)
     if (kind == RE_IN_PLACE) {
         CHECK(r, qa == addr, "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected in place",
               ULL(addr), size, k, to, ULL(qa));
-        model_resize(r, i, to);
+        realloc_apply(r, i, to, &plan);
         pattern_verify(r, &b, addr, keep, "after realloc in place");
         r->n_realloc_in_place++;
     } else {
@@ -1158,9 +1228,7 @@ static void op_realloc(struct run *r)
               "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected %#llx", ULL(addr), size,
               k, to, ULL(qa), ULL(want << r->shift));
         pattern_verify(r, &b, qa, keep, "contents copied by realloc");
-        model_insert(r, qa >> r->shift, to, b.id);
-        model_refill(r, to); /* the cache is empty: the old block is still taken */
-        model_remove(r, find_live(r, b.pfn));
+        realloc_apply(r, i, to, &plan);
         recent_push(r, addr);
         r->n_realloc_move++;
     }
@@ -1381,7 +1449,8 @@ static uintptr_t placed_predict(struct run *r, size_t size, size_t align, uintpt
         c.w1 = w1;
     }
     uintptr_t want = *possible ? predict_placed(r, &c) : 0;
-    *drains = *possible && want == 0 && r->cached_blocks > 0;
+    *drains = *possible && want == 0 && r->cached_blocks > 0 &&
+              gaps(r)->free_pages + r->cached_pages >= pages_of(k);
     if (*drains) {
         cache_empty(r);
         want = predict_placed(r, &c);
@@ -2627,26 +2696,13 @@ enum model_got model_arena_realloc(struct model_arena *m, uintptr_t addr, size_t
     r->op = "realloc";
     size_t i = live_at(r, addr);
     unsigned k = model_order(r, size);
-    uintptr_t want;
-    bool drains;
-    enum realloc_kind kind = realloc_predict(r, i, k, &want, &drains);
-    if (drains)
-        cache_empty(r);
+    struct realloc_plan plan = realloc_predict(r, i, k);
+    realloc_apply(r, i, k, &plan);
     if (drained != NULL)
-        *drained = drains;
-    *to = 0;
-    if (kind == RE_FAIL)
+        *drained = plan.drains;
+    *to = plan.kind == RE_IN_PLACE ? addr : plan.kind == RE_MOVE ? plan.want << r->shift : 0;
+    if (plan.kind == RE_FAIL)
         return k > r->depth ? MODEL_BAD : MODEL_NONE;
-    if (kind == RE_IN_PLACE) {
-        model_resize(r, i, k);
-        *to = addr;
-    } else {
-        struct blk b = r->live[i];
-        model_insert(r, want, k, b.id);
-        model_refill(r, k); /* the cache is empty: the old block is still taken */
-        model_remove(r, find_live(r, b.pfn));
-        *to = want << r->shift;
-    }
     return MODEL_BLOCK;
 }
 
