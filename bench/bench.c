@@ -1817,21 +1817,21 @@ static void write_svg(const struct latres *lat, const enum kind *lat_kinds, size
  * defaults), read through analloc_stats from a small allocator. */
 static struct analloc_stats build_settings(void)
 {
-    static uint64_t meta[ANALLOC_META_SIZE_MAX(64u * PAGE, PAGE) / 8u + 1u];
+    static uint64_t meta[ANALLOC_META_SIZE_MAX((size_t)PAGE << MAIN_LOG2, PAGE) / 8u + 1u];
     struct analloc a;
     struct analloc_stats st;
     memset(&st, 0, sizeof st);
     st.size = sizeof st;
-    if (analloc_init(&a, (void *)UNTOUCHED_BASE, 64u * PAGE, PAGE, meta, sizeof meta) != 0 ||
+    if (analloc_init(&a, (void *)UNTOUCHED_BASE, (size_t)PAGE << MAIN_LOG2, PAGE, meta, sizeof meta) != 0 ||
         analloc_stats(&a, &st) != 0)
-        die("analloc_stats on a small allocator failed");
+        die("analloc_stats on the W1-W5 arena failed");
     return st;
 }
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench [--quick] [--out DIR] [--runs N] [--seed N] [--only w1,w2,w3,w4,w6]\n"
+            "usage: bench [--quick] [--out DIR] [--runs N] [--seed N] [--only w1,w2,w3,w4,w6,w7]\n"
             "             [--cpu N | --no-pin] [--no-dlopen] [--strict]\n"
             "       bench --callgrind analloc|textbook w1|w2 LOG2_PAGES PAIRS\n");
     exit(2);
@@ -1940,8 +1940,10 @@ int main(int argc, char **argv)
     say("allocators:\n");
     struct analloc_stats build = build_settings();
     say("  analloc        analloc_init, external metadata, arena at %#llx: never mapped; the "
-        "block cache at its default (%u slots for each of orders 0-%u)\n",
-        (unsigned long long)UNTOUCHED_BASE, build.cache_slots, build.cache_orders - 1u);
+        "block cache at its default (%u slots: order k's list holds up to %u >> (k / 2) blocks, "
+        "orders 0-%u)\n",
+        (unsigned long long)UNTOUCHED_BASE, build.cache_slots, build.cache_slots,
+        build.cache_orders - 1u);
     say("  floor          a stack of free page numbers (one page only: W1, W3, W6 W1)\n");
     say("  textbook       bench/textbook_buddy.c: lists through the free blocks, order byte per "
         "page; real memory (mmap, prefaulted, MADV_HUGEPAGE, as a kernel's direct map)\n");
