@@ -564,6 +564,19 @@ static void cache_empty(struct run *r)
     r->cached_pages = 0;
 }
 
+/* For a prediction that looks at the state after a drain: the lists' counts
+ * saved into saved[] and set to 0 (the cached pages count as free), or put
+ * back. */
+static void cache_set_aside(struct run *r, unsigned *saved, bool aside)
+{
+    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++) {
+        if (aside)
+            saved[c] = r->ncached[c];
+        r->ncached[c] = aside ? 0u : saved[c];
+    }
+    r->gaps_valid = false;
+}
+
 /* The lowest first page among the smallest free blocks of order >= k in the
  * buddy system (cached blocks taken); 0 if none. */
 static uintptr_t predict_buddy(struct run *r, unsigned k)
@@ -624,15 +637,9 @@ static uintptr_t predict(struct run *r, unsigned k, bool *drains)
         return want;
     *drains = true;
     unsigned saved[ANALLOC_CACHE_ORDERS];
-    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++) {
-        saved[c] = r->ncached[c];
-        r->ncached[c] = 0;
-    }
-    r->gaps_valid = false;
+    cache_set_aside(r, saved, true);
     want = predict_buddy(r, k);
-    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
-        r->ncached[c] = saved[c];
-    r->gaps_valid = false;
+    cache_set_aside(r, saved, false);
     return want;
 }
 
@@ -1094,16 +1101,10 @@ static struct realloc_plan realloc_predict(struct run *r, size_t i, unsigned to)
     }
     if (p.drains) { /* the cache merged, in place again */
         unsigned saved[ANALLOC_CACHE_ORDERS];
-        for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++) {
-            saved[c] = r->ncached[c];
-            r->ncached[c] = 0;
-        }
-        r->gaps_valid = false;
+        cache_set_aside(r, saved, true);
         if (grow_fits(r, b.pfn, b.order, to))
             p.kind = RE_IN_PLACE;
-        for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
-            r->ncached[c] = saved[c];
-        r->gaps_valid = false;
+        cache_set_aside(r, saved, false);
     }
     return p;
 }
@@ -2584,32 +2585,14 @@ uintptr_t model_arena_live_at(const struct model_arena *m, size_t i, unsigned *o
     return r->live[i].pfn << r->shift;
 }
 
-/* The block of page pfn, in a walk. */
-struct page_ctx {
-    uintptr_t pfn, first;
-    unsigned order, kind;
-};
-
-static void page_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
-                     unsigned kind)
-{
-    struct page_ctx *c = ctx;
-    (void)r;
-    if (c->pfn >= pfn && c->pfn - pfn < pages) {
-        c->first = pfn;
-        c->order = order;
-        c->kind = kind;
-    }
-}
-
 unsigned model_arena_page(struct model_arena *m, uintptr_t pfn, uintptr_t *first, unsigned *order)
 {
     struct run *r = &m->r;
     r->op = "model_arena_page";
     CHECK(r, pfn >= r->lo && pfn < r->hi, "page %#llx outside [%#llx, %#llx)", ULL(pfn),
           ULL(r->lo), ULL(r->hi));
-    struct page_ctx c = {.pfn = pfn};
-    model_walk(r, page_seg, &c);
+    struct at_page c = {.pfn = pfn};
+    model_walk(r, at_page_seg, &c);
     if (first != NULL)
         *first = c.first;
     if (order != NULL)
