@@ -112,7 +112,7 @@ BV_BINS := $(foreach v,$(BV_VARIANTS),$(BUILD)/tests/test_bitvector_$(word 1,$(s
 $(BUILD)/tests/test_abi: TEST_FLAGS += -DANALLOC_RESERVE_MAX=4 -DANALLOC_CACHE_MAX=2 \
                                        -DANALLOC_CACHE_ORDERS=1
 # The model engine, tests/model.c (tests/model.h), is linked into these.
-MODEL_TESTS := test_model test_engine test_placement test_ranges
+MODEL_TESTS := test_model test_engine test_placement test_ranges test_exhaustive
 $(BUILD)/tests/model.o: tests/model.c $(HDRS) $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(TEST_FLAGS) -c $< -o $@
 $(addprefix $(BUILD)/tests/,$(MODEL_TESTS)): $(BUILD)/tests/%: tests/%.c $(BUILD)/tests/model.o \

@@ -90,6 +90,96 @@ static void section(const char *name, size_t calls)
 
 static void nolock(void *ctx) { (void)ctx; }
 
+/*
+ * The worst single operations, each on an allocator brought to the state
+ * that makes it longest, counted alone (one call per section):
+ *  - a request that fails with every cache list full: it first merges every
+ *    cached block (analloc_drain), and each of them merges as far up as it
+ *    goes, since the blocks of each order lie side by side;
+ *  - the first allocation of an empty arena: it splits the one block of the
+ *    top order down to a page, and takes a quarter list more (the refill);
+ *  - a free into a full list: a quarter of it merges (the spill), each
+ *    block with its free buddy;
+ *  - a free without the cache that merges from a page to the top order.
+ */
+static struct analloc W;
+static void *wblocks[1u << LOG2_PAGES];
+
+static void worst_setup(void *wmeta, size_t need)
+{
+    if (analloc_init(&W, (void *)BASE, (size_t)PAGE << LOG2_PAGES, PAGE, wmeta, need) != 0) {
+        fprintf(stderr, "opcost: setup failed\n");
+        exit(1);
+    }
+}
+
+static void worst_cases(void *wmeta, size_t need)
+{
+    struct analloc_stats st;
+    st.size = sizeof st;
+
+    /* The first allocation of an empty arena. */
+    worst_setup(wmeta, need);
+    CALLGRIND_ZERO_STATS;
+    void *first = analloc_alloc(&W, PAGE);
+    section("worst:first_alloc(split_from_the_top+refill)", 1);
+    (void)first;
+
+    /* Every list full, the rest of the arena in single pages, then a request
+     * for the whole arena: drain and fail. */
+    worst_setup(wmeta, need);
+    analloc_stats(&W, &st);
+    unsigned orders = st.cache_orders;
+    size_t n = 0, cap[64];
+    for (unsigned k = orders; k-- > 0;) {
+        cap[k] = (size_t)st.cache_slots >> (k / 2u); /* the list's capacity: src/layout.h */
+        for (size_t i = 0; i < cap[k]; i++)
+            wblocks[n++] = analloc_alloc(&W, (size_t)PAGE << k);
+    }
+    size_t listed = n;
+    analloc_drain(&W);
+    void *p;
+    while ((p = analloc_alloc(&W, PAGE)) != NULL)
+        wblocks[n++] = p;
+    for (size_t i = 0; i < listed; i++)
+        analloc_free(&W, wblocks[i]);
+    st.size = sizeof st;
+    analloc_stats(&W, &st);
+    CALLGRIND_ZERO_STATS;
+    p = analloc_alloc(&W, (size_t)PAGE << W.depth);
+    section("worst:failing_request_with_every_list_full(drain)", 1);
+    printf("  (%zu cached blocks merged, the request %s)\n", st.cached_blocks,
+           p == NULL ? "failed" : "succeeded");
+
+    /* A full list of pages whose buddies are free: the next free spills. */
+    worst_setup(wmeta, need);
+    n = 0;
+    while ((p = analloc_alloc(&W, PAGE)) != NULL)
+        wblocks[n++] = p;
+    st.size = sizeof st;
+    analloc_stats(&W, &st);
+    for (size_t i = 1; i < n && i < 2u * (size_t)st.cache_slots + 2u; i += 2) /* odd pages */
+        analloc_free(&W, wblocks[i]);
+    analloc_drain(&W); /* the odd pages free in the buddy system */
+    for (size_t i = 0; i < 2u * (size_t)st.cache_slots; i += 2) /* even pages: the list fills */
+        analloc_free(&W, wblocks[i]);
+    CALLGRIND_ZERO_STATS;
+    analloc_free(&W, wblocks[2u * (size_t)st.cache_slots]);
+    section("worst:free_into_a_full_list(spill)", 1);
+
+    /* No cache: the last page freed merges up to the top. */
+    worst_setup(wmeta, need);
+    analloc_set_cache(&W, 0);
+    n = 0;
+    while ((p = analloc_alloc(&W, PAGE)) != NULL)
+        wblocks[n++] = p;
+    for (size_t i = 1; i < n; i++)
+        analloc_free(&W, wblocks[i]);
+    CALLGRIND_ZERO_STATS;
+    analloc_free(&W, wblocks[0]);
+    section("worst:free_merging_to_the_top(no_cache)", 1);
+}
+
 static int count_block(void *ctx, void *block, size_t bytes, unsigned kind)
 {
     (void)block;
@@ -227,6 +317,7 @@ int main(void)
         live[j] = analloc_alloc(&A, PAGE);
     }
     section("free+alloc,1_page,with_lock_hooks", CALLS);
+    worst_cases(meta, need);
     free(meta);
     return 0;
 }

@@ -15,9 +15,16 @@
  * COST.  Allocation, free, realloc in place, mem_size, reserve and release
  * of one block, stats and the getters take O(depth x levels) word operations
  * at worst (depth <= 60 orders; levels <= 11, and 4 up to 2^24 pages), with
- * no loop over pages or blocks.  Four calls are O(N) for N pages and exist
- * for debugging: analloc_check, analloc_walk, analloc_dump, and
- * analloc_set_debug when it turns sanitizer annotations on or off.
+ * no loop over pages or blocks; most allocations and frees take a block
+ * from or give it to the block cache in O(1).  The cache adds bounded slow
+ * paths, each a number of blocks fixed by the build, never by how many
+ * blocks are live or free: a quarter of a list taken or merged at once (at
+ * most 32 blocks at the defaults) when an order's list runs empty or full,
+ * and, before an allocation fails, the merge of every cached block (at most
+ * 480 at the defaults: about 143,000 instructions, the worst single call).
+ * Four calls are O(N) for N pages and exist for debugging: analloc_check,
+ * analloc_walk, analloc_dump, and analloc_set_debug when it turns sanitizer
+ * annotations on or off.
  *
  * ERRORS.  Functions that return int return 0 or one of the negative
  * ANALLOC_E* codes below; allocating functions return NULL and getters 0.
@@ -26,6 +33,8 @@
  * growing or moving) that finds no block first merges the block cache
  * (analloc_drain) and searches again, so a request fails only when no block
  * exists with every cached block merged; it still fails if that finds none.
+ * (The cache is not merged when the free and cached pages together are
+ * fewer than the request: that could not help.)
  * Getters change nothing.  When several errors apply, the first of the order
  * given at each function wins.
  *
@@ -97,11 +106,10 @@ const char *analloc_strerror(int error);
 /* The most levels the free-block index can have: 64-ary summaries over at
  * most 2^66 bits.  Not a tunable. */
 #define ANALLOC_MAX_LEVELS 11
-/* The most orders a block cache can cover (the build chooses 1 to this). */
-#define ANALLOC_CACHED_ORDERS_CAP 8
-/* The most bytes of fixed tables (block cache slots, reserved ranges) at the
- * start of any build's metadata. */
-#define ANALLOC_META_FIXED_MAX 3072u
+/* The most bytes of fixed tables (the block cache's lists and table, the
+ * reserved ranges) at the start of any build's metadata: 32 lists of
+ * 1 + (128 >> (k / 2)) words, 2048 table entries, 64 ranges. */
+#define ANALLOC_META_FIXED_MAX 21744u
 
 /* Lock hooks (analloc_set_lock). */
 typedef void (*analloc_lock_fn)(void *ctx);
@@ -124,18 +132,22 @@ struct analloc {
     void *start;    /* address of the first allocatable page */
 
     struct analloc_internal {
-        uint32_t magic;        /* set by a successful setup */
+        uint32_t magic;        /* set by a successful setup; tells if the inline paths may run */
         unsigned shift;        /* log2(page) */
         unsigned depth;        /* the largest order */
         unsigned levels;       /* levels of the free-block index */
         uintptr_t lo, hi;      /* allocatable page numbers: [lo, hi) */
-        uint64_t *words;       /* the metadata */
+        uint64_t *words;       /* the metadata (the order table first) */
+        uint64_t *cache;       /* ... the block cache's lists in it */
+        uint64_t *table;       /* ... its table, then the range table */
+        unsigned cache_orders; /* orders with a list */
+        unsigned cache_bits;   /* log2 of the table's entries */
+        uint32_t cache_mul;    /* a node's bucket: (node * cache_mul) >> cache_shift */
+        unsigned cache_shift;
         uint64_t free_orders;  /* bit k set: some order-k block is free */
-        size_t free_pages;     /* pages in free blocks, cached ones included */
-        size_t live_blocks;    /* blocks handed out and not yet freed */
-        unsigned cache_slots;  /* capacity of each order's cache list */
-        unsigned cached_blocks;                       /* blocks in all lists */
-        unsigned cached[ANALLOC_CACHED_ORDERS_CAP];   /* blocks in each list */
+        size_t free_pages;     /* pages in free blocks (cached ones are not) */
+        size_t taken_blocks;   /* blocks handed out or cached (not reserved) */
+        size_t cache_slots;    /* analloc_set_cache's: order k's list holds up to cache_slots >> (k / 2) */
         unsigned ranges;       /* reserved ranges */
         unsigned poison;       /* debug flags | free byte << 8 | fresh byte << 16 */
         size_t reserved_pages; /* pages in reserved ranges */
@@ -184,12 +196,12 @@ size_t analloc_meta_size(size_t total, size_t page);
 /*
  * A constant upper bound of analloc_meta_size(total, page) for any build, for
  * static buffers (declare them as uint64_t arrays): 3 bits per page, 1/128
- * byte per page for the summaries, 2 KiB for the order table, rounding and
+ * byte per page for the summaries, 4 KiB for the order table, rounding and
  * alignment, and ANALLOC_META_FIXED_MAX.
  */
 #define ANALLOC_META_SIZE_MAX(total, page)                                     \
     ((size_t)(total) / (size_t)(page) / 8u * 3u + (size_t)(total) / (size_t)(page) / 128u + \
-     2048u + ANALLOC_META_FIXED_MAX)
+     4096u + ANALLOC_META_FIXED_MAX)
 
 /*
  * Manage [base, base + total) with the metadata in a separate buffer
@@ -239,8 +251,9 @@ int analloc_free(analloc_t a, void *ptr);
  * Resize the live block at ptr to hold `size` bytes (size 0: one page).
  * Shrinking is always in place: the upper halves become free blocks.
  * Growing is in place when ptr is aligned to the new size and the blocks
- * that follow it are free (cached ones are merged first if that helps).
- * Otherwise a new block is allocated as by analloc_alloc, the old contents
+ * that follow it are its buddies, each free or in the cache.  Otherwise a
+ * new block is allocated as by analloc_alloc (which merges the cache only
+ * if it finds no block; growing in place is then tried again), the old contents
  * copied outside the lock, and the old block freed (merging at once, not
  * into the cache); while the copy runs, both blocks are allocated, and a
  * concurrent caller sees the new block live and the free bytes lower by its
@@ -318,17 +331,23 @@ int analloc_release(analloc_t a, uintptr_t addr, size_t size);
 /* ---- The block cache ---------------------------------------------------------- */
 
 /*
- * The block cache keeps freed blocks of the smallest orders (4 orders, 8
- * slots each, by default; set when src/ is compiled) unmerged for the next
- * allocation of their order: O(1) for both, and memory likely still in the
- * CPU's caches.  Cached blocks count as free (free_bytes) but are not merged
- * into larger free blocks until they are drained.  analloc_set_cache drains
- * the cache and sets the slots per order, from 0 (off: every allocation is
- * best fit, lowest address first, and every free merges) to the build's
- * maximum (stats.cache_slots_max); setup sets the build's default.  Returns
- * 0, or ANALLOC_EINVAL (not set up, too many slots), changing nothing.
- * analloc_drain merges every cached block into the buddy system; nothing
- * happens to an allocator never set up.
+ * The block cache keeps freed blocks of the smallest orders (stats.
+ * cache_orders of them, 8 by default) unmerged for the next allocation of
+ * their order, newest first: O(1) for both, and memory likely still in the
+ * CPU's caches.  With `slots` slots, the list of order k holds up to
+ * slots >> (k / 2) blocks (and no more than a sixteenth of the arena, plus
+ * two).  A free into a full list first merges the list's oldest quarter; an
+ * allocation that finds its list empty takes a quarter list from the buddy
+ * system, the blocks single allocations would have taken, and hands them out
+ * in the same order.  Cached blocks count as free (free_bytes) but are not
+ * merged into larger free blocks until they are drained, which any
+ * allocation that would fail does first (ERRORS, above).  analloc_set_cache
+ * drains the cache and sets the slots, from 0 (off: every allocation is best
+ * fit, lowest address first, and every free merges) to the build's maximum
+ * (stats.cache_slots_max, 128 by default); setup sets the build's default.
+ * Returns 0, or ANALLOC_EINVAL (not set up, too many slots), changing
+ * nothing.  analloc_drain merges every cached block into the buddy system;
+ * nothing happens to an allocator never set up.
  */
 int analloc_set_cache(analloc_t a, unsigned slots);
 void analloc_drain(analloc_t a);
@@ -338,11 +357,12 @@ void analloc_drain(analloc_t a);
 /* Bytes in free blocks, cached blocks included; 0 if not set up. */
 size_t analloc_free_bytes(const struct analloc *a);
 
-/* Size of the largest free block in the buddy system, O(1); 0 if none or not
- * set up.  Cached blocks are not merged into it (nor counted): an
- * allocation of a larger block can still succeed after the cache is merged;
- * call analloc_drain first for the largest block after merging.  Equals
- * stats.largest_free. */
+/* Size of the largest block an allocation gets without merging the cache:
+ * the largest free block in the buddy system or in the cache, in
+ * O(ANALLOC_CACHE_ORDERS); 0 if none or not set up.  Cached blocks are not
+ * merged for it: an allocation of a larger block can still succeed after
+ * the cache is merged; call analloc_drain first for the largest block after
+ * merging.  Equals stats.largest_free. */
 size_t analloc_largest_free(const struct analloc *a);
 
 /* Bytes of metadata the allocator uses; 0 if not set up. */
@@ -364,17 +384,20 @@ struct analloc_stats {
     size_t cached_bytes;   /* in the block cache (part of free_bytes) */
     size_t live_blocks;
     size_t cached_blocks;
-    size_t largest_free;   /* = analloc_largest_free: cached blocks not merged */
-    size_t meta_bytes;
+    size_t largest_free;   /* = analloc_largest_free: the cache not merged */
+    size_t meta_bytes;     /* all of it, the fixed part included */
     unsigned depth;
     unsigned reserved_ranges;
-    size_t free_blocks_of_order[64];  /* free blocks in the buddy system, per order */
-    size_t cached_blocks_of_order[ANALLOC_CACHED_ORDERS_CAP]; /* in the cache, per order */
+    size_t free_blocks_of_order[64];   /* free blocks in the buddy system, per order */
+    size_t cached_blocks_of_order[64]; /* blocks in the cache, per order */
     /* The library's build: */
     unsigned cache_orders;    /* orders the block cache covers */
-    unsigned cache_slots_max; /* most slots per order (analloc_set_cache) */
-    unsigned cache_slots;     /* slots per order now */
+    unsigned cache_slots_max; /* most slots (analloc_set_cache) */
+    unsigned cache_slots;     /* slots now: order k's list holds up to slots >> (k / 2) */
     unsigned reserve_max;     /* most separate reserved ranges */
+    size_t meta_fixed_bytes;  /* metadata that does not grow with the pages: the
+                                 order table, the cache's lists and table, the
+                                 range table */
 };
 
 /* Fill *st (see above).  Returns 0, or ANALLOC_EINVAL (not set up, st NULL,

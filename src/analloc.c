@@ -29,9 +29,12 @@
  *                   otherwise the node lies inside a larger block
  *      1     1      never occurs
  * Nodes that straddle the edge of the arena are permanently split.  Inside a
- * block every node is 0/0, so finding the block that holds a page means
- * climbing from order 0 until the parent is split: O(order).  Order-0 nodes
- * need no split bit, so split bits cost N and free bits 2N bits for N pages.
+ * block every node is 0/0, so the block that holds a page is the child of
+ * its lowest split ancestor.  Order-0 nodes need no split bit, so split bits
+ * cost N and free bits 2N bits for N pages.  The split bits of six orders
+ * at a time share a word per aligned group (a heap of 63 nodes,
+ * src/internal.h, split_bit): a page's ancestors of six orders are a few
+ * bits of one word, and block_order reads one word per six orders.
  *
  * The free bits of all orders are concatenated (order 0 first) into one bit
  * vector, the index.  Above it sit summary levels: bit i of level l+1 is set
@@ -44,23 +47,48 @@
  * The summaries cost about 1/32 bit per page.
  *
  * The metadata is one array of 64-bit words, read and written as uint64_t
- * only (src/internal.h gives the offsets):
- *     [cache slots][range table][order table][index levels][split bits]
- * The first two are fixed by the build (ANALLOC_CACHE_*, ANALLOC_RESERVE_MAX),
- * so that struct analloc never depends on how src/ was configured; the order
- * table has 3 words per order.  The total is about 3.03 bits per page plus
- * the fixed tables (512 bytes with the defaults), 24 bytes per order and
- * word rounding: 3.15 bits per page at 2^16 pages, 3.03 at 2^24.
+ * only (src/layout.h gives the layout):
+ *     [order table][cache lists][cache table][range table][index levels][split bits]
+ * The order table has a row of 64 bytes per order; the cache's lists and
+ * table and the range table are sized by the build's tunables and, for a
+ * small arena, by its size (at most ANALLOC_META_FIXED_MAX bytes), so that
+ * struct analloc never depends on how src/ was configured.  What grows with
+ * the arena is about 3.05 bits per page: 3.05 at 2^16 pages and up, with
+ * 21.7 KiB of fixed tables at the defaults (the 2048-entry cache table is
+ * 16 KiB of it).
  *
- * THE BLOCK CACHE: freed blocks of the ANALLOC_CACHE_ORDERS smallest orders
- * wait, unmerged and encoded as used (0/0 under a split parent), in a short
- * list per order; the next allocation of that order takes the newest: no
- * merge on free, no search or split on alloc, and memory likely still in the
- * CPU's caches (Linux's per-CPU page lists do the same for the same orders).
- * Freeing into a full list first merges its oldest block.  Cached blocks
- * count as free pages; only the lists tell them from live blocks, so a free
- * of a cached block (a double free) is found by scanning its order's list.
- * An allocation that finds no block merges every list and searches again.
+ * THE BLOCK CACHE (deferred merging): a freed block of one of the
+ * ANALLOC_CACHE_ORDERS smallest orders does not merge; it waits, encoded as
+ * used (0/0 under a split parent), in its order's list, for the next
+ * allocation of its order, which takes the newest: no merge on free, no
+ * search or split on alloc, and memory likely still in the CPU's caches
+ * (Linux's per-CPU page lists do the same).  The list of order k holds up to
+ * cache_slots >> (k / 2) blocks (rarer, larger blocks in shorter lists; no
+ * more than a sixteenth of the arena, plus two); cache_slots is
+ * ANALLOC_CACHE_DEFAULT (128) unless analloc_set_cache says otherwise.
+ *   Batches keep the slow paths rare and off the median: a free into a full
+ * list merges the list's oldest quarter first (the spill); an allocation
+ * that finds its list empty takes a quarter list of blocks from the buddy
+ * system at once, each the lowest of the smallest fitting free blocks as a
+ * single allocation would take it, hands out the first and keeps the rest
+ * in the order they would have been handed out (the refill).  A list then
+ * runs a quarter of its length or more between two trips to the buddy
+ * system.  Lists shorter than eight move one block at a time.
+ *   The bound: the cache holds at most sum over the cached orders of
+ * (cache_slots >> (k / 2)) * 2^k pages unmerged: 5760 pages (22.5 MiB of
+ * 4 KiB pages) at the defaults, and no request suffers from it: an
+ * allocation that finds no block merges the whole cache and searches again
+ * before it fails, so a request fails only when no block of its size exists
+ * with every cached block merged (the header's ERRORS).
+ *   Membership: cached blocks look used, so a table says which are cached:
+ * each one's key (its node's free bit) sits in one of the four entries of
+ * its bucket (a hash of the key, or the node itself when the table has room
+ * for every node), and each list slot names its block's entry.  A free
+ * compares the four entries of its bucket: a double free of a cached block
+ * is found in O(1), as a free of a merged one is by its free bit.  A block
+ * whose bucket is full makes the block in the bucket's first entry merge;
+ * with four entries per list slot that is rare (under 0.1% of frees in the
+ * benchmark's W2).
  *
  * RESERVED RANGES: analloc_reserve takes pages out of the free lists as used
  * blocks (the canonical cut of the range into aligned blocks) and records the
@@ -77,29 +105,39 @@
  *
  * INVARIANTS (checked by analloc_check, src/check.c):
  *  - the fields setup fixed hash to `seal`; every field is in its range;
+ *  - the order table's rows follow from the arena (their counts aside);
  *  - free and split are never both set; edge nodes are split and not free;
  *  - below a node that is not split (and is not itself split), every node is
  *    0/0;
  *  - two free buddies below order D never coexist (they merge on free);
- *  - summary bits match the words below them; padding bits are zero;
+ *  - summary bits match the words below them; bits of no node are zero;
  *  - per-order free counts, lowest free blocks, the order mask, free_pages
- *    and live_blocks match the bits (cached blocks count as free pages and
- *    not as live blocks);
+ *    (pages in free blocks) and taken_blocks (used blocks outside reserved
+ *    ranges: live and cached) match the bits;
  *  - every cached block is a block of its list's order that looks used, at
- *    most once; every reserved range is sorted, apart, and tiled by used
- *    blocks inside it; unused slots are zero.
+ *    most once, its key in its own bucket at the entry its slot names; no
+ *    other entry holds a key; no list is longer than its capacity; slots
+ *    past a list's count are zero;
+ *  - every reserved range is sorted, apart, and tiled by used blocks inside
+ *    it; unused entries are zero.
  *
- * COMPLEXITY: free and mem_size climb at most D orders (and scan one cache
- * list of at most ANALLOC_CACHE_MAX entries, and binary-search the range
- * table when it is not empty); alloc takes a cached block in O(1), or reads
- * the lowest free block of the smallest fitting order from the order table
- * and splits it in at most D steps.  A step sets or clears one index bit,
- * and the summary update stops at the first word that was or stays nonzero:
+ * COMPLEXITY: free and mem_size read one split word per six orders of the
+ * block (one word below order 6), one free bit and one bucket (and
+ * binary-search the range table when it is not empty); a free into the
+ * cache is then O(1).  alloc takes a cached block in O(1), or reads the
+ * lowest free block of the smallest fitting order from the order table and
+ * splits it in at most D steps.  A step sets or clears one index bit, and
+ * the summary update stops at the first word that was or stays nonzero:
  * O(D * levels) word operations in the worst case (D <= 60, levels <= 11;
- * levels is 4 at 2^24 pages), usually O(D + levels).  An allocation that
- * would fail first drains the cache: at most ANALLOC_CACHE_ORDERS *
- * ANALLOC_CACHE_MAX merges.  No loop runs over pages or free blocks except
- * in analloc_check, analloc_walk, analloc_dump and the annotation walk.
+ * levels is 4 at 2^24 pages), usually O(D + levels); a merge is the same.
+ * The slow paths: a refill takes and a spill merges a quarter list (at most
+ * 32 blocks at the defaults), a full bucket merges one block, and an
+ * allocation that would fail first merges the whole cache: at most the sum
+ * of the lists' capacities (480 blocks at the defaults), the worst single
+ * operation (bench/opcost.c measures it: about 143,000 instructions at 2^16
+ * pages with every list full).  Nothing depends on how many blocks are live
+ * or free; no loop runs over pages or free blocks except in analloc_check,
+ * analloc_walk, analloc_dump and the annotation walk.
  *
  * FRAGMENTATION: a binary buddy never fails a request of 2^k pages while an
  * aligned 2^k-page run is free (buddies merge eagerly, and cached blocks are
@@ -151,13 +189,26 @@ static size_t words_for(size_t bits) { return BV_SIZE(bits); }
 static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintptr_t hi,
                            size_t n_bound)
 {
-    size_t index_bits = 0;
+    size_t index_bits = 0, split_words = 0;
     for (unsigned k = 0; k <= depth; k++)
         index_bits += n_bound ? order_nodes_bound(n_bound, k) : order_nodes(lo, hi, k);
-    size_t split_bits = index_bits - (n_bound ? n_bound : (size_t)(hi - lo));
+    for (unsigned base = 0; base < depth; base += SPLIT_SPAN)
+        split_words += n_bound ? order_nodes_bound(n_bound, base + SPLIT_SPAN)
+                               : split_groups(lo, hi, base);
 
-    size_t w = ORDER_TABLE_AT + ORDER_ROW * ((size_t)depth + 2u);
     L->depth = depth;
+    size_t n = n_bound ? n_bound : (size_t)(hi - lo);
+    L->cache_orders = cache_list_orders(n, depth);
+    L->cache_bits = cache_table_bits(n, depth);
+    bool room = index_bits <= ((size_t)1 << L->cache_bits); /* every node has its entry */
+    L->cache_shift = 32u - L->cache_bits;
+    L->cache_mul = room ? (uint32_t)1 << L->cache_shift : CACHE_FIB;
+    L->cache_word = ORDER_ROW * ((size_t)depth + 2u);
+    L->table_word = L->cache_word;
+    for (unsigned k = 0; k < L->cache_orders; k++)
+        L->table_word += 1u + cache_cap(n, ANALLOC_CACHE_MAX, k); /* a count, the slots */
+    size_t w = L->table_word + ((size_t)1 << L->cache_bits) + RANGE_WORDS;
+    L->fixed_words = w;
     L->levels = 0;
     size_t bits = index_bits;
     for (;;) {
@@ -174,7 +225,7 @@ static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintp
     for (unsigned l = L->levels; l < ANALLOC_MAX_LEVELS; l++)
         L->level_word[l] = L->level_bits[l] = 0;
     L->split_word = w;
-    L->words = w + words_for(split_bits);
+    L->words = w + split_words;
     return true;
 }
 
@@ -286,19 +337,29 @@ static size_t index_prev(const struct analloc_internal *s, size_t pos)
 
 static void split_set(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    bv_set(s->words + s->split_word, split_pos(s, k, j));
+    bv_set(s->words, split_bit(s, k, j));
 }
 
 static void split_clear(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    bv_clear(s->words + s->split_word, split_pos(s, k, j));
+    bv_clear(s->words, split_bit(s, k, j));
 }
+
+#define SPLIT_PATH(p)                                                                      \
+    ((uint64_t)1 << ((64u | (p)) >> 1) | (uint64_t)1 << ((64u | (p)) >> 2) |               \
+     (uint64_t)1 << ((64u | (p)) >> 3) | (uint64_t)1 << ((64u | (p)) >> 4) |               \
+     (uint64_t)1 << ((64u | (p)) >> 5) | (uint64_t)1 << ((64u | (p)) >> 6))
+#define SPLIT_PATH4(p) SPLIT_PATH(p), SPLIT_PATH((p) + 1u), SPLIT_PATH((p) + 2u), SPLIT_PATH((p) + 3u)
+#define SPLIT_PATH16(p) SPLIT_PATH4(p), SPLIT_PATH4((p) + 4u), SPLIT_PATH4((p) + 8u), SPLIT_PATH4((p) + 12u)
+const uint64_t an_split_path[64] = {SPLIT_PATH16(0u), SPLIT_PATH16(16u), SPLIT_PATH16(32u),
+                                    SPLIT_PATH16(48u)};
 
 static void free_insert(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
     size_t bit = node_bit(s, k, j);
     index_set(s, bit);
     ORDER_FREE(s, k)++;
+    s->free_pages += pages_of(k);
     if (bit < ORDER_LOWEST(s, k))
         ORDER_LOWEST(s, k) = bit;
     s->free_orders |= bv_mask(k);
@@ -310,6 +371,7 @@ static void free_remove(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
     size_t bit = node_bit(s, k, j);
     index_clear(s, bit);
+    s->free_pages -= pages_of(k);
     if (--ORDER_FREE(s, k) == 0) {
         s->free_orders &= ~bv_mask(k);
         ORDER_LOWEST(s, k) = ORDER_START(s, k + 1u);
@@ -384,11 +446,196 @@ static void block_shrink(struct analloc_internal *s, uintptr_t pfn, unsigned k, 
     }
 }
 
+/* ---- The block cache --------------------------------------------------------
+ * A cached block stays encoded as used in the bits (0/0 under a split
+ * parent), so that searches never see it.  It sits in its order's list
+ * (CACHE_SLOT(s, k, 0) the oldest, slot CACHE_COUNT(s, k) - 1 the newest),
+ * and its key sits in one of the two entries of its bucket in the cache
+ * table (cache_bucket), so that two comparisons tell whether a block is
+ * cached (block_cached); a list slot holds that entry's index + 1.  A block
+ * whose bucket is full makes the block in the bucket's first entry merge;
+ * a block freed into a full list makes the oldest of the list merge. */
+
+/* The cached block in slot i of list k: its table entry. */
+static inline unsigned cache_slot_entry(const struct analloc_internal *s, unsigned k, unsigned i)
+{
+    return (unsigned)CACHE_SLOT(s, k, i) - 1u;
+}
+
+/* Take slot i out of list k (the newer ones move down) and clear the
+ * block's table entry.  Returns the block's first page. */
+static uintptr_t cache_remove_at(struct analloc_internal *s, unsigned k, unsigned i)
+{
+    unsigned e = cache_slot_entry(s, k, i), n = (unsigned)CACHE_COUNT(s, k) - 1u;
+    uintptr_t pfn = key_page(s, k, CACHE_KEY(s, e));
+    CACHE_KEY(s, e) = 0;
+    for (; i < n; i++)
+        CACHE_SLOT(s, k, i) = CACHE_SLOT(s, k, i + 1u);
+    CACHE_SLOT(s, k, n) = 0;
+    CACHE_COUNT(s, k) = n;
+    return pfn;
+}
+
+/* Take the newest cached block of order k (CACHE_COUNT(s, k) > 0). */
+static ANALLOC_INLINE uintptr_t cache_pop(struct analloc_internal *s, unsigned k)
+{
+    unsigned n = (unsigned)CACHE_COUNT(s, k) - 1u, e = cache_slot_entry(s, k, n);
+    uintptr_t pfn = key_page(s, k, CACHE_KEY(s, e));
+    CACHE_KEY(s, e) = 0;
+    CACHE_SLOT(s, k, n) = 0;
+    CACHE_COUNT(s, k) = n;
+    return pfn;
+}
+
+/* The taken order-k block at pfn goes back to the buddy system. */
+static void block_give_back(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    block_release(s, k, pfn >> k);
+    s->taken_blocks--;
+}
+
+/* The cached block in slot i of list k merges. */
+static void cache_evict(struct analloc_internal *s, unsigned k, unsigned i)
+{
+    block_give_back(s, k, cache_remove_at(s, k, i));
+}
+
+/* The cached block whose key is in table entry e merges (another block
+ * needs the entry): found in its list by a scan, on this slow path only. */
+static ANALLOC_NOINLINE void cache_evict_entry(struct analloc_internal *s, unsigned e)
+{
+    size_t node = (size_t)CACHE_KEY(s, e) - s->level_word[0] * WORD_BITS;
+    unsigned k = 0, i = 0;
+    while (node >= ORDER_START(s, k + 1u))
+        k++;
+    while (cache_slot_entry(s, k, i) != e)
+        i++;
+    cache_evict(s, k, i);
+}
+
+/* The entry of bucket b (cache_bucket) where a block can go: the first
+ * free one, else the first, whose block merges now. */
+static unsigned cache_make_room(struct analloc_internal *s, unsigned b)
+{
+    for (unsigned w = 0; w < CACHE_WAYS; w++)
+        if (CACHE_KEY(s, b + w) == 0)
+            return b + w;
+    cache_evict_entry(s, b);
+    return b;
+}
+
+/* Record the order-k block with this key as the newest of list k, the key
+ * at table entry e (free), the list not full. */
+static ANALLOC_INLINE void cache_put(struct analloc_internal *s, unsigned k, uint64_t key, unsigned e)
+{
+    unsigned n = (unsigned)CACHE_COUNT(s, k);
+    CACHE_SLOT(s, k, n) = e + 1u;
+    CACHE_COUNT(s, k) = n + 1u;
+    CACHE_KEY(s, e) = key;
+}
+
+/* Blocks a refill takes or a spill gives back at once: a quarter of order
+ * k's list, at least one. */
+static unsigned cache_batch(const struct analloc_internal *s, unsigned k)
+{
+    unsigned cap = (unsigned)ORDER_CAP(s, k);
+    return cap > 7u ? cap / 4u : 1u;
+}
+
+/* List k is full: its cache_batch oldest blocks merge, oldest first. */
+static ANALLOC_NOINLINE void cache_spill(struct analloc_internal *s, unsigned k)
+{
+    unsigned n = (unsigned)CACHE_COUNT(s, k), out = cache_batch(s, k);
+    for (unsigned i = 0; i < out; i++) {
+        unsigned e = cache_slot_entry(s, k, i);
+        uintptr_t pfn = key_page(s, k, CACHE_KEY(s, e));
+        CACHE_KEY(s, e) = 0;
+        block_give_back(s, k, pfn);
+    }
+    for (unsigned i = out; i < n; i++)
+        CACHE_SLOT(s, k, i - out) = CACHE_SLOT(s, k, i);
+    for (unsigned i = n - out; i < n; i++)
+        CACHE_SLOT(s, k, i) = 0;
+    CACHE_COUNT(s, k) = n - out;
+}
+
+/* Keep the free block of order k at pfn in the cache (order k has a list
+ * with room for one at least: order_cached; the block is not cached yet). */
+static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    uint64_t key = block_key(s, k, pfn);
+    unsigned e = cache_make_room(s, key_bucket(s, key));
+    if (CACHE_COUNT(s, k) == ORDER_CAP(s, k))
+        cache_spill(s, k);
+    cache_put(s, k, key, e);
+}
+
+/* List k is empty (order_cached): take cache_batch blocks from the buddy
+ * system, each the lowest of the smallest fitting free blocks, as single
+ * allocations would; hand out the first and keep the others, turned over so
+ * that they go out in the same order.  Returns the first page, 0 if none. */
+static ANALLOC_NOINLINE uintptr_t cache_refill(struct analloc_internal *s, unsigned k)
+{
+    uintptr_t first = block_take(s, k);
+    for (unsigned i = 1, n = cache_batch(s, k); first != 0 && i < n; i++) {
+        uintptr_t pfn = block_take(s, k);
+        if (pfn == 0)
+            break;
+        s->taken_blocks++;
+        cache_push(s, k, pfn);
+    }
+    for (size_t lo = 0, hi = (size_t)CACHE_COUNT(s, k); hi > lo + 1u; lo++, hi--) {
+        uint64_t slot = CACHE_SLOT(s, k, lo);
+        CACHE_SLOT(s, k, lo) = CACHE_SLOT(s, k, hi - 1u);
+        CACHE_SLOT(s, k, hi - 1u) = slot;
+    }
+    return first;
+}
+
+/* Give every cached block back to the buddy system (merging; the merged
+ * state does not depend on the order).  Returns whether there was any, so
+ * that a search that failed is worth repeating. */
+static bool cache_drain(struct analloc_internal *s)
+{
+    bool any = false;
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        while (CACHE_COUNT(s, k) > 0) {
+            block_give_back(s, k, cache_pop(s, k));
+            any = true;
+        }
+    return any;
+}
+
+/* Would merging the cache be of use to a request of 2^k pages?  Not if all
+ * the free and cached pages together are fewer. */
+static bool drain_may_help(const struct analloc_internal *s, unsigned k)
+{
+    return available_pages(s) >= pages_of(k) && cached_blocks(s) != 0;
+}
+
+/* The cached block of order k at pfn leaves the cache, taken whole (a
+ * growing block absorbs it): found at its bucket and in its list. */
+static void cache_take(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    uint64_t key = block_key(s, k, pfn);
+    unsigned e = key_bucket(s, key), i = 0;
+    while (CACHE_KEY(s, e) != key)
+        e++;
+    while (cache_slot_entry(s, k, i) != e)
+        i++;
+    cache_remove_at(s, k, i);
+    s->taken_blocks--;
+}
+
 /*
  * Grow the live block at pfn from order k to order to (> k) in place, if pfn
- * is aligned to the new size and each buddy that follows is a free block of
- * its order.  (Such a buddy cannot be part of a larger free block: its parent
- * holds our block and is split.)  Returns false, changing nothing, otherwise.
+ * is aligned to the new size and each buddy that follows is a block of its
+ * order that is free or cached: the free ones leave the free lists, the
+ * cached ones the cache.  (Such a buddy cannot be part of a larger free
+ * block: its parent holds our block and is split.)  Returns false, changing
+ * nothing, otherwise: smaller blocks in a buddy's place are not merged for
+ * it (a realloc then moves, and merges the cache only if that finds no
+ * block).
  */
 static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, unsigned to)
 {
@@ -397,81 +644,30 @@ static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, un
         return false;
     for (unsigned i = k; i < to; i++) {
         uintptr_t next = (pfn >> i) + 1u;
-        if (!node_exists(s, i, next) || !node_free(s, i, next))
+        if (!node_exists(s, i, next) || (!node_free(s, i, next) && !block_cached(s, i, next << i)))
             return false;
     }
     for (unsigned i = k; i < to; i++) {
-        free_remove(s, i, (pfn >> i) + 1u);
+        uintptr_t next = (pfn >> i) + 1u;
+        if (node_free(s, i, next))
+            free_remove(s, i, next);
+        else
+            cache_take(s, i, next << i);
         split_clear(s, i + 1u, pfn >> (i + 1u));
     }
     return true;
 }
 
-/* ---- The block cache --------------------------------------------------------
- * CACHE_SLOT(s, k, 0) is the oldest block of order k, slot cached[k] - 1 the
- * newest.  Evicting the oldest shifts the rest down: rare next to the scan
- * that a free of a cached order makes. */
-
-/* Take the newest cached block of order k (cached[k] > 0). */
-static ANALLOC_INLINE uintptr_t cache_pop(struct analloc_internal *s, unsigned k)
-{
-    unsigned n = --s->cached[k];
-    uintptr_t pfn = (uintptr_t)CACHE_SLOT(s, k, n);
-    CACHE_SLOT(s, k, n) = 0;
-    s->cached_blocks--;
-    return pfn;
-}
-
-/* Keep the free block of order k at pfn in the cache (k is cached, and
- * cache_slots > 0).  A full list first gives its oldest block back. */
-static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
-{
-    unsigned n = s->cached[k];
-    if (n == s->cache_slots) {
-        uintptr_t oldest = (uintptr_t)CACHE_SLOT(s, k, 0);
-        for (unsigned i = 1; i < n; i++)
-            CACHE_SLOT(s, k, i - 1u) = CACHE_SLOT(s, k, i);
-        CACHE_SLOT(s, k, n - 1u) = pfn;
-        block_release(s, k, oldest >> k);
-        return;
-    }
-    CACHE_SLOT(s, k, n) = pfn;
-    s->cached[k] = n + 1u;
-    s->cached_blocks++;
-}
-
-/* Give every cached block back to the buddy system (merging; the merged
- * state does not depend on the order).  Returns whether there was any, so
- * that a search that failed is worth repeating. */
-static bool cache_drain(struct analloc_internal *s)
-{
-    if (s->cached_blocks == 0)
-        return false;
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-        while (s->cached[k] > 0)
-            block_release(s, k, cache_pop(s, k) >> k);
-    return true;
-}
-
 /* ---- Accounting -------------------------------------------------------------- */
-
-/* An order-k block was handed out. */
-static void account_alloc(struct analloc_internal *s, unsigned k)
-{
-    s->free_pages -= pages_of(k);
-    s->live_blocks++;
-}
 
 /* The live order-k block at pfn is given back: into the cache when its order
  * is cached and the cache is on, else merged at once. */
 static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, uintptr_t pfn, bool cache)
 {
-    if (cache && k < ANALLOC_CACHE_ORDERS && s->cache_slots != 0)
+    if (cache && order_cached(s, k))
         cache_push(s, k, pfn);
     else
-        block_release(s, k, pfn >> k);
-    s->free_pages += pages_of(k);
-    s->live_blocks--;
+        block_give_back(s, k, pfn);
 }
 
 /* ---- Pointers ------------------------------------------------------------------ */
@@ -506,7 +702,7 @@ static ANALLOC_INLINE int block_lookup(const struct analloc *a, const void *ptr,
     return ANALLOC_OK;
 }
 
-static int report(const struct analloc_internal *s, int error, const void *ptr)
+static ANALLOC_NOINLINE int report(const struct analloc_internal *s, int error, const void *ptr)
 {
     if (s->hook != NULL)
         s->hook(s->hook_ctx, error, ptr);
@@ -516,10 +712,10 @@ static int report(const struct analloc_internal *s, int error, const void *ptr)
 /* The order that holds `size` bytes; depth + 1 if none does. */
 static unsigned order_for(const struct analloc *a, size_t size)
 {
-    if (size <= a->page)
-        return 0;
-    size_t pages_minus_one = (size - 1u) >> a->internal.shift;
-    unsigned k = log2_floor(pages_minus_one) + 1u;
+    /* The bit width of (pages - 1), without a branch on the size (mixed
+     * sizes would mispredict it): 0 for a page or less, size 0 included. */
+    size_t pages_minus_one = (size - (size != 0)) >> a->internal.shift;
+    unsigned k = (pages_minus_one != 0) + log2_floor(pages_minus_one | 1u);
     return k <= a->internal.depth ? k : a->internal.depth + 1u;
 }
 
@@ -692,6 +888,10 @@ uint64_t an_seal(const struct analloc *a)
     h = seal_mix(h, s->lo);
     h = seal_mix(h, s->hi);
     h = seal_mix(h, (uintptr_t)s->words);
+    h = seal_mix(h, (uintptr_t)s->cache);
+    h = seal_mix(h, (uintptr_t)s->table);
+    h = seal_mix(h, (uint64_t)s->cache_orders << 32 | s->cache_bits);
+    h = seal_mix(h, (uint64_t)s->cache_mul << 32 | s->cache_shift);
     h = seal_mix(h, s->held_lo);
     h = seal_mix(h, s->held_hi);
     for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++)
@@ -725,13 +925,18 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     s->lo = lo;
     s->hi = hi;
     s->words = meta;
+    s->cache = meta + L->cache_word;
+    s->table = meta + L->table_word;
+    s->cache_orders = L->cache_orders;
+    s->cache_bits = L->cache_bits;
+    s->cache_mul = L->cache_mul;
+    s->cache_shift = L->cache_shift;
     for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++) {
         s->level_word[l] = L->level_word[l];
         s->level_bits[l] = L->level_bits[l];
     }
     s->split_word = L->split_word;
     s->meta_bytes = L->words * sizeof(uint64_t);
-    s->free_pages = (size_t)(hi - lo);
     s->held_lo = held_lo;
     s->held_hi = held_hi;
     s->cache_slots = ANALLOC_CACHE_DEFAULT;
@@ -739,6 +944,10 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     size_t first = 0;
     for (unsigned k = 0; k <= L->depth; k++) {
         ORDER_START(s, k) = first;
+        ORDER_BASE(s, k) = (uint64_t)first - (uint64_t)(lo >> k) + L->level_word[0] * WORD_BITS;
+        ORDER_SPLIT(s, k) = k == 0 ? 0 : split_origin(lo, hi, L->split_word, k);
+        ORDER_LIST(s, k) = k < L->cache_orders ? list_origin(hi - lo, L->cache_word, k) : 0;
+        ORDER_CAP(s, k) = k < L->cache_orders ? cache_cap(hi - lo, ANALLOC_CACHE_DEFAULT, k) : 0;
         first += order_nodes(lo, hi, k);
         ORDER_LOWEST(s, k) = first; /* no free block yet */
     }
@@ -763,7 +972,7 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     a->managed = (size_t)(hi - lo) << shift;
     a->start = page_ptr(s, lo);
     s->seal = an_seal(a);
-    s->magic = AN_MAGIC;
+    s->magic = mode_magic(s);
 }
 
 /* Does the allocator's struct overlap the bytes [lo, hi)?  Setup would then
@@ -861,21 +1070,18 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
  * system's, merging the cache first if it has none.  0 if there is none. */
 static ANALLOC_INLINE uintptr_t alloc_locked(struct analloc_internal *s, unsigned k)
 {
-    uintptr_t pfn;
-    if (k < ANALLOC_CACHE_ORDERS && s->cached[k] != 0) {
-        pfn = cache_pop(s, k);
-    } else {
+    bool cached = order_cached(s, k);
+    if (cached && CACHE_COUNT(s, k) != 0)
+        return cache_pop(s, k);
+    uintptr_t pfn = cached ? cache_refill(s, k) : block_take(s, k);
+    if (pfn == 0 && drain_may_help(s, k) && cache_drain(s))
         pfn = block_take(s, k);
-        if (pfn == 0 && cache_drain(s))
-            pfn = block_take(s, k);
-        if (pfn == 0)
-            return 0;
-    }
-    account_alloc(s, k);
+    s->taken_blocks += pfn != 0;
     return pfn;
 }
 
-void *analloc_alloc(analloc_t a, size_t size)
+/* analloc_alloc in full. */
+static ANALLOC_NOINLINE void *alloc_slow(struct analloc *a, size_t size)
 {
     if (!is_setup(a))
         return NULL;
@@ -889,6 +1095,28 @@ void *analloc_alloc(analloc_t a, size_t size)
         return unlock_fresh(s, pfn, k);
     unlock(s);
     return pfn == 0 ? NULL : page_ptr(s, pfn);
+}
+
+/* The common allocation, without a stack frame: no hooks or fills, a
+ * cached block of the order; anything else goes to alloc_slow.  An order
+ * without a list (or too large: the sentinel row) has ORDER_LIST 0, and
+ * word 0 (ORDER_START(0)) is 0: an empty list. */
+void *analloc_alloc(analloc_t a, size_t size)
+{
+    if (a == NULL || a->internal.magic != AN_MAGIC_FAST)
+        return alloc_slow(a, size);
+    struct analloc_internal *s = &a->internal;
+    uint64_t *words = s->words;
+    unsigned k = order_for(a, size); /* <= depth + 1 */
+    size_t list = (size_t)ORDER_LIST(s, k), n = (size_t)words[list];
+    if (n == 0)
+        return alloc_slow(a, size);
+    unsigned e = (unsigned)words[list + n] - 1u; /* the newest: slot n - 1 */
+    uint64_t key = CACHE_KEY(s, e);
+    CACHE_KEY(s, e) = 0;
+    words[list + n] = 0;
+    words[list] = n - 1u;
+    return page_ptr(s, key_page(s, k, key));
 }
 
 void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
@@ -926,10 +1154,9 @@ void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, 
     q.w1 = w1;
     lock(s);
     uintptr_t pfn = block_take_placed(s, &q);
-    if (pfn == 0 && cache_drain(s))
+    if (pfn == 0 && drain_may_help(s, q.k) && cache_drain(s))
         pfn = block_take_placed(s, &q);
-    if (pfn != 0)
-        account_alloc(s, q.k);
+    s->taken_blocks += pfn != 0;
     if (ANALLOC_UNLIKELY(s->poison != 0))
         return unlock_fresh(s, pfn, q.k);
     unlock(s);
@@ -947,24 +1174,76 @@ void *analloc_alloc_aligned(analloc_t a, size_t size, size_t align, unsigned fla
     return analloc_alloc_range(a, size, align, 0, UINTPTR_MAX, flags);
 }
 
-int analloc_free(analloc_t a, void *ptr)
+/* analloc_free's work inside its lock section(s). */
+static ANALLOC_INLINE int free_locked(struct analloc *a, void *ptr)
+{
+    struct analloc_internal *s = &a->internal;
+    unsigned k;
+    uintptr_t pfn;
+    int err = block_lookup_poisoned(a, ptr, &k, &pfn, WHOLE_BLOCK);
+    if (ANALLOC_UNLIKELY(err != ANALLOC_OK))
+        return report(s, err, ptr);
+    block_free(s, k, pfn, true);
+    return ANALLOC_OK;
+}
+
+/* analloc_free in full: every check, error, hook and path. */
+static ANALLOC_NOINLINE int free_slow(struct analloc *a, void *ptr)
 {
     if (!is_setup(a))
         return ANALLOC_EINVAL;
     if (ptr == NULL)
         return ANALLOC_OK;
     struct analloc_internal *s = &a->internal;
-    unsigned k;
-    uintptr_t pfn;
     lock(s);
-    int err = block_lookup_poisoned(a, ptr, &k, &pfn, WHOLE_BLOCK);
-    if (err != ANALLOC_OK) {
-        report(s, err, ptr);
-        unlock(s);
-        return err;
-    }
-    block_free(s, k, pfn, true);
+    int err = free_locked(a, ptr);
     unlock(s);
+    return err;
+}
+
+/*
+ * The common free, without a stack frame: no hooks or fills, no reserved
+ * ranges, a live block of an order whose list has room (ORDER_CAP 0: no
+ * list), and a free entry in its bucket.  It makes the same checks as
+ * block_lookup, in the same order, and changes nothing until all have
+ * passed; anything else goes to free_slow, which starts over.
+ */
+_Static_assert(CACHE_WAYS == 4, "analloc_free reads a bucket as four entries");
+int analloc_free(analloc_t a, void *ptr)
+{
+    if (a == NULL || !ANALLOC_LIKELY(ptr != NULL) || a->internal.magic != AN_MAGIC_FAST)
+        return free_slow(a, ptr);
+    struct analloc_internal *s = &a->internal;
+    uint64_t *words = s->words;
+    uintptr_t addr = (uintptr_t)ptr, pfn = addr >> s->shift;
+    if (pfn - s->lo >= s->hi - s->lo || (addr & (a->page - 1u)) != 0)
+        return free_slow(a, ptr);
+    /* block_order, its first split word peeled (depth >= 1: mode_magic) */
+    uint64_t path = words[(size_t)(ORDER_SPLIT(s, 1) + (uint64_t)(pfn >> SPLIT_SPAN))] &
+                    an_split_path[pfn & 63u];
+    unsigned k = path != 0 ? 5u - bv_msb_word(bv_msb_word(path) | 1u) : block_order(s, pfn);
+    uintptr_t j = pfn >> k;
+    if ((j << k) != pfn)
+        return free_slow(a, ptr);
+    uint64_t key = ORDER_BASE(s, k) + j;
+    if (bv_test(words, (size_t)key))
+        return free_slow(a, ptr); /* free: a double free */
+    unsigned b = key_bucket(s, key);
+    const uint64_t *bucket = &CACHE_KEY(s, b);
+    if (bucket[0] == key || bucket[1] == key || bucket[2] == key || bucket[3] == key)
+        return free_slow(a, ptr); /* cached: a double free */
+    /* The first free way (CACHE_WAYS: none), as conditional moves rather
+     * than branches: buckets fill at random. */
+    unsigned way = bucket[3] == 0 ? 3u : CACHE_WAYS;
+    way = bucket[2] == 0 ? 2u : way;
+    way = bucket[1] == 0 ? 1u : way;
+    way = bucket[0] == 0 ? 0u : way;
+    size_t list = (size_t)ORDER_LIST(s, k), n = (size_t)words[list];
+    if (way == CACHE_WAYS || n >= ORDER_CAP(s, k))
+        return free_slow(a, ptr); /* a cached block must merge first, or no list */
+    words[list + 1u + n] = b + way + 1u;
+    words[list] = n + 1u;
+    CACHE_KEY(s, b + way) = key;
     return ANALLOC_OK;
 }
 
@@ -1003,20 +1282,20 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     }
     if (to <= k) {
         block_shrink(s, pfn, k, to);
-        s->free_pages += pages_of(k) - pages_of(to);
         unlock(s);
         return ptr;
     }
-    /* A cached buddy looks used to block_grow: merge the cache and retry. */
-    if (block_grow(s, pfn, k, to) || (cache_drain(s) && block_grow(s, pfn, k, to))) {
-        s->free_pages -= pages_of(to) - pages_of(k);
+    /* In place if the buddies are free or cached blocks; else a new block,
+     * which merges the cache only if none is found; then, the cache merged,
+     * in place again. */
+    uintptr_t moved = 0;
+    if (block_grow(s, pfn, k, to) || ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to))) {
         unsigned poison = s->poison;
         unlock(s);
         if (poison != 0)
             pages_fresh(s, poison, pfn + pages_of(k), pages_of(to) - pages_of(k));
         return ptr;
     }
-    uintptr_t moved = alloc_locked(s, to);
     unsigned poison = s->poison;
     unlock(s);
     if (moved == 0)
@@ -1037,6 +1316,17 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
         report(s, err, ptr); /* freed by another thread meanwhile */
     unlock(s);
     return page_ptr(s, moved);
+}
+
+/* After a change of the settings that decide it, the set-up mark says again
+ * whether the inline paths may run.  Written only when it changes: with lock
+ * hooks it stays AN_MAGIC, and the inline paths read it without the lock. */
+static void mode_update(struct analloc_internal *s)
+{
+    uint32_t m = mode_magic(s);
+    // cppcheck-suppress duplicateConditionalAssign ; a store only when it changes, on purpose
+    if (s->magic != m)
+        s->magic = m;
 }
 
 /* ---- Reserving and releasing ranges ---------------------------------------- */
@@ -1064,6 +1354,7 @@ static void range_remove(struct analloc_internal *s, unsigned i)
     }
     s->ranges--;
     RANGE_FIRST(s, s->ranges) = RANGE_END(s, s->ranges) = 0;
+    mode_update(s);
 }
 
 /* Insert [r0, r1) as entry i (the table has room). */
@@ -1076,6 +1367,7 @@ static void range_insert(struct analloc_internal *s, unsigned i, uintptr_t r0, u
     RANGE_FIRST(s, i) = r0;
     RANGE_END(s, i) = r1;
     s->ranges++;
+    mode_update(s);
 }
 
 /* The order of the largest aligned block that starts at p (>= lo >= 1) and
@@ -1137,7 +1429,6 @@ int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
     } else {
         range_insert(s, i, r0, r1);
     }
-    s->free_pages -= (size_t)(r1 - r0);
     s->reserved_pages += (size_t)(r1 - r0);
     unsigned poison = s->poison;
     unlock(s);
@@ -1212,13 +1503,13 @@ int analloc_release(analloc_t a, uintptr_t addr, size_t size)
         RANGE_END(s, i) = r0;
         range_insert(s, i + 1u, r1, e1);
     }
-    s->free_pages += (size_t)(r1 - r0);
     s->reserved_pages -= (size_t)(r1 - r0);
     unlock(s);
     return ANALLOC_OK;
 }
 
 /* ---- Settings ------------------------------------------------------------------ */
+
 
 void analloc_drain(analloc_t a)
 {
@@ -1236,6 +1527,9 @@ int analloc_set_cache(analloc_t a, unsigned slots)
     lock(&a->internal);
     cache_drain(&a->internal);
     a->internal.cache_slots = slots;
+    for (unsigned k = 0; k < a->internal.cache_orders; k++)
+        ORDER_CAP(&a->internal, k) = cache_cap(a->internal.hi - a->internal.lo, slots, k);
+    mode_update(&a->internal);
     unlock(&a->internal);
     return ANALLOC_OK;
 }
@@ -1247,6 +1541,7 @@ int analloc_set_lock(analloc_t a, analloc_lock_fn lock_fn, analloc_lock_fn unloc
     a->internal.lock = lock_fn;
     a->internal.unlock = unlock_fn;
     a->internal.lock_ctx = ctx;
+    mode_update(&a->internal);
     return ANALLOC_OK;
 }
 
@@ -1301,17 +1596,20 @@ int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte, unsi
 #if ANALLOC_CAN_ANNOTATE
     bool was = (s->poison & ANALLOC_DEBUG_ANNOTATE) != 0, now = (flags & ANALLOC_DEBUG_ANNOTATE) != 0;
     s->poison = was && !now ? word | ANNOTATE_LEAVING : word;
+    mode_update(s);
     unlock(s);
     if (was != now) { /* free memory changes side */
         annotate_walk(s, now);
         if (!now) {
             lock(s);
             s->poison &= ~(unsigned)ANNOTATE_LEAVING;
+            mode_update(s);
             unlock(s);
         }
     }
 #else
     s->poison = word;
+    mode_update(s);
     unlock(s);
 #endif
     return ANALLOC_OK;

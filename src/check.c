@@ -32,6 +32,10 @@ static int check_fields(const struct analloc *a)
     an_layout_exact(s->lo, s->hi, &L);
     CORRUPT_IF(L.depth != s->depth || L.levels != s->levels || L.split_word != s->split_word ||
                L.words * sizeof(uint64_t) != s->meta_bytes);
+    CORRUPT_IF(L.cache_orders != s->cache_orders || L.cache_bits != s->cache_bits ||
+               L.cache_mul != s->cache_mul || L.cache_shift != s->cache_shift ||
+               (uintptr_t)s->cache != (uintptr_t)s->words + L.cache_word * sizeof(uint64_t) ||
+               (uintptr_t)s->table != (uintptr_t)s->words + L.table_word * sizeof(uint64_t));
     for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++)
         CORRUPT_IF(L.level_word[l] != s->level_word[l] || L.level_bits[l] != s->level_bits[l]);
     CORRUPT_IF(a->depth != s->depth || a->managed != (size_t)(s->hi - s->lo) << s->shift ||
@@ -47,19 +51,15 @@ static int check_fields(const struct analloc *a)
     /* The fields that change. */
     CORRUPT_IF((s->free_orders & bv_mask_from(s->depth + 1u)) != 0); /* depth <= 60 */
     CORRUPT_IF(s->cache_slots > ANALLOC_CACHE_MAX);
-    unsigned cached = 0;
-    for (unsigned k = 0; k < ANALLOC_CACHED_ORDERS_CAP; k++) {
-        CORRUPT_IF(s->cached[k] > (k < ANALLOC_CACHE_ORDERS ? s->cache_slots : 0u));
-        cached += s->cached[k];
-    }
-    CORRUPT_IF(cached != s->cached_blocks);
+    CORRUPT_IF(s->magic != mode_magic(s)); /* the mark says what the settings say */
     CORRUPT_IF(s->ranges > ANALLOC_RESERVE_MAX);
     unsigned flags = s->poison & 0xffu, known = DEBUG_FLAGS | ANNOTATE_LEAVING;
     if (!ANALLOC_CAN_ANNOTATE)
         known = ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH;
     CORRUPT_IF((flags & ~known) != 0 || (s->poison >> 24) != 0 || (flags == 0 && s->poison != 0));
     CORRUPT_IF(s->free_pages > (size_t)(s->hi - s->lo) ||
-               s->reserved_pages > (size_t)(s->hi - s->lo));
+               s->reserved_pages > (size_t)(s->hi - s->lo) ||
+               s->taken_blocks > (size_t)(s->hi - s->lo));
     return ANALLOC_OK;
 }
 
@@ -69,6 +69,35 @@ static bool padding_clear(const uint64_t *v, size_t bits)
     return bits % WORD_BITS == 0 || (v[bits / WORD_BITS] & bv_mask_from(bits % WORD_BITS)) == 0;
 }
 
+/* The bits of a split word that belong to nodes: level `base`, group q. */
+static uint64_t split_word_nodes(const struct analloc_internal *s, unsigned base, uintptr_t q)
+{
+    uint64_t mask = 0;
+    for (unsigned r = 1; r <= SPLIT_SPAN && base + r <= s->depth; r++) {
+        unsigned k = base + r, shift = SPLIT_SPAN - r;
+        uintptr_t first = q << shift, last = first + ((63u >> r)); /* the group's nodes of order k */
+        if (first < (s->lo >> k))
+            first = s->lo >> k;
+        if (last > ((s->hi - 1u) >> k))
+            last = (s->hi - 1u) >> k;
+        for (uintptr_t j = first; j <= last; j++)
+            mask |= bv_mask((64u >> r) | ((unsigned)j & (63u >> r)));
+    }
+    return mask;
+}
+
+/* No split word has a bit set that belongs to no node (bit 0, a node
+ * outside the arena, an order above D). */
+static int check_split_padding(const struct analloc_internal *s)
+{
+    for (unsigned base = 0; base < s->depth; base += SPLIT_SPAN) {
+        for (uintptr_t q = s->lo >> (base + SPLIT_SPAN); q <= (s->hi - 1u) >> (base + SPLIT_SPAN); q++)
+            CORRUPT_IF((s->words[(size_t)(ORDER_SPLIT(s, base + 1u) + q)] &
+                        ~split_word_nodes(s, base, q)) != 0);
+    }
+    return ANALLOC_OK;
+}
+
 /* The order table's run starts and end row, the padding and the summary
  * levels. */
 static int check_index(const struct analloc_internal *s)
@@ -76,17 +105,27 @@ static int check_index(const struct analloc_internal *s)
     size_t first = 0;
     for (unsigned k = 0; k <= s->depth; k++) {
         CORRUPT_IF(ORDER_START(s, k) != first);
+        uint64_t base = (uint64_t)first - (uint64_t)(s->lo >> k) + s->level_word[0] * WORD_BITS;
+        CORRUPT_IF(ORDER_BASE(s, k) != base);
+        CORRUPT_IF(ORDER_SPLIT(s, k) != (k == 0 ? 0 : split_origin(s->lo, s->hi, s->split_word, k)));
+        bool listed = k < s->cache_orders;
+        size_t n = (size_t)(s->hi - s->lo);
+        CORRUPT_IF(ORDER_LIST(s, k) != (listed ? list_origin(n, (size_t)ORDER_ROW * (s->depth + 2u), k) : 0));
+        CORRUPT_IF(ORDER_CAP(s, k) != (listed ? cache_cap(n, s->cache_slots, k) : 0));
+        CORRUPT_IF(ORDER_SPARE(s, k) != 0);
         first += order_nodes(s->lo, s->hi, k);
     }
     CORRUPT_IF(ORDER_START(s, s->depth + 1u) != first);
-    CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0 || ORDER_LOWEST(s, s->depth + 1u) != 0);
+    CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0 || ORDER_LOWEST(s, s->depth + 1u) != 0 ||
+               ORDER_BASE(s, s->depth + 1u) != 0 || ORDER_SPLIT(s, s->depth + 1u) != 0 ||
+               ORDER_LIST(s, s->depth + 1u) != 0 || ORDER_CAP(s, s->depth + 1u) != 0 ||
+               ORDER_SPARE(s, s->depth + 1u) != 0);
     for (unsigned l = 0; l < s->levels; l++) {
         CORRUPT_IF(!padding_clear(level_words(s, l), s->level_bits[l]));
         for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
             CORRUPT_IF((bv_test(level_words(s, l), b) != 0) != (level_words(s, l - 1u)[b] != 0));
     }
-    CORRUPT_IF(!padding_clear(s->words + s->split_word, first - order_nodes(s->lo, s->hi, 0)));
-    return ANALLOC_OK;
+    return check_split_padding(s);
 }
 
 /* Does node (k, j) straddle an edge of the arena? */
@@ -127,13 +166,9 @@ static int check_tree(const struct analloc_internal *s, size_t reserved_blocks)
     /* Blocks tile the arena whenever the checks above pass, so the used
      * pages are what the free ones leave. */
     ANALLOC_ASSERT(free_pages + live_pages == (size_t)(s->hi - s->lo));
-    /* Cached blocks look like live blocks (check_cache vouches for that)
-     * but count as free. */
-    size_t cached_pages = 0;
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-        cached_pages += (size_t)s->cached[k] << k;
-    CORRUPT_IF(live != s->live_blocks + s->cached_blocks + reserved_blocks ||
-               free_pages + cached_pages != s->free_pages);
+    /* Cached blocks look like live blocks (check_cache vouches for that):
+     * both are taken blocks. */
+    CORRUPT_IF(live != s->taken_blocks + reserved_blocks || free_pages != s->free_pages);
     return ANALLOC_OK;
 }
 
@@ -166,24 +201,40 @@ static int check_ranges(const struct analloc_internal *s, size_t *blocks)
     return ANALLOC_OK;
 }
 
-/* The cache lists: in each, distinct blocks of that order encoded as used;
- * zero in every slot not in use (the counts were bounded by check_fields). */
+/* The block cache: each list holds its count of distinct blocks of its
+ * order that look used, each with its key in an entry of its own bucket
+ * that the slot names; no other table entry and no slot past a count is in
+ * use.  Counts and entries are validated before they bound a loop or index
+ * the table. */
 static int check_cache(const struct analloc_internal *s)
 {
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
-        for (unsigned i = 0; i < ANALLOC_CACHE_MAX; i++) {
-            uint64_t pfn = CACHE_SLOT(s, k, i);
-            if (i >= s->cached[k]) {
-                CORRUPT_IF(pfn != 0);
+    uint64_t listed = 0, keys = 0;
+    size_t entries = (size_t)1 << s->cache_bits;
+    for (size_t e = 0; e < entries; e++)
+        keys += CACHE_KEY(s, e) != 0;
+    for (unsigned k = 0; k < s->cache_orders; k++) {
+        uint64_t n = CACHE_COUNT(s, k);
+        CORRUPT_IF(n > ORDER_CAP(s, k));
+        for (unsigned i = 0; i < cache_cap((size_t)(s->hi - s->lo), ANALLOC_CACHE_MAX, k); i++) {
+            uint64_t slot = CACHE_SLOT(s, k, i);
+            if (i >= n) {
+                CORRUPT_IF(slot != 0);
                 continue;
             }
-            CORRUPT_IF(pfn < s->lo || pfn >= s->hi);
-            CORRUPT_IF(block_order(s, (uintptr_t)pfn) != k || ((pfn >> k) << k) != pfn ||
-                       node_free(s, k, (uintptr_t)pfn >> k));
-            for (unsigned later = i + 1u; later < s->cached[k]; later++)
-                CORRUPT_IF(CACHE_SLOT(s, k, later) == pfn);
+            CORRUPT_IF(slot == 0 || slot > entries);
+            uint64_t key = CACHE_KEY(s, slot - 1u);
+            CORRUPT_IF(key < ORDER_BASE(s, k) + (s->lo >> k) ||
+                       key > ORDER_BASE(s, k) + ((s->hi - 1u) >> k)); /* a node of order k */
+            uintptr_t pfn = key_page(s, k, key);
+            CORRUPT_IF(pfn < s->lo || pfn >= s->hi); /* the node lies inside the arena */
+            CORRUPT_IF(block_order(s, pfn) != k || node_free(s, k, pfn >> k));
+            CORRUPT_IF(key_bucket(s, key) != ((slot - 1u) & ~(uint64_t)(CACHE_WAYS - 1u))); /* its own bucket */
+            for (unsigned later = i + 1u; later < n; later++)
+                CORRUPT_IF(CACHE_SLOT(s, k, later) == slot);
         }
+        listed += n;
     }
+    CORRUPT_IF(listed != keys); /* no key without a listed block */
     return ANALLOC_OK;
 }
 

@@ -54,7 +54,7 @@ size_t analloc_free_bytes(const struct analloc *a)
     if (!is_setup(a))
         return 0;
     lock(&a->internal);
-    size_t bytes = a->internal.free_pages << a->internal.shift;
+    size_t bytes = available_pages(&a->internal) << a->internal.shift;
     unlock(&a->internal);
     return bytes;
 }
@@ -82,28 +82,27 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
     struct analloc_stats out;
     bytes_fill(&out, 0, sizeof out); /* no initialiser: it would be a memset call */
     lock(s);
-    size_t cached_pages = 0;
-    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++) {
-        out.cached_blocks_of_order[k] = s->cached[k];
-        cached_pages += (size_t)s->cached[k] << k;
-    }
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        out.cached_blocks_of_order[k] = (size_t)CACHE_COUNT(s, k);
     for (unsigned k = 0; k <= s->depth; k++)
         out.free_blocks_of_order[k] = (size_t)ORDER_FREE(s, k);
     out.page = a->page;
     out.depth = s->depth;
     out.managed_bytes = a->managed;
-    out.free_bytes = s->free_pages << s->shift;
-    out.cached_bytes = cached_pages << s->shift;
+    out.free_bytes = available_pages(s) << s->shift;
+    out.cached_bytes = cached_pages(s) << s->shift;
     out.reserved_bytes = s->reserved_pages << s->shift;
     out.used_bytes = a->managed - out.free_bytes - out.reserved_bytes;
-    out.live_blocks = s->live_blocks;
-    out.cached_blocks = s->cached_blocks;
+    out.live_blocks = live_blocks(s);
+    out.cached_blocks = cached_blocks(s);
     out.reserved_ranges = s->ranges;
     out.largest_free = largest_free_block(a);
     out.meta_bytes = s->meta_bytes;
     out.cache_slots = s->cache_slots;
     unlock(s);
-    out.cache_orders = ANALLOC_CACHE_ORDERS;
+    out.cache_orders = s->cache_orders;
+    out.meta_fixed_bytes = (size_t)(s->table - s->words) * sizeof(uint64_t) +
+                           (((size_t)1 << s->cache_bits) + RANGE_WORDS) * sizeof(uint64_t);
     out.cache_slots_max = ANALLOC_CACHE_MAX;
     out.reserve_max = ANALLOC_RESERVE_MAX;
     size_t n = st->size < sizeof out ? st->size : sizeof out;
@@ -121,12 +120,12 @@ int analloc_frag_index(const struct analloc *a, unsigned order)
     /* Free blocks as they are: the buddy system's and the cached ones. */
     uint64_t blocks = 0, suitable = 0;
     for (unsigned k = 0; k <= s->depth; k++) {
-        uint64_t n = ORDER_FREE(s, k) + (k < ANALLOC_CACHE_ORDERS ? s->cached[k] : 0u);
+        uint64_t n = ORDER_FREE(s, k) + (k < s->cache_orders ? CACHE_COUNT(s, k) : 0u);
         blocks += n;
         if (k >= order)
             suitable += n;
     }
-    uint64_t free_pages = s->free_pages;
+    uint64_t free_pages = available_pages(s);
     unlock(s);
     if (blocks == 0)
         return 0; /* nothing free: no fragmentation to speak of (Linux's answer) */
@@ -253,15 +252,15 @@ static void dump_summary(const struct analloc *a, void (*out)(void *ctx, const c
 
     t->len = 0;
     line_str(t, "  free ");
-    line_uint(t, s->free_pages << s->shift, 0);
+    line_uint(t, available_pages(s) << s->shift, 0);
     line_str(t, " B of ");
     line_uint(t, a->managed, 0);
     line_str(t, " B, largest free block ");
     line_uint(t, largest_free_block(a), 0);
     line_str(t, " B, live blocks ");
-    line_uint(t, s->live_blocks, 0);
+    line_uint(t, live_blocks(s), 0);
     line_str(t, ", cached blocks ");
-    line_uint(t, s->cached_blocks, 0);
+    line_uint(t, cached_blocks(s), 0);
     out(ctx, t->buf);
 
     t->len = 0;

@@ -23,7 +23,12 @@ _Static_assert(sizeof(size_t) <= sizeof(uint64_t) && sizeof(uintptr_t) <= sizeof
                "size_t and uintptr_t must fit in 64 bits");
 _Static_assert(sizeof(size_t) >= 4, "size_t must have at least 32 bits");
 
-#define AN_MAGIC 0x616e6132u /* "ana2": set by a successful setup */
+/* The set-up mark: AN_MAGIC_FAST when the short paths of alloc and free
+ * may run (no lock hooks, no debug fills, no reserved ranges, a block
+ * cache, more than one order: mode_update), AN_MAGIC otherwise; they differ
+ * in bit 0 alone. */
+#define AN_MAGIC 0x616e6132u      /* "ana2" */
+#define AN_MAGIC_FAST 0x616e6133u /* "ana3" */
 #define WORD_BITS 64u
 #define NONE ((size_t)-1)        /* "no bit found" */
 #define PFN_BITS (sizeof(uintptr_t) * 8u)
@@ -39,6 +44,11 @@ _Static_assert(sizeof(size_t) >= 4, "size_t must have at least 32 bits");
 struct layout {
     unsigned depth;
     unsigned levels;
+    unsigned cache_orders, cache_bits; /* lists, and log2 of the table's entries */
+    uint32_t cache_mul;                /* cache_bucket's: 2^cache_shift (room for every node) or CACHE_FIB */
+    unsigned cache_shift;
+    size_t cache_word, table_word;     /* where they start */
+    size_t fixed_words;                /* order table, cache and range tables */
     size_t level_word[ANALLOC_MAX_LEVELS];
     size_t level_bits[ANALLOC_MAX_LEVELS];
     size_t split_word;
@@ -75,7 +85,15 @@ static inline size_t order_nodes(uintptr_t lo, uintptr_t hi, unsigned k)
 
 static inline bool is_setup(const struct analloc *a)
 {
-    return a != NULL && a->internal.magic == AN_MAGIC;
+    return a != NULL && (a->internal.magic | 1u) == AN_MAGIC_FAST;
+}
+
+/* The set-up mark for the allocator's present settings. */
+static inline uint32_t mode_magic(const struct analloc_internal *s)
+{
+    bool fast = s->lock == NULL && s->poison == 0 && s->ranges == 0 && s->cache_slots != 0 &&
+                s->depth != 0;
+    return fast ? AN_MAGIC_FAST : AN_MAGIC;
 }
 
 static inline void *page_ptr(const struct analloc_internal *s, uintptr_t pfn)
@@ -151,50 +169,125 @@ static inline bool node_exists(const struct analloc_internal *s, unsigned k, uin
 /* The node's position in index level 0 (the node must exist). */
 static inline size_t node_bit(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return (size_t)ORDER_START(s, k) + (size_t)(j - (s->lo >> k));
+    return (size_t)(ORDER_BASE(s, k) + j) - s->level_word[0] * WORD_BITS;
 }
 
+/* The node's free bit, counted from `words`: one addition (ORDER_BASE). */
 static inline bool node_free(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return bv_test(level_words(s, 0), node_bit(s, k, j)) != 0;
+    return bv_test(s->words, (size_t)(ORDER_BASE(s, k) + j)) != 0;
 }
 
-/* Split bits exist for orders 1..D and share the index's numbering, shifted
- * by the order-0 run. */
-static inline size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
+/*
+ * Split bits exist for orders 1..D, in one 64-bit word per aligned group of
+ * SPLIT_SPAN orders: the word of level g (orders 6g+1 .. 6g+6) for the
+ * aligned 2^(6g+6)-page group q = pfn >> (6g+6) holds the split bits of the
+ * 63 nodes inside the group as a heap: node (6g + r, j) at bit
+ * (64 >> r) | (j & (63 >> r)), the group's root (r = 6) at bit 1, bit 0
+ * unused.  The ancestors of a page are then a few bits of one word
+ * (split_path), so block_order reads one word per 6 orders.  ORDER_SPLIT of
+ * order k is the word of group 0 of its level, counted from `words` (modulo
+ * 2^64: group 0 may lie before the arena).
+ */
+static inline size_t split_bit(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return node_bit(s, k, j) - (size_t)ORDER_START(s, 1);
+    unsigned r = (k - 1u) % SPLIT_SPAN + 1u;
+    size_t word = (size_t)(ORDER_SPLIT(s, k) + (uint64_t)(j >> (SPLIT_SPAN - r)));
+    return word * WORD_BITS + ((64u >> r) | ((unsigned)j & (63u >> r)));
 }
 
 static inline bool node_split(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return k > 0 && bv_test(s->words + s->split_word, split_pos(s, k, j)) != 0;
+    return k > 0 && bv_test(s->words, split_bit(s, k, j)) != 0;
 }
 
+/* split_path[p]: the bits of the ancestors of node p of a group's lowest
+ * level (orders 1..6 above it), (64 | p) >> r for r = 1..6. */
+ANALLOC_HIDDEN extern const uint64_t an_split_path[64];
+
 /*
- * The order of the block that holds page pfn (lo <= pfn < hi): climb from
- * order 0 until the parent is split.  Below a block every node is 0/0, and
- * every ancestor of a block is split, so the first node whose parent is
- * split is the block.
+ * The order of the block that holds page pfn (lo <= pfn < hi).  Below a
+ * block every node is 0/0 and every ancestor of a block is split, so the
+ * block is the child of the lowest split ancestor of the page: in a split
+ * word, the highest set bit on the page's path (a higher bit is a lower
+ * order: bit h is order 6 - log2(h) of the level).  One word per SPLIT_SPAN orders, no loop over bits.
+ * (base + SPLIT_SPAN <= 60 < the bits of a page number: base < D, a
+ * multiple of 6, and D <= 60, or D <= 28 where uintptr_t has 32 bits.)
  */
 static ANALLOC_INLINE unsigned block_order(const struct analloc_internal *s, uintptr_t pfn)
 {
-    unsigned k = 0;
-    while (k < s->depth && !node_split(s, k + 1u, pfn >> (k + 1u)))
-        k++;
-    return k;
+    for (unsigned base = 0; base < s->depth; base += SPLIT_SPAN) {
+        size_t word = (size_t)(ORDER_SPLIT(s, base + 1u) + (uint64_t)(pfn >> (base + SPLIT_SPAN)));
+        uint64_t path = s->words[word] & an_split_path[(pfn >> base) & 63u];
+        if (path != 0) /* the bit (64 | p) >> r, r = 6 - log2 of its place (>= 1) */
+            return base + 5u - bv_msb_word(bv_msb_word(path) | 1u);
+    }
+    return s->depth;
+}
+
+/* Where the split words of order k's level start, counted from `words`: the
+ * levels below come first, each a word per group that overlaps [lo, hi)
+ * (group_count).  For setup and analloc_check. */
+static inline size_t split_groups(uintptr_t lo, uintptr_t hi, unsigned base)
+{
+    return order_nodes(lo, hi, base + SPLIT_SPAN);
+}
+
+static inline uint64_t split_origin(uintptr_t lo, uintptr_t hi, size_t split_word, unsigned k)
+{
+    size_t w = split_word;
+    unsigned base = 0;
+    for (; base + SPLIT_SPAN < k; base += SPLIT_SPAN)
+        w += split_groups(lo, hi, base);
+    return (uint64_t)w - (uint64_t)(lo >> (base + SPLIT_SPAN));
 }
 
 /* ---- The block cache and the range table, read-only ------------------------ */
 
-/* Is the order-k block at page pfn in the block cache?  A scan of one list of
- * at most ANALLOC_CACHE_MAX entries, only for the cached orders. */
+/* Where order k's cache list starts, counted from `words` (k < cache_orders):
+ * after the lists of the lower orders, each a count and its slots. */
+static inline size_t list_origin(size_t n, size_t cache_word, unsigned k)
+{
+    size_t w = cache_word;
+    for (unsigned i = 0; i < k; i++)
+        w += 1u + cache_cap(n, ANALLOC_CACHE_MAX, i);
+    return w;
+}
+
+/* Does order k (<= depth) have a cache list with room for a block at the
+ * present setting? */
+static inline bool order_cached(const struct analloc_internal *s, unsigned k)
+{
+    return ORDER_CAP(s, k) != 0;
+}
+
+/* The cache table key of the order-k block at page pfn: its node's free
+ * bit, counted from `words`; and back. */
+static inline uint64_t block_key(const struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+    return ORDER_BASE(s, k) + (pfn >> k);
+}
+
+static inline uintptr_t key_page(const struct analloc_internal *s, unsigned k, uint64_t key)
+{
+    return (uintptr_t)(key - ORDER_BASE(s, k)) << k;
+}
+
+static inline unsigned key_bucket(const struct analloc_internal *s, uint64_t key)
+{
+    return cache_bucket(key, s->cache_mul, s->cache_shift);
+}
+
+/* Is the order-k block at page pfn in the block cache?  Two comparisons: a
+ * cached block's key is in its own bucket. */
 static inline bool block_cached(const struct analloc_internal *s, unsigned k, uintptr_t pfn)
 {
-    if (k >= ANALLOC_CACHE_ORDERS)
+    if (k >= s->cache_orders)
         return false;
-    for (unsigned i = 0; i < s->cached[k]; i++)
-        if (CACHE_SLOT(s, k, i) == pfn)
+    uint64_t key = block_key(s, k, pfn);
+    unsigned b = key_bucket(s, key);
+    for (unsigned w = 0; w < CACHE_WAYS; w++)
+        if (CACHE_KEY(s, b + w) == key)
             return true;
     return false;
 }
@@ -231,11 +324,43 @@ static inline unsigned block_kind(const struct analloc_internal *s, unsigned k, 
     return block_cached(s, k, pfn) ? ANALLOC_BLOCK_CACHED : ANALLOC_BLOCK_USED;
 }
 
-/* The largest free block in the buddy system, in bytes (cached blocks are
- * not merged into it). */
+/* Blocks and pages in the block cache: the lists' counts. */
+static inline size_t cached_blocks(const struct analloc_internal *s)
+{
+    size_t n = 0;
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        n += (size_t)CACHE_COUNT(s, k);
+    return n;
+}
+
+static inline size_t cached_pages(const struct analloc_internal *s)
+{
+    size_t n = 0;
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        n += (size_t)CACHE_COUNT(s, k) << k;
+    return n;
+}
+
+/* Pages free to allocate: in free blocks and in the cache. */
+static inline size_t available_pages(const struct analloc_internal *s)
+{
+    return s->free_pages + cached_pages(s);
+}
+
+/* Blocks handed out and not yet freed. */
+static inline size_t live_blocks(const struct analloc_internal *s)
+{
+    return s->taken_blocks - cached_blocks(s);
+}
+
+/* The largest block an allocation gets without merging the cache, in
+ * bytes: the largest free block in the buddy system or in the cache. */
 static inline size_t largest_free_block(const struct analloc *a)
 {
-    uint64_t orders = a->internal.free_orders;
+    const struct analloc_internal *s = &a->internal;
+    uint64_t orders = s->free_orders;
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        orders |= (uint64_t)(CACHE_COUNT(s, k) != 0) << k;
     return orders == 0 ? 0 : a->page << bv_msb_word(orders);
 }
 

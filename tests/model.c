@@ -184,8 +184,10 @@ struct run {
     unsigned cache_slots;                   /* the block cache, per order: */
     unsigned ncached[ANALLOC_CACHE_ORDERS];
     uintptr_t cached[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* [k][0] the oldest */
+    unsigned cached_entry[ANALLOC_CACHE_ORDERS][ANALLOC_CACHE_MAX]; /* its table entry */
     unsigned cached_blocks;
     size_t cached_pages;
+    unsigned cache_bits;                    /* log2 of the cache table's entries */
     uintptr_t resv[ANALLOC_RESERVE_MAX][2]; /* reserved page ranges, sorted, merged */
     unsigned nresv;
     size_t resv_pages;
@@ -455,17 +457,89 @@ static const struct gaps *gaps(struct run *r)
 
 /* ---- The model: the page cache ------------------------------------------------ */
 
-/* A block of a cached order k was freed into the cache (cache_slots > 0). */
-static void cache_put(struct run *r, unsigned k, uintptr_t pfn)
+/* Entry x of order k's list leaves the cache (it merges: the model's gaps
+ * take it in). */
+static void cache_remove(struct run *r, unsigned k, unsigned x)
 {
     uintptr_t *list = r->cached[k];
-    if (r->ncached[k] == r->cache_slots) { /* the oldest goes back */
-        memmove(&list[0], &list[1], (r->ncached[k] - 1u) * sizeof list[0]);
-        r->ncached[k]--;
-        r->cached_blocks--;
-        r->cached_pages -= (size_t)pages_of(k);
+    unsigned *entry = r->cached_entry[k];
+    memmove(&list[x], &list[x + 1u], (r->ncached[k] - x - 1u) * sizeof list[0]);
+    memmove(&entry[x], &entry[x + 1u], (r->ncached[k] - x - 1u) * sizeof entry[0]);
+    r->ncached[k]--;
+    r->cached_blocks--;
+    r->cached_pages -= (size_t)pages_of(k);
+    r->gaps_valid = false;
+}
+
+static uint64_t order_nodes_of(const struct run *r, unsigned m)
+{
+    return (uint64_t)(((r->hi - 1u) >> m) - (r->lo >> m) + 1u);
+}
+
+/* The cache table bucket of the order-k block at page pfn (src/layout.h,
+ * cache_bucket): the engine hashes the node's free bit counted from the
+ * metadata's first word, behind the fixed tables (the order table, the
+ * cache's lists and table, the range table) and the lower orders' bits. */
+static unsigned model_bucket(const struct run *r, unsigned k, uintptr_t pfn)
+{
+    unsigned lists = cache_list_orders(r->npages, r->depth);
+    uint64_t fixed = ORDER_ROW * (r->depth + 2u) + ((uint64_t)1 << r->cache_bits) + RANGE_WORDS;
+    for (unsigned c = 0; c < lists; c++)
+        fixed += 1u + cache_cap(r->npages, ANALLOC_CACHE_MAX, c); /* a count and the slots of each list */
+    uint64_t node = fixed * 64u + (uint64_t)((pfn >> k) - (r->lo >> k)), nodes = 0;
+    for (unsigned m = 0; m <= r->depth; m++) {
+        node += m < k ? order_nodes_of(r, m) : 0;
+        nodes += order_nodes_of(r, m);
     }
-    list[r->ncached[k]++] = pfn;
+    unsigned shift = 32u - r->cache_bits;
+    bool room = nodes <= ((uint64_t)1 << r->cache_bits);
+    return cache_bucket(node, room ? (uint32_t)1 << shift : CACHE_FIB, shift);
+}
+
+/* The capacity of order k's list (src/layout.h, cache_cap): cache_slots,
+ * halving every two orders, at most an eighth of the arena; 0 for an order
+ * without a list. */
+static unsigned model_cap(const struct run *r, unsigned k)
+{
+    return k < cache_list_orders(r->npages, r->depth) ? cache_cap(r->npages, r->cache_slots, k) : 0u;
+}
+
+/* Blocks a refill takes or a spill gives back at once (src/analloc.c,
+ * cache_batch): a quarter of the list, at least one. */
+static unsigned model_batch(const struct run *r, unsigned k)
+{
+    return model_cap(r, k) > 7u ? model_cap(r, k) / 4u : 1u;
+}
+
+/* A block of order k was freed into the cache (model_cap(r, k) > 0).  Its
+ * key goes into the first free entry of its bucket of CACHE_WAYS; if all are
+ * taken, the block in the first one goes back (merges) and leaves it.  Then,
+ * if the list is full, its model_batch oldest blocks go back. */
+static void cache_put(struct run *r, unsigned k, uintptr_t pfn)
+{
+    unsigned b = model_bucket(r, k, pfn), taken = 0, at_c = 0, at_x = 0;
+    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
+        for (unsigned x = 0; x < r->ncached[c]; x++) {
+            unsigned e = r->cached_entry[c][x];
+            if (e >= b && e < b + CACHE_WAYS)
+                taken |= 1u << (e - b);
+            if (e == b) {
+                at_c = c;
+                at_x = x;
+            }
+        }
+    unsigned e = b;
+    while (e < b + CACHE_WAYS && (taken >> (e - b) & 1u))
+        e++;
+    if (e == b + CACHE_WAYS) {
+        cache_remove(r, at_c, at_x);
+        e = b;
+    }
+    if (r->ncached[k] == model_cap(r, k)) /* the oldest go back */
+        for (unsigned n = model_batch(r, k); n > 0; n--)
+            cache_remove(r, k, 0);
+    r->cached_entry[k][r->ncached[k]] = e;
+    r->cached[k][r->ncached[k]++] = pfn;
     r->cached_blocks++;
     r->cached_pages += (size_t)pages_of(k);
     r->gaps_valid = false;
@@ -490,6 +564,19 @@ static void cache_empty(struct run *r)
     r->cached_pages = 0;
 }
 
+/* For a prediction that looks at the state after a drain: the lists' counts
+ * saved into saved[] and set to 0 (the cached pages count as free), or put
+ * back. */
+static void cache_set_aside(struct run *r, unsigned *saved, bool aside)
+{
+    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++) {
+        if (aside)
+            saved[c] = r->ncached[c];
+        r->ncached[c] = aside ? 0u : saved[c];
+    }
+    r->gaps_valid = false;
+}
+
 /* The lowest first page among the smallest free blocks of order >= k in the
  * buddy system (cached blocks taken); 0 if none. */
 static uintptr_t predict_buddy(struct run *r, unsigned k)
@@ -498,6 +585,34 @@ static uintptr_t predict_buddy(struct run *r, unsigned k)
         return 0;
     uint64_t fits = gaps(r)->orders & (~(uint64_t)0 << k);
     return fits == 0 ? 0 : r->gaps.first[ctz64(fits)];
+}
+
+/*
+ * An allocation of order k took its block from the buddy system because its
+ * list was empty (the engine's cache_refill): more blocks of the order
+ * follow it into the list, each the lowest of the smallest free blocks,
+ * until the list holds model_batch - 1 or the buddy system has none; then
+ * the list is turned over, so that they are handed out lowest first.
+ */
+static void model_refill(struct run *r, unsigned k)
+{
+    if (model_cap(r, k) == 0)
+        return;
+    for (unsigned i = 1, n = model_batch(r, k); i < n; i++) {
+        uintptr_t b = predict_buddy(r, k);
+        if (b == 0)
+            break;
+        cache_put(r, k, b);
+    }
+    /* The list is turned over: the lowest on top, handed out first. */
+    for (unsigned lo = 0, hi = r->ncached[k]; hi > lo + 1u; lo++, hi--) {
+        uintptr_t p = r->cached[k][lo];
+        unsigned e = r->cached_entry[k][lo];
+        r->cached[k][lo] = r->cached[k][hi - 1u];
+        r->cached_entry[k][lo] = r->cached_entry[k][hi - 1u];
+        r->cached[k][hi - 1u] = p;
+        r->cached_entry[k][hi - 1u] = e;
+    }
 }
 
 /* First page the allocator must return for order k, 0 if it must fail, and
@@ -516,28 +631,25 @@ static uintptr_t predict(struct run *r, unsigned k, bool *drains)
     if (from_cache(r, k))
         return r->cached[k][r->ncached[k] - 1u];
     uintptr_t want = predict_buddy(r, k);
-    if (want != 0 || r->cached_blocks == 0)
+    /* The engine merges the cache only if that may help: free and cached
+     * pages together at least the request (drain_may_help). */
+    if (want != 0 || r->cached_blocks == 0 || gaps(r)->free_pages + r->cached_pages < pages_of(k))
         return want;
     *drains = true;
     unsigned saved[ANALLOC_CACHE_ORDERS];
-    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++) {
-        saved[c] = r->ncached[c];
-        r->ncached[c] = 0;
-    }
-    r->gaps_valid = false;
+    cache_set_aside(r, saved, true);
     want = predict_buddy(r, k);
-    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
-        r->ncached[c] = saved[c];
-    r->gaps_valid = false;
+    cache_set_aside(r, saved, false);
     return want;
 }
 
-/* analloc_largest_free drains the cache first. */
-/* The largest free block in the buddy system: cached blocks are not free
- * there (they are not merged into it). */
+/* analloc_largest_free: the largest free block in the buddy system or in
+ * the cache, which is not merged for it. */
 static size_t model_largest(struct run *r)
 {
     uint64_t o = gaps(r)->orders;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        o |= (uint64_t)(r->ncached[k] != 0) << k;
     return o == 0 ? 0 : r->page << msb64(o);
 }
 
@@ -753,10 +865,23 @@ static size_t gen_size(struct run *r)
 
 /* ---- Checks after every step ----------------------------------------------------- */
 
-/* The counters; analloc_largest_free too if `largest`: the buddy system's
- * largest free block, cached blocks unmerged, which the model's gaps are. */
+/* The counters, and every cache list block by block (src/layout.h);
+ * analloc_largest_free too if `largest`. */
 static void check_counters(struct run *r, bool largest)
 {
+    unsigned listed = 0;
+    for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
+        listed += r->ncached[k];
+    CHECK(r, listed == r->cached_blocks, "model: %u blocks in the lists, %u counted", listed,
+          r->cached_blocks);
+    for (unsigned k = 0; k < TI_CACHE_ORDERS(r->a); k++) {
+        CHECK(r, TI_CACHED(r->a, k) == r->ncached[k], "cache list %u holds %zu blocks, expected %u",
+              k, (size_t)TI_CACHED(r->a, k), r->ncached[k]);
+        for (unsigned x = 0; x < r->ncached[k]; x++)
+            CHECK(r, TI_CACHE(r->a, k, x) == r->cached[k][x],
+                  "cache list %u, slot %u: page %#llx, expected %#llx", k, x,
+                  ULL(TI_CACHE(r->a, k, x)), ULL(r->cached[k][x]));
+    }
     size_t free_pages = r->npages - r->live_pages - r->resv_pages;
     size_t got = analloc_free_bytes(r->a);
     CHECK(r, got == free_pages << r->shift, "analloc_free_bytes = %zu, expected %zu", got,
@@ -851,10 +976,13 @@ static void op_alloc(struct run *r, bool via_realloc)
           "%s(%zu): order %u returned %#llx, expected %#llx (%s)", r->op, size, k, ULL(addr),
           ULL(want << r->shift),
           from_cache(r, k) ? "the newest cached block" : "lowest of the smallest free blocks");
-    if (from_cache(r, k))
+    bool hit = from_cache(r, k);
+    if (hit)
         cache_pop(r, k);
     uint32_t id = r->next_id++;
     model_insert(r, addr >> r->shift, k, id);
+    if (!hit && !drains)
+        model_refill(r, k);
     size_t got = analloc_mem_size(r->a, p);
     CHECK(r, got == r->page << k, "mem_size of a new block = %zu, expected %zu", got, r->page << k);
     pattern_write(r, find_live(r, addr >> r->shift));
@@ -878,7 +1006,7 @@ static void free_index(struct run *r, size_t i)
     CHECK(r, rc == 0, "free(%#llx) of a live block of %zu bytes = %d (%s)", ULL(addr),
           r->page << b.order, rc, analloc_strerror(rc));
     model_remove(r, i);
-    if (b.order < ANALLOC_CACHE_ORDERS && r->cache_slots > 0)
+    if (model_cap(r, b.order) > 0)
         cache_put(r, b.order, b.pfn);
     recent_push(r, addr);
     r->n_free++;
@@ -907,40 +1035,101 @@ static void op_mem_size(struct run *r)
  * nothing else. */
 enum realloc_kind { RE_FAIL, RE_IN_PLACE, RE_MOVE };
 
-static enum realloc_kind realloc_predict(struct run *r, size_t i, unsigned to, uintptr_t *want,
-                                         bool *drains)
+/* The block holding page pfn in model_walk's terms: its first page, order
+ * and kind. */
+struct at_page {
+    uintptr_t pfn, first;
+    unsigned order, kind;
+};
+
+static void at_page_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
+                        unsigned kind)
+{
+    struct at_page *c = ctx;
+    (void)r;
+    if (c->pfn >= pfn && c->pfn - pfn < pages) {
+        c->first = pfn;
+        c->order = order;
+        c->kind = kind;
+    }
+}
+
+/* Can the live block at pfn grow in place from order k to order to, as the
+ * engine's block_grow sees it: aligned to the new size, each buddy that
+ * follows a free or cached block of its own order? */
+static bool grow_fits(struct run *r, uintptr_t pfn, unsigned k, unsigned to)
+{
+    if ((pfn & (pages_of(to) - 1u)) != 0)
+        return false;
+    for (unsigned i = k; i < to; i++) {
+        struct at_page c = {.pfn = pfn + pages_of(i), .kind = ANALLOC_BLOCK_USED};
+        if (c.pfn >= r->hi)
+            return false;
+        model_walk(r, at_page_seg, &c);
+        if (c.first != c.pfn || c.order != i ||
+            (c.kind != ANALLOC_BLOCK_FREE && c.kind != ANALLOC_BLOCK_CACHED))
+            return false;
+    }
+    return true;
+}
+
+/* A realloc of live block i to order `to`, predicted: in place (growing
+ * into free and cached buddies, or after the cache is merged), a move to
+ * *want (*hit: the new block comes from the cache), or a failure; *drains:
+ * the cache is merged on the way.  Changes nothing: realloc_apply does. */
+struct realloc_plan {
+    enum realloc_kind kind;
+    uintptr_t want;
+    bool drains, hit;
+};
+
+static struct realloc_plan realloc_predict(struct run *r, size_t i, unsigned to)
 {
     const struct blk b = r->live[i];
-    unsigned k = b.order;
-    enum realloc_kind kind;
-    *want = 0;
-    *drains = false;
-    uintptr_t next_live = i + 1u < r->nlive ? r->live[i + 1u].pfn : r->hi;
-    for (unsigned x = 0; x < r->nresv; x++) /* reserved pages stay taken, drained or not */
-        if (r->resv[x][0] > b.pfn && r->resv[x][0] < next_live)
-            next_live = r->resv[x][0];
-    uintptr_t next = next_live;
-    for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
-        for (unsigned x = 0; x < r->ncached[c]; x++)
-            if (r->cached[c][x] > b.pfn && r->cached[c][x] < next)
-                next = r->cached[c][x];
-    bool aligned = to <= r->depth && (b.pfn & (pages_of(to) - 1u)) == 0;
+    struct realloc_plan p = {RE_FAIL, 0, false, false};
     if (to > r->depth)
-        kind = RE_FAIL;
-    else if (to <= k)
-        kind = RE_IN_PLACE;
-    else if (aligned && b.pfn + pages_of(to) <= next)
-        kind = RE_IN_PLACE; /* aligned to the new size, and the pages that follow are free */
-    else if (r->cached_blocks > 0 && aligned && b.pfn + pages_of(to) <= next_live)
-        kind = RE_IN_PLACE, *drains = true; /* free once the cache is drained */
-    else {
-        *drains = r->cached_blocks > 0; /* a grow that fails drains the cache, then moves */
-        bool unused;
-        if (*drains)
-            cache_empty(r);
-        kind = (*want = predict(r, to, &unused)) != 0 ? RE_MOVE : RE_FAIL;
+        return p;
+    if (to <= b.order || grow_fits(r, b.pfn, b.order, to)) {
+        p.kind = RE_IN_PLACE;
+        return p;
     }
-    return kind;
+    p.hit = from_cache(r, to);
+    p.want = predict(r, to, &p.drains);
+    if (p.want != 0) {
+        p.kind = RE_MOVE;
+        return p;
+    }
+    if (p.drains) { /* the cache merged, in place again */
+        unsigned saved[ANALLOC_CACHE_ORDERS];
+        cache_set_aside(r, saved, true);
+        if (grow_fits(r, b.pfn, b.order, to))
+            p.kind = RE_IN_PLACE;
+        cache_set_aside(r, saved, false);
+    }
+    return p;
+}
+
+/* Take the predicted step (the engine has made the call). */
+static void realloc_apply(struct run *r, size_t i, unsigned to, const struct realloc_plan *p)
+{
+    struct blk b = r->live[i];
+    if (p->drains)
+        cache_empty(r);
+    if (p->kind == RE_IN_PLACE) {
+        /* the cached buddies it grows into leave the cache */
+        for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
+            for (unsigned x = r->ncached[c]; x-- > 0;)
+                if (r->cached[c][x] >= b.pfn && r->cached[c][x] < b.pfn + pages_of(to))
+                    cache_remove(r, c, x);
+        model_resize(r, i, to);
+    } else if (p->kind == RE_MOVE) {
+        if (p->hit)
+            cache_pop(r, to);
+        model_insert(r, p->want, to, b.id);
+        if (!p->hit && !p->drains)
+            model_refill(r, to); /* the old block is still taken meanwhile */
+        model_remove(r, find_live(r, b.pfn));
+    }
 }
 
 static void op_realloc(struct run *r)
@@ -988,16 +1177,16 @@ static void op_realloc(struct run *r)
     }
     to = model_order(r, size);
 
-    uintptr_t want = 0;
-    bool drains;
-    enum realloc_kind kind = realloc_predict(r, i, to, &want, &drains);
+    struct realloc_plan plan = realloc_predict(r, i, to);
+    enum realloc_kind kind = plan.kind;
+    uintptr_t want = plan.want;
+    bool drains = plan.drains;
 
-    if (!r->real && kind == RE_MOVE && !drains)
-        return; /* a move copies the contents: never in a range nobody maps */
-    if (drains)
-        cache_empty(r);
     if (!r->real && kind == RE_MOVE) {
-        analloc_drain(r->a); /* in step with the model, which has drained */
+        if (drains) { /* a move copies the contents: never in a range nobody maps */
+            cache_empty(r);
+            analloc_drain(r->a); /* in step with the model, which has drained */
+        }
         return;
     }
     pattern_verify(r, &b, addr, b.filled, "before realloc");
@@ -1019,6 +1208,7 @@ static void op_realloc(struct run *r)
         pattern_verify(r, &b, addr, b.filled, "after a failed realloc");
         if (snap)
             snap_compare(r, &r->snap, "a failed realloc");
+        realloc_apply(r, i, to, &plan);
         r->n_realloc_fail++;
         return;
     }
@@ -1028,7 +1218,7 @@ static void op_realloc(struct run *r)
     if (kind == RE_IN_PLACE) {
         CHECK(r, qa == addr, "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected in place",
               ULL(addr), size, k, to, ULL(qa));
-        model_resize(r, i, to);
+        realloc_apply(r, i, to, &plan);
         pattern_verify(r, &b, addr, keep, "after realloc in place");
         r->n_realloc_in_place++;
     } else {
@@ -1039,8 +1229,7 @@ static void op_realloc(struct run *r)
               "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected %#llx", ULL(addr), size,
               k, to, ULL(qa), ULL(want << r->shift));
         pattern_verify(r, &b, qa, keep, "contents copied by realloc");
-        model_remove(r, i);
-        model_insert(r, qa >> r->shift, to, b.id);
+        realloc_apply(r, i, to, &plan);
         recent_push(r, addr);
         r->n_realloc_move++;
     }
@@ -1261,7 +1450,8 @@ static uintptr_t placed_predict(struct run *r, size_t size, size_t align, uintpt
         c.w1 = w1;
     }
     uintptr_t want = *possible ? predict_placed(r, &c) : 0;
-    *drains = *possible && want == 0 && r->cached_blocks > 0;
+    *drains = *possible && want == 0 && r->cached_blocks > 0 &&
+              gaps(r)->free_pages + r->cached_pages >= pages_of(k);
     if (*drains) {
         cache_empty(r);
         want = predict_placed(r, &c);
@@ -1668,7 +1858,7 @@ static void stats_expected(struct run *r, struct analloc_stats *st)
     st->cached_bytes = r->cached_pages << r->shift;
     st->live_blocks = r->nlive;
     st->cached_blocks = r->cached_blocks;
-    st->largest_free = g->orders == 0 ? 0 : r->page << msb64(g->orders);
+    st->largest_free = model_largest(r);
     st->depth = r->depth;
     st->reserved_ranges = r->nresv;
     for (unsigned m = 0; m <= r->depth && m < 64; m++)
@@ -2101,6 +2291,7 @@ static void run_setup(struct run *r)
     gaps_compute(r);
     CHECK(r, r->gaps.orders != 0, "model: empty arena");
     r->depth = msb64(r->gaps.orders);
+    r->cache_bits = cache_table_bits(r->npages, r->depth);
     CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
     CHECK(r, analloc_free_bytes(a) == r->managed, "free bytes after setup = %zu, expected %zu",
           analloc_free_bytes(a), r->managed);
@@ -2349,6 +2540,7 @@ struct model_arena *model_arena_new(analloc_t a, unsigned cache_slots,
     CHECK(r, r->live != NULL, "out of memory");
     gaps_compute(r);
     r->depth = msb64(r->gaps.orders);
+    r->cache_bits = cache_table_bits(r->npages, r->depth);
     CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
     CHECK(r, cache_slots <= ANALLOC_CACHE_MAX, "%u cache slots", cache_slots);
     r->cache_slots = cache_slots;
@@ -2363,6 +2555,17 @@ void model_arena_delete(struct model_arena *m)
     free(m->r.live);
     free(m->r.owner);
     free(m);
+}
+
+void model_arena_assign(struct model_arena *dst, const struct model_arena *src)
+{
+    struct blk *live = dst->r.live;
+    CHECK(&dst->r, src->r.a == dst->r.a && src->r.live_max == dst->r.live_max && src->r.owner == NULL &&
+                       dst->r.owner == NULL,
+          "model_arena_assign: two models of different allocators");
+    dst->r = src->r;
+    dst->r.live = live;
+    memcpy(live, src->r.live, src->r.live_max * sizeof live[0]);
 }
 
 unsigned model_arena_depth(const struct model_arena *m) { return m->r.depth; }
@@ -2382,32 +2585,14 @@ uintptr_t model_arena_live_at(const struct model_arena *m, size_t i, unsigned *o
     return r->live[i].pfn << r->shift;
 }
 
-/* The block of page pfn, in a walk. */
-struct page_ctx {
-    uintptr_t pfn, first;
-    unsigned order, kind;
-};
-
-static void page_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
-                     unsigned kind)
-{
-    struct page_ctx *c = ctx;
-    (void)r;
-    if (c->pfn >= pfn && c->pfn - pfn < pages) {
-        c->first = pfn;
-        c->order = order;
-        c->kind = kind;
-    }
-}
-
 unsigned model_arena_page(struct model_arena *m, uintptr_t pfn, uintptr_t *first, unsigned *order)
 {
     struct run *r = &m->r;
     r->op = "model_arena_page";
     CHECK(r, pfn >= r->lo && pfn < r->hi, "page %#llx outside [%#llx, %#llx)", ULL(pfn),
           ULL(r->lo), ULL(r->hi));
-    struct page_ctx c = {.pfn = pfn};
-    model_walk(r, page_seg, &c);
+    struct at_page c = {.pfn = pfn};
+    model_walk(r, at_page_seg, &c);
     if (first != NULL)
         *first = c.first;
     if (order != NULL)
@@ -2434,9 +2619,12 @@ enum model_got model_arena_alloc(struct model_arena *m, size_t size, uintptr_t *
         return MODEL_BAD;
     if (want == 0)
         return MODEL_NONE;
-    if (from_cache(r, k))
+    bool hit = from_cache(r, k);
+    if (hit)
         cache_pop(r, k);
     model_insert(r, want, k, r->next_id++);
+    if (!hit && !drains)
+        model_refill(r, k);
     *addr = want << r->shift;
     return MODEL_BLOCK;
 }
@@ -2480,7 +2668,7 @@ void model_arena_free(struct model_arena *m, uintptr_t addr)
     size_t i = live_at(r, addr);
     struct blk b = r->live[i];
     model_remove(r, i);
-    if (b.order < ANALLOC_CACHE_ORDERS && r->cache_slots > 0)
+    if (model_cap(r, b.order) > 0)
         cache_put(r, b.order, b.pfn);
 }
 
@@ -2491,25 +2679,13 @@ enum model_got model_arena_realloc(struct model_arena *m, uintptr_t addr, size_t
     r->op = "realloc";
     size_t i = live_at(r, addr);
     unsigned k = model_order(r, size);
-    uintptr_t want;
-    bool drains;
-    enum realloc_kind kind = realloc_predict(r, i, k, &want, &drains);
-    if (drains)
-        cache_empty(r);
+    struct realloc_plan plan = realloc_predict(r, i, k);
+    realloc_apply(r, i, k, &plan);
     if (drained != NULL)
-        *drained = drains;
-    *to = 0;
-    if (kind == RE_FAIL)
+        *drained = plan.drains;
+    *to = plan.kind == RE_IN_PLACE ? addr : plan.kind == RE_MOVE ? plan.want << r->shift : 0;
+    if (plan.kind == RE_FAIL)
         return k > r->depth ? MODEL_BAD : MODEL_NONE;
-    if (kind == RE_IN_PLACE) {
-        model_resize(r, i, k);
-        *to = addr;
-    } else {
-        uint32_t id = r->live[i].id;
-        model_remove(r, i);
-        model_insert(r, want, k, id);
-        *to = want << r->shift;
-    }
     return MODEL_BLOCK;
 }
 

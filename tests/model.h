@@ -146,6 +146,10 @@ struct model_arena *model_arena_new(struct analloc *a, unsigned cache_slots,
                                     const struct model_failure *failure);
 void model_arena_delete(struct model_arena *m);
 
+/* Make dst's state src's: both model the same allocator (dst made by
+ * model_arena_new for it); for tests that go back to an earlier state. */
+void model_arena_assign(struct model_arena *dst, const struct model_arena *src);
+
 unsigned model_arena_depth(const struct model_arena *m);
 uintptr_t model_arena_lo(const struct model_arena *m); /* the first page */
 size_t model_arena_pages(const struct model_arena *m);

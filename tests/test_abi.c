@@ -59,10 +59,13 @@ static void exercise(struct analloc *a)
         assert_int_equal(analloc_reserve(a, base + (pages - 1u - 2u * i) * PAGE, PAGE), 0);
     assert_int_equal(analloc_reserve(a, base + (pages - 1u - 2u * st.reserve_max) * PAGE, PAGE),
                      ANALLOC_ELIMIT);
-    /* Fill the block cache of every cached order. */
+    /* Fill the block cache of every cached order that the arena has room
+     * for, list by list. */
     void *blocks[64];
     for (unsigned k = 0; k < st.cache_orders; k++) {
         size_t n = st.cache_slots_max < 64u ? st.cache_slots_max : 64u;
+        if ((n << k) > pages / 4u)
+            break;
         for (size_t i = 0; i < n; i++)
             assert_non_null(blocks[i] = analloc_alloc(a, (size_t)PAGE << k));
         for (size_t i = 0; i < n; i++)

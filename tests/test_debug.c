@@ -731,7 +731,11 @@ static void twin_run(struct fx *f, struct twin *t)
         } else {
             struct analloc s;
             memcpy(&s, a, sizeof s);
-            TI_POISON(&s) = 0; /* the only field the debug setting changes */
+            /* The fields the debug setting changes: the setting itself, and
+             * the set-up mark's mode bit (the debug aids turn the inline paths
+             * of alloc and free off). */
+            TI_POISON(&s) = 0;
+            TI_MAGIC(&s) = TI_MAGIC(&t->struct_after[op]);
             if (memcmp(&s, &t->struct_after[op], sizeof s) != 0 ||
                 memcmp(t->meta_after[op], ti_meta(a), ti_meta_bytes(a)) != 0)
                 FAILF("seed %llu op %zu (%s): struct or metadata differ from the run with the "

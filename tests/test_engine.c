@@ -436,12 +436,12 @@ static void test_with_chunk_odd_starts_and_sizes(void **state)
     (void)state;
     for (i = 0; i < sizeof offs / sizeof offs[0]; i++) {
         size_t off = offs[i];
-        chunk_config(64, off % 64, 64 * 37 + 5, 0);
-        chunk_config(64, off % 64, 64 * 100 + 63, 17);
+        chunk_config(64, off % 64, 64 * 137 + 5, 0);
+        chunk_config(64, off % 64, 64 * 200 + 63, 17);
         chunk_config(4096, off, 4096 * 20 + 1, 0);
         chunk_config(4096, off, 4096 * 9 + 4095, 4096 + 3);
         for (j = 1; j < 8; j++)
-            chunk_config(64, off % 64, 64 * (40 + j) + j * 9, j * 5);
+            chunk_config(64, off % 64, 64 * (140 + j) + j * 9, j * 5);
     }
 }
 
@@ -452,7 +452,7 @@ static void test_with_chunk_page_sizes(void **state)
     (void)state;
     for (i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         size_t page = pages[i];
-        size_t total = page == 1 ? 70001 : page * (page >= 4096 ? 12 : 300) + page / 2 + 1;
+        size_t total = page == 1 ? 70001 : page * (page >= 4096 ? 12 : page >= 64 ? 300 : 3000) + page / 2 + 1;
         chunk_config(page, 0, total, 0);
         chunk_config(page, 1 % page, total, 3);
         chunk_config(page, (page / 2 + 1) % page, total + 7, 100);
@@ -1986,32 +1986,47 @@ static void describe_bit(const struct analloc *a, size_t bit, char *out, size_t 
             return;
         }
     }
+    size_t cw = (size_t)(TI_CACHEP(a) - TI_WORDS(a)), tw = (size_t)(TI_TABLEP(a) - TI_WORDS(a));
+    size_t rw = tw + ((size_t)1 << TI_CACHE_BITS(a));
     if (wi >= TI_SPLIT_WORD(a)) {
         snprintf(out, outlen, "byte %zu bit %zu: words[%zu] bit %zu = split bit %zu", bit / 8,
                  bit % 8, wi, bitinword, (wi - TI_SPLIT_WORD(a)) * 64 + bitinword);
-    } else if (wi >= ORDER_TABLE_AT) {
-        static const char *const entry[] = {"first index bit", "free count", "lowest free bit"};
-        size_t e = wi - ORDER_TABLE_AT;
-        snprintf(out, outlen, "byte %zu bit %zu: order table row %zu: %s of order %zu (depth %zu)%s",
-                 bit / 8, bit % 8, e / 3, entry[e % 3], e / 3, a->depth,
-                 e / 3 > a->depth ? ", the end sentinel row" : "");
-    } else if (wi >= CACHE_WORDS) {
+    } else if (wi >= rw) {
         snprintf(out, outlen, "byte %zu bit %zu: range table entry %zu, %s", bit / 8, bit % 8,
-                 (wi - CACHE_WORDS) / 2, (wi - CACHE_WORDS) % 2 ? "end" : "first page");
+                 (wi - rw) / 2, (wi - rw) % 2 ? "end" : "first page");
+    } else if (wi >= tw) {
+        snprintf(out, outlen, "byte %zu bit %zu: cache table entry %zu", bit / 8, bit % 8, wi - tw);
+    } else if (wi >= cw) {
+        unsigned k = 0;
+        size_t i = 0;
+        ti_list_word(a, wi, &k, &i);
+        snprintf(out, outlen, "byte %zu bit %zu: cache list of order %u, %s %zu", bit / 8,
+                 bit % 8, k, i == 0 ? "count" : "slot", i == 0 ? 0 : i - 1u);
     } else {
-        snprintf(out, outlen, "byte %zu bit %zu: cache slot %zu of order %zu", bit / 8, bit % 8,
-                 wi % ANALLOC_CACHE_MAX, wi / ANALLOC_CACHE_MAX);
+        static const char *const entry[] = {"first index bit", "free count", "lowest free bit",
+                                            "free-bit base", "split-word base", "cache list",
+                                            "cache list capacity", "spare (zero)"};
+        snprintf(out, outlen, "byte %zu bit %zu: order table row %zu: %s (depth %zu)%s", bit / 8,
+                 bit % 8, wi / ORDER_ROW, entry[wi % ORDER_ROW], a->depth,
+                 wi / ORDER_ROW > a->depth ? ", the end sentinel row" : "");
     }
 }
 
-/* Is the metadata bit in a cache slot that holds a block?  Such a slot may be
- * flipped into another live block of the same order, which nothing but the
- * slot tells apart from a cached one (test_limits.c covers the slots with
- * corruptions that can be told). */
+/* Is the metadata bit in a cache slot or table entry that holds a block?
+ * Such a word may be flipped into another live block of the same order:
+ * nothing but the cache tells a cached block from a live one (test_limits.c
+ * covers the cache with corruptions that can be told). */
 static bool in_used_cache_slot(const struct analloc *a, size_t bit)
 {
     size_t wi = bit / 64;
-    return wi < CACHE_WORDS && wi % ANALLOC_CACHE_MAX < TI_CACHED(a, wi / ANALLOC_CACHE_MAX);
+    size_t cw = (size_t)(TI_CACHEP(a) - TI_WORDS(a)), tw = (size_t)(TI_TABLEP(a) - TI_WORDS(a));
+    if (wi >= tw)
+        return wi < tw + ((size_t)1 << TI_CACHE_BITS(a)) && TI_WORDS(a)[wi] != 0; /* a key */
+    if (wi < cw)
+        return false;
+    unsigned k;
+    size_t i;
+    return ti_list_word(a, wi, &k, &i) && i > 0 && i - 1u < TI_CACHED(a, k);
 }
 
 /* Flip every metadata bit in turn: check must call each one corruption, and
@@ -2181,8 +2196,8 @@ static void test_check_counters(void **state)
     CORRUPT(TI_FREE_PAGES(&A)++, TI_FREE_PAGES(&A)--, "free_pages + 1");
     CORRUPT(TI_FREE_PAGES(&A)--, TI_FREE_PAGES(&A)++, "free_pages - 1");
     CORRUPT(TI_FREE_PAGES(&A) += 64, TI_FREE_PAGES(&A) -= 64, "free_pages + 64");
-    CORRUPT(TI_LIVE_BLOCKS(&A)++, TI_LIVE_BLOCKS(&A)--, "live_blocks + 1");
-    CORRUPT(TI_LIVE_BLOCKS(&A)--, TI_LIVE_BLOCKS(&A)++, "live_blocks - 1");
+    CORRUPT(TI_TAKEN_BLOCKS(&A)++, TI_TAKEN_BLOCKS(&A)--, "taken_blocks + 1");
+    CORRUPT(TI_TAKEN_BLOCKS(&A)--, TI_TAKEN_BLOCKS(&A)++, "taken_blocks - 1");
     for (k = 0; k < 64; k++) {
         char what[48];
         snprintf(what, sizeof what, "free_orders bit %u", k);
@@ -2263,11 +2278,21 @@ static void test_meta_bits_per_page(void **state)
             ASSERT_ERR(analloc_init(&A, ptr_at(base), total, page, meta, ms), ANALLOC_OK);
             assert_int_equal(A.managed, total);
             mb = analloc_meta_bytes(&A);
-            printf("   %10zu %12zu %10.3f %12zu\n", n, mb, (double)mb * 8.0 / (double)n, ms);
-            if (mb * 16 > 9 * n + 16384)
-                FAILF("%zu pages: %zu metadata bytes = %.3f bits/page, above 4.5 bits/page + 1 "
-                      "KiB\n",
-                      n, mb, (double)mb * 8.0 / (double)n);
+            struct analloc_stats st;
+            memset(&st, 0, sizeof st);
+            st.size = sizeof st;
+            ASSERT_ERR(analloc_stats(&A, &st), ANALLOC_OK);
+            size_t fixed = st.meta_fixed_bytes, grows = mb - fixed;
+            printf("   %10zu %12zu %10.3f %12zu   (fixed %zu, the rest %.3f bits/page)\n", n, mb,
+                   (double)mb * 8.0 / (double)n, ms, fixed, (double)grows * 8.0 / (double)n);
+            /* What grows with the pages: at most 3.2 bits per page from 2^16 pages
+             * on, 4.5 below (word rounding); the fixed part at most the cache's
+             * and range tables' bound plus 40 bytes per order. */
+            if (grows * 8 > (e >= 16 ? 32 * n / 10 : 9 * n / 2 + 64))
+                FAILF("%zu pages: %zu metadata bytes that grow with the pages = %.3f bits/page\n",
+                      n, grows, (double)grows * 8.0 / (double)n);
+            if (fixed > ANALLOC_META_FIXED_MAX + 64u * (A.depth + 2u))
+                FAILF("%zu pages: %zu fixed metadata bytes\n", n, fixed);
             assert_true(mb <= ms);
             /* the lowest of the smallest blocks: for 1.5 * 2^e + 1 pages that is
              * the single page at the end */
@@ -2584,9 +2609,9 @@ static void test_cache_lifo(void **state)
     assert_int_equal(analloc_mem_size(&e.a, pg[4]), 0);
     assert_ptr_equal(analloc_alloc(&e.a, 2 * 4096), pg[4]);
     ASSERT_ERR(analloc_free(&e.a, pg[4]), ANALLOC_OK);
-    /* A getter changes nothing: the cached block is not merged into the
-     * answer; analloc_drain merges it. */
-    assert_true(largest_free_unchanged(&e.a) < 2 * 4096);
+    /* A getter changes nothing: the cached block is the largest free one,
+     * not merged with its free neighbours; analloc_drain merges it. */
+    assert_int_equal(largest_free_unchanged(&e.a), 2 * 4096);
     assert_int_equal(TI_CACHED_BLOCKS(&e.a), 1);
     analloc_drain(&e.a);
     assert_int_equal(largest_free_unchanged(&e.a), 2 * 4096);
@@ -2605,8 +2630,13 @@ static void test_cache_lifo(void **state)
     assert_ptr_equal(eight, pg[8]);
     ASSERT_ERR(analloc_free(&e.a, eight), ANALLOC_OK); /* order 3: cached if it is a cached order */
     assert_int_equal(TI_CACHED_BLOCKS(&e.a), ANALLOC_CACHE_ORDERS > 3 ? 1 : 0);
-    assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), NULL); /* 0-7 are live */
-    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);       /* a failure drained it */
+    /* 0-7 are live: 16 pages cannot be found, and with 8 pages free and
+     * cached the cache is not merged for it (that could not help). */
+    assert_ptr_equal(analloc_alloc(&e.a, 16 * 4096), NULL);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), ANALLOC_CACHE_ORDERS > 3 ? 1 : 0);
+    /* Four pages are found once the cache is merged: the 8-page block. */
+    assert_ptr_equal(analloc_alloc_flags(&e.a, 4 * 4096, ANALLOC_HIGH), pg[12]);
+    assert_int_equal(TI_CACHED_BLOCKS(&e.a), 0);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }
@@ -2654,6 +2684,81 @@ static void test_cache_eviction(void **state)
     ext_fini(&e);
 }
 
+/* The cache table's buckets: four cached pages whose keys share a bucket
+ * fill it; a double free of each, whichever entry it holds (after a spill
+ * left the first entries empty, too), is EFREE with nothing changed; a
+ * page for a full bucket makes the page in its first entry merge.  (The
+ * pages are found by hashing their keys as src/layout.h does.) */
+static void double_free_refused(struct ext *e, uintptr_t page)
+{
+    struct snap sn;
+    snap_take(&sn, &e->a);
+    ASSERT_ERR(analloc_free(&e->a, ptr_at(page * 4096)), ANALLOC_EFREE);
+    SNAP_SAME(&sn, &e->a, "a double free of a cached page");
+    snap_free(&sn);
+}
+
+static void test_cache_bucket_ways(void **state)
+{
+    const size_t n = 4096;
+    const uintptr_t base = fake_base(n * 4096, n * 4096);
+    struct ext e;
+    (void)state;
+    ext_init(&e, base, n * 4096, 4096);
+    const struct analloc_internal *s = &e.a.internal;
+    ASSERT_ERR(analloc_set_cache(&e.a, 8), ANALLOC_OK); /* order 0: 8 slots, spills of 2 */
+    assert_int_equal(TI_CACHE_CAP(&e.a, 0), 8);
+    assert_true(s->cache_mul == CACHE_FIB); /* hashed: more nodes than entries */
+    /* Five pages in one bucket and five in others; no two of them buddies. */
+    uintptr_t pick[5], other[5];
+    unsigned npick = 0, nother = 0;
+    unsigned bucket = cache_bucket(ORDER_BASE(s, 0) + s->lo, s->cache_mul, s->cache_shift);
+    for (uintptr_t p = s->lo; p < s->hi && (npick < 5 || nother < 5); p += 2u) {
+        if (cache_bucket(ORDER_BASE(s, 0) + p, s->cache_mul, s->cache_shift) == bucket) {
+            if (npick < 5)
+                pick[npick++] = p;
+        } else if (nother < 5) {
+            other[nother++] = p;
+        }
+    }
+    assert_int_equal(npick, 5);
+    for (unsigned i = 0; i < 10; i++) {
+        uintptr_t p = i < 5 ? pick[i] : other[i - 5u];
+        assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, p * 4096, (p + 1u) * 4096, 0), ptr_at(p * 4096));
+    }
+    analloc_drain(&e.a);
+    for (unsigned i = 0; i < 4; i++)
+        ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[i] * 4096)), ANALLOC_OK);
+    for (unsigned w = 0; w < 4; w++) /* the bucket is full: way w holds page w */
+        assert_int_equal(CACHE_KEY(s, bucket + w), ORDER_BASE(s, 0) + pick[w]);
+    for (unsigned i = 0; i < 4; i++)
+        double_free_refused(&e, pick[i]);
+    /* Five more pages: the list is full at eight, the fifth spills the two
+     * oldest, pick[0] and pick[1]: ways 0 and 1 empty, 2 and 3 taken. */
+    for (unsigned i = 0; i < 5; i++)
+        ASSERT_ERR(analloc_free(&e.a, ptr_at(other[i] * 4096)), ANALLOC_OK);
+    assert_int_equal(TI_CACHED(&e.a, 0), 7);
+    assert_true(CACHE_KEY(s, bucket) == 0 && CACHE_KEY(s, bucket + 1u) == 0);
+    double_free_refused(&e, pick[3]);
+    double_free_refused(&e, pick[2]);
+    double_free_refused(&e, pick[0]); /* spilled: a free page */
+    /* The bucket full again (two pages taken from the list first, for
+     * room); a fifth page for it: the page in way 0 merges. */
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(other[4] * 4096));
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(other[3] * 4096));
+    assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, pick[0] * 4096, (pick[0] + 1u) * 4096, 0),
+                     ptr_at(pick[0] * 4096));
+    assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, pick[1] * 4096, (pick[1] + 1u) * 4096, 0),
+                     ptr_at(pick[1] * 4096));
+    ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[0] * 4096)), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[1] * 4096)), ANALLOC_OK);
+    ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[4] * 4096)), ANALLOC_OK);
+    assert_int_equal(CACHE_KEY(s, bucket), ORDER_BASE(s, 0) + pick[4]);
+    double_free_refused(&e, pick[0]); /* merged: free */
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    ext_fini(&e);
+}
+
 /* A request fails only when no block exists with every cached block merged;
  * realloc drains too before it gives up growing in place. */
 static void test_cache_drains_before_failing(void **state)
@@ -2668,10 +2773,14 @@ static void test_cache_drains_before_failing(void **state)
     ASSERT_ERR(analloc_set_cache(&e.a, slots), ANALLOC_OK);
     for (size_t i = 0; i < 16; i++)
         ASSERT_ERR(analloc_free(&e.a, pg[i]), ANALLOC_OK);
-    /* The list holds the last `slots` pages; the first ones went back and
-     * merged as far as their buddies allowed. */
-    assert_int_equal(TI_CACHED(&e.a, 0), slots < 16 ? slots : 16);
-    assert_int_equal(TI_CACHE(&e.a, 0, 0), addr(pg[16 - slots]) / 4096);
+    /* The list holds the last pages it has room for (a sixteenth of the
+     * arena plus two, here: slots at most), one going back for each page
+     * freed into a full list (a list of fewer than eight slots spills one
+     * at a time); they merged as far as their buddies allowed. */
+    unsigned cap = (unsigned)TI_CACHE_CAP(&e.a, 0);
+    assert_int_equal(cap, slots < 3 ? slots : 3);
+    assert_int_equal(TI_CACHED(&e.a, 0), cap);
+    assert_int_equal(TI_CACHE(&e.a, 0, 0), addr(pg[16 - cap]) / 4096);
     assert_int_equal(analloc_free_bytes(&e.a), 16 * 4096);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     /* The whole arena is one block once merged. */
@@ -2793,6 +2902,7 @@ int main(void)
         cmocka_unit_test(test_alloc_lowest_address),
         cmocka_unit_test(test_cache_lifo),
         cmocka_unit_test(test_cache_eviction),
+        cmocka_unit_test(test_cache_bucket_ways),
         cmocka_unit_test(test_cache_drains_before_failing),
         cmocka_unit_test(test_cache_double_free_and_errors),
         cmocka_unit_test(test_free_errors_chunk),

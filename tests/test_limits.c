@@ -20,10 +20,12 @@
 
 #include "analloc.h"
 #include "layout.h"
+#include "testutil.h"
+#include "testcheck.h"
 
 /* An address range that is never touched (the library does not touch managed
  * memory and these tests do not either). */
-static void *fake_base(void)
+static void *far_base(void)
 {
     return (void *)(uintptr_t)(UINTPTR_MAX > 0xffffffffu ? (uintptr_t)1 << 40 : 0x40000000u);
 }
@@ -79,7 +81,7 @@ static void test_meta_buffer_wraps(void **state)
     struct analloc before = a;
     size_t need = analloc_meta_size(64u * 4096u, 4096);
     void *meta = (void *)(UINTPTR_MAX - need / 2u);
-    assert_int_equal(analloc_init(&a, fake_base(), 64u * 4096u, 4096, meta, need), ANALLOC_EINVAL);
+    assert_int_equal(analloc_init(&a, far_base(), 64u * 4096u, 4096, meta, need), ANALLOC_EINVAL);
     assert_memory_equal(&a, &before, sizeof a);
 }
 
@@ -133,7 +135,7 @@ static void test_range_ending_at_top_of_address_space(void **state)
     (void)state;
     /* base + total would be exactly 2^bits: that wraps to 0 and is refused. */
     struct analloc a;
-    uint64_t meta[256];
+    uint64_t meta[ANALLOC_META_SIZE_MAX(128u * 4096u, 4096) / 8u];
     void *base = (void *)(UINTPTR_MAX - 64u * 4096u + 1u);
     assert_int_equal(analloc_init(&a, base, 64u * 4096u, 4096, meta, sizeof meta), ANALLOC_EINVAL);
     /* One page less fits, and the last page is allocatable. */
@@ -154,7 +156,7 @@ static void test_byte_pages_at_top_of_address_space(void **state)
 {
     (void)state;
     struct analloc a;
-    uint64_t meta[256];
+    uint64_t meta[ANALLOC_META_SIZE_MAX(128u * 4096u, 4096) / 8u];
     void *base = (void *)(UINTPTR_MAX - 100u);
     assert_int_equal(analloc_init(&a, base, 100, 1, meta, sizeof meta), ANALLOC_OK);
     assert_int_equal(a.managed, 100u);
@@ -186,7 +188,7 @@ static void test_every_small_shape(void **state)
     for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
         for (size_t pages = 1; pages <= 2000; pages++) {
             struct analloc a;
-            void *base = (char *)fake_base() + starts[s] * 64u;
+            void *base = (char *)far_base() + starts[s] * 64u;
             assert_int_equal(analloc_init(&a, base, pages * 64u, 64, meta, meta_size), 0);
             assert_int_equal(a.managed, pages * 64u);
             assert_int_equal(analloc_check(&a), 0);
@@ -223,7 +225,7 @@ static int fixture_setup(void **state)
     f->meta_size = analloc_meta_size(total, 4096);
     f->meta = malloc(f->meta_size);
     if (f->meta == NULL ||
-        analloc_init(&f->a, (char *)fake_base() + 3u * 4096u, total, 4096, f->meta, f->meta_size))
+        analloc_init(&f->a, (char *)far_base() + 3u * 4096u, total, 4096, f->meta, f->meta_size))
         return -1;
     /* Some live blocks of several orders, so every order has both states. */
     for (unsigned i = 0; i < 40; i++)
@@ -288,32 +290,38 @@ static void test_check_corrupted_fields(void **state)
     EXPECT_CORRUPT(f, a_->internal.free_orders |= (uint64_t)1 << (a_->depth + 1u));
     EXPECT_CORRUPT(f, a_->internal.free_orders ^= 1u);
     EXPECT_CORRUPT(f, a_->internal.free_pages += 1u);
-    EXPECT_CORRUPT(f, a_->internal.live_blocks += 1u);
+    EXPECT_CORRUPT(f, a_->internal.taken_blocks += 1u);
     /* The order table: rows of (first index bit, free count, lowest free). */
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 0] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 1] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 2] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 2] -= 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 4] -= 1u);
+    EXPECT_CORRUPT(f, ORDER_START(&a_->internal, 0) += 1u);
+    EXPECT_CORRUPT(f, ORDER_FREE(&a_->internal, 0) += 1u);
+    EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, 0) += 1u);
+    EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, 0) -= 1u);
+    EXPECT_CORRUPT(f, ORDER_FREE(&a_->internal, 1) -= 1u);
+    for (unsigned k = 0; k <= f->a.depth + 1u; k++) { /* the bases, every row */
+        EXPECT_CORRUPT(f, ORDER_BASE(&a_->internal, k) += 1u);
+        EXPECT_CORRUPT(f, ORDER_SPLIT(&a_->internal, k) ^= 64u);
+    }
     for (unsigned k = 0; k <= f->a.depth; k++) { /* every lowest-free entry is exact */
-        EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] ^= 1u);
-        uint64_t *row = &s->words[ORDER_TABLE_AT + 3u * k];
-        if (row[2] != row[0]) /* the run's start, when the lowest is higher */
-            EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] = a_->internal.words[ORDER_TABLE_AT + 3u * k]);
-        if (row[1] != 0) /* "none", when there is one */
-            EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * k + 2u] = a_->internal.words[ORDER_TABLE_AT + 3u * k + 3u]);
+        EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, k) ^= 1u);
+        if (ORDER_LOWEST(s, k) != ORDER_START(s, k)) /* the run's start, when the lowest is higher */
+            EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, k) = ORDER_START(&a_->internal, k));
+        if (ORDER_FREE(s, k) != 0) /* "none", when there is one */
+            EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, k) = ORDER_START(&a_->internal, k + 1u));
     }
     /* Padding bits past the end of each index level and of the split bits. */
     for (unsigned l = 0; l < s->levels; l++)
         if (s->level_bits[l] % 64u != 0)
             EXPECT_CORRUPT(f, set_bit(a_->internal.words + a_->internal.level_word[l],
                                       a_->internal.level_bits[l]));
-    size_t split_bits = s->level_bits[0] - (size_t)(s->hi - s->lo);
-    assert_true(split_bits % 64u != 0);
-    EXPECT_CORRUPT(f, set_bit(a_->internal.words + a_->internal.split_word, split_bits));
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u)] += 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u) + 1u] = 1u);
-    EXPECT_CORRUPT(f, a_->internal.words[ORDER_TABLE_AT + 3u * (a_->depth + 1u) + 2u] = 1u);
+    /* In the split words: bit 0 (no node), and the bit of the order-1 node
+     * past the arena's end, in the last word of order 1. */
+    EXPECT_CORRUPT(f, set_bit(a_->internal.words + a_->internal.split_word, 0));
+    uintptr_t past = ((s->hi - 1u) >> 1) + 1u;
+    assert_true(past % 32u != 0);
+    EXPECT_CORRUPT(f, set_bit(a_->internal.words, ti_split_bit(a_, 1, past)));
+    EXPECT_CORRUPT(f, ORDER_START(&a_->internal, a_->depth + 1u) += 1u);
+    EXPECT_CORRUPT(f, ORDER_FREE(&a_->internal, a_->depth + 1u) = 1u);
+    EXPECT_CORRUPT(f, ORDER_LOWEST(&a_->internal, a_->depth + 1u) = 1u);
     /* The same allocator, uncorrupted, is fine. */
     assert_int_equal(analloc_check(&f->a), 0);
 }
@@ -352,12 +360,16 @@ static const struct field struct_fields[] = {
     FIELD(internal.lo, MUST_CORRUPT),
     FIELD(internal.hi, MUST_CORRUPT),
     FIELD(internal.words, MUST_CORRUPT),
+    FIELD(internal.cache, MUST_CORRUPT),
+    FIELD(internal.table, MUST_CORRUPT),
+    FIELD(internal.cache_orders, MUST_CORRUPT),
+    FIELD(internal.cache_bits, MUST_CORRUPT),
+    FIELD(internal.cache_mul, MUST_CORRUPT),
+    FIELD(internal.cache_shift, MUST_CORRUPT),
     FIELD(internal.free_orders, MUST_CORRUPT),
     FIELD(internal.free_pages, MUST_CORRUPT),
-    FIELD(internal.live_blocks, MUST_CORRUPT),
+    FIELD(internal.taken_blocks, MUST_CORRUPT),
     FIELD(internal.cache_slots, CACHE_SLOTS),
-    FIELD(internal.cached_blocks, MUST_CORRUPT),
-    FIELD(internal.cached, MUST_CORRUPT),
     FIELD(internal.ranges, MUST_CORRUPT),
     FIELD(internal.poison, DEBUG_WORD),
     FIELD(internal.reserved_pages, MUST_CORRUPT),
@@ -387,8 +399,8 @@ static bool valid_debug_word(unsigned w)
 static int expected_check(const struct analloc *a, const struct field *f)
 {
     switch (f->kind) {
-    case SETUP_MARK:
-        return ANALLOC_EINVAL;
+    case SETUP_MARK: /* bit 0 tells the mode: the other mode's mark is set up, but wrong */
+        return (a->internal.magic | 1u) == 0x616e6133u ? ANALLOC_ECORRUPT : ANALLOC_EINVAL;
     case OPAQUE:
         return ANALLOC_OK;
     case DEBUG_WORD:
@@ -396,8 +408,8 @@ static int expected_check(const struct analloc *a, const struct field *f)
     case CACHE_SLOTS:
         if (a->internal.cache_slots > ANALLOC_CACHE_MAX)
             return ANALLOC_ECORRUPT;
-        for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
-            if (a->internal.cached[k] > a->internal.cache_slots)
+        for (unsigned k = 0; k < a->internal.cache_orders; k++)
+            if (CACHE_COUNT(&a->internal, k) > a->internal.cache_slots)
                 return ANALLOC_ECORRUPT;
         return ANALLOC_OK;
     case MUST_CORRUPT:
@@ -449,7 +461,7 @@ static void populate(struct analloc *a)
     for (unsigned i = 0; i < 6; i += 2)
         assert_int_equal(analloc_free(a, p[i]), 0);
     assert_int_equal(a->internal.cache_slots, ANALLOC_CACHE_MAX);
-    assert_true(a->internal.cached_blocks > 0);
+    assert_true(ti_cached_blocks(a) > 0);
     assert_int_equal(a->internal.ranges, 1);
 }
 
@@ -461,7 +473,7 @@ static void test_check_every_struct_byte(void **state)
     size_t total = 600u * 4096u, meta_size = analloc_meta_size(total, 4096);
     uint64_t *meta = malloc(meta_size);
     assert_non_null(meta);
-    assert_int_equal(analloc_init(&a, (char *)fake_base() + 4096u, total, 4096, meta, meta_size), 0);
+    assert_int_equal(analloc_init(&a, (char *)far_base() + 4096u, total, 4096, meta, meta_size), 0);
     populate(&a);
     corrupt_every_byte(&a, "analloc_init");
     free(meta);
@@ -476,6 +488,26 @@ static void test_check_every_struct_byte(void **state)
     free(chunk);
 }
 
+/* Claim the order-k block at page pfn as cached in slot i of list k: its
+ * key in a free entry of its bucket, the slot naming that entry. */
+static void claim_cached(struct analloc_internal *s, unsigned k, unsigned i, uintptr_t pfn)
+{
+    uint64_t key = ORDER_BASE(s, k) + (pfn >> k);
+    unsigned b = cache_bucket(key, s->cache_mul, s->cache_shift);
+    unsigned e = CACHE_KEY(s, b) == 0 ? b : b + 1u;
+    CACHE_KEY(s, e) = key;
+    CACHE_SLOT(s, k, i) = e + 1u;
+}
+
+/* A table entry that holds no key, outside bucket `avoid`. */
+static unsigned unused_entry(const struct analloc_internal *s, unsigned avoid)
+{
+    unsigned e = 0;
+    while (CACHE_KEY(s, e) != 0 || (e & ~1u) == avoid)
+        e++;
+    return e;
+}
+
 /* The block cache: three cached pages and a cached two-page block, then
  * every way its fields can lie. */
 static void test_check_corrupted_cache(void **state)
@@ -487,54 +519,55 @@ static void test_check_corrupted_cache(void **state)
         assert_non_null(p[i] = analloc_alloc(&f->a, 4096));
     for (unsigned i = 0; i < 2; i++)
         assert_non_null(two[i] = analloc_alloc(&f->a, 2u * 4096u));
+    analloc_drain(&f->a); /* what the allocations took beyond these, into the lists */
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(analloc_free(&f->a, p[i]), 0);
     assert_int_equal(analloc_free(&f->a, two[0]), 0);
-    assert_int_equal(s->cached[0], 3u);
-    assert_int_equal(s->cached[1], 1u);
-    assert_int_equal(s->cached_blocks, 4u);
+    assert_int_equal(CACHE_COUNT(s, 0), 3u);
+    assert_int_equal(CACHE_COUNT(s, 1), 1u);
     assert_int_equal(analloc_check(&f->a), 0);
     uintptr_t live = (uintptr_t)p[3] / 4096u;      /* a live one-page block */
     uintptr_t live2 = (uintptr_t)two[1] / 4096u;   /* a live two-page block */
-    EXPECT_CORRUPT(f, a_->internal.cached[0] = 4);             /* a zero slot counted */
-    EXPECT_CORRUPT(f, a_->internal.cached[0] = 2);             /* a block lost */
-    EXPECT_CORRUPT(f, a_->internal.cached[1] = 0);
-    EXPECT_CORRUPT(f, a_->internal.cached[2] = 1);
-    EXPECT_CORRUPT(f, a_->internal.cached_blocks = 3);
+    unsigned spare = unused_entry(s, ((unsigned)CACHE_SLOT(s, 0, 0) - 1u) & ~1u);
+    size_t entries = (size_t)1 << s->cache_bits;
+    EXPECT_CORRUPT(f, CACHE_COUNT(&a_->internal, 0) = 4);             /* a zero slot counted */
+    EXPECT_CORRUPT(f, CACHE_COUNT(&a_->internal, 0) = 2);             /* a key left unlisted */
+    EXPECT_CORRUPT(f, CACHE_COUNT(&a_->internal, 1) = 0);
+    EXPECT_CORRUPT(f, CACHE_COUNT(&a_->internal, 2) = 1);
     EXPECT_CORRUPT(f, a_->internal.cache_slots = 2);           /* more blocks than slots */
     EXPECT_CORRUPT(f, a_->internal.cache_slots = ANALLOC_CACHE_MAX + 1u);
-    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 5) = live);        /* an unused slot not zero */
-    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 3, 0) = live);
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 5) = spare + 1u);  /* an unused slot not zero */
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 3, 0) = spare + 1u);
     EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 1) = CACHE_SLOT(&a_->internal, 0, 0)); /* twice */
-    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 2) = a_->internal.lo - 1u);     /* outside */
-    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 2) = a_->internal.hi);
-    /* A live block claimed as cached, with the counts adjusted. */
-    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 0, 3) = live, a_->internal.cached[0] = 4,
-                       a_->internal.cached_blocks = 5, a_->internal.live_blocks--));
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 2) = entries + 1u);  /* past the table */
+    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 2) = spare + 1u);    /* an empty entry */
+    EXPECT_CORRUPT(f, CACHE_KEY(&a_->internal, spare) = 1u);            /* a key no list names */
+    /* Keys of nodes outside the arena, of another order, or in a bucket
+     * that is not theirs. */
+    unsigned e0 = (unsigned)CACHE_SLOT(s, 0, 0) - 1u;
+    EXPECT_CORRUPT(f, CACHE_KEY(&a_->internal, e0) = ORDER_BASE(&a_->internal, 0) + a_->internal.lo - 1u);
+    EXPECT_CORRUPT(f, CACHE_KEY(&a_->internal, e0) = ORDER_BASE(&a_->internal, 0) + a_->internal.hi);
+    EXPECT_CORRUPT(f, CACHE_KEY(&a_->internal, e0) = ORDER_BASE(&a_->internal, 1) + (live2 >> 1));
+    EXPECT_CORRUPT(f, (CACHE_KEY(&a_->internal, spare) = CACHE_KEY(&a_->internal, e0),
+                       CACHE_KEY(&a_->internal, e0) = 0, CACHE_SLOT(&a_->internal, 0, 0) = spare + 1u));
     /* A block in the list of another order, or at a wrong address. */
-    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 1, 1) = live, a_->internal.cached[1] = 2,
-                       a_->internal.cached_blocks = 5, a_->internal.live_blocks--,
-                       a_->internal.free_pages++));
-    EXPECT_CORRUPT(f, (CACHE_SLOT(&a_->internal, 0, 3) = live2, a_->internal.cached[0] = 4,
-                       a_->internal.cached_blocks = 5, a_->internal.live_blocks--,
-                       a_->internal.free_pages--));
-    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 1, 0) += 1u); /* inside the two-page block */
-    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 0) = (uintptr_t)p[0] / 4096u + 1u); /* moved */
+    EXPECT_CORRUPT(f, (claim_cached(&a_->internal, 1, 1, live), CACHE_COUNT(&a_->internal, 1) = 2));
+    EXPECT_CORRUPT(f, (claim_cached(&a_->internal, 0, 3, live2), CACHE_COUNT(&a_->internal, 0) = 4));
+    EXPECT_CORRUPT(f, (claim_cached(&a_->internal, 0, 3, live2 + 1u), CACHE_COUNT(&a_->internal, 0) = 4));
     /* The first page and an inner page of a larger block, and a free page:
      * none looks like a live one-page block.  (A live block of the same
-     * order put in place of a cached one cannot be told apart: both are
-     * encoded as used, and the cache is the only record of which is which.) */
+     * order claimed as cached cannot be told apart: both are encoded as
+     * used, and the cache is the only record of which is which.) */
     uintptr_t big = (uintptr_t)analloc_alloc(&f->a, 32u * 4096u) / 4096u;
     assert_true(big != 0);
-    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 0) = big);
-    EXPECT_CORRUPT(f, CACHE_SLOT(&a_->internal, 0, 0) = big + 5u);
+    EXPECT_CORRUPT(f, (claim_cached(&a_->internal, 0, 3, big), CACHE_COUNT(&a_->internal, 0) = 4));
+    EXPECT_CORRUPT(f, (claim_cached(&a_->internal, 0, 3, big + 5u), CACHE_COUNT(&a_->internal, 0) = 4));
     uintptr_t free_page = (uintptr_t)analloc_alloc(&f->a, 4096) / 4096u;
     assert_int_equal(analloc_set_cache(&f->a, 0), 0); /* drains */
     assert_int_equal(analloc_free(&f->a, (void *)(free_page * 4096u)), 0);
-    assert_int_equal(s->cached_blocks, 0u);
-    EXPECT_CORRUPT(f, (a_->internal.cache_slots = 1, CACHE_SLOT(&a_->internal, 0, 0) = free_page,
-                       a_->internal.cached[0] = 1, a_->internal.cached_blocks = 1,
-                       a_->internal.free_pages++));
+    assert_int_equal(ti_cached_blocks(&f->a), 0u);
+    EXPECT_CORRUPT(f, (a_->internal.cache_slots = 1, claim_cached(&a_->internal, 0, 0, free_page),
+                       CACHE_COUNT(&a_->internal, 0) = 1));
     assert_int_equal(analloc_check(&f->a), 0);
 }
 
@@ -560,23 +593,23 @@ static void test_check_unmerged_buddies(void **state)
     struct analloc a;
     uint64_t meta[ANALLOC_META_SIZE_MAX(16u * 4096u, 4096) / 8u];
     /* 16 pages at an address aligned to 16 pages: one free block of order 4. */
-    void *base = (char *)fake_base() + 16u * 4096u;
+    void *base = (char *)far_base() + 16u * 4096u;
     assert_int_equal(analloc_init(&a, base, 16u * 4096u, 4096, meta, sizeof meta), 0);
     void *p = analloc_alloc(&a, 4096), *q = analloc_alloc(&a, 4096);
     assert_int_equal(analloc_check(&a), 0);
     /* Mark both order-0 blocks free by hand: counts adjusted, bits set, but
      * they are buddies and should have merged. */
     struct analloc_internal *s = &a.internal;
-    size_t bit0 = s->words[ORDER_TABLE_AT + 0] + (size_t)(((uintptr_t)p / 4096u) - s->lo);
-    size_t bit1 = s->words[ORDER_TABLE_AT + 0] + (size_t)(((uintptr_t)q / 4096u) - s->lo);
+    size_t bit0 = ORDER_START(s, 0) + (size_t)(((uintptr_t)p / 4096u) - s->lo);
+    size_t bit1 = ORDER_START(s, 0) + (size_t)(((uintptr_t)q / 4096u) - s->lo);
     uint64_t *level0 = s->words + s->level_word[0];
     level0[bit0 / 64u] |= (uint64_t)1 << (bit0 % 64u);
     level0[bit1 / 64u] |= (uint64_t)1 << (bit1 % 64u);
-    s->words[ORDER_TABLE_AT + 1] = 2;
-    s->words[ORDER_TABLE_AT + 2] = bit0 < bit1 ? bit0 : bit1;
+    ORDER_FREE(s, 0) = 2;
+    ORDER_LOWEST(s, 0) = bit0 < bit1 ? bit0 : bit1;
     s->free_orders |= 1u;
     s->free_pages += 2;
-    s->live_blocks -= 2;
+    s->taken_blocks -= 2;
     rebuild_summaries(s);
     assert_int_equal(analloc_check(&a), ANALLOC_ECORRUPT);
 }
@@ -595,7 +628,7 @@ static void test_dump_whole_arena_used(void **state)
     (void)state;
     struct analloc a;
     uint64_t meta[ANALLOC_META_SIZE_MAX(32u * 4096u, 4096) / 8u];
-    void *base = (char *)fake_base() + 32u * 4096u;
+    void *base = (char *)far_base() + 32u * 4096u;
     assert_int_equal(analloc_init(&a, base, 32u * 4096u, 4096, meta, sizeof meta), 0);
     assert_int_equal(a.depth, 5u);
     assert_non_null(analloc_alloc(&a, 32u * 4096u));
@@ -607,13 +640,9 @@ static void test_dump_whole_arena_used(void **state)
 /* Positions of a node's bits, by the layout analloc.c documents. */
 static size_t free_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    return s->words[ORDER_TABLE_AT + 3u * k] + (size_t)(j - (s->lo >> k));
+    return ORDER_START(s, k) + (size_t)(j - (s->lo >> k));
 }
 
-static size_t split_pos(const struct analloc_internal *s, unsigned k, uintptr_t j)
-{
-    return free_pos(s, k, j) - s->words[ORDER_TABLE_AT + 3];
-}
 
 static void flip(uint64_t *v, size_t bit) { v[bit / 64u] ^= (uint64_t)1 << (bit % 64u); }
 
@@ -624,14 +653,14 @@ static void test_check_tree_invariants(void **state)
     struct fixture *f = *state;
     struct analloc_internal *s = &f->a.internal;
     uint64_t *level0 = s->words + s->level_word[0];
-    uint64_t *split = s->words + s->split_word;
+    uint64_t *split = s->words;
 
     /* A used block of order >= 1 and a free block of order >= 1. */
     void *used = analloc_alloc(&f->a, 4u * 4096u);
     assert_non_null(used);
     uintptr_t upfn = (uintptr_t)used / 4096u;
     unsigned fk = 1;
-    while (fk <= f->a.depth && s->words[ORDER_TABLE_AT + 3u * fk + 1u] == 0)
+    while (fk <= f->a.depth && ORDER_FREE(s, fk) == 0)
         fk++;
     assert_true(fk <= f->a.depth);
     uintptr_t fj = 0;
@@ -644,10 +673,10 @@ static void test_check_tree_invariants(void **state)
     /* The first node of order 1 straddles the arena's start (lo is odd). */
     assert_true(s->lo % 2u == 1u);
 
-    EXPECT_CORRUPT(f, (flip(split, split_pos(s, fk, fj)), rebuild_summaries(&a_->internal)));
-    EXPECT_CORRUPT(f, (flip(split, split_pos(s, 1, s->lo >> 1)), rebuild_summaries(&a_->internal)));
+    EXPECT_CORRUPT(f, (flip(split, ti_split_bit(&f->a, fk, fj)), rebuild_summaries(&a_->internal)));
+    EXPECT_CORRUPT(f, (flip(split, ti_split_bit(&f->a, 1, s->lo >> 1)), rebuild_summaries(&a_->internal)));
     EXPECT_CORRUPT(f, (flip(level0, free_pos(s, 0, upfn + 1u)), rebuild_summaries(&a_->internal)));
-    EXPECT_CORRUPT(f, (flip(split, split_pos(s, 1, (upfn >> 1) + 1u)),
+    EXPECT_CORRUPT(f, (flip(split, ti_split_bit(&f->a, 1, (upfn >> 1) + 1u)),
                        rebuild_summaries(&a_->internal)));
     /* Summaries that disagree with the level below, both ways. */
     for (unsigned l = 1; l < s->levels; l++) {

@@ -399,7 +399,7 @@ static void *expect_(analloc_t a, struct shadow *sh, enum fn f, size_t size, siz
         if (!drained)
             snap_same_(&sn, a, fn_name(f), file, line);
         else if (TI_CACHED_BLOCKS(a) != 0) {
-            print_error("%s:%d: a failed request left %u blocks in the cache\n", file, line,
+            print_error("%s:%d: a failed request left %zu blocks in the cache\n", file, line,
                         TI_CACHED_BLOCKS(a));
             _fail(file, line);
         }
@@ -919,8 +919,8 @@ static void test_aligned_cost_rule(void **state)
      * either, but a failing search drains it and the merged block serves. */
     SET_CACHE(a, &sh, ANALLOC_CACHE_DEFAULT);
     for (unsigned i = 8; i < 12; i++)
-        FREE_OK(a, &sh, ptr_at(base + i * PG)); /* cached pages 8..11 */
-    assert_int_equal(TI_CACHED(a, 0), 4);
+        FREE_OK(a, &sh, ptr_at(base + i * PG)); /* cached pages 8..11, or the last ones */
+    assert_int_equal(TI_CACHED(a, 0), TI_CACHE_CAP(a, 0) < 4 ? TI_CACHE_CAP(a, 0) : 4);
     EXPECT(a, &sh, F_ALIGNED, PG, 32 * KIB, 0, 0, ANALLOC_LOW, base + 8 * PG);
     assert_int_equal(TI_CACHED_BLOCKS(a), 0);
     sh_free_all(a, &sh);
@@ -953,6 +953,9 @@ static void test_isa_dma(void **state)
     assert_int_equal(addr(a->start), (uintptr_t)3076 * PG);
     assert_int_equal(a->managed, (5114 - 3076) * PG);
     assert_int_equal(a->depth, 9);
+    /* The cut above is the buddy system's: every free merges at once (the
+     * block cache would keep a freed 64 KiB block aside). */
+    SET_CACHE(a, &sh, 0);
 #define PFN(i) ((uintptr_t)(i) * PG)
     /* 64 KiB below 16 MiB, lowest: 3088; highest: 16 MiB - 64 KiB. */
     p = EXPECT(a, &sh, F_RANGE, 64 * KIB, 0, 0, lim, ANALLOC_LOW, PFN(3088));
@@ -1356,7 +1359,7 @@ static void test_bad_input(void **state)
     assert_ptr_equal(p[3], ptr_at(B(16)));
     ASSERT_ERR(analloc_free(a, p[1]), ANALLOC_OK);
     ASSERT_ERR(analloc_free(a, p[2]), ANALLOC_OK);
-    assert_int_equal(TI_CACHED_BLOCKS(a), 2);
+    assert_true(TI_CACHED_BLOCKS(a) >= 2); /* and what the allocations took beyond these */
     assert_true(lc.locks > 0);
 
     for (i = 0; i < sizeof bad_flags / sizeof *bad_flags; i++) {

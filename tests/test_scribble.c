@@ -227,14 +227,40 @@ static void compare_state(struct pair *p)
      * slots and the range table hold absolute page numbers: the same
      * relative to each arena's first page. */
     const uint64_t *wa = TI_WORDS(A(p)), *wb = TI_WORDS(B(p));
-    if (ti_meta_bytes(A(p)) != ti_meta_bytes(B(p)) ||
-        memcmp(wa + ORDER_TABLE_AT, wb + ORDER_TABLE_AT,
-               ti_meta_bytes(A(p)) - ORDER_TABLE_AT * 8u) != 0)
-        FAILP(p, "the metadata of the two allocators differs");
-    for (size_t i = 0; i < ORDER_TABLE_AT; i++)
-        if ((wa[i] == 0 ? 0 : wa[i] - TI_LO(A(p))) != (wb[i] == 0 ? 0 : wb[i] - TI_LO(B(p))))
-            FAILP(p, "cache slot or range table word %zu differs: page %#llx / %#llx", i,
-                  (unsigned long long)wa[i], (unsigned long long)wb[i]);
+    size_t from = (size_t)(TI_CACHEP(A(p)) - wa), to = from + (size_t)(TI_TABLEP(A(p)) - TI_CACHEP(A(p))) +
+                                                       ((size_t)1 << TI_CACHE_BITS(A(p))) + RANGE_WORDS;
+    if (ti_meta_bytes(A(p)) != ti_meta_bytes(B(p)) || TI_SPLIT_WORD(A(p)) != TI_SPLIT_WORD(B(p)) ||
+        memcmp(wa + to, wb + to, (TI_SPLIT_WORD(A(p)) - to) * 8u) != 0)
+        FAILP(p, "the free-block index of the two allocators differs");
+    /* The split bits sit in words per aligned group of 2^6, 2^12 ... pages,
+     * which may cut the two arenas differently: node by node. */
+    for (unsigned k = 1; k <= A(p)->depth; k++)
+        for (uintptr_t n = 0; n <= ((TI_HI(A(p)) - 1u) >> k) - (TI_LO(A(p)) >> k); n++)
+            if (ti_split(A(p), k, (TI_LO(A(p)) >> k) + n) != ti_split(B(p), k, (TI_LO(B(p)) >> k) + n))
+                FAILP(p, "the split bit of node %zu of order %u differs", (size_t)n, k);
+    /* The order table: the bases of a node's bits count absolute page
+     * numbers, lo >> k for a free bit, lo >> the top of the level of
+     * SPLIT_SPAN orders for a split bit: the same once that is added back. */
+    for (size_t i = 0; i < from; i++) {
+        unsigned k = (unsigned)(i / ORDER_ROW);
+        bool base = (i % ORDER_ROW == 3u || i % ORDER_ROW == 4u) && wa[i] != 0;
+        unsigned sh = i % ORDER_ROW == 3u ? k : (k + SPLIT_SPAN - 1u) / SPLIT_SPAN * SPLIT_SPAN;
+        uint64_t xa = base ? wa[i] + (TI_LO(A(p)) >> sh) : wa[i];
+        uint64_t xb = base ? wb[i] + (TI_LO(B(p)) >> sh) : wb[i];
+        if (xa != xb)
+            FAILP(p, "order table word %zu differs: %#llx / %#llx", i, (unsigned long long)wa[i],
+                  (unsigned long long)wb[i]);
+    }
+    /* The cache's lists and table name nodes by their bits: the same bytes.
+     * The range table holds page numbers: the same relative to the arena. */
+    if (memcmp(wa + from, wb + from, (to - RANGE_WORDS - from) * 8u) != 0)
+        FAILP(p, "the block cache of the two allocators differs");
+    for (size_t i = to - RANGE_WORDS; i < to; i++) {
+        uint64_t xa = wa[i], xb = wb[i], la = TI_LO(A(p)), lb = TI_LO(B(p));
+        if ((xa == 0 ? 0 : xa - la) != (xb == 0 ? 0 : xb - lb))
+            FAILP(p, "range table word %zu differs: %#llx / %#llx", i, (unsigned long long)xa,
+                  (unsigned long long)xb);
+    }
 }
 
 /* After an operation: scribble A, check it, compare. */

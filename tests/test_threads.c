@@ -216,6 +216,15 @@ static void fx_fini(struct fixture *f)
 
 static unsigned char *fx_page(const struct fixture *f, size_t i) { return f->base + i * f->page; }
 
+/* A page-aligned address outside the arena and the metadata buffer. */
+static void *fx_outside(const struct fixture *f)
+{
+    uintptr_t a = addr(f->base) + f->total + f->page, m = addr(f->meta);
+    if (a >= m && a < m + f->meta_size)
+        a = m + f->meta_size + f->page - (m + f->meta_size) % f->page;
+    return ptr_at(a);
+}
+
 /* ---- 1. Hook accounting ----------------------------------------------------- */
 
 /* analloc_set_lock with bad input: refused with EINVAL, nothing changed, and
@@ -339,7 +348,7 @@ static void test_lock_once_per_call(void **state)
     struct counter c;
     struct observer o;
     struct analloc_stats st;
-    unsigned char *p, *q, *r, *t, *u;
+    unsigned char *p, *q, *r, *t, *u, *buddy;
     size_t n;
     int rc;
     (void)state;
@@ -350,6 +359,8 @@ static void test_lock_once_per_call(void **state)
 
     ONCE(&c, p = analloc_alloc(&f.A, 3 * page));
     assert_non_null(p);
+    ONCE(&c, buddy = analloc_alloc(&f.A, 4 * page)); /* p's buddy: p cannot grow in place */
+    assert_ptr_equal(buddy, p + 4 * page);
     ONCE(&c, q = analloc_alloc_flags(&f.A, page, 0));
     assert_non_null(q);
     ONCE(&c, r = analloc_alloc_flags(&f.A, page, ANALLOC_LOW));
@@ -369,6 +380,7 @@ static void test_lock_once_per_call(void **state)
     CALLS(&c, 2, p = analloc_realloc(&f.A, p, 8 * page)); /* cannot grow here: moves */
     assert_non_null(p);
     assert_true(p != before_realloc);
+    ONCE(&c, ASSERT_ERR(analloc_free(&f.A, buddy), ANALLOC_OK));
     ONCE(&c, p = analloc_realloc(&f.A, p, page)); /* shrinks in place */
     assert_non_null(p);
     unsigned char *grown;
@@ -453,7 +465,7 @@ static void test_lock_once_on_error_paths(void **state)
     ONCE(&c, ASSERT_ERR(analloc_free(&f.A, p + 1), ANALLOC_EALIGN));
     ONCE(&c, ASSERT_ERR(analloc_free(&f.A, p + page), ANALLOC_EINTERIOR));
     ONCE(&c, ASSERT_ERR(analloc_free(&f.A, fx_page(&f, 100)), ANALLOC_EFREE));
-    ONCE(&c, ASSERT_ERR(analloc_free(&f.A, ptr_at(addr(f.base) + f.total + page)), ANALLOC_ERANGE));
+    ONCE(&c, ASSERT_ERR(analloc_free(&f.A, fx_outside(&f)), ANALLOC_ERANGE));
     ONCE(&c, ASSERT_ERR(analloc_reserve(&f.A, addr(fx_page(&f, 50)), page), ANALLOC_OK));
     ONCE(&c, ASSERT_ERR(analloc_free(&f.A, fx_page(&f, 50)), ANALLOC_ERESERVED));
     assert_int_equal(o.calls, 5);

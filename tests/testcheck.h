@@ -48,21 +48,27 @@
 #define TI_LEVEL_BITS(a, l) ((a)->internal.level_bits[(l)]) /* its bits */
 #define TI_SPLIT_WORD(a) ((a)->internal.split_word)   /* first word of the split bits */
 #define TI_WORDS(a) ((a)->internal.words)             /* the metadata's 64-bit words */
+#define TI_CACHEP(a) ((a)->internal.cache)            /* the cache's lists in them */
+#define TI_TABLEP(a) ((a)->internal.table)            /* the cache's table, then ranges */
+#define TI_CACHE_BITS(a) ((a)->internal.cache_bits)   /* log2 of the table's entries */
+#define TI_CACHE_ORDERS(a) ((a)->internal.cache_orders) /* orders with a cache list */
 #define TI_META_BYTES(a) ((a)->internal.meta_bytes)   /* metadata in use, bytes */
 #define TI_FREE_ORDERS(a) ((a)->internal.free_orders) /* bit k: a free block of order k */
-#define TI_FREE_PAGES(a) ((a)->internal.free_pages)
-#define TI_LIVE_BLOCKS(a) ((a)->internal.live_blocks)
+#define TI_FREE_PAGES(a) ((a)->internal.free_pages)     /* in free blocks (not cached) */
+#define TI_TAKEN_BLOCKS(a) ((a)->internal.taken_blocks) /* handed out or cached */
 #define TI_HELD_LO(a) ((a)->internal.held_lo)         /* the used prefix and metadata */
 #define TI_HELD_HI(a) ((a)->internal.held_hi)
 #define TI_CACHE_SLOTS(a) ((a)->internal.cache_slots) /* per order (analloc_set_cache) */
-#define TI_CACHED_BLOCKS(a) ((a)->internal.cached_blocks)     /* in all orders */
-#define TI_CACHED(a, k) ((a)->internal.cached[(k)])           /* in order k */
+#define TI_CACHED_BLOCKS(a) ti_cached_blocks(a)                /* in all orders */
+#define TI_CACHED(a, k) CACHE_COUNT(&(a)->internal, (k)) /* in order k (in the metadata) */
+#define TI_CACHE_CAP(a, k) ORDER_CAP(&(a)->internal, (k))  /* order k's list's capacity */
 #define TI_RANGES(a) ((a)->internal.ranges)                   /* reserved ranges */
 #define TI_RESERVED_PAGES(a) ((a)->internal.reserved_pages)
-/* In the metadata (src/layout.h): the cache slots (first page; slot 0 the
- * oldest), and the range table ([first page, end page): j = 0, 1). */
-#define TI_CACHE(a, k, i) CACHE_SLOT(&(a)->internal, (k), (i))
-#define TI_RESERVE(a, i, j) ((a)->internal.words[CACHE_WORDS + 2u * (size_t)(i) + (j)])
+/* In the metadata (src/layout.h): the first page of the block in slot i of
+ * cache list k (slot 0 the oldest; the slot names its key's table entry),
+ * and the range table ([first page, end page): j = 0, 1). */
+#define TI_CACHE(a, k, i) ti_cached_page(a, k, i)
+#define TI_RESERVE(a, i, j) ((a)->internal.table[((size_t)1 << (a)->internal.cache_bits) + 2u * (size_t)(i) + (j)])
 #define TI_POISON(a) ((a)->internal.poison)                   /* analloc_set_debug */
 #define TI_LOCK(a) ((a)->internal.lock)                       /* analloc_set_lock */
 #define TI_UNLOCK(a) ((a)->internal.unlock)
@@ -86,6 +92,52 @@ static inline unsigned char *ti_meta(const struct analloc *a)
 }
 
 static inline size_t ti_meta_bytes(const struct analloc *a) { return TI_META_BYTES(a); }
+
+/* Which cache list word metadata word wi is: list *k, *i = 0 its count,
+ * *i = 1 + n its slot n.  False if wi is in no list. */
+static inline bool ti_list_word(const struct analloc *a, size_t wi, unsigned *k, size_t *i)
+{
+    for (unsigned c = 0; c < a->internal.cache_orders; c++) {
+        size_t at = (size_t)ORDER_LIST(&a->internal, c);
+        if (wi >= at && wi <= at + cache_cap((size_t)(a->internal.hi - a->internal.lo), ANALLOC_CACHE_MAX, c)) {
+            *k = c;
+            *i = wi - at;
+            return true;
+        }
+    }
+    return false;
+}
+
+static inline size_t ti_cached_blocks(const struct analloc *a)
+{
+    size_t n = 0;
+    for (unsigned k = 0; k < a->internal.cache_orders; k++)
+        n += (size_t)CACHE_COUNT(&a->internal, k);
+    return n;
+}
+
+static inline uintptr_t ti_cached_page(const struct analloc *a, unsigned k, unsigned i)
+{
+    const struct analloc_internal *s = &a->internal;
+    uint64_t key = CACHE_KEY(s, CACHE_SLOT(s, k, i) - 1u);
+    return (uintptr_t)(key - ORDER_BASE(s, k)) << k;
+}
+
+/* Where node (k, j)'s split bit is (1 <= k <= depth), counted in bits from
+ * TI_WORDS: the heap of SPLIT_SPAN orders per word that src/internal.h
+ * describes (split_bit). */
+static inline size_t ti_split_bit(const struct analloc *a, unsigned k, uintptr_t j)
+{
+    unsigned r = (k - 1u) % SPLIT_SPAN + 1u;
+    size_t word = (size_t)(ORDER_SPLIT(&a->internal, k) + (uint64_t)(j >> (SPLIT_SPAN - r)));
+    return word * 64u + ((64u >> r) | ((unsigned)j & (63u >> r)));
+}
+
+static inline bool ti_split(const struct analloc *a, unsigned k, uintptr_t j)
+{
+    size_t bit = ti_split_bit(a, k, j);
+    return (TI_WORDS(a)[bit / 64u] >> (bit % 64u) & 1u) != 0;
+}
 
 /* The name of an analloc_walk block kind, for messages. */
 static inline const char *kind_name(unsigned kind)
@@ -142,10 +194,10 @@ static inline void snap_describe(const struct snap *sn, const struct analloc *a,
     out[0] = '\0';
     if (ds != SIZE_MAX)
         n = snprintf(out, outlen,
-                     " struct analloc at byte %zu of %zu (free_pages %zu -> %zu, live_blocks %zu "
-                     "-> %zu, cached_blocks %u -> %u, reserved %u -> %u);",
+                     " struct analloc at byte %zu of %zu (free_pages %zu -> %zu, taken_blocks %zu "
+                     "-> %zu, cached_blocks %zu -> %zu, reserved %u -> %u);",
                      ds, sizeof *a, TI_FREE_PAGES(&sn->s), TI_FREE_PAGES(a),
-                     TI_LIVE_BLOCKS(&sn->s), TI_LIVE_BLOCKS(a), TI_CACHED_BLOCKS(&sn->s),
+                     TI_TAKEN_BLOCKS(&sn->s), TI_TAKEN_BLOCKS(a), TI_CACHED_BLOCKS(&sn->s),
                      TI_CACHED_BLOCKS(a), TI_RANGES(&sn->s), TI_RANGES(a));
     if (dm != SIZE_MAX && n >= 0 && (size_t)n < outlen)
         snprintf(out + n, outlen - (size_t)n,

@@ -59,7 +59,8 @@ _Static_assert((BV_TYPE)-1 > 0 && sizeof(BV_TYPE) <= 8,
 /* ---- Word helpers ------------------------------------------------------
  * Compiler builtins are used only where they are known to compile inline
  * (no call to a runtime helper such as __ctzdi2 or __popcountdi2); words
- * wider than `unsigned int` are split into 32-bit halves for the same reason.
+ * wider than `unsigned int` are split into 32-bit halves for the same reason,
+ * except on 64-bit targets whose scan instructions take 64-bit words.
  * Elsewhere a branch-only fallback is used.  Define BV_NO_BUILTINS to force
  * the fallback (the tests do, to check it).
  */
@@ -69,6 +70,13 @@ _Static_assert((BV_TYPE)-1 > 0 && sizeof(BV_TYPE) <= 8,
 #define BV_HAVE_BUILTIN_SCAN 1
 #else
 #define BV_HAVE_BUILTIN_SCAN 0
+#endif
+/* ... and for 64-bit values, where one instruction does it. */
+#if BV_HAVE_BUILTIN_SCAN && (defined(__x86_64__) || defined(__aarch64__) || \
+                             (defined(__riscv) && __riscv_xlen == 64))
+#define BV_HAVE_BUILTIN_SCAN64 1
+#else
+#define BV_HAVE_BUILTIN_SCAN64 0
 #endif
 
 /* Count trailing zeros of a 32-bit value; 32 for zero. */
@@ -126,6 +134,10 @@ static inline unsigned bv_popcount32(uint32_t x)
 /* Index of the lowest set bit of w; BV_BITS if w is zero. */
 static inline unsigned bv_ctz_word(BV_TYPE w)
 {
+#if BV_HAVE_BUILTIN_SCAN64
+    if (BV_BITS == 64u)
+        return w ? (unsigned)__builtin_ctzll((unsigned long long)w) : 64u;
+#endif
     if (BV_BITS <= 32u)
         return w ? bv_ctz32((uint32_t)w) : (unsigned)BV_BITS;
     if (BV_HALF_(w, 0) != 0)
@@ -136,6 +148,10 @@ static inline unsigned bv_ctz_word(BV_TYPE w)
 /* Index of the highest set bit of w; BV_BITS if w is zero. */
 static inline unsigned bv_msb_word(BV_TYPE w)
 {
+#if BV_HAVE_BUILTIN_SCAN64
+    if (BV_BITS == 64u)
+        return w ? 63u - (unsigned)__builtin_clzll((unsigned long long)w) : 64u;
+#endif
     if (BV_BITS <= 32u)
         return w ? 31u - bv_clz32((uint32_t)w) : (unsigned)BV_BITS;
     if (BV_HALF_(w, 1) != 0)

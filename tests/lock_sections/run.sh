@@ -4,13 +4,17 @@
 # callgrind), must not grow with the block size: at 1024 pages at most
 # GROWTH times the count at one page (the tree is deeper, nothing is
 # copied or filled), and never more than LIMIT.  A copy or a fill under the
-# lock would cost about a million instructions per 1024-page block.
+# lock would cost about a million instructions per 1024-page block.  LIMIT
+# leaves room for what a small block's call may do under the lock and a
+# large one's does not: refill an empty cache list with a quarter of it (32
+# single pages at the defaults, about 10,000 instructions from a fresh
+# arena; a moving realloc's new block may take one).
 # usage: run.sh MEASURE-BINARY OUT-DIR
 set -eu
 bin=$1
 out=$2
 GROWTH=4
-LIMIT=10000
+LIMIT=25000
 mkdir -p "$out"
 rm -f "$out"/cg.out*
 valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$out/cg.out" \
