@@ -352,6 +352,101 @@ int analloc_release(analloc_t a, uintptr_t addr, size_t size);
 int analloc_set_cache(analloc_t a, unsigned slots);
 void analloc_drain(analloc_t a);
 
+/* ---- Per-CPU stores ------------------------------------------------------------ */
+
+/*
+ * A per-CPU store is a small cache of free blocks owned by one CPU (or
+ * thread): the caller provides one struct analloc_cpu per CPU (static, or in
+ * its per-CPU data; the library allocates nothing) and passes it to
+ * analloc_cpu_alloc and analloc_cpu_free.  Their common path takes no lock
+ * of the allocator: it pops or pushes a block of the store and claims or
+ * releases the block's record in the allocator's table with one atomic
+ * operation (a free also reads the block's split word and free bit, which
+ * change only under the allocator's lock, and validates them with a
+ * sequence counter).  The store keeps up to ANALLOC_CPU_SLOTS blocks of each
+ * of the ANALLOC_CPU_ORDERS smallest orders; an empty list takes
+ * ANALLOC_CPU_BATCH blocks from the buddy system at once and a full one gives
+ * its ANALLOC_CPU_BATCH oldest back (merging), under the allocator's lock.
+ * Larger orders, and every call while debug fills are on, go to
+ * analloc_alloc and analloc_free.  A store holds at most
+ * ANALLOC_CPU_SLOTS x (1 + 2 + 4 + 8) = 480 pages.
+ *
+ * Guarantees: every check of analloc_free is made, and a double free is
+ * found in O(1) wherever the block waits: in this store, in another CPU's,
+ * or merged.  Any CPU may free a block that another allocated (it goes to
+ * the freeing CPU's store).  An allocation that finds no block gives every
+ * store back (each store's lock in turn, then the allocator's lock) and
+ * searches again: it fails only when no block of its size exists after
+ * every store was emptied during the call (blocks that other CPUs take or
+ * cache meanwhile are theirs).  No managed memory is read or written.
+ *
+ * Attaching the first store turns the allocator's own block cache off (it
+ * is drained: the stores replace it, as Linux's per-CPU lists are its only
+ * cache); analloc_set_cache refuses (ANALLOC_EBUSY) while a store is
+ * attached, and the cache stays off after the last detach until it is set
+ * again.  analloc_drain gives every store back too.
+ *
+ * Locking: each store has a spinlock of its own (an atomic word in the
+ * struct) that its owner takes on every call, uncontended; other CPUs take
+ * it only to give the store back (a failing allocation, analloc_drain,
+ * analloc_check, detaching).  The order is: the list of stores, then a
+ * store, then the allocator's lock hooks, so nothing can deadlock.  An
+ * allocator used by several CPUs needs lock hooks (analloc_set_lock) for
+ * the slow paths.  A per-CPU call must not be interrupted by another call
+ * on the same store: in a kernel, disable preemption (or interrupts, if
+ * interrupt handlers allocate) around it, as Linux does around its per-CPU
+ * lists.  The common path is about 40 instructions with two atomic
+ * operations (the store's lock and the block's record).  The error hook
+ * runs in the freeing call, outside the allocator's lock.
+ *
+ * Targets without lock-free 64-bit atomic operations (32-bit RISC-V and
+ * ARM, for instance) build the same calls without the stores: every
+ * per-CPU call is the allocator's own call, under its lock.
+ */
+#define ANALLOC_CPU_ORDERS 4u /* orders a store keeps: 1, 2, 4 and 8 pages */
+#define ANALLOC_CPU_SLOTS 32u /* the most blocks of each order */
+#define ANALLOC_CPU_BATCH 16u /* blocks moved at once to or from the buddy system */
+
+struct analloc_cpu {
+    struct analloc *a; /* the allocator it is attached to (read-only); NULL if none */
+    struct analloc_cpu_internal {
+        uint32_t magic;            /* attached */
+        uint32_t lock;             /* the store's spinlock: 0 free, 1 held */
+        struct analloc_cpu *next;  /* the allocator's list of stores */
+        uint64_t base[ANALLOC_CPU_ORDERS]; /* the allocator's ORDER_BASE, copied */
+        uint64_t split1;           /* the allocator's ORDER_SPLIT of order 1, copied */
+        uint32_t count[ANALLOC_CPU_ORDERS];
+        uint16_t slot[ANALLOC_CPU_ORDERS][ANALLOC_CPU_SLOTS]; /* 1 + a table entry, oldest first */
+    } internal;
+};
+
+/*
+ * Attach the store c (its contents ignored) to the set-up allocator a.
+ * Returns 0, or, changing nothing: ANALLOC_EINVAL (a not set up, c NULL),
+ * ANALLOC_EBUSY (c is attached already, to a or another allocator).
+ * Detach gives every block of the store back (merging) and takes it off
+ * the list: for CPU hot-unplug, from any CPU once the store's owner has
+ * stopped using it.  Returns 0 or ANALLOC_EINVAL (c NULL or not attached).
+ * analloc_cpu_drain gives the store's blocks back and keeps it attached;
+ * nothing happens to a store not attached.
+ */
+int analloc_cpu_attach(analloc_t a, struct analloc_cpu *c);
+int analloc_cpu_detach(struct analloc_cpu *c);
+void analloc_cpu_drain(struct analloc_cpu *c);
+
+/*
+ * analloc_alloc and analloc_free through the store c: the same results and
+ * errors (a store not attached: NULL and ANALLOC_EINVAL), the block taken
+ * from and freed into c for the orders it keeps.  A block that c hands out
+ * is the newest of its order in c; an empty list takes ANALLOC_CPU_BATCH
+ * blocks first, each as analloc_alloc would, handed out lowest first.  A
+ * free into a full list gives the list's ANALLOC_CPU_BATCH oldest blocks
+ * back first; a free whose record finds its table bucket full merges at
+ * once (as analloc_free without the cache).
+ */
+void *analloc_cpu_alloc(struct analloc_cpu *c, size_t size);
+int analloc_cpu_free(struct analloc_cpu *c, void *ptr);
+
 /* ---- Statistics, walking, checking ------------------------------------------ */
 
 /* Bytes in free blocks, cached blocks included; 0 if not set up. */
