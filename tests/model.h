@@ -77,6 +77,13 @@ struct model_class {
                                        model at every step, and after the final frees the
                                        struct and metadata must equal, byte for byte, their
                                        state after setup */
+    unsigned stores;                /* per-CPU stores the run drives from its one thread
+                                       (analloc_cpu_*; 0: none, up to MODEL_STORES): it
+                                       attaches 1 to `stores` of them after setup, then
+                                       mixes attach, detach, drain, alloc and free through
+                                       them (cross-store and double frees included) with
+                                       the plain calls; each store's lists are compared
+                                       with the model's after every step */
 };
 
 /* Counters, summed over the configurations run. */
@@ -87,6 +94,9 @@ struct model_totals {
     size_t placed_ok, placed_fail; /* analloc_alloc_flags/_aligned/_range */
     size_t reserves, releases, range_refused; /* analloc_reserve/release: done, refused */
     size_t stats;             /* analloc_stats + frag_index + walk, compared */
+    size_t cpu_alloc_ok, cpu_alloc_fail, cpu_frees, cpu_bad; /* through a per-CPU store */
+    size_t cpu_refills, cpu_spills, cpu_full_buckets, cpu_give_backs; /* slow paths predicted */
+    size_t cpu_attach, cpu_detach, cpu_drain;
     size_t bad_error[MODEL_ERRORS]; /* bad calls by the error expected: [-ANALLOC_ERANGE]... */
 };
 
@@ -191,9 +201,11 @@ enum model_got model_arena_realloc(struct model_arena *m, uintptr_t addr, size_t
 int model_arena_reserve(struct model_arena *m, uintptr_t addr, size_t size);
 int model_arena_release(struct model_arena *m, uintptr_t addr, size_t size);
 
-/* analloc_drain; a successful analloc_set_cache(slots) (which drains). */
+/* analloc_drain (every per-CPU store is given back too); analloc_set_cache(slots):
+ * ANALLOC_OK (it drains and sets the slots) or, while a store is attached,
+ * ANALLOC_EBUSY (nothing changes). */
 void model_arena_drain(struct model_arena *m);
-void model_arena_set_cache(struct model_arena *m, unsigned slots);
+int model_arena_set_cache(struct model_arena *m, unsigned slots);
 
 /* analloc_largest_free (it drains the cache first), analloc_free_bytes. */
 size_t model_arena_largest(struct model_arena *m);
@@ -221,5 +233,77 @@ unsigned model_arena_reserved(const struct model_arena *m, uintptr_t (*ranges)[2
 /* The block cache of order k, oldest first (first pages; at most
  * ANALLOC_CACHE_MAX); returns how many. */
 unsigned model_arena_cached(const struct model_arena *m, unsigned k, uintptr_t *pages);
+
+/* ---- Per-CPU stores (include/analloc.h, "Per-CPU stores") ----------------
+ *
+ * The model knows MODEL_STORES stores by number, 0 to MODEL_STORES - 1; the
+ * test keeps the struct analloc_cpu of each and makes the same call on it.
+ * What the model predicts, as src/analloc.c does it:
+ *  - attaching the first store turns the block cache off (drained; the cache
+ *    stays off after the last detach);
+ *  - a store keeps the orders below min(ANALLOC_CPU_ORDERS, the cache's
+ *    orders), none in a one-page arena; up to ANALLOC_CPU_SLOTS each;
+ *  - store alloc pops the newest of its order; an empty list refills: up to
+ *    ANALLOC_CPU_BATCH blocks as single allocations take them, the first
+ *    handed out, the others recorded in the cache table (first free way of
+ *    the bucket; a full bucket gives that block back and ends the refill),
+ *    turned over to go out lowest first; with none, analloc_alloc, which
+ *    gives every store back before it fails;
+ *  - store free of a live block of a kept order: a full list first spills its
+ *    ANALLOC_CPU_BATCH oldest (merging), then the block is recorded in the
+ *    freeing store unless its bucket is full (then it merges at once);
+ *    anything else (bad pointers, other orders, any reserved range) is
+ *    analloc_free's;
+ *  - detach and drain give the store's blocks back; analloc_drain and a
+ *    failing search give every store back.
+ * Stored blocks count as cached: walk (ANALLOC_BLOCK_CACHED), stats,
+ * largest_free, frag_index, classify (a double free: ANALLOC_EFREE). */
+#define MODEL_STORES 4u
+
+/* analloc_cpu_attach(a, store i): ANALLOC_OK, or ANALLOC_EBUSY (attached). */
+int model_arena_store_attach(struct model_arena *m, unsigned i);
+
+/* analloc_cpu_detach(store i): ANALLOC_OK, or ANALLOC_EINVAL (not attached). */
+int model_arena_store_detach(struct model_arena *m, unsigned i);
+
+/* analloc_cpu_drain(store i). */
+void model_arena_store_drain(struct model_arena *m, unsigned i);
+
+/* analloc_cpu_alloc(store i, size), as model_arena_alloc: MODEL_BAD when the
+ * store is not attached or no block holds size; *gave_back: every store was
+ * given back on the way. */
+enum model_got model_arena_store_alloc(struct model_arena *m, unsigned i, size_t size,
+                                       uintptr_t *addr, unsigned *order, bool *gave_back);
+
+/* analloc_cpu_free(store i, addr) for any addr: the code it must return
+ * (ANALLOC_EINVAL for a store not attached; analloc_free's error for a bad
+ * pointer, as model_arena_classify, an address outside the arena included);
+ * the model takes the step.  *changed (if not NULL): the call changes the
+ * allocator (a refused free into a full list still spills it first). */
+int model_arena_store_free(struct model_arena *m, unsigned i, uintptr_t addr, bool *changed);
+
+/* Is store i attached; how many are. */
+bool model_arena_store_attached(const struct model_arena *m, unsigned i);
+unsigned model_arena_stores(const struct model_arena *m);
+
+/* Store i's list of order k, oldest first: first pages, and (if entries is
+ * not NULL) each block's cache table entry; at most ANALLOC_CPU_SLOTS.
+ * Returns how many. */
+unsigned model_arena_store_list(const struct model_arena *m, unsigned i, unsigned k,
+                                uintptr_t *pages, unsigned *entries);
+
+/* The engine's side of a store (testcheck.h-style, reading the private
+ * struct analloc_cpu_internal and the allocator's cache table): the count of
+ * list k, and slot x's table entry and first page. */
+struct analloc_cpu;
+unsigned model_cpu_count(const struct analloc_cpu *c, unsigned k);
+unsigned model_cpu_entry(const struct analloc_cpu *c, unsigned k, unsigned x);
+uintptr_t model_cpu_page(const struct analloc *a, const struct analloc_cpu *c, unsigned k,
+                         unsigned x);
+
+/* Compare store c (the engine's store i) with the model: NULL if they agree,
+ * else a description of the first difference (in a static buffer). */
+const char *model_arena_store_compare(const struct model_arena *m, unsigned i,
+                                      const struct analloc_cpu *c);
 
 #endif /* ANALLOC_TESTS_MODEL_H */

@@ -13,6 +13,14 @@
  * ANALLOC_OPS=n sets the total number of operations over all test cases;
  * ANALLOC_QUICK=1 runs a tenth of the default; ANALLOC_CONFIG=i runs only
  * configuration i of each test case (failure messages name it).
+ *
+ * The stores-* cases drive up to four per-CPU stores (analloc_cpu_*) from
+ * this one thread beside the plain calls: attach, detach, drain, alloc and
+ * free through any store (a block freed through another store than the one
+ * it came from, double frees into another store, spills, refills, full
+ * table buckets, failing allocations that give every store back), each
+ * result predicted by the model, and after every step each store's lists
+ * and table entries compared with the engine's, besides the checks above.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,11 +57,18 @@ static void fail_cmocka(void *ctx, const char *msg)
 /* ---- Test cases ------------------------------------------------------------------ */
 
 static const struct model_class classes[] = {
-    {"tiny", 1, 1, 16, 220, 100, 600, SIZE_MAX, MODEL_REAL, 0, 0, 0},
-    {"small", 2, 17, 512, 420, 1000, 6000, SIZE_MAX, MODEL_REAL, 0, 0, 0},
-    {"medium", 3, 513, 4096, 60, 4000, 15000, SIZE_MAX, MODEL_REAL, 0, 0, 0},
-    {"large", 4, 4097, 70000, 200, 10000, 40000, 1500, MODEL_REAL, 0, 0, 0},
-    {"huge-fake", 5, (size_t)1 << 16, (size_t)1 << 22, 100, 8000, 30000, 600, MODEL_FAKE, 0, 0, 0},
+    {"tiny", 1, 1, 16, 220, 100, 600, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0},
+    {"small", 2, 17, 512, 420, 1000, 6000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0},
+    {"medium", 3, 513, 4096, 60, 4000, 15000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0},
+    {"large", 4, 4097, 70000, 200, 10000, 40000, 1500, MODEL_REAL, 0, 0, 0, 0},
+    {"huge-fake", 5, (size_t)1 << 16, (size_t)1 << 22, 100, 8000, 30000, 600, MODEL_FAKE, 0, 0, 0, 0},
+    /* per-CPU stores: 1 to 4 of them.  Arenas from about 20 pages hash the
+     * cache table (small ones, 64 to 256 entries, fill buckets often); a
+     * one-page arena has stores that keep nothing. */
+    {"stores-tiny", 6, 1, 16, 60, 100, 600, SIZE_MAX, MODEL_REAL, 0, 0, 0, 4},
+    {"stores-small", 7, 17, 1024, 200, 1000, 6000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 4},
+    {"stores-medium", 8, 1025, 8192, 60, 4000, 15000, 2000, MODEL_REAL, 0, 0, 0, 4},
+    {"stores-fake", 9, 1025, (size_t)1 << 20, 40, 4000, 15000, 1500, MODEL_FAKE, 0, 0, 0, 4},
 };
 
 static double now(void)
@@ -85,6 +100,13 @@ static void run_class(const struct model_class *k)
            k->name, t.configs, t.ops, now() - t0, t.alloc_ok, t.alloc_fail, t.frees, t.re_in_place,
            t.re_move, t.re_fail, t.placed_ok, t.placed_fail, t.reserves, t.releases,
            t.range_refused, t.stats, t.bad, t.checks);
+    if (k->stores != 0)
+        printf("    stores: alloc %zu ok / %zu failed, free %zu, bad %zu; refills %zu, spills %zu, "
+               "full buckets %zu, give-backs of every store %zu; attach %zu, detach %zu, "
+               "drain %zu\n",
+               t.cpu_alloc_ok, t.cpu_alloc_fail, t.cpu_frees, t.cpu_bad, t.cpu_refills,
+               t.cpu_spills, t.cpu_full_buckets, t.cpu_give_backs, t.cpu_attach, t.cpu_detach,
+               t.cpu_drain);
     fflush(stdout);
 }
 
@@ -118,6 +140,30 @@ static void test_model_huge_fake(void **state)
     run_class(&classes[4]);
 }
 
+static void test_model_stores_tiny(void **state)
+{
+    (void)state;
+    run_class(&classes[5]);
+}
+
+static void test_model_stores_small(void **state)
+{
+    (void)state;
+    run_class(&classes[6]);
+}
+
+static void test_model_stores_medium(void **state)
+{
+    (void)state;
+    run_class(&classes[7]);
+}
+
+static void test_model_stores_fake(void **state)
+{
+    (void)state;
+    run_class(&classes[8]);
+}
+
 static bool env_number(const char *name, unsigned long long *out)
 {
     const char *s = getenv(name);
@@ -147,6 +193,10 @@ int main(void)
         cmocka_unit_test(test_model_medium),
         cmocka_unit_test(test_model_large),
         cmocka_unit_test(test_model_huge_fake),
+        cmocka_unit_test(test_model_stores_tiny),
+        cmocka_unit_test(test_model_stores_small),
+        cmocka_unit_test(test_model_stores_medium),
+        cmocka_unit_test(test_model_stores_fake),
     };
     return cmocka_run_group_tests_name("analloc model", tests, NULL, NULL);
 }
