@@ -6,12 +6,17 @@
  * model_source_bytes in model.h: a draw of [0, n) takes the bytes n - 1
  * needs, little endian, modulo n):
  *
- *   byte 0         the kind of configuration: below 0xF8, modulo 3:
+ *   byte 0         the kind of configuration: below 0xF0, modulo 3:
  *                    0  analloc_with_chunk over real memory, 1 to 4096 pages
  *                    1  analloc_init over real memory with an external
  *                       metadata buffer, 1 to 4096 pages
  *                    2  analloc_init over a fake range nobody maps (never
  *                       touched), 1 to 4096 pages
+ *                  0xF0 to 0xF7: the same three (byte 0 - 0xF0, modulo 3)
+ *                  with per-CPU stores: up to four of them attached after
+ *                  setup, and about half the steps go through a store
+ *                  (attach, detach, drain, alloc, free, bursts of frees,
+ *                  bad pointers and double frees through any store)
  *                  0xF8 to 0xFF: a huge fake range, 4097 to 2^20 pages,
  *                  where analloc_check (O(pages): 0.1 to 0.3 s there) never
  *                  runs; the model still checks every result, and the
@@ -90,12 +95,19 @@ static const struct model_class fuzz_classes[] = {
      FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0},
     {"fuzz-fake-huge", 104, FUZZ_LEAN_PAGES + 1u, (size_t)1 << 20, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS,
      4096, MODEL_FAKE, 0, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0},
+    {"fuzz-stores-chunk", 105, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_CHUNK,
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES},
+    {"fuzz-stores-init", 106, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_INIT,
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES},
+    {"fuzz-stores-fake", 107, 1, FUZZ_LEAN_PAGES, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, 4096, MODEL_FAKE, 0,
+     FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES},
 };
 
-/* The class byte 0 picks. */
+/* The class byte 0 picks (0xF0 to 0xF7 were the first three's before the
+ * stores: no input of tests/corpus starts with one). */
 static const struct model_class *fuzz_class(uint8_t b)
 {
-    return &fuzz_classes[b >= 0xF8u ? 3u : b % 3u];
+    return &fuzz_classes[b >= 0xF8u ? 3u : b >= 0xF0u ? 4u + (b - 0xF0u) % 3u : b % 3u];
 }
 
 #ifdef ANALLOC_FUZZ_REPLAY
@@ -130,6 +142,14 @@ static void totals_add(struct model_totals *to, const struct model_totals *t)
     to->releases += t->releases;
     to->range_refused += t->range_refused;
     to->stats += t->stats;
+    to->cpu_alloc_ok += t->cpu_alloc_ok;
+    to->cpu_alloc_fail += t->cpu_alloc_fail;
+    to->cpu_frees += t->cpu_frees;
+    to->cpu_bad += t->cpu_bad;
+    to->cpu_refills += t->cpu_refills;
+    to->cpu_spills += t->cpu_spills;
+    to->cpu_full_buckets += t->cpu_full_buckets;
+    to->cpu_give_backs += t->cpu_give_backs;
     for (size_t e = 0; e < MODEL_ERRORS; e++)
         to->bad_error[e] += t->bad_error[e];
 }
@@ -183,6 +203,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                t.re_fail, t.mem_sizes, t.nulls, t.bad, t.checks, desc);
     if (g_verbose)
         print_bad("    bad", &t);
+    if (g_verbose && k->stores != 0)
+        printf("    stores: alloc %zu ok / %zu failed, free %zu, bad %zu; refills %zu, spills %zu, "
+               "full buckets %zu, give-backs %zu\n",
+               t.cpu_alloc_ok, t.cpu_alloc_fail, t.cpu_frees, t.cpu_bad, t.cpu_refills,
+               t.cpu_spills, t.cpu_full_buckets, t.cpu_give_backs);
     totals_add(&g_totals, &t);
 #else
     model_run_one(k, 0, &src, &failure, &t, NULL, 0);
@@ -270,6 +295,10 @@ static void replay_corpus(void **state)
            g_inputs, g_bytes, t->ops, t->alloc_ok, t->alloc_fail, t->frees, t->re_in_place,
            t->re_move, t->re_fail, t->mem_sizes, t->nulls, t->bad, t->checks);
     print_bad("  bad pointers", t);
+    printf("  per-CPU stores: alloc %zu ok / %zu failed, free %zu, bad %zu; refills %zu, spills %zu, "
+           "full buckets %zu, give-backs of every store %zu\n",
+           t->cpu_alloc_ok, t->cpu_alloc_fail, t->cpu_frees, t->cpu_bad, t->cpu_refills,
+           t->cpu_spills, t->cpu_full_buckets, t->cpu_give_backs);
     fflush(stdout);
     if (g_inputs == 0)
         fail_msg("no input found under %s", npaths == 1 ? paths[0] : "the given paths");

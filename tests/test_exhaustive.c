@@ -21,6 +21,19 @@
  * 15 s on one core; with ANALLOC_QUICK=1 (the sanitizer runs) one less,
  * 2.5 million sequences; ANALLOC_EXHAUSTIVE_N overrides both.  A failure
  * prints the arena and the operations that led to it.
+ *
+ * The stores-on variant attaches two per-CPU stores to each of the 256
+ * arenas (the block cache goes off) and makes every allocation of each
+ * order, every free of each live block and the double free through each
+ * store (a block freed through the other store than it came from, a double
+ * free into the other store), plus the drain; after each step every
+ * store's lists and table entries are the model's too.  Its N is
+ * EXHAUSTIVE_STORES_DEPTH, 4, plain and under ANALLOC_QUICK alike: 2.1
+ * million sequences, 2.3 million steps, 3 s plain and 7 s under the
+ * sanitizers (N = 5: 28 million sequences, 37 s plain);
+ * ANALLOC_EXHAUSTIVE_STORES_N overrides it.  Tables this small have room
+ * for every node (no bucket fills) and a few operations never fill a list:
+ * test_model's stores-* classes cover spills and full buckets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +56,13 @@
 #ifndef EXHAUSTIVE_DEPTH
 #define EXHAUSTIVE_DEPTH 6u
 #endif
+/* With two stores every alloc, free and double free is made through each:
+ * about twice the operations per step.  N = 4: 2.1 million sequences, 3 s
+ * plain, 7 s under the sanitizers (ANALLOC_QUICK: the same N); N = 5 would
+ * take 37 s plain. */
+#ifndef EXHAUSTIVE_STORES_DEPTH
+#define EXHAUSTIVE_STORES_DEPTH 4u
+#endif
 #define MAX_DEPTH 8u
 #define PAGE 4096u
 #define MAX_PAGES 16u
@@ -52,10 +72,15 @@
 enum op_kind { OP_ALLOC, OP_FREE, OP_DOUBLE, OP_DRAIN };
 struct op {
     enum op_kind kind;
-    unsigned arg; /* the order (alloc), the live block's rank (free) */
+    unsigned arg;   /* the order (alloc), the live block's rank (free) */
+    unsigned store; /* 0: the allocator's own call; 1 + i: through store i */
 };
 
 static const char *const op_names[] = {"alloc order", "free live block", "double free", "drain"};
+
+/* The stores-on variant: NSTORES per-CPU stores attached after setup (the
+ * cache goes off), every alloc, free and double free made through each. */
+#define NSTORES 2u
 
 /* One arena's search. */
 struct search {
@@ -73,6 +98,8 @@ struct search {
     uint64_t saved_meta[MAX_DEPTH][META_WORDS];
     struct model_arena *saved_m[MAX_DEPTH];
     uint64_t before_meta[META_WORDS]; /* around a refused free */
+    unsigned nstores;                 /* attached: 0 or NSTORES */
+    struct analloc_cpu cpu[NSTORES], saved_cpu[MAX_DEPTH][NSTORES];
     size_t steps, paths;
 };
 
@@ -94,10 +121,14 @@ __attribute__((format(printf, 2, 3))) static void fail_path(unsigned d, const ch
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    print_error("%u pages at offset %u, %u cache slots; operations:\n", S.pages, S.offset,
-                S.slots);
+    print_error("%u pages at offset %u, %u cache slots, %u stores; operations:\n", S.pages,
+                S.offset, S.slots, S.nstores);
     for (unsigned i = 0; i <= d; i++)
-        print_error("  %u. %s %u\n", i + 1u, op_names[S.path[i].kind], S.path[i].arg);
+        if (S.path[i].store != 0)
+            print_error("  %u. %s %u through store %u\n", i + 1u, op_names[S.path[i].kind],
+                        S.path[i].arg, S.path[i].store - 1u);
+        else
+            print_error("  %u. %s %u\n", i + 1u, op_names[S.path[i].kind], S.path[i].arg);
     fail_msg("%s", msg);
 }
 
@@ -147,6 +178,11 @@ static void compare_state(unsigned d)
                 fail_path(d, "cache list %u, slot %u: page %#llx, the model %#llx", k, i,
                           (unsigned long long)TI_CACHE(&S.a, k, i), (unsigned long long)pages[i]);
     }
+    for (unsigned i = 0; i < S.nstores; i++) {
+        const char *why = model_arena_store_compare(S.m, i, &S.cpu[i]);
+        if (why != NULL)
+            fail_path(d, "%s", why);
+    }
     if (analloc_free_bytes(&S.a) != model_arena_free_bytes(S.m) ||
         analloc_largest_free(&S.a) != model_arena_largest(S.m))
         fail_path(d, "free bytes %zu (model %zu), largest free %zu (model %zu)",
@@ -160,17 +196,32 @@ static void compare_state(unsigned d)
 static unsigned list_ops(unsigned d, struct op *ops)
 {
     unsigned n = 0;
-    for (unsigned k = 0; k <= S.a.depth; k++)
-        ops[n++] = (struct op){OP_ALLOC, k};
-    for (unsigned i = 0; i < model_arena_live(S.m); i++)
-        ops[n++] = (struct op){OP_FREE, i};
-    if (S.nfreed[d] > 0) {
-        uintptr_t last = S.freed[S.nfreed[d] - 1u];
-        if (model_arena_classify(S.m, last) != ANALLOC_OK) /* not live again */
-            ops[n++] = (struct op){OP_DOUBLE, 0};
+    /* plain calls without stores; with stores, the calls through each */
+    unsigned s0 = S.nstores == 0 ? 0u : 1u, s1 = S.nstores == 0 ? 0u : S.nstores;
+    for (unsigned s = s0; s <= s1; s++) {
+        for (unsigned k = 0; k <= S.a.depth; k++)
+            ops[n++] = (struct op){OP_ALLOC, k, s};
+        for (unsigned i = 0; i < model_arena_live(S.m); i++)
+            ops[n++] = (struct op){OP_FREE, i, s};
+        if (S.nfreed[d] > 0) {
+            uintptr_t last = S.freed[S.nfreed[d] - 1u];
+            if (model_arena_classify(S.m, last) != ANALLOC_OK) /* not live again */
+                ops[n++] = (struct op){OP_DOUBLE, 0, s};
+        }
     }
-    ops[n++] = (struct op){OP_DRAIN, 0};
+    ops[n++] = (struct op){OP_DRAIN, 0, 0};
     return n;
+}
+
+/* The allocator's metadata is the saved copy's but for the stores'
+ * sequence counter (src/internal.h, STORE_SEQ: word ORDER_ROW - 1), which
+ * every lock section moves while a store is attached. */
+static bool meta_same(const uint64_t *before)
+{
+    for (size_t w = 0; w < S.meta_bytes / 8u; w++)
+        if (before[w] != S.meta[w] && (S.nstores == 0 || w != ORDER_ROW - 1u))
+            return false;
+    return true;
 }
 
 static void apply(unsigned d, struct op o)
@@ -180,8 +231,16 @@ static void apply(unsigned d, struct op o)
     switch (o.kind) {
     case OP_ALLOC: {
         uintptr_t want;
-        enum model_got got = model_arena_alloc(S.m, (size_t)PAGE << o.arg, &want, NULL, NULL);
-        void *p = analloc_alloc(&S.a, (size_t)PAGE << o.arg);
+        enum model_got got;
+        void *p;
+        if (o.store != 0) {
+            got = model_arena_store_alloc(S.m, o.store - 1u, (size_t)PAGE << o.arg, &want, NULL,
+                                          NULL);
+            p = analloc_cpu_alloc(&S.cpu[o.store - 1u], (size_t)PAGE << o.arg);
+        } else {
+            got = model_arena_alloc(S.m, (size_t)PAGE << o.arg, &want, NULL, NULL);
+            p = analloc_alloc(&S.a, (size_t)PAGE << o.arg);
+        }
         if ((uintptr_t)p != (got == MODEL_BLOCK ? want : 0))
             fail_path(d, "alloc returned %p, the model %#llx", p,
                       (unsigned long long)(got == MODEL_BLOCK ? want : 0));
@@ -190,8 +249,17 @@ static void apply(unsigned d, struct op o)
     case OP_FREE: {
         unsigned order;
         uintptr_t addr = model_arena_live_at(S.m, o.arg, &order);
-        model_arena_free(S.m, addr);
-        int rc = analloc_free(&S.a, (void *)addr);
+        int rc;
+        if (o.store != 0) {
+            int want = model_arena_store_free(S.m, o.store - 1u, addr, NULL);
+            if (want != ANALLOC_OK)
+                fail_path(d, "the model refuses to free live block %#llx: %d",
+                          (unsigned long long)addr, want);
+            rc = analloc_cpu_free(&S.cpu[o.store - 1u], (void *)addr);
+        } else {
+            model_arena_free(S.m, addr);
+            rc = analloc_free(&S.a, (void *)addr);
+        }
         if (rc != ANALLOC_OK)
             fail_path(d, "free(%#llx) = %d (%s)", (unsigned long long)addr, rc,
                       analloc_strerror(rc));
@@ -203,12 +271,21 @@ static void apply(unsigned d, struct op o)
         int want = model_arena_classify(S.m, addr);
         struct analloc before = S.a;
         memcpy(S.before_meta, S.meta, S.meta_bytes);
-        int rc = analloc_free(&S.a, (void *)addr);
+        bool changed = false;
+        int rc;
+        if (o.store != 0) {
+            int w = model_arena_store_free(S.m, o.store - 1u, addr, &changed);
+            if (w != want)
+                fail_path(d, "the model's store free of %#llx gives %d, its classify %d",
+                          (unsigned long long)addr, w, want);
+            rc = analloc_cpu_free(&S.cpu[o.store - 1u], (void *)addr);
+        } else {
+            rc = analloc_free(&S.a, (void *)addr);
+        }
         if (rc != want || rc == ANALLOC_OK)
             fail_path(d, "free(%#llx) again = %d (%s), expected %d (%s)", (unsigned long long)addr,
                       rc, analloc_strerror(rc), want, analloc_strerror(want));
-        if (memcmp(&before, &S.a, sizeof before) != 0 ||
-            memcmp(S.before_meta, S.meta, S.meta_bytes) != 0)
+        if (!changed && (memcmp(&before, &S.a, sizeof before) != 0 || !meta_same(S.before_meta)))
             fail_path(d, "a refused free changed the allocator");
         break;
     }
@@ -231,19 +308,21 @@ static void search(unsigned d)
     unsigned n = list_ops(d, ops);
     S.saved_a[d] = S.a;
     memcpy(S.saved_meta[d], S.meta, S.meta_bytes);
+    memcpy(S.saved_cpu[d], S.cpu, sizeof S.cpu);
     model_arena_assign(S.saved_m[d], S.m);
     for (unsigned i = 0; i < n; i++) {
         apply(d, ops[i]);
         search(d + 1u);
         S.a = S.saved_a[d];
         memcpy(S.meta, S.saved_meta[d], S.meta_bytes);
+        memcpy(S.cpu, S.saved_cpu[d], sizeof S.cpu); /* (they point at S.a and at each other) */
         model_arena_assign(S.m, S.saved_m[d]);
     }
 }
 
 /* ---- The arenas -------------------------------------------------------- */
 
-static void run_arena(unsigned pages, unsigned offset, bool cache, unsigned n)
+static void run_arena(unsigned pages, unsigned offset, bool cache, unsigned stores, unsigned n)
 {
     uintptr_t base = fake_base((size_t)MAX_PAGES * 2u * PAGE, (size_t)1 << 20) + (uintptr_t)offset * PAGE;
     S.meta_bytes = analloc_meta_size((size_t)pages * PAGE, PAGE);
@@ -259,20 +338,38 @@ static void run_arena(unsigned pages, unsigned offset, bool cache, unsigned n)
     S.m = model_arena_new(&S.a, S.slots, &failure);
     for (unsigned d = 0; d < n; d++)
         S.saved_m[d] = model_arena_new(&S.a, S.slots, &failure);
+    memset(S.cpu, 0, sizeof S.cpu);
+    S.nstores = stores;
+    for (unsigned i = 0; i < stores; i++) {
+        ASSERT_ERR(analloc_cpu_attach(&S.a, &S.cpu[i]), ANALLOC_OK);
+        ASSERT_ERR(model_arena_store_attach(S.m, i), ANALLOC_OK);
+    }
     compare_state(0);
     search(0);
+    for (unsigned i = 0; i < stores; i++) { /* (the struct and metadata were put back) */
+        ASSERT_ERR(analloc_cpu_detach(&S.cpu[i]), ANALLOC_OK);
+        ASSERT_ERR(model_arena_store_detach(S.m, i), ANALLOC_OK);
+    }
+    S.nstores = 0;
+    if (stores != 0)
+        compare_state(0);
     for (unsigned d = 0; d < n; d++)
         model_arena_delete(S.saved_m[d]);
     model_arena_delete(S.m);
 }
 
+static unsigned depth_of(const char *env, unsigned plain, unsigned quick)
+{
+    const char *s = getenv(env), *q = getenv("ANALLOC_QUICK");
+    unsigned n = s != NULL && *s != '\0' ? (unsigned)strtoul(s, NULL, 0)
+                 : q != NULL && *q != '\0' && *q != '0' ? quick
+                                                       : plain;
+    return n < 1u ? 1u : n > MAX_DEPTH ? MAX_DEPTH : n;
+}
+
 static unsigned depth_n(void)
 {
-    const char *s = getenv("ANALLOC_EXHAUSTIVE_N"), *q = getenv("ANALLOC_QUICK");
-    unsigned n = s != NULL && *s != '\0' ? (unsigned)strtoul(s, NULL, 0)
-                 : q != NULL && *q != '\0' && *q != '0' ? EXHAUSTIVE_DEPTH - 1u
-                                                       : EXHAUSTIVE_DEPTH;
-    return n < 1u ? 1u : n > MAX_DEPTH ? MAX_DEPTH : n;
+    return depth_of("ANALLOC_EXHAUSTIVE_N", EXHAUSTIVE_DEPTH, EXHAUSTIVE_DEPTH - 1u);
 }
 
 static void test_every_sequence(void **state)
@@ -285,7 +382,7 @@ static void test_every_sequence(void **state)
         for (unsigned pages = 1; pages <= MAX_PAGES; pages++)
             for (unsigned offset = 0; offset < 16; offset++) {
                 S.steps = S.paths = 0;
-                run_arena(pages, offset, cache != 0, n);
+                run_arena(pages, offset, cache != 0, 0, n);
                 steps += S.steps;
                 paths += S.paths;
                 arenas++;
@@ -296,10 +393,32 @@ static void test_every_sequence(void **state)
            n, arenas, MAX_PAGES, paths, steps, (double)(clock() - t0) / CLOCKS_PER_SEC);
 }
 
+static void test_every_sequence_stores(void **state)
+{
+    (void)state;
+    unsigned n = depth_of("ANALLOC_EXHAUSTIVE_STORES_N", EXHAUSTIVE_STORES_DEPTH,
+                          EXHAUSTIVE_STORES_DEPTH);
+    clock_t t0 = clock();
+    size_t steps = 0, paths = 0, arenas = 0;
+    for (unsigned pages = 1; pages <= MAX_PAGES; pages++)
+        for (unsigned offset = 0; offset < 16; offset++) {
+            S.steps = S.paths = 0;
+            run_arena(pages, offset, true, NSTORES, n);
+            steps += S.steps;
+            paths += S.paths;
+            arenas++;
+        }
+    printf("[ exhaustive ] every sequence of %u operations through %u per-CPU stores on %zu "
+           "arenas (1-%u pages, every start modulo 16 pages): %zu sequences, %zu steps compared "
+           "with the model in %.1f s\n",
+           n, NSTORES, arenas, MAX_PAGES, paths, steps, (double)(clock() - t0) / CLOCKS_PER_SEC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_sequence),
+        cmocka_unit_test(test_every_sequence_stores),
     };
     return cmocka_run_group_tests_name("analloc exhaustive", tests, NULL, NULL);
 }
