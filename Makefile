@@ -211,7 +211,7 @@ test-tsan:
 	  $(BUILD)/tsan/libanalloc.a -lcmocka -lpthread -o $(BUILD)/tsan/test_threads
 	@echo "== $(BUILD)/tsan/test_threads (ThreadSanitizer; a report fails the run)"
 	@$(TSAN_ENV) ./$(BUILD)/tsan/test_threads
-	@set -u; for mode in 1 turns; do \
+	@set -u; for mode in 1 turns stores; do \
 	  log=$(BUILD)/tsan/race-$$mode.log; \
 	  $(TSAN_ENV) ANALLOC_RACE=$$mode ./$(BUILD)/tsan/test_threads > $$log 2>&1; rc=$$?; \
 	  if [ $$rc -eq 66 ] && grep -q '^SUMMARY: ThreadSanitizer: data race .*src/[^/ :]*\.c' $$log; then \
@@ -225,7 +225,7 @@ test-tsan:
 	  fi; done
 	@$(TSAN_ENV) ANALLOC_RACE=set_debug ./$(BUILD)/tsan/test_threads > $(BUILD)/tsan/set_debug.log 2>&1 || \
 	  { cat $(BUILD)/tsan/set_debug.log; echo "test-tsan: analloc_set_debug raced"; exit 1; }
-	@echo "test-tsan: clean with the lock hooks (set_debug from two threads too); both unlocked controls reported"
+	@echo "test-tsan: clean with the lock hooks (set_debug from two threads too); the three unlocked controls reported"
 
 # ANALLOC_DEBUG_ANNOTATE at work: the driver tests/annotate/uaf.c, built with
 # every src/ file and -DANALLOC_ANNOTATE under AddressSanitizer (gcc, clang)
