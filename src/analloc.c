@@ -1796,7 +1796,11 @@ void *analloc_cpu_alloc(struct analloc_cpu *c, size_t size)
             return page_ptr(s, pfn);
     }
 #endif
-    return analloc_alloc(a, size); /* gives every store back before it fails */
+    /* With a store attached the cache is off: analloc_alloc would go to
+     * alloc_slow, which gives every store back before it fails.  (Calling
+     * it directly keeps analloc_alloc whole: a caller inside the library
+     * makes the compiler split it.) */
+    return alloc_slow(a, size);
 }
 
 int analloc_cpu_free(struct analloc_cpu *c, void *ptr)
@@ -1815,7 +1819,7 @@ int analloc_cpu_free(struct analloc_cpu *c, void *ptr)
             return ANALLOC_OK;
     }
 #endif
-    return analloc_free(c->a, ptr);
+    return free_slow(c->a, ptr); /* (as analloc_free would, with the cache off) */
 }
 
 /* ---- Reserving and releasing ranges ---------------------------------------- */
