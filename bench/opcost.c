@@ -347,6 +347,14 @@ int main(void)
         live[j] = analloc_cpu_alloc(&cpu, (size_t)(1u << (rnd() % 4u)) * PAGE);
     }
     section("cpu_free+cpu_alloc,1-8_pages", CALLS);
+    void *same = analloc_cpu_alloc(&cpu, PAGE);
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) { /* the common path alone: W1's pattern */
+        analloc_cpu_free(&cpu, same);
+        same = analloc_cpu_alloc(&cpu, PAGE);
+    }
+    section("cpu_free+cpu_alloc,same_page", CALLS);
+    analloc_cpu_free(&cpu, same);
     CALLGRIND_ZERO_STATS;
     analloc_cpu_detach(&cpu);
     section("cpu_detach", 1);
