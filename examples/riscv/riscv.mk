@@ -16,19 +16,23 @@ RISCV_ARCH    := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
 RISCV_CFLAGS  := $(CSTD) $(RISCV_ARCH) -O2 -g $(WARN) -ffreestanding -nostdlib -fno-builtin \
                  -fno-stack-protector -fno-pie -DBUDDY_NO_STATIC_AREA \
                  -DRV_CPU_STORES=$(RV_CPU_STORES) -Iinclude
-RISCV_OBJS    := $(addprefix $(BUILD)/riscv/obj/,boot.o kernel.o $(notdir $(SRCS:.c=.o)))
+# The kernel's object and ELF carry RV_CPU_STORES in their names.
+RISCV_ELF     := $(BUILD)/riscv/analloc-riscv-stores$(RV_CPU_STORES).elf
+RISCV_KOBJ    := $(BUILD)/riscv/obj/kernel-stores$(RV_CPU_STORES).o
+RISCV_OBJS    := $(BUILD)/riscv/obj/boot.o $(RISCV_KOBJ) \
+                 $(addprefix $(BUILD)/riscv/obj/,$(notdir $(SRCS:.c=.o)))
 $(BUILD)/riscv/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(RISCV_CC) $(RISCV_CFLAGS) -c $< -o $@
-$(BUILD)/riscv/obj/kernel.o: examples/riscv/kernel.c $(HDRS) examples/riscv/riscv.mk
+$(RISCV_KOBJ): examples/riscv/kernel.c $(HDRS) examples/riscv/riscv.mk
 	@mkdir -p $(@D)
 	$(RISCV_CC) $(RISCV_CFLAGS) -c $< -o $@
 $(BUILD)/riscv/obj/boot.o: examples/riscv/boot.S
 	@mkdir -p $(@D)
 	$(RISCV_CC) $(RISCV_ARCH) -c $< -o $@
-$(BUILD)/riscv/analloc-riscv.elf: $(RISCV_OBJS) examples/riscv/linker.ld
+$(RISCV_ELF): $(RISCV_OBJS) examples/riscv/linker.ld
 	$(RISCV_CC) $(RISCV_ARCH) -nostdlib -fno-pie -no-pie -static -Wl,--build-id=none,--no-warn-rwx-segments \
 	  -T examples/riscv/linker.ld -o $@ $(RISCV_OBJS)
 .PHONY: riscv
-riscv: $(BUILD)/riscv/analloc-riscv.elf
+riscv: $(RISCV_ELF)
 	@sh examples/riscv/run.sh $< $(BUILD)/riscv $(RISCV_TIMEOUT)
