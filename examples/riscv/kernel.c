@@ -60,9 +60,10 @@
 #define RV_MAXH 8            /* hart ids 0..RV_MAXH-1 (boot.S too) */
 #define PAGE 4096u
 #define MAX_ORDER 5          /* orders 0-5 in the random phase */
-#define LIVE_MAX 64          /* blocks a hart holds at most */
+#define LIVE_MAX 256         /* blocks a hart may hold (live=N, 64 by default) */
 #define RING 32              /* mailbox entries per hart */
 #define CHECK_EVERY 1000     /* analloc_check by the entering hart, in operations */
+#define DRAIN_EVERY 2000     /* analloc_drain by the next hart, in operations */
 #define ARENA_MAX (1ul << 30)
 #define BARRIER_SECONDS 60
 
@@ -512,7 +513,7 @@ struct hart {
     unsigned nlive;
     uint64_t serial;
     /* counts */
-    unsigned long ops, allocs, frees, sent, cross_frees, nomem, locks, checks;
+    unsigned long ops, allocs, frees, sent, cross_frees, nomem, locks, checks, drains;
     unsigned long by_order[MAX_ORDER + 1];
     uint64_t t_start, t_end;
 } __attribute__((aligned(64)));
@@ -533,6 +534,7 @@ static struct mailbox MB[RV_MAXH];
 static uint32_t alloc_lock __attribute__((aligned(64)));
 static unsigned nharts, boot_hart;
 static unsigned long ops_per_hart;
+static unsigned live_max;
 static uint64_t seed;
 static int mode_nolock, mode_tag;
 static uintptr_t arena_lo, arena_hi;
@@ -873,7 +875,7 @@ static void random_phase(struct hart *h)
         uint64_t r = xorshift(&h->rng);
         unsigned pick = (unsigned)(r >> 40) % 100;
         int rc;
-        if (h->nlive == 0 || (h->nlive < LIVE_MAX && pick < 50))
+        if (h->nlive == 0 || (h->nlive < live_max && pick < 50))
             rc = op_alloc(h, pick_order(r >> 8), r);
         else if (pick < 80 || nharts == 1)
             rc = op_free(h, r);
@@ -889,6 +891,12 @@ static void random_phase(struct hart *h)
                      i + 1, c, analloc_strerror(c));
                 break;
             }
+        }
+        /* Another hart gives every store (and the cache) back meanwhile. */
+        if (h->id == (boot_hart + 1) % nharts && nharts > 1 &&
+            i % DRAIN_EVERY == DRAIN_EVERY - 1) {
+            h->drains++;
+            analloc_drain(&A);
         }
         /* The block another hart keeps for break=tag, pinned halfway. */
         if (h->id == pin_owner && i == ops_per_hart / 2) {
@@ -962,15 +970,23 @@ static void expect(const char *what, int got, int want, int hook_want, size_t fr
     last_hook_error = 0;
 }
 
-static void bad_calls_run(struct hart *h)
+/* The double free of the parked block, which waits in another hart's store
+ * (plain API: in the block cache). */
+static void bad_double_free(struct hart *h)
 {
     size_t fb = analloc_free_bytes(&A);
     void *parked = (void *)parked_block;
-    /* The block waits in the other hart's store (plain API: in the cache). */
     expect("double free (the block waits in another hart's store)", hart_free(h->id, parked),
            ANALLOC_EFREE, ANALLOC_EFREE, fb);
     expect("double free by analloc_free (the block waits in another hart's store)",
            analloc_free(&A, parked), ANALLOC_EFREE, ANALLOC_EFREE, fb);
+}
+
+/* The other bad calls, before the block is parked: an allocation here may
+ * give every store back (and merge the cache). */
+static void bad_calls_run(struct hart *h)
+{
+    size_t fb;
     /* A live block of 4 pages. */
     char *q = hart_alloc(h->id, 4 * PAGE);
     if (!q) {
@@ -1105,6 +1121,9 @@ static void hart_main(unsigned id)
     barrier("random phase done");
     free_everything(h);
     barrier("all freed");
+    if (id == boot_hart)
+        bad_calls_run(h);
+    barrier("bad calls done");
     /* The other hart's store keeps one block for the double free. */
     unsigned parker = (boot_hart + 1) % nharts;
     if (id == parker) {
@@ -1115,8 +1134,8 @@ static void hart_main(unsigned id)
     }
     barrier("block parked");
     if (id == boot_hart)
-        bad_calls_run(h);
-    barrier("bad calls done");
+        bad_double_free(h);
+    barrier("double free done");
     if (id == parker) {
         /* The newest block of its order in the store comes back first. */
         void *p = hart_alloc(id, PAGE);
@@ -1166,7 +1185,7 @@ void secondary_main(unsigned long hartid)
 
 static void summary_and_exit(void)
 {
-    unsigned long ops = 0, cross = 0, sent = 0, locks = 0;
+    unsigned long ops = 0, cross = 0, sent = 0, locks = 0, nomem = 0;
     uint64_t t0 = ~0ull, t1 = 0;
     for (unsigned i = 0; i < nharts; i++) {
         struct hart *h = &H[i];
@@ -1179,6 +1198,7 @@ static void summary_and_exit(void)
         cross += h->cross_frees;
         sent += h->sent;
         locks += h->locks;
+        nomem += h->nomem;
         if (h->t_start < t0)
             t0 = h->t_start;
         if (h->t_end > t1)
@@ -1188,10 +1208,11 @@ static void summary_and_exit(void)
         fail("%lu blocks sent, %lu freed by their receivers", sent, cross);
     unsigned f = __atomic_load_n(&failures, __ATOMIC_ACQUIRE);
     say("summary: %u harts, %s, seed %lu, %lu operations per hart, %lu in all, cross-hart "
-        "frees %lu, lock sections %lu, analloc_check during the run %lu, bad calls %u, "
-        "random phase %lu ms, failures %u",
+        "frees %lu, lock sections %lu, no memory %lu, during the run analloc_check %lu and "
+        "analloc_drain %lu, bad calls %u, random phase %lu ms, failures %u",
         nharts, RV_CPU_STORES ? "per-CPU stores" : "plain API (no stores)",
-        (unsigned long)seed, ops_per_hart, ops, cross, locks, H[boot_hart].checks, bad_calls,
+        (unsigned long)seed, ops_per_hart, ops, cross, locks, nomem, H[boot_hart].checks,
+        H[(boot_hart + 1) % nharts].drains, bad_calls,
         (unsigned long)((t1 - t0) * 1000 / M.timebase), f);
     if (f) {
         say("FAIL (%u failures)", f);
@@ -1254,10 +1275,13 @@ void kmain(unsigned long hartid, void *fdt)
         M.timebase = 10000000;
     seed = arg_num("seed", 1);
     ops_per_hart = arg_num("ops", 100000);
+    live_max = (unsigned)arg_num("live", 64);
+    if (live_max == 0 || live_max > LIVE_MAX)
+        live_max = LIVE_MAX;
     mode_nolock = arg_is("break", "nolock");
     mode_tag = arg_is("break", "tag");
-    say("bootargs: \"%s\"; seed %lu, %lu operations per hart%s", M.bootargs ? M.bootargs : "",
-        (unsigned long)seed, ops_per_hart,
+    say("bootargs: \"%s\"; seed %lu, %lu operations per hart, up to %u live blocks each%s",
+        M.bootargs ? M.bootargs : "", (unsigned long)seed, ops_per_hart, live_max,
         mode_nolock ? ", break=nolock: lock hooks that do nothing"
         : mode_tag  ? ", break=tag: one hart overwrites another's tag"
                     : "");
@@ -1336,7 +1360,6 @@ void kmain(unsigned long hartid, void *fdt)
             vm_exit(4);
         }
     }
-    say("started %u harts with SBI HSM; random phase: orders 0-%u, up to %u live blocks per hart",
-        nharts - 1, MAX_ORDER, LIVE_MAX);
+    say("started %u harts with SBI HSM; random phase: orders 0-%u", nharts - 1, MAX_ORDER);
     hart_main(boot_hart);
 }

@@ -71,6 +71,9 @@ run() {
 
 run m64M 64M pass "seed=$seed"
 run m512M 512M pass "seed=$seed"
+# Memory pressure: up to 256 live blocks per hart do not fit in 12 MiB, so
+# allocations fail and give every store back while the others run.
+run m16M-full 16M pass "seed=$seed live=256"
 
 # Negative controls: each must fail the run.
 # No lock: the harts race in the engine's slow paths.  What breaks first
