@@ -970,6 +970,18 @@ static void expect(const char *what, int got, int want, int hook_want, size_t fr
     last_hook_error = 0;
 }
 
+struct parked_ctx {
+    uintptr_t p;
+    unsigned kind;
+};
+static int parked_cb(void *ctx, void *block, size_t bytes, unsigned kind)
+{
+    struct parked_ctx *pc = ctx;
+    if ((uintptr_t)block <= pc->p && pc->p < (uintptr_t)block + bytes)
+        pc->kind = kind;
+    return 0;
+}
+
 /* The double free of the parked block, which waits in another hart's store
  * (plain API: in the block cache). */
 static void bad_double_free(struct hart *h)
@@ -980,6 +992,32 @@ static void bad_double_free(struct hart *h)
            ANALLOC_EFREE, ANALLOC_EFREE, fb);
     expect("double free by analloc_free (the block waits in another hart's store)",
            analloc_free(&A, parked), ANALLOC_EFREE, ANALLOC_EFREE, fb);
+    bad_calls++;
+    if (analloc_mem_size(&A, parked) != 0)
+        fail("analloc_mem_size of the block in another hart's store is %lu, expected 0",
+             (unsigned long)analloc_mem_size(&A, parked));
+    bad_calls++;
+    if (analloc_realloc(&A, parked, 2 * PAGE) != 0 || last_hook_error != ANALLOC_EFREE)
+        fail("analloc_realloc of the block in another hart's store did not fail with "
+             "ANALLOC_EFREE (the hook heard %d)", last_hook_error);
+    last_hook_error = 0;
+    if (analloc_free_bytes(&A) != fb)
+        fail("analloc_realloc of a block in a store changed the free bytes");
+    /* What the header does not say: how a walk and the statistics see a
+     * block in a store.  Reported, not checked. */
+    struct parked_ctx pc = { (uintptr_t)parked, 0 };
+    analloc_walk(&A, ANALLOC_BLOCK_ALL, parked_cb, &pc);
+    struct analloc_stats st = { .size = sizeof st };
+    analloc_stats(&A, &st);
+    say("a block in another hart's store: walk kind %s, stats free %lu KiB, cached %lu KiB "
+        "(%lu blocks), live %lu",
+        pc.kind == ANALLOC_BLOCK_USED     ? "used"
+        : pc.kind == ANALLOC_BLOCK_FREE   ? "free"
+        : pc.kind == ANALLOC_BLOCK_CACHED ? "cached"
+        : pc.kind == 0                    ? "(not visited)"
+                                          : "other",
+        (unsigned long)st.free_bytes / 1024, (unsigned long)st.cached_bytes / 1024,
+        (unsigned long)st.cached_blocks, (unsigned long)st.live_blocks);
 }
 
 /* The other bad calls, before the block is parked: an allocation here may
