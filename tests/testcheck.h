@@ -63,6 +63,7 @@
 #define TI_CACHED(a, k) CACHE_COUNT(&(a)->internal, (k)) /* in order k (in the metadata) */
 #define TI_CACHE_CAP(a, k) ORDER_CAP(&(a)->internal, (k))  /* order k's list's capacity */
 #define TI_RANGES(a) ((a)->internal.ranges)                   /* reserved ranges */
+#define TI_STORE_LIST_WORD (ORDER_ROW + 7u) /* the metadata word of the list of stores (STORE_LIST) */
 #define TI_RESERVED_PAGES(a) ((a)->internal.reserved_pages)
 /* In the metadata (src/layout.h): the first page of the block in slot i of
  * cache list k (slot 0 the oldest; the slot names its key's table entry),
