@@ -1009,8 +1009,9 @@ static void bad_double_free(struct hart *h)
     analloc_walk(&A, ANALLOC_BLOCK_ALL, parked_cb, &pc);
     struct analloc_stats st = { .size = sizeof st };
     analloc_stats(&A, &st);
-    say("a block in another hart's store: walk kind %s, stats free %lu KiB, cached %lu KiB "
+    say("the parked block (%s): walk kind %s, stats free %lu KiB, cached %lu KiB "
         "(%lu blocks), live %lu",
+        RV_CPU_STORES ? "in another hart's store" : "in the block cache",
         pc.kind == ANALLOC_BLOCK_USED     ? "used"
         : pc.kind == ANALLOC_BLOCK_FREE   ? "free"
         : pc.kind == ANALLOC_BLOCK_CACHED ? "cached"
@@ -1145,6 +1146,17 @@ static void final_checks(void)
         fail("at the end: free bytes %lu and largest free %lu, after setup %lu and %lu",
              (unsigned long)fb, (unsigned long)lf, (unsigned long)setup_free,
              (unsigned long)setup_largest);
+#if RV_CPU_STORES
+    /* The block cache stays off after the last detach, until it is set. */
+    struct analloc_stats st = { .size = sizeof st };
+    analloc_stats(&A, &st);
+    if (st.cache_slots != 0)
+        fail("after the last detach the block cache has %u slots, expected 0 (off)",
+             st.cache_slots);
+    rc = analloc_set_cache(&A, st.cache_slots_max);
+    if (rc != 0)
+        fail("analloc_set_cache after the last detach: %d (%s)", rc, analloc_strerror(rc));
+#endif
 }
 
 /* ---- every hart ----------------------------------------------------------------- */

@@ -13,7 +13,7 @@
 # without the per-CPU stores' engine).
 RISCV_CC      ?= riscv64-linux-gnu-gcc
 RISCV_TIMEOUT ?= 120
-RV_CPU_STORES ?= 0
+RV_CPU_STORES ?= 1
 RISCV_ARCH    := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
 RISCV_CFLAGS  := $(CSTD) $(RISCV_ARCH) -O2 -g $(WARN) -ffreestanding -nostdlib -fno-builtin \
                  -fno-stack-protector -fno-pie -DBUDDY_NO_STATIC_AREA -Iinclude
