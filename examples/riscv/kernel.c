@@ -534,7 +534,7 @@ static struct mailbox MB[RV_MAXH];
 static uint32_t alloc_lock __attribute__((aligned(64)));
 static unsigned nharts, boot_hart;
 static unsigned long ops_per_hart;
-static unsigned live_max;
+static unsigned live_max, max_order;
 static uint64_t seed;
 static int mode_nolock, mode_tag;
 static uintptr_t arena_lo, arena_hi;
@@ -752,13 +752,14 @@ static int tag_check(const struct blk *b, const char *when)
 
 static unsigned pick_order(uint64_t r)
 {
-    /* 0: 30%, 1: 25%, 2: 15%, 3: 12%, 4: 10%, 5: 8% */
+    /* 0: 30%, 1: 25%, 2: 15%, 3: 12%, 4: 10%, 5: 8%; maxorder=N folds the
+     * orders above N onto 0..N. */
     static const unsigned char cut[MAX_ORDER + 1] = { 30, 55, 70, 82, 92, 100 };
     unsigned x = (unsigned)(r % 100);
     unsigned o = 0;
     while (x >= cut[o])
         o++;
-    return o;
+    return o <= max_order ? o : o % (max_order + 1);
 }
 
 /* Allocate a block of order `order` (a size within it), check and tag it. */
@@ -1325,13 +1326,17 @@ void kmain(unsigned long hartid, void *fdt)
         M.timebase = 10000000;
     seed = arg_num("seed", 1);
     ops_per_hart = arg_num("ops", 100000);
+    max_order = (unsigned)arg_num("maxorder", MAX_ORDER);
+    if (max_order > MAX_ORDER)
+        max_order = MAX_ORDER;
     live_max = (unsigned)arg_num("live", 64);
     if (live_max == 0 || live_max > LIVE_MAX)
         live_max = LIVE_MAX;
     mode_nolock = arg_is("break", "nolock");
     mode_tag = arg_is("break", "tag");
-    say("bootargs: \"%s\"; seed %lu, %lu operations per hart, up to %u live blocks each%s",
-        M.bootargs ? M.bootargs : "", (unsigned long)seed, ops_per_hart, live_max,
+    say("bootargs: \"%s\"; seed %lu, %lu operations per hart, orders 0-%u, up to %u live "
+        "blocks each%s",
+        M.bootargs ? M.bootargs : "", (unsigned long)seed, ops_per_hart, max_order, live_max,
         mode_nolock ? ", break=nolock: lock hooks that do nothing"
         : mode_tag  ? ", break=tag: one hart overwrites another's tag"
                     : "");
@@ -1410,6 +1415,6 @@ void kmain(unsigned long hartid, void *fdt)
             vm_exit(4);
         }
     }
-    say("started %u harts with SBI HSM; random phase: orders 0-%u", nharts - 1, MAX_ORDER);
+    say("started %u harts with SBI HSM", nharts - 1);
     hart_main(boot_hart);
 }

@@ -86,6 +86,11 @@ run m16M-full 16M pass "seed=$seed live=256"
 # stuck in a corrupted engine would end the run at the next barrier (3).
 run break-nolock 64M "1 2 3" "seed=$seed break=nolock" \
     '^rv: (FAIL: hart [0-9]+: |TRAP on hart )'
+# The same with orders 0-3 only: every allocation and free goes through a
+# store, and the lock is taken only by the stores' refills and spills (and
+# by analloc_check and analloc_drain).
+run break-nolock-stores 64M "1 2 3" "seed=$seed maxorder=3 break=nolock" \
+    '^rv: (FAIL: hart [0-9]+: |TRAP on hart )'
 # One hart writes its tag over a block another hart keeps.
 run break-tag 64M 1 "seed=$seed break=tag" \
     "^rv: FAIL: hart [0-9]+: at the end, the pinned block, before free: .* hart [0-9]+'s tag"
