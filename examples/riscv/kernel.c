@@ -20,12 +20,12 @@
  *     which that hart frees: cross-hart frees.  Every block carries its
  *     owner's tag and a pattern (the whole block up to 2 pages, the first
  *     and last 8 words of larger ones), checked before each free.  The
- *     entering hart runs analloc_check every CHECK_EVERY operations, while
- *     the others keep going.
+ *     entering hart runs analloc_check every CHECK_EVERY operations and the
+ *     next hart analloc_drain every DRAIN_EVERY, while the others keep going.
  *  4. After a barrier: mailboxes emptied, every block freed; bad calls on
- *     one hart (a double free of a block that waits in another hart's
- *     store must give ANALLOC_EFREE; interior, unaligned, outside, reserved
- *     pointers; a store not attached; attach twice); every store detached,
+ *     one hart (interior, unaligned, outside, reserved pointers; a store
+ *     not attached; attach twice; then a double free of a block that waits
+ *     in another hart's store must give ANALLOC_EFREE); every store detached,
  *     one of them by another hart than its owner (the hot-unplug path);
  *     then analloc_check, a walk of the whole arena (every page free, none
  *     used), the free bytes and the largest free block as after setup.
@@ -35,17 +35,18 @@
  *     16) | 0x3333 fails with exit status `code`: 1 a failed check, 2 a
  *     trap, 3 a timeout at a barrier, 4 setup.
  *
- * bootargs (QEMU -append): seed=N, ops=N (per hart), and the negative
- * controls, each of which must make the run fail:
+ * bootargs (QEMU -append): seed=N, ops=N (per hart), live=N (blocks a hart
+ * holds at most), maxorder=N (orders 0..N), and the negative controls, each
+ * of which must make the run fail:
  *   break=nolock  lock hooks that do nothing: the harts race in the slow
  *                 paths, which tags, analloc_check or the end state catch
  *   break=tag     one hart overwrites the tag of a block another hart
  *                 keeps: the owner's check before its free catches it
  *   break=trap    an illegal instruction: the trap handler must report it
  *
- * RV_CPU_STORES (riscv.mk) selects the per-CPU stores (1) or the plain
- * calls analloc_alloc/analloc_free under the same lock hooks (0), for a
- * library without the stores' engine.  See hart_alloc and hart_free.
+ * RV_CPU_STORES (riscv.mk builds both) selects the per-CPU stores (1) or
+ * the plain calls analloc_alloc/analloc_free under the same lock hooks (0).
+ * See hart_alloc and hart_free.
  */
 #include <stdarg.h>
 #include <stddef.h>
