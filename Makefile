@@ -90,10 +90,12 @@ demo: $(BUILD)/examples/demo
 # ---- clients and benchmarks ---------------------------------------------
 # Each lives beside its code, with the comments on its targets:
 #   examples/kernel/kernel.mk  kernel: the multiboot i386 test kernel under QEMU
+#   examples/riscv/riscv.mk    riscv: the riscv64 SMP test kernel under QEMU
 #   examples/malloc/malloc.mk  malloc-test, malloc-bench: the LD_PRELOAD malloc
 #   examples/sqlite/sqlite.mk  sqlite-test, sqlite-bench: the SQLite adapter
 #   bench/bench.mk             bench, scaling, opcost, bench-quick
 include examples/kernel/kernel.mk
+include examples/riscv/riscv.mk
 include examples/malloc/malloc.mk
 include examples/sqlite/sqlite.mk
 include bench/bench.mk
@@ -335,6 +337,7 @@ check: deps all
 	$(MAKE) --no-print-directory freestanding
 	$(MAKE) --no-print-directory symbols
 	$(MAKE) --no-print-directory kernel
+	$(MAKE) --no-print-directory riscv
 	$(MAKE) --no-print-directory malloc-test
 	$(MAKE) --no-print-directory sqlite-test
 	$(MAKE) --no-print-directory bench-quick > $(BUILD)/bench-quick.log 2>&1 || \
