@@ -1652,15 +1652,18 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
         an_fence_acquire();
         if (an_load(&STORE_SEQ(s)) != seq)
             continue;
-        unsigned b = key_bucket(s, key), way = CACHE_WAYS;
+        unsigned b = key_bucket(s, key);
         uint64_t *bucket = &CACHE_KEY(s, b);
-        bool held = false;
         bucket_lock(bucket);
-        for (unsigned w = CACHE_WAYS; w-- > 0;) {
-            uint64_t v = an_load_acquire(&bucket[w]) & ~BUCKET_LOCKED;
-            held |= v == key;
-            way = v == 0 ? w : way;
-        }
+        /* the four entries (the first without its lock bit), as in
+         * analloc_free: conditional moves, no loop */
+        uint64_t v0 = an_load_acquire(&bucket[0]) & ~BUCKET_LOCKED, v1 = an_load_acquire(&bucket[1]),
+                 v2 = an_load_acquire(&bucket[2]), v3 = an_load_acquire(&bucket[3]);
+        bool held = v0 == key || v1 == key || v2 == key || v3 == key;
+        unsigned way = v3 == 0 ? 3u : CACHE_WAYS;
+        way = v2 == 0 ? 2u : way;
+        way = v1 == 0 ? 1u : way;
+        way = v0 == 0 ? 0u : way;
         if (an_load(&STORE_SEQ(s)) != seq) {
             bucket_unlock(bucket);
             continue;

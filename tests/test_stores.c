@@ -90,6 +90,9 @@ static void test_store_bad_calls(void **state)
     memset(&c, 0, sizeof c);
     memset(&d, 0, sizeof d);
     memset(&zero, 0, sizeof zero);
+    memset(&c, 0x5a, sizeof c); /* what a refused attach must leave as it is */
+    struct analloc_cpu pattern = c;
+    snap_take(&sn, &t.a);
     ASSERT_ERR(analloc_cpu_attach(NULL, &c), ANALLOC_EINVAL);
     ASSERT_ERR(analloc_cpu_attach(&never, &c), ANALLOC_EINVAL);
     ASSERT_ERR(analloc_cpu_attach(&t.a, NULL), ANALLOC_EINVAL);
@@ -101,6 +104,11 @@ static void test_store_bad_calls(void **state)
     ASSERT_ERR(analloc_cpu_free(&zero, (void *)t.base), ANALLOC_EINVAL);
     analloc_cpu_drain(NULL);
     analloc_cpu_drain(&zero);
+    ASSERT_ERR(analloc_cpu_free(&zero, NULL), ANALLOC_EINVAL); /* not attached wins over NULL */
+    SNAP_SAME(&sn, &t.a, "calls with a NULL or unattached store");
+    snap_free(&sn);
+    assert_memory_equal(&c, &pattern, sizeof c);
+    memset(&c, 0, sizeof c);
 
     ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
     ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
