@@ -90,6 +90,14 @@
  * with four entries per list slot that is rare (under 0.1% of frees in the
  * benchmark's W2).
  *
+ * PER-CPU STORES (include/analloc.h has the contract; the section "Per-CPU
+ * stores" below the mechanism): the block cache split per CPU, in the
+ * caller's structs, with each stored block recorded in the cache table as
+ * a cached one is; the allocator's own cache is off while a store is
+ * attached.  A store's free checks the bits without the lock: the bits are
+ * written with atomic stores, and a sequence counter that lock sections
+ * move tells a torn read.
+ *
  * RESERVED RANGES: analloc_reserve takes pages out of the free lists as used
  * blocks (the canonical cut of the range into aligned blocks) and records the
  * range in the sorted range table; the table is what tells a reserved page
