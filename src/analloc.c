@@ -127,7 +127,12 @@
  *    other entry holds a key; no list is longer than its capacity; slots
  *    past a list's count are zero;
  *  - every reserved range is sorted, apart, and tiled by used blocks inside
- *    it; unused entries are zero.
+ *    it; unused entries are zero;
+ *  - every store on the list is attached to this allocator, holds blocks of
+ *    the orders it keeps (at most ANALLOC_CPU_SLOTS each) recorded as
+ *    cached blocks are, and no other slot; the list's address has its
+ *    complement beside it; the sequence counter is even outside the
+ *    sections that change bits, and 0 with no store.
  *
  * COMPLEXITY: free and mem_size read one split word per six orders of the
  * block (one word below order 6), one free bit and one bucket (and
