@@ -315,7 +315,8 @@ void *analloc_alloc_aligned(analloc_t a, size_t size, size_t align, unsigned fla
  * memory map, firmware tables, MMIO, the kernel image), or give reserved
  * pages back.  Reserved pages are neither free nor allocated: freeing a
  * pointer into them returns ANALLOC_ERESERVED.  Pages in cached blocks count
- * as free: reserving them merges the cache first.  Adjacent reservations
+ * as free: reserving them merges the cache first (or gives every per-CPU
+ * store back, once: a page stored again meanwhile is busy).  Adjacent reservations
  * merge into one range; analloc_release may return any part of one range
  * (either end or the middle, which is how an arena grows: set it up over
  * the largest span and reserve what is not there yet).  At most

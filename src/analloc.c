@@ -1898,16 +1898,23 @@ int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
     if (err != ANALLOC_OK)
         return err;
     lock(s);
-    /* Every page must be free, in the buddy system or in the cache. */
+    /* Every page must be free, in the buddy system or in the cache (or in
+     * a store: then every store is given back, once, and the scan starts
+     * over; a block stored again meanwhile is busy). */
     bool in_cache = false;
     for (uintptr_t p = r0; p < r1;) {
         unsigned k = block_order(s, p);
         uintptr_t j = p >> k;
-        if (block_cached(s, k, j << k)) {
+        if (block_cached(s, k, j << k) && !in_cache && stores_emptied(s)) {
+            in_cache = true;
+            p = r0;
+            continue;
+        }
+        if (block_cached(s, k, j << k) && stores_first(s) == NULL) {
             in_cache = true;
         } else if (!node_free(s, k, j)) {
             unlock(s);
-            return ANALLOC_EBUSY; /* allocated, or reserved already */
+            return ANALLOC_EBUSY; /* allocated, reserved already, or stored again */
         }
         p = (j + 1u) << k;
     }

@@ -250,6 +250,14 @@ static void test_store_gives_back_before_failing(void **state)
     ASSERT_ERR(analloc_free(&t.a, p), ANALLOC_OK);
     ASSERT_ERR(analloc_cpu_free(&c, q), ANALLOC_OK);
     ASSERT_ERR(analloc_cpu_free(&c, r), ANALLOC_OK);
+    /* reserving a page of a stored block gives the stores back first */
+    p = analloc_cpu_alloc(&d, PAGE);
+    ASSERT_ERR(analloc_cpu_free(&d, p), ANALLOC_OK);
+    assert_true(stored(&t.a) > 0);
+    ASSERT_ERR(analloc_reserve(&t.a, (uintptr_t)p, PAGE), ANALLOC_OK);
+    assert_int_equal(stored(&t.a), 0);
+    ASSERT_ERR(analloc_check(&t.a), ANALLOC_OK);
+    ASSERT_ERR(analloc_release(&t.a, (uintptr_t)p, PAGE), ANALLOC_OK);
     analloc_drain(&t.a); /* gives the stores back too */
     assert_int_equal(stored(&t.a), 0);
     assert_int_equal(analloc_largest_free(&t.a), 32 * PAGE);
