@@ -416,9 +416,10 @@ void analloc_drain(analloc_t a);
  * own cache takes about 150 for the pair with none.  The error hook runs
  * in the freeing call, under the allocator's lock, as for analloc_free.
  *
- * Targets without lock-free 64-bit atomic operations (32-bit RISC-V and
- * ARM, for instance) build the same calls without the stores: every
- * per-CPU call is the allocator's own call, under its lock.
+ * 32-bit targets, and targets without lock-free 64-bit atomic operations,
+ * build the same calls without the stores (stats.cpu_stores is 0): every
+ * per-CPU call is the allocator's own call, under its lock, and attaching
+ * leaves the block cache as it is.
  */
 #define ANALLOC_CPU_ORDERS 4u /* orders a store keeps: 1, 2, 4 and 8 pages */
 #define ANALLOC_CPU_SLOTS 32u /* the most blocks of each order */
@@ -511,6 +512,9 @@ struct analloc_stats {
     size_t meta_fixed_bytes;  /* metadata that does not grow with the pages: the
                                  order table, the cache's lists and table, the
                                  range table */
+    unsigned cpu_stores;      /* 1: per-CPU stores keep blocks; 0: this target
+                                 has none, and their calls are the allocator's
+                                 own (the cache stays as set) */
 };
 
 /* Fill *st (see above).  Returns 0, or ANALLOC_EINVAL (not set up, st NULL,

@@ -1766,6 +1766,9 @@ static int stores_run(bool locked, const char *name, size_t page, size_t total)
     st.size = sizeof st;
     ASSERT_ERR(analloc_stats(sh->a, &st), ANALLOC_OK);
     assert_int_equal(st.live_blocks, 0);
+    if (!st.cpu_stores) /* no stores in this build: the cache holds what they would */
+        analloc_drain(sh->a);
+    ASSERT_ERR(analloc_stats(sh->a, &st), ANALLOC_OK);
     assert_int_equal(st.cached_blocks, 0);
     assert_int_equal(analloc_free_bytes(sh->a), sh->a->managed);
     assert_int_equal(analloc_largest_free(sh->a), sh->page << sh->a->depth);
