@@ -90,6 +90,14 @@
  * with four entries per list slot that is rare (under 0.1% of frees in the
  * benchmark's W2).
  *
+ * PER-CPU STORES (include/analloc.h has the contract; the section "Per-CPU
+ * stores" below the mechanism): the block cache split per CPU, in the
+ * caller's structs, with each stored block recorded in the cache table as
+ * a cached one is; the allocator's own cache is off while a store is
+ * attached.  A store's free checks the bits without the lock: the bits are
+ * written with atomic stores, and a sequence counter that lock sections
+ * move tells a torn read.
+ *
  * RESERVED RANGES: analloc_reserve takes pages out of the free lists as used
  * blocks (the canonical cut of the range into aligned blocks) and records the
  * range in the sorted range table; the table is what tells a reserved page
@@ -119,7 +127,12 @@
  *    other entry holds a key; no list is longer than its capacity; slots
  *    past a list's count are zero;
  *  - every reserved range is sorted, apart, and tiled by used blocks inside
- *    it; unused entries are zero.
+ *    it; unused entries are zero;
+ *  - every store on the list is attached to this allocator, holds blocks of
+ *    the orders it keeps (at most ANALLOC_CPU_SLOTS each) recorded as
+ *    cached blocks are, and no other slot; the list's address has its
+ *    complement beside it; the sequence counter is even outside the
+ *    sections that change bits, and 0 with no store.
  *
  * COMPLEXITY: free and mem_size read one split word per six orders of the
  * block (one word below order 6), one free bit and one bucket (and
@@ -1652,15 +1665,18 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
         an_fence_acquire();
         if (an_load(&STORE_SEQ(s)) != seq)
             continue;
-        unsigned b = key_bucket(s, key), way = CACHE_WAYS;
+        unsigned b = key_bucket(s, key);
         uint64_t *bucket = &CACHE_KEY(s, b);
-        bool held = false;
         bucket_lock(bucket);
-        for (unsigned w = CACHE_WAYS; w-- > 0;) {
-            uint64_t v = an_load_acquire(&bucket[w]) & ~BUCKET_LOCKED;
-            held |= v == key;
-            way = v == 0 ? w : way;
-        }
+        /* the four entries (the first without its lock bit), as in
+         * analloc_free: conditional moves, no loop */
+        uint64_t v0 = an_load_acquire(&bucket[0]) & ~BUCKET_LOCKED, v1 = an_load_acquire(&bucket[1]),
+                 v2 = an_load_acquire(&bucket[2]), v3 = an_load_acquire(&bucket[3]);
+        bool held = v0 == key || v1 == key || v2 == key || v3 == key;
+        unsigned way = v3 == 0 ? 3u : CACHE_WAYS;
+        way = v2 == 0 ? 2u : way;
+        way = v1 == 0 ? 1u : way;
+        way = v0 == 0 ? 0u : way;
         if (an_load(&STORE_SEQ(s)) != seq) {
             bucket_unlock(bucket);
             continue;
@@ -1796,7 +1812,11 @@ void *analloc_cpu_alloc(struct analloc_cpu *c, size_t size)
             return page_ptr(s, pfn);
     }
 #endif
-    return analloc_alloc(a, size); /* gives every store back before it fails */
+    /* With a store attached the cache is off: analloc_alloc would go to
+     * alloc_slow, which gives every store back before it fails.  (Calling
+     * it directly keeps analloc_alloc whole: a caller inside the library
+     * makes the compiler split it.) */
+    return alloc_slow(a, size);
 }
 
 int analloc_cpu_free(struct analloc_cpu *c, void *ptr)
@@ -1815,7 +1835,7 @@ int analloc_cpu_free(struct analloc_cpu *c, void *ptr)
             return ANALLOC_OK;
     }
 #endif
-    return analloc_free(c->a, ptr);
+    return free_slow(c->a, ptr); /* (as analloc_free would, with the cache off) */
 }
 
 /* ---- Reserving and releasing ranges ---------------------------------------- */
@@ -1878,16 +1898,23 @@ int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
     if (err != ANALLOC_OK)
         return err;
     lock(s);
-    /* Every page must be free, in the buddy system or in the cache. */
+    /* Every page must be free, in the buddy system or in the cache (or in
+     * a store: then every store is given back, once, and the scan starts
+     * over; a block stored again meanwhile is busy). */
     bool in_cache = false;
     for (uintptr_t p = r0; p < r1;) {
         unsigned k = block_order(s, p);
         uintptr_t j = p >> k;
-        if (block_cached(s, k, j << k)) {
+        if (block_cached(s, k, j << k) && !in_cache && stores_emptied(s)) {
+            in_cache = true;
+            p = r0;
+            continue;
+        }
+        if (block_cached(s, k, j << k) && stores_first(s) == NULL) {
             in_cache = true;
         } else if (!node_free(s, k, j)) {
             unlock(s);
-            return ANALLOC_EBUSY; /* allocated, or reserved already */
+            return ANALLOC_EBUSY; /* allocated, reserved already, or stored again */
         }
         p = (j + 1u) << k;
     }

@@ -105,6 +105,7 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
                            (((size_t)1 << s->cache_bits) + RANGE_WORDS) * sizeof(uint64_t);
     out.cache_slots_max = ANALLOC_CACHE_MAX;
     out.reserve_max = ANALLOC_RESERVE_MAX;
+    out.cpu_stores = ANALLOC_STORES;
     size_t n = st->size < sizeof out ? st->size : sizeof out;
     out.size = n;
     bytes_copy(st, &out, n);

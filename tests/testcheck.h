@@ -182,8 +182,20 @@ static inline void snap_fill(struct snap *sn, const struct analloc *a)
 static inline bool snap_differs(const struct snap *sn, const struct analloc *a,
                                 size_t *struct_byte, size_t *meta_byte)
 {
+    /* The sequence counter of the per-CPU stores (src/internal.h, STORE_SEQ)
+     * counts lock sections while a store is attached: not state. */
+    const size_t seq = (ORDER_ROW * 0u + 7u) * 8u;
     *struct_byte = first_diff(&sn->s, a, sizeof *a);
-    *meta_byte = sn->len ? first_diff(sn->meta, ti_meta(&sn->s), sn->len) : SIZE_MAX;
+    *meta_byte = SIZE_MAX;
+    if (sn->len > seq + 8u) {
+        *meta_byte = first_diff(sn->meta, ti_meta(&sn->s), seq);
+        if (*meta_byte == SIZE_MAX) {
+            *meta_byte = first_diff(sn->meta + seq + 8u, ti_meta(&sn->s) + seq + 8u, sn->len - seq - 8u);
+            *meta_byte += *meta_byte != SIZE_MAX ? seq + 8u : 0u;
+        }
+    } else if (sn->len) {
+        *meta_byte = first_diff(sn->meta, ti_meta(&sn->s), sn->len);
+    }
     return *struct_byte != SIZE_MAX || *meta_byte != SIZE_MAX;
 }
 
