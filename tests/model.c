@@ -210,6 +210,7 @@ struct run {
     /* per-CPU stores (model.h): the model's, and the engine's (model_run_one) */
     unsigned stores_max;                    /* the class's; 0: no store operations */
     unsigned nstores;                       /* attached and listed (none at depth 0) */
+    bool no_stores;                         /* a build without them (stats.cpu_stores 0) */
     struct mstore store[MODEL_STORES];
     struct analloc_cpu *cpu;                /* MODEL_STORES of them, or NULL */
     unsigned store_now;                     /* the store most calls go through */
@@ -586,12 +587,22 @@ static void cache_pop(struct run *r, unsigned k)
 
 /* ---- The model: per-CPU stores (model.h) ------------------------------------ */
 
+/* Does the library keep blocks in stores (stats.cpu_stores)?  Without
+ * them (32-bit targets), every per-CPU call is the allocator's own. */
+static bool build_has_stores(const struct analloc *a)
+{
+    struct analloc_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    return analloc_stats(a, &st) == 0 && st.cpu_stores != 0;
+}
+
 /* Orders a store keeps (src/internal.h, store_orders): the cache's lowest
  * ANALLOC_CPU_ORDERS, none in a one-page arena. */
 static unsigned store_orders(const struct run *r)
 {
     unsigned c = cache_list_orders(r->npages, r->depth);
-    return r->depth >= 1 ? (c < ANALLOC_CPU_ORDERS ? c : ANALLOC_CPU_ORDERS) : 0u;
+    return r->depth >= 1 && !r->no_stores ? (c < ANALLOC_CPU_ORDERS ? c : ANALLOC_CPU_ORDERS) : 0u;
 }
 
 /* Blocks of order k in the stores. */
@@ -1781,7 +1792,9 @@ static int store_attach_step(struct run *r, unsigned i)
         return ANALLOC_EBUSY;
     memset(&r->store[i], 0, sizeof r->store[i]);
     r->store[i].attached = true;
-    if (r->depth >= 1) { /* (one page: nothing to keep, no list of stores) */
+    /* (one page, or a build without stores: nothing to keep, no list of
+     * stores, the cache as it is) */
+    if (r->depth >= 1 && !r->no_stores) {
         if (r->nstores == 0) { /* the cache goes off */
             cache_empty(r);
             r->cache_slots = 0;
@@ -1797,7 +1810,7 @@ static int store_detach_step(struct run *r, unsigned i)
         return ANALLOC_EINVAL;
     store_empty(r, i);
     r->store[i].attached = false;
-    if (r->depth >= 1)
+    if (r->depth >= 1 && !r->no_stores)
         r->nstores--;
     return ANALLOC_OK;
 }
@@ -2123,6 +2136,7 @@ static void op_placed(struct run *r)
 struct busy_ctx {
     uintptr_t r0, r1;
     bool busy;
+    unsigned first; /* the kind of the first block not free in [r0, r1), 0 if none */
 };
 
 static void busy_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, unsigned order,
@@ -2134,6 +2148,8 @@ static void busy_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, u
     if ((kind == ANALLOC_BLOCK_USED || kind == ANALLOC_BLOCK_RESERVED) && pfn < c->r1 &&
         pfn + pages > c->r0)
         c->busy = true;
+    if (kind != ANALLOC_BLOCK_FREE && c->first == 0 && pfn < c->r1 && pfn + pages > c->r0)
+        c->first = kind;
 }
 
 /* The pages of [addr, addr + size) as analloc_reserve and analloc_release
@@ -2187,17 +2203,30 @@ static void resv_remove_at(struct run *r, unsigned x)
 struct resv_change {
     uintptr_t r0, r1;
     unsigned prev, next;
+    bool gives_back; /* every store is given back first, whatever the outcome */
 };
 
-/* The code analloc_reserve(addr, size) must return; changes nothing. */
+/* The code analloc_reserve(addr, size) must return; changes nothing.  Its
+ * scan in address order meets a stored block before any busy one: every
+ * store is given back, and it starts over (c->gives_back: reserve_gave_back
+ * takes that step, even when the call then fails). */
 static int reserve_predict(struct run *r, uintptr_t addr, size_t size, struct resv_change *c)
 {
     c->r0 = c->r1 = 0;
     c->prev = c->next = r->nresv;
+    c->gives_back = false;
     int want = model_page_range(r, addr, size, &c->r0, &c->r1);
+    struct aside saved;
     if (want == ANALLOC_OK) {
         struct busy_ctx b = {.r0 = c->r0, .r1 = c->r1};
         model_walk(r, busy_seg, &b);
+        c->gives_back = r->nstores > 0 && b.first == ANALLOC_BLOCK_CACHED;
+        if (c->gives_back) {
+            cache_set_aside(r, &saved, true);
+            b.busy = false;
+            model_walk(r, busy_seg, &b);
+            cache_set_aside(r, &saved, false);
+        }
         if (b.busy)
             want = ANALLOC_EBUSY;
     }
@@ -2214,18 +2243,11 @@ static int reserve_predict(struct run *r, uintptr_t addr, size_t size, struct re
     return want;
 }
 
-/* Does a store hold a block in pages [r0, r1)?  analloc_reserve over one
- * succeeds and leaves the allocator corrupt (it merges the cache, not the
- * stores, then carves the stored block as if it were free): an engine bug
- * the model does not predict; the drivers leave such a range alone. */
-static bool stores_touch(const struct run *r, uintptr_t r0, uintptr_t r1)
+/* The stores given back by a reserve's scan (reserve_predict). */
+static void reserve_gave_back(struct run *r, const struct resv_change *c)
 {
-    for (unsigned i = 0; i < MODEL_STORES; i++)
-        for (unsigned k = 0; r->store[i].attached && k < ANALLOC_CPU_ORDERS; k++)
-            for (unsigned x = 0; x < r->store[i].n[k]; x++)
-                if (r->store[i].pfn[k][x] < r1 && r->store[i].pfn[k][x] + pages_of(k) > r0)
-                    return true;
-    return false;
+    if (c->gives_back)
+        stores_give_back(r);
 }
 
 /* Reserve the pages of an accepted reserve in the model. */
@@ -2303,14 +2325,14 @@ static void op_reserve(struct run *r)
     }
     struct resv_change c;
     int want = reserve_predict(r, addr, size, &c);
-    if (want == ANALLOC_OK && stores_touch(r, c.r0, c.r1))
-        return; /* not modelled: the engine corrupts itself (docs/testing.md) */
-    bool snap = want != ANALLOC_OK && snap_cheap(r);
+    bool snap = want != ANALLOC_OK && !c.gives_back && snap_cheap(r);
     if (snap)
         run_snap(r);
     int rc = analloc_reserve(r->a, addr, size);
-    CHECK(r, rc == want, "reserve(%#llx, %zu) = %d (%s), expected %d (%s)", ULL(addr), size, rc,
-          analloc_strerror(rc), want, analloc_strerror(want));
+    CHECK(r, rc == want, "reserve(%#llx, %zu) = %d (%s), expected %d (%s)%s", ULL(addr), size, rc,
+          analloc_strerror(rc), want, analloc_strerror(want),
+          c.gives_back ? " after every store was given back" : "");
+    reserve_gave_back(r, &c);
     if (want != ANALLOC_OK) {
         if (snap)
             snap_compare(r, &r->snap, "a refused reserve");
@@ -2907,6 +2929,7 @@ static void run_setup(struct run *r)
     CHECK(r, r->gaps.orders != 0, "model: empty arena");
     r->depth = msb64(r->gaps.orders);
     r->cache_bits = cache_table_bits(r->npages, r->depth);
+    r->no_stores = !build_has_stores(a);
     CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
     CHECK(r, analloc_free_bytes(a) == r->managed, "free bytes after setup = %zu, expected %zu",
           analloc_free_bytes(a), r->managed);
@@ -3201,6 +3224,7 @@ struct model_arena *model_arena_new(analloc_t a, unsigned cache_slots,
     gaps_compute(r);
     r->depth = msb64(r->gaps.orders);
     r->cache_bits = cache_table_bits(r->npages, r->depth);
+    r->no_stores = !build_has_stores(a);
     CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
     CHECK(r, cache_slots <= ANALLOC_CACHE_MAX, "%u cache slots", cache_slots);
     r->cache_slots = cache_slots;
@@ -3355,8 +3379,7 @@ int model_arena_reserve(struct model_arena *m, uintptr_t addr, size_t size)
     r->op = "reserve";
     struct resv_change c;
     int want = reserve_predict(r, addr, size, &c);
-    CHECK(r, want != ANALLOC_OK || !stores_touch(r, c.r0, c.r1),
-          "reserve over a block in a per-CPU store: not modelled (the engine corrupts itself)");
+    reserve_gave_back(r, &c);
     if (want == ANALLOC_OK)
         reserve_apply(r, &c);
     return want;

@@ -249,11 +249,15 @@ unsigned model_arena_cached(const struct model_arena *m, unsigned k, uintptr_t *
  *    the bucket; a full bucket gives that block back and ends the refill),
  *    turned over to go out lowest first; with none, analloc_alloc, which
  *    gives every store back before it fails;
- *  - store free of a live block of a kept order: a full list first spills its
- *    ANALLOC_CPU_BATCH oldest (merging), then the block is recorded in the
- *    freeing store unless its bucket is full (then it merges at once);
- *    anything else (bad pointers, other orders, any reserved range) is
- *    analloc_free's;
+ *  - store free of a live block of a kept order below the arena's largest:
+ *    a full list first spills its ANALLOC_CPU_BATCH oldest (merging; even
+ *    for a double free, which is then refused), then the block is recorded
+ *    in the freeing store unless its bucket is full (then it merges at
+ *    once); anything else (bad pointers, other orders, any reserved range)
+ *    is analloc_free's;
+ *  - a reserve whose scan meets a stored block first gives every store back;
+ *  - a build without stores (stats.cpu_stores 0): every call is the
+ *    allocator's own, and attaching leaves the cache as it is;
  *  - detach and drain give the store's blocks back; analloc_drain and a
  *    failing search give every store back.
  * Stored blocks count as cached: walk (ANALLOC_BLOCK_CACHED), stats,
