@@ -1127,9 +1127,11 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
 
 static void stores_give_back(struct analloc_internal *s);
 
-/* After a lock section's search found no block: with stores attached, give
- * every store back (their locks come before the allocator's, so this one
- * is let go meanwhile) and say whether to search again. */
+/* After a lock section's search found no block, and the free and cached
+ * pages (the stores' included) could hold the request (drain_may_help):
+ * with stores attached, give every store back (their locks come before the
+ * allocator's, so this one is let go meanwhile) and say whether to search
+ * again. */
 static bool stores_emptied(struct analloc_internal *s)
 {
     if (ANALLOC_LIKELY(stores_first(s) == NULL))
@@ -1165,7 +1167,7 @@ static ANALLOC_NOINLINE void *alloc_slow(struct analloc *a, size_t size)
         return NULL; /* no block that large: refused without the lock */
     lock(s);
     uintptr_t pfn = alloc_locked(s, k);
-    if (pfn == 0 && stores_emptied(s))
+    if (pfn == 0 && drain_may_help(s, k) && stores_emptied(s))
         pfn = alloc_locked(s, k);
     if (ANALLOC_UNLIKELY(s->poison != 0))
         return unlock_fresh(s, pfn, k);
@@ -1232,7 +1234,7 @@ void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, 
     uintptr_t pfn = block_take_placed(s, &q);
     if (pfn == 0 && drain_may_help(s, q.k) && cache_drain(s))
         pfn = block_take_placed(s, &q);
-    if (pfn == 0 && stores_emptied(s))
+    if (pfn == 0 && drain_may_help(s, q.k) && stores_emptied(s))
         pfn = block_take_placed(s, &q);
     s->taken_blocks += pfn != 0;
     if (ANALLOC_UNLIKELY(s->poison != 0))
@@ -1369,7 +1371,7 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     uintptr_t moved = 0;
     bool grown = block_grow(s, pfn, k, to) ||
                  ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to));
-    if (!grown && moved == 0 && stores_emptied(s)) {
+    if (!grown && moved == 0 && drain_may_help(s, to) && stores_emptied(s)) {
         err = block_lookup(a, ptr, &k, &pfn); /* the lock was let go */
         if (err != ANALLOC_OK) { /* freed by another thread meanwhile */
             report(s, err, ptr);
@@ -1651,17 +1653,14 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
             return 1;
         uint64_t path = an_load(&words[(size_t)(c->split1 + (uint64_t)(pfn >> SPLIT_SPAN))]) &
                         an_split_path[pfn & 63u];
-        unsigned k = 5u - bv_msb_word(bv_msb_word(path) | 1u); /* path 0: order 6 or more */
-        if (path == 0 || k >= store_orders(s) || ((pfn >> k) << k) != pfn)
+        /* no split ancestor in the first word: the top order if it is
+         * below 6 (a root), else order 6 or more (not a store's) */
+        unsigned k = path != 0 ? 5u - bv_msb_word(bv_msb_word(path) | 1u) : s->depth;
+        if (k >= store_orders(s) || ((pfn >> k) << k) != pfn)
             return 1;
         uint64_t key = c->base[k] + (pfn >> k);
         if ((an_load(&words[bv_index(key)]) & bv_mask(key)) != 0)
             return 1; /* free */
-        uint32_t n = c->count[k];
-        if (n == ANALLOC_CPU_SLOTS) {
-            store_spill(c, s, k);
-            continue;
-        }
         an_fence_acquire();
         if (an_load(&STORE_SEQ(s)) != seq)
             continue;
@@ -1684,6 +1683,12 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
         if (held || way == CACHE_WAYS) { /* a double free; a full bucket */
             bucket_unlock(bucket);
             return 1;
+        }
+        uint32_t n = c->count[k];
+        if (n == ANALLOC_CPU_SLOTS) { /* (after the checks: a refused free changes nothing) */
+            bucket_unlock(bucket);
+            store_spill(c, s, k);
+            continue;
         }
         an_store(&bucket[way], key | (way == 0 ? BUCKET_LOCKED : 0u));
         bucket_unlock(bucket);

@@ -620,21 +620,6 @@ static unsigned held_of_order(const struct run *r, unsigned k)
     return (k < ANALLOC_CACHE_ORDERS ? r->ncached[k] : 0u) + stored_of_order(r, k);
 }
 
-/* The store and slot holding the order-k block at pfn: false if none. */
-static bool store_find(const struct run *r, uintptr_t pfn, unsigned *i, unsigned *k, unsigned *x)
-{
-    for (unsigned s = 0; s < MODEL_STORES; s++)
-        for (unsigned c = 0; r->store[s].attached && c < ANALLOC_CPU_ORDERS; c++)
-            for (unsigned y = 0; y < r->store[s].n[c]; y++)
-                if (r->store[s].pfn[c][y] == pfn) {
-                    *i = s;
-                    *k = c;
-                    *x = y;
-                    return true;
-                }
-    return false;
-}
-
 /* Slot x of store i's list k leaves it (handed out, or merging: the model's
  * gaps take it in). */
 static void store_remove(struct run *r, unsigned i, unsigned k, unsigned x)
@@ -807,12 +792,10 @@ static uintptr_t predict(struct run *r, unsigned k, bool *drains)
     if (from_cache(r, k))
         return r->cached[k][r->ncached[k] - 1u];
     uintptr_t want = predict_buddy(r, k);
-    /* The engine merges the cache only if that may help: free and cached
-     * pages together at least the request (drain_may_help).  With a store
-     * attached (the cache off) it gives every store back whatever they
-     * hold (stores_emptied). */
-    if (want != 0 || (r->nstores == 0 && (r->cached_blocks == 0 ||
-                                          gaps(r)->free_pages + r->cached_pages < pages_of(k))))
+    /* The engine merges the cache, or gives every store back, only if that
+     * may help: free and cached (or stored) pages together at least the
+     * request (drain_may_help). */
+    if (want != 0 || r->cached_blocks == 0 || gaps(r)->free_pages + r->cached_pages < pages_of(k))
         return want;
     *drains = true;
     struct aside saved;
@@ -1348,6 +1331,8 @@ static struct realloc_plan realloc_predict(struct run *r, size_t i, unsigned to)
             p.kind = RE_MOVE;
             return p;
         }
+        if (r->cached_blocks == 0 || gaps(r)->free_pages + r->cached_pages < pages_of(to))
+            return p; /* giving the stores back cannot help (drain_may_help) */
         p.drains = true;
         struct aside saved;
         cache_set_aside(r, &saved, true);
@@ -1746,33 +1731,28 @@ static int store_free_step(struct run *r, unsigned i, uintptr_t addr, bool *chan
     size_t li;
     int want = classify(r, addr, &li);
     uintptr_t pfn = addr >> r->shift;
-    unsigned so = store_orders(r), k = 0, si, sx;
-    bool live = want == ANALLOC_OK && r->live[li].order < so;
-    bool stored = want == ANALLOC_EFREE && (addr & (r->page - 1u)) == 0 && pfn >= r->lo &&
-                  pfn < r->hi && store_find(r, pfn, &si, &k, &sx);
-    if (live)
-        k = r->live[li].order;
-    /* The store's own path (store_free): no reserved range, a block of a
-     * kept order at its start, live or held by a store, below the arena's
-     * largest order (the engine finds the order from the split bits of the
-     * block's ancestors: a block of order depth < 6 has none, and goes to
-     * analloc_free, though a refill hands such blocks out). */
-    if (r->nresv == 0 && (live || stored) && k < r->depth) {
-        if (st->n[k] == ANALLOC_CPU_SLOTS) { /* the oldest go back first */
-            for (unsigned n = 0; n < ANALLOC_CPU_BATCH; n++)
-                store_remove(r, i, k, 0);
-            r->n_cpu_spill++;
-            *changed = true;
-        }
-        if (live) {
-            if (store_record(r, i, k, pfn)) {
-                model_remove(r, li);
-                /* model_remove took the block out of the live pages and gaps; the
-                 * record counted it as cached */
-                return ANALLOC_OK;
+    unsigned so = store_orders(r), k = want == ANALLOC_OK ? r->live[li].order : 0u;
+    /* The store's own path (store_free): no reserved range, a live block of
+     * a kept order at its start (a block held by a store is a double free:
+     * analloc_free refuses it, nothing changed), whose bucket has room; a
+     * full list gives its oldest back first. */
+    if (r->nresv == 0 && want == ANALLOC_OK && k < so) {
+        if (store_way(r, k, pfn) != UINT32_MAX) {
+            if (st->n[k] == ANALLOC_CPU_SLOTS) { /* the oldest go back first */
+                for (unsigned n = 0; n < ANALLOC_CPU_BATCH; n++)
+                    store_remove(r, i, k, 0);
+                r->n_cpu_spill++;
             }
-            r->n_cpu_full++; /* merges at once */
+            bool recorded = store_record(r, i, k, pfn);
+            if (!recorded) /* the spill only frees entries */
+                model_fail(r, __LINE__, "store %u: no entry for page %#lx after a spill", i,
+                           (unsigned long)pfn);
+            model_remove(r, li);
+            /* model_remove took the block out of the live pages and gaps; the
+             * record counted it as cached */
+            return ANALLOC_OK;
         }
+        r->n_cpu_full++; /* merges at once */
     }
     want = classify(r, addr, &li);
     if (want != ANALLOC_OK)
@@ -2055,10 +2035,8 @@ static uintptr_t placed_predict(struct run *r, size_t size, size_t align, uintpt
         c.w1 = w1;
     }
     uintptr_t want = *possible ? predict_placed(r, &c) : 0;
-    /* (with a store attached, the stores are given back whatever they hold) */
-    *drains = *possible && want == 0 &&
-              (r->nstores > 0 || (r->cached_blocks > 0 &&
-                                  gaps(r)->free_pages + r->cached_pages >= pages_of(k)));
+    *drains = *possible && want == 0 && r->cached_blocks > 0 &&
+              gaps(r)->free_pages + r->cached_pages >= pages_of(k);
     if (*drains) {
         cache_empty(r);
         want = predict_placed(r, &c);
