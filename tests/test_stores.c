@@ -339,6 +339,51 @@ static void test_store_check_corruption(void **state)
     arena_fini(&t);
 }
 
+/* A refused free changes nothing even when the list it would go to is
+ * full (the spill comes after the checks); a small arena's top-order block
+ * (no split ancestor) is kept like any other. */
+static void test_store_full_list_and_small_arena(void **state)
+{
+    struct arena t, u;
+    struct analloc_cpu c, d, e;
+    void *p[ANALLOC_CPU_SLOTS + 1];
+    (void)state;
+    arena_init(&t, 256);
+    if (!build_has_stores(&t.a)) {
+        print_message("no per-CPU stores in this build: %s skipped\n", __func__);
+        arena_fini(&t);
+        return;
+    }
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
+    for (unsigned i = 0; i <= ANALLOC_CPU_SLOTS; i++)
+        p[i] = analloc_alloc(&t.a, PAGE);
+    for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++)
+        ASSERT_ERR(analloc_cpu_free(&c, p[i]), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&d, p[ANALLOC_CPU_SLOTS]), ANALLOC_OK);
+    bad_free(&t, &c, p[ANALLOC_CPU_SLOTS], ANALLOC_EFREE); /* c's list is full: no spill */
+    bad_free(&t, &c, p[0], ANALLOC_EFREE);
+    assert_int_equal(stored(&t.a), ANALLOC_CPU_SLOTS + 1u);
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
+    arena_fini(&t);
+
+    arena_init(&u, 4); /* depth 2: the block of 4 pages is a root */
+    memset(&e, 0, sizeof e);
+    ASSERT_ERR(analloc_cpu_attach(&u.a, &e), ANALLOC_OK);
+    void *q = analloc_cpu_alloc(&e, 4 * PAGE);
+    assert_ptr_equal(q, (void *)u.base);
+    ASSERT_ERR(analloc_cpu_free(&e, q), ANALLOC_OK);
+    assert_int_equal(stored(&u.a), 1); /* kept */
+    bad_free(&u, &e, q, ANALLOC_EFREE);
+    assert_ptr_equal(analloc_cpu_alloc(&e, 4 * PAGE), q);
+    ASSERT_ERR(analloc_cpu_free(&e, q), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&e), ANALLOC_OK);
+    arena_fini(&u);
+}
+
 /* A store over an arena of one page keeps nothing; calls are the
  * allocator's own. */
 static void test_store_one_page(void **state)
@@ -365,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_store_batches_and_order),
         cmocka_unit_test(test_store_gives_back_before_failing),
         cmocka_unit_test(test_store_check_corruption),
+        cmocka_unit_test(test_store_full_list_and_small_arena),
         cmocka_unit_test(test_store_one_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
