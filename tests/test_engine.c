@@ -2087,6 +2087,7 @@ static size_t flip_all_bits(analloc_t a, const char *label)
             }
         }
         sh->finished = 1;
+        free(saved);
         _exit(0);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
