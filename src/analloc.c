@@ -1455,13 +1455,12 @@ static void cache_set_slots(struct analloc_internal *s, unsigned slots)
  * lock go before it takes the list and the stores.
  *
  * A store's free checks without the lock: the block's order from its split
- * word and its free bit, read between two reads of the sequence counter
- * STORE_SEQ, which every lock section makes odd on entry and even on exit
- * (a seqlock: a count that changed or is odd means the bits may be torn,
- * and the free tries again; after four tries it takes the lock).  Then,
- * under the bucket's lock, it reads the bucket and the counter again: if
- * the counter still has not moved, no lock section ran since the bits were
- * read, and a lock section that starts now reads the bucket under its lock
+ * word and its free bit, read after the sequence counter STORE_SEQ, which
+ * every lock section makes odd on entry and even on exit (a seqlock: a
+ * count that is odd or has changed means the bits may be torn, and the
+ * free is left to analloc_free, under the lock).  Under the bucket's lock
+ * it reads the bucket and then the counter again: if the counter has not
+ * moved, no lock section ran since the bits were read, and a lock section that starts now reads the bucket under its lock
  * only after its counter is published (block_held), so it sees the record.
  * Two frees of one block record it once: the second finds the key.
  * Anything unusual (a reserved range, debug fills, an order the store does
@@ -1639,7 +1638,9 @@ void an_stores_let_go(struct analloc_internal *s)
 }
 
 /* analloc_cpu_free's work under the store's lock: 0, or 1 to let
- * analloc_free do it (see PER-CPU STORES). */
+ * analloc_free do it (see PER-CPU STORES), which it also does when a lock
+ * section ran while the bits were read (they may be torn): rare, since the
+ * common path holds no lock and lock sections are the stores' batches. */
 static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s, uintptr_t addr,
                       size_t page)
 {
@@ -1647,7 +1648,7 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
     uintptr_t pfn = addr >> s->shift;
     if (pfn - s->lo >= s->hi - s->lo || (addr & (page - 1u)) != 0)
         return 1;
-    for (unsigned tries = 0; tries < 4u; tries++) {
+    for (;;) { /* a second pass after a spill, which leaves room */
         uint64_t seq = an_load_acquire(&STORE_SEQ(s));
         if ((seq & 1u) != 0 || an_load(&s->ranges) != 0 || an_load(&s->poison) != 0)
             return 1;
@@ -1658,12 +1659,10 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
         unsigned k = path != 0 ? 5u - bv_msb_word(bv_msb_word(path) | 1u) : s->depth;
         if (k >= store_orders(s) || ((pfn >> k) << k) != pfn)
             return 1;
-        uint64_t key = c->base[k] + (pfn >> k);
+        uint64_t key = c->base[k] + (pfn >> k); /* in the table's range, torn bits or not */
         if ((an_load(&words[bv_index(key)]) & bv_mask(key)) != 0)
             return 1; /* free */
-        an_fence_acquire();
-        if (an_load(&STORE_SEQ(s)) != seq)
-            continue;
+        an_fence_acquire(); /* the bits are read before the counter again */
         unsigned b = key_bucket(s, key);
         uint64_t *bucket = &CACHE_KEY(s, b);
         bucket_lock(bucket);
@@ -1676,27 +1675,22 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
         way = v2 == 0 ? 2u : way;
         way = v1 == 0 ? 1u : way;
         way = v0 == 0 ? 0u : way;
-        if (an_load(&STORE_SEQ(s)) != seq) {
-            bucket_unlock(bucket);
-            continue;
-        }
-        if (held || way == CACHE_WAYS) { /* a double free; a full bucket */
+        /* a lock section since the bits were read; a double free; a full bucket */
+        if (an_load(&STORE_SEQ(s)) != seq || held || way == CACHE_WAYS) {
             bucket_unlock(bucket);
             return 1;
         }
         uint32_t n = c->count[k];
-        if (n == ANALLOC_CPU_SLOTS) { /* (after the checks: a refused free changes nothing) */
+        if (n < ANALLOC_CPU_SLOTS) {
+            an_store(&bucket[way], key | (way == 0 ? BUCKET_LOCKED : 0u));
             bucket_unlock(bucket);
-            store_spill(c, s, k);
-            continue;
+            c->slot[k][n] = (uint16_t)(b + way + 1u);
+            an_store(&c->count[k], n + 1u);
+            return 0;
         }
-        an_store(&bucket[way], key | (way == 0 ? BUCKET_LOCKED : 0u));
         bucket_unlock(bucket);
-        c->slot[k][n] = (uint16_t)(b + way + 1u);
-        an_store(&c->count[k], n + 1u);
-        return 0;
+        store_spill(c, s, k); /* after the checks: a refused free changes nothing */
     }
-    return 1;
 }
 #else
 static void stores_give_back(struct analloc_internal *s)
