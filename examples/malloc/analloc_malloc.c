@@ -17,10 +17,38 @@
  *
  * Every arena has its own pthread mutex, installed with analloc_set_lock;
  * a global mutex guards the creation of arenas.  Each thread starts its
- * search at the arena that last served it.  pthread_atfork takes every lock
- * around fork.  The library never calls malloc: setup is lazy, on the first
- * call, and only pthread_atfork and pthread_setspecific (called after setup,
- * with no lock held) may call back into it.
+ * search at the arena that last served it.
+ *
+ * Per-thread stores.  Once the process has had a second thread, each
+ * thread has a struct analloc_cpu for each of the first NSTORE arenas, in
+ * its TLS, attached on its first call there: malloc and free of up to 128
+ * bytes go through the calling thread's store without the arena's mutex
+ * (larger orders, aligned requests and realloc are the plain calls).  A
+ * process that never had one (__libc_single_threaded) attaches none and
+ * keeps the arenas' own block cache, which costs no atomic operation.  The
+ * thread's key destructor detaches its stores (their blocks go back).
+ *
+ * fork.  A store call holds the store's spinlock inside the library, and
+ * any failing allocation, drain or detach spins for it: a child forked
+ * while another thread is inside a store call would spin forever.  So each
+ * thread has a pthread mutex, held around each of its calls on an arena
+ * with stores (store or plain: a failing plain allocation gives stores
+ * back too; a thread without stores, before its key is set or after its
+ * destructor ran, holds stray_lock instead), and the threads are in a
+ * registry; before_fork takes the registry's mutex, every
+ * registered thread's mutex, then the older locks and every arena mutex:
+ * no call that can hold a store's spinlock is running when fork copies the
+ * memory.  In the child the handler detaches the stores of every thread
+ * but the forking one (they do not exist there, and glibc may give their
+ * TLS to the child's next threads).  The lock order is the registry, a
+ * thread's mutex, the rest, then the library's (its list of stores, a
+ * store, the arena's mutex); the registry's and the threads' mutexes are
+ * never taken inside a library call.  A thread's mutex is uncontended except during a fork: one
+ * mutex per thread, not per store, since a thread makes one call at a time.
+ *
+ * The library never calls malloc: setup is lazy, on the first call, and
+ * only pthread_atfork and pthread_setspecific (called with no lock held)
+ * may call back into it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
