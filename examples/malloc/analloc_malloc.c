@@ -340,24 +340,29 @@ static struct arena *owner(const void *p)
     return ar;
 }
 
-/* Before a call on arena ar: the lock to hold around it, and in *c the
- * store to use, if any.  Below NSTORE, once the process has had a second
- * thread: the calling thread's store (attached now if need be) with the
- * thread's lock, or, for a thread without stores, no store and stray_lock.
- * Otherwise no store and no lock: above NSTORE no store exists, and a
- * process that never had a second thread has none either (nothing else can
- * run, or fork, during the call: only the caller could create a thread).
- * leave(lock) after the call. */
+/* Whether calls on arena ar use stores: below NSTORE, once the process has
+ * had a second thread.  Otherwise the plain calls, with no lock of ours:
+ * above NSTORE no store exists, and a process that never had a second
+ * thread has none either (nothing else can run, or fork, during the call:
+ * only the caller could create a thread). */
+static inline int use_stores(const struct arena *ar)
+{
+    if (ar->index >= NSTORE) return 0;
+    if (__builtin_expect(__atomic_load_n(&multi, __ATOMIC_RELAXED), 1)) return 1;
+    if (__libc_single_threaded) return 0;
+    __atomic_store_n(&multi, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+/* Before a call on arena ar, when use_stores(ar): the lock to hold around
+ * it, and in *c the store to use: the calling thread's store (attached now
+ * if need be) with the thread's lock, or, for a thread without stores, no
+ * store and stray_lock.  leave(lock) after the call. */
 static pthread_mutex_t *enter(struct arena *ar, struct analloc_cpu **c)
 {
     unsigned i = ar->index;
     struct stores *t = &mine;
     *c = NULL;
-    if (i >= NSTORE) return NULL;
-    if (!__atomic_load_n(&multi, __ATOMIC_RELAXED)) {
-        if (__libc_single_threaded) return NULL;
-        __atomic_store_n(&multi, 1, __ATOMIC_RELAXED);
-    }
     if (t->state != LIVE && !thread_start()) {
         pthread_mutex_lock(&stray_lock);
         return &stray_lock;
@@ -372,10 +377,7 @@ static pthread_mutex_t *enter(struct arena *ar, struct analloc_cpu **c)
     return &t->lock;
 }
 
-static void leave(pthread_mutex_t *m)
-{
-    if (m) pthread_mutex_unlock(m);
-}
+static void leave(pthread_mutex_t *m) { pthread_mutex_unlock(m); }
 
 /* A block of n <= LARGE bytes aligned to align <= LARGE, from the arenas:
  * the thread's last arena first, then the others, then a new one. */
@@ -387,12 +389,12 @@ static void *arena_alloc(size_t n, size_t align)
         unsigned i = hint < count ? hint : 0;
         for (unsigned k = 0; k < count; k++, i = i + 1 < count ? i + 1 : 0) {
             struct arena *ar = slots[i];
-            struct analloc_cpu *c;
-            pthread_mutex_t *m = enter(ar, &c);
+            struct analloc_cpu *c = NULL;
+            pthread_mutex_t *m = use_stores(ar) ? enter(ar, &c) : NULL;
             void *p = align > PAGE ? analloc_alloc_aligned(&ar->a, n, align, 0)
                       : c        ? analloc_cpu_alloc(c, n)
                                  : analloc_alloc(&ar->a, n);
-            leave(m);
+            if (m) leave(m);
             if (p) {
                 hint = i;
                 return p;
@@ -502,9 +504,13 @@ EXPORT void free(void *p)
     if (p == NULL) return;
     struct arena *ar = owner(p);
     if (ar) {
+        if (!use_stores(ar)) {
+            analloc_free(&ar->a, p); /* on_error aborts on a bad pointer */
+            return;
+        }
         struct analloc_cpu *c;
         pthread_mutex_t *m = enter(ar, &c);
-        if (c) analloc_cpu_free(c, p); /* on_error aborts on a bad pointer */
+        if (c) analloc_cpu_free(c, p);
         else analloc_free(&ar->a, p);
         leave(m);
         return;
@@ -538,9 +544,9 @@ EXPORT void *realloc(void *p, size_t n)
     if (!ar && !h) bad_pointer("realloc", p, "not allocated here");
     if (ar && n <= LARGE) {
         struct analloc_cpu *c; /* (unused: a failing realloc may give stores back) */
-        pthread_mutex_t *m = enter(ar, &c);
+        pthread_mutex_t *m = use_stores(ar) ? enter(ar, &c) : NULL;
         void *q = analloc_realloc(&ar->a, p, n); /* in place if the buddies allow */
-        leave(m);
+        if (m) leave(m);
         if (q) return q;
     }
     if (h && n > LARGE) { /* let the kernel move the pages */
