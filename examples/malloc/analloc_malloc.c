@@ -17,10 +17,38 @@
  *
  * Every arena has its own pthread mutex, installed with analloc_set_lock;
  * a global mutex guards the creation of arenas.  Each thread starts its
- * search at the arena that last served it.  pthread_atfork takes every lock
- * around fork.  The library never calls malloc: setup is lazy, on the first
- * call, and only pthread_atfork and pthread_setspecific (called after setup,
- * with no lock held) may call back into it.
+ * search at the arena that last served it.
+ *
+ * Per-thread stores.  Once the process has had a second thread, each
+ * thread has a struct analloc_cpu for each of the first NSTORE arenas, in
+ * its TLS, attached on its first call there: malloc and free of up to 128
+ * bytes go through the calling thread's store without the arena's mutex
+ * (larger orders, aligned requests and realloc are the plain calls).  A
+ * process that never had one (__libc_single_threaded) attaches none and
+ * keeps the arenas' own block cache, which costs no atomic operation.  The
+ * thread's key destructor detaches its stores (their blocks go back).
+ *
+ * fork.  A store call holds the store's spinlock inside the library, and
+ * any failing allocation, drain or detach spins for it: a child forked
+ * while another thread is inside a store call would spin forever.  So each
+ * thread has a pthread mutex, held around each of its calls on an arena
+ * with stores (store or plain: a failing plain allocation gives stores
+ * back too; a thread without stores, before its key is set or after its
+ * destructor ran, holds stray_lock instead), and the threads are in a
+ * registry; before_fork takes the registry's mutex, every
+ * registered thread's mutex, then the older locks and every arena mutex:
+ * no call that can hold a store's spinlock is running when fork copies the
+ * memory.  In the child the handler detaches the stores of every thread
+ * but the forking one (they do not exist there, and glibc may give their
+ * TLS to the child's next threads).  The lock order is the registry, a
+ * thread's mutex, the rest, then the library's (its list of stores, a
+ * store, the arena's mutex); the registry's and the threads' mutexes are
+ * never taken inside a library call.  A thread's mutex is uncontended except during a fork: one
+ * mutex per thread, not per store, since a thread makes one call at a time.
+ *
+ * The library never calls malloc: setup is lazy, on the first call, and
+ * only pthread_atfork and pthread_setspecific (called with no lock held)
+ * may call back into it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "analloc.h"
@@ -47,6 +76,7 @@
 #define KEEP 8                             /* freed mappings kept for reuse, each ... */
 #define KEEP_MAX ((size_t)4 << 20)         /* ... of at most 4 MiB */
 #define BIG_MAGIC ((uintptr_t)0x616e616c6c6f6321u)
+#define NSTORE 8u                          /* arenas 0 to 7 get a store per thread */
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS _Thread_local __attribute__((tls_model("initial-exec")))
@@ -54,6 +84,7 @@
 struct arena {
     struct analloc a;
     pthread_mutex_t lock;
+    unsigned index;  /* its slot; below NSTORE: threads use per-thread stores */
 };
 
 /* The header of a mapping of its own, right before the pointer. */
@@ -73,13 +104,31 @@ static unsigned nslots;                    /* 64 MiB slots in it */
 static struct arena *slots[MAX_SLOTS];     /* arena of each slot; the first narenas are set */
 static unsigned narenas;                   /* written under grow_lock, read without */
 static int ready, atfork_done;
+static int multi;                          /* the process has had a second thread: stores in use */
 static int stats_fd = -1;                  /* ANALLOC_MALLOC_STATS: a copy of stderr */
 static size_t big_now, big_total, calls_total; /* statistics (atomic) */
 static TLS unsigned hint;                  /* arena that served this thread last */
 static TLS unsigned calls;                 /* this thread's calls not yet in calls_total */
-static TLS int counted;                    /* thread_key set: calls flushed at thread exit */
 static pthread_key_t thread_key;
 static int key_ok;
+
+/* A thread's stores, in its TLS: one per arena below NSTORE, attached on
+ * the thread's first call there.  `lock` is held around every call of the
+ * thread on those arenas (store or plain), so that before_fork, holding
+ * every registered thread's lock, knows no call that touches a store is
+ * running (see fork below). */
+enum { NEW, LIVE, OFF }; /* OFF: no stores (starting, no key, or after thread_end) */
+struct stores {
+    pthread_mutex_t lock;
+    struct stores *next, **prevp; /* the registry, under registry_lock */
+    unsigned attached;            /* bit i: store[i] is attached to arena i */
+    int state;                    /* NEW, LIVE (registered, key set: thread_end will run), OFF */
+    struct analloc_cpu store[NSTORE];
+};
+static TLS struct stores mine;
+static struct stores *registry;            /* every LIVE thread's */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t stray_lock = PTHREAD_MUTEX_INITIALIZER; /* calls of threads without stores */
 
 /* ---- small helpers (no stdio: it may allocate) ---------------------------- */
 
@@ -126,11 +175,56 @@ static void on_error(void *ctx, int error, const void *p)
     bad_pointer("free or realloc", p, analloc_strerror(error));
 }
 
-static void flush_calls(void *unused)
+static void flush_calls(void)
 {
-    (void)unused;
     __atomic_add_fetch(&calls_total, calls, __ATOMIC_RELAXED);
     calls = 0;
+}
+
+/* Detach t's stores (their blocks go back to the arenas) and take t off the
+ * registry; registry_lock held, t's owner making no call (it is exiting, or
+ * gone: a fork's child). */
+static void stores_drop(struct stores *t)
+{
+    for (unsigned i = 0; i < NSTORE; i++)
+        if (t->attached >> i & 1) analloc_cpu_detach(&t->store[i]);
+    t->attached = 0;
+    *t->prevp = t->next;
+    if (t->next) t->next->prevp = t->prevp;
+    t->state = OFF;
+}
+
+/* thread_key's destructor, at thread exit: the statistics, and the stores
+ * given back.  Later calls of the thread (other destructors, glibc's own
+ * freeing) use no store, so its TLS can be reused safely. */
+static void thread_end(void *t)
+{
+    flush_calls();
+    if (mine.state == LIVE) {
+        pthread_mutex_lock(&registry_lock);
+        stores_drop(t);
+        pthread_mutex_unlock(&registry_lock);
+    }
+    mine.state = OFF;
+}
+
+/* A NEW thread becomes LIVE (its key set, registered) once setup made the
+ * key; true if the thread is LIVE.  pthread_setspecific may call malloc:
+ * the thread is OFF meanwhile. */
+static int thread_start(void)
+{
+    struct stores *t = &mine;
+    if (t->state != NEW || !__atomic_load_n(&key_ok, __ATOMIC_ACQUIRE)) return t->state == LIVE;
+    t->state = OFF;
+    if (pthread_setspecific(thread_key, t) != 0) return 0;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_mutex_lock(&registry_lock);
+    t->next = registry, t->prevp = &registry;
+    if (registry) registry->prevp = &t->next;
+    registry = t;
+    t->state = LIVE;
+    pthread_mutex_unlock(&registry_lock);
+    return 1;
 }
 
 static void lock_fn(void *m) { pthread_mutex_lock(m); }
@@ -140,8 +234,14 @@ static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
 /* ---- setup, arenas, fork ------------------------------------------------- */
 
+/* The order of the locks, everywhere: registry_lock, a thread's lock (never
+ * two at once but here), stray_lock, grow_lock, keep_lock, then the
+ * library's (a list of stores, a store's spinlock, an arena's mutex). */
 static void before_fork(void)
 {
+    pthread_mutex_lock(&registry_lock);
+    for (struct stores *t = registry; t; t = t->next) pthread_mutex_lock(&t->lock);
+    pthread_mutex_lock(&stray_lock);
     pthread_mutex_lock(&grow_lock);
     pthread_mutex_lock(&keep_lock);
     for (unsigned i = 0; i < narenas; i++) pthread_mutex_lock(&slots[i]->lock);
@@ -152,6 +252,22 @@ static void after_fork(void)
     for (unsigned i = narenas; i-- > 0;) pthread_mutex_unlock(&slots[i]->lock);
     pthread_mutex_unlock(&keep_lock);
     pthread_mutex_unlock(&grow_lock);
+    pthread_mutex_unlock(&stray_lock);
+    for (struct stores *t = registry; t; t = t->next) pthread_mutex_unlock(&t->lock);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* In the child only the forking thread exists: the others' stores (in TLS
+ * that glibc may give to the child's next threads) are given back. */
+static void after_fork_child(void)
+{
+    after_fork();
+    pthread_mutex_lock(&registry_lock);
+    for (struct stores *t = registry, *next; t; t = next) {
+        next = t->next;
+        if (t != &mine) stores_drop(t);
+    }
+    pthread_mutex_unlock(&registry_lock);
 }
 
 /* Reserve the region: as many 64 MiB slots as the system lets us have. */
@@ -173,8 +289,8 @@ static void setup(void)
     pthread_mutex_unlock(&grow_lock);
     /* May call malloc (glibc keeps the handlers in a growing array): no lock held. */
     if (!__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL)) {
-        pthread_atfork(before_fork, after_fork, after_fork);
-        __atomic_store_n(&key_ok, pthread_key_create(&thread_key, flush_calls) == 0, __ATOMIC_RELEASE);
+        pthread_atfork(before_fork, after_fork, after_fork_child);
+        __atomic_store_n(&key_ok, pthread_key_create(&thread_key, thread_end) == 0, __ATOMIC_RELEASE);
         /* Programs may close stderr before the report (coreutils do): keep a copy. */
         const char *s = getenv("ANALLOC_MALLOC_STATS");
         if (s && *s != '/') stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
@@ -200,6 +316,7 @@ static int grow(unsigned seen)
         if (ar != MAP_FAILED && mprotect(base, size, PROT_READ | PROT_WRITE) == 0 &&
             analloc_init(&ar->a, base, size, PAGE, (char *)ar + hdr, meta) == 0) {
             pthread_mutex_init(&ar->lock, NULL);
+            ar->index = i;
             analloc_set_lock(&ar->a, lock_fn, unlock_fn, &ar->lock);
             analloc_set_error_hook(&ar->a, on_error, NULL);
             __atomic_store_n(&slots[i], ar, __ATOMIC_RELEASE);
@@ -223,6 +340,45 @@ static struct arena *owner(const void *p)
     return ar;
 }
 
+/* Whether calls on arena ar use stores: below NSTORE, once the process has
+ * had a second thread.  Otherwise the plain calls, with no lock of ours:
+ * above NSTORE no store exists, and a process that never had a second
+ * thread has none either (nothing else can run, or fork, during the call:
+ * only the caller could create a thread). */
+static inline int use_stores(const struct arena *ar)
+{
+    if (ar->index >= NSTORE) return 0;
+    if (__builtin_expect(__atomic_load_n(&multi, __ATOMIC_RELAXED), 1)) return 1;
+    if (__libc_single_threaded) return 0;
+    __atomic_store_n(&multi, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+/* Before a call on arena ar, when use_stores(ar): the lock to hold around
+ * it, and in *c the store to use: the calling thread's store (attached now
+ * if need be) with the thread's lock, or, for a thread without stores, no
+ * store and stray_lock.  leave(lock) after the call. */
+static pthread_mutex_t *enter(struct arena *ar, struct analloc_cpu **c)
+{
+    unsigned i = ar->index;
+    struct stores *t = &mine;
+    *c = NULL;
+    if (t->state != LIVE && !thread_start()) {
+        pthread_mutex_lock(&stray_lock);
+        return &stray_lock;
+    }
+    if (!(t->attached >> i & 1)) {
+        pthread_mutex_lock(&registry_lock); /* (before_fork waits for it) */
+        if (analloc_cpu_attach(&ar->a, &t->store[i]) == 0) t->attached |= 1u << i;
+        pthread_mutex_unlock(&registry_lock);
+    }
+    pthread_mutex_lock(&t->lock);
+    if (t->attached >> i & 1) *c = &t->store[i]; /* (attaching cannot fail: the arena is set up) */
+    return &t->lock;
+}
+
+static void leave(pthread_mutex_t *m) { pthread_mutex_unlock(m); }
+
 /* A block of n <= LARGE bytes aligned to align <= LARGE, from the arenas:
  * the thread's last arena first, then the others, then a new one. */
 static void *arena_alloc(size_t n, size_t align)
@@ -232,8 +388,13 @@ static void *arena_alloc(size_t n, size_t align)
         unsigned count = __atomic_load_n(&narenas, __ATOMIC_ACQUIRE);
         unsigned i = hint < count ? hint : 0;
         for (unsigned k = 0; k < count; k++, i = i + 1 < count ? i + 1 : 0) {
-            struct analloc *a = &slots[i]->a;
-            void *p = align <= PAGE ? analloc_alloc(a, n) : analloc_alloc_aligned(a, n, align, 0);
+            struct arena *ar = slots[i];
+            struct analloc_cpu *c = NULL;
+            pthread_mutex_t *m = use_stores(ar) ? enter(ar, &c) : NULL;
+            void *p = align > PAGE ? analloc_alloc_aligned(&ar->a, n, align, 0)
+                      : c        ? analloc_cpu_alloc(c, n)
+                                 : analloc_alloc(&ar->a, n);
+            if (m) leave(m);
             if (p) {
                 hint = i;
                 return p;
@@ -321,11 +482,8 @@ static void big_free(struct big *h)
 
 static void *alloc(size_t n, size_t align)
 {
-    if (++calls == 4096) flush_calls(NULL);
-    if (!counted && __atomic_load_n(&key_ok, __ATOMIC_ACQUIRE)) { /* count at thread exit too */
-        counted = 1;
-        pthread_setspecific(thread_key, &counted);
-    }
+    if (++calls == 4096) flush_calls();
+    if (mine.state == NEW) thread_start(); /* its calls are counted at exit too */
     void *p = n <= LARGE && align <= LARGE ? arena_alloc(n, align) : big_alloc(n, align);
     if (p == NULL) errno = ENOMEM;
     return p;
@@ -346,7 +504,15 @@ EXPORT void free(void *p)
     if (p == NULL) return;
     struct arena *ar = owner(p);
     if (ar) {
-        analloc_free(&ar->a, p); /* on_error aborts on a bad pointer */
+        if (!use_stores(ar)) {
+            analloc_free(&ar->a, p); /* on_error aborts on a bad pointer */
+            return;
+        }
+        struct analloc_cpu *c;
+        pthread_mutex_t *m = enter(ar, &c);
+        if (c) analloc_cpu_free(c, p);
+        else analloc_free(&ar->a, p);
+        leave(m);
         return;
     }
     struct big *h = big_of(p);
@@ -377,7 +543,10 @@ EXPORT void *realloc(void *p, size_t n)
     struct big *h = ar ? NULL : big_of(p);
     if (!ar && !h) bad_pointer("realloc", p, "not allocated here");
     if (ar && n <= LARGE) {
+        struct analloc_cpu *c; /* (unused: a failing realloc may give stores back) */
+        pthread_mutex_t *m = use_stores(ar) ? enter(ar, &c) : NULL;
         void *q = analloc_realloc(&ar->a, p, n); /* in place if the buddies allow */
+        if (m) leave(m);
         if (q) return q;
     }
     if (h && n > LARGE) { /* let the kernel move the pages */
@@ -464,7 +633,7 @@ __attribute__((destructor)) static void report(void)
         analloc_stats(&slots[i]->a, &st);
         used += st.used_bytes, live += st.live_blocks, managed += st.managed_bytes;
     }
-    flush_calls(NULL);
+    flush_calls();
     e = fmt_uint(stpcpy(e, "analloc-malloc: pid "), (size_t)getpid());
     e = stpcpy(stpcpy(stpcpy(e, " "), comm), ": ~");
     e = fmt_uint(e, __atomic_load_n(&calls_total, __ATOMIC_RELAXED));
