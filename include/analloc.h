@@ -428,8 +428,8 @@ void analloc_drain(analloc_t a);
 struct analloc_cpu {
     struct analloc *a; /* the allocator it is attached to (read-only); NULL if none */
     struct analloc_cpu_internal {
-        uint32_t magic;            /* attached */
-        uint32_t lock;             /* the store's spinlock: 0 free, 1 held */
+        uint64_t magic;            /* attached */
+        uint64_t lock;             /* the store's spinlock: 0 free, 1 held */
         struct analloc_cpu *next;  /* the allocator's list of stores */
         uint64_t base[ANALLOC_CPU_ORDERS]; /* the allocator's ORDER_BASE, copied */
         uint64_t split1;           /* the allocator's ORDER_SPLIT of order 1, copied */

@@ -691,23 +691,35 @@ static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, ui
 /* ---- Pointers ------------------------------------------------------------------ */
 
 #if ANALLOC_STORES
+/* The stores' spinlocks, each one bit of a 64-bit word whose other bits
+ * are data: set `bit` when it is clear, waiting while someone holds it;
+ * clear it, keeping the rest.  (The wait is reached only under contention:
+ * the threaded tests reach it, not every run, hence the mark for gcovr.) */
+static uint64_t bit_lock(uint64_t *w, uint64_t bit)
+{
+    uint64_t v = an_load(w) & ~bit;
+    while (!an_cas_acquire(w, &v, v | bit))
+        v = (an_spin_pause(), v & ~bit); // GCOVR_EXCL_LINE
+    return v;
+}
+
+static void bit_unlock(uint64_t *w, uint64_t bit)
+{
+    an_and_release(w, ~bit);
+}
+
 /* A table bucket's lock: bit 63 of its first entry.  Held for a few
  * instructions, by a store's free (check and record) and by a lock section
  * that decides on a block by its record; nothing is taken while it is
  * held. */
 static void bucket_lock(uint64_t *bucket)
 {
-    for (;;) {
-        uint64_t v = an_load(bucket) & ~BUCKET_LOCKED;
-        if (an_cas_acquire(bucket, &v, v | BUCKET_LOCKED))
-            return;
-        an_spin_pause();
-    }
+    bit_lock(bucket, BUCKET_LOCKED);
 }
 
 static void bucket_unlock(uint64_t *bucket)
 {
-    an_and_release(bucket, ~BUCKET_LOCKED);
+    bit_unlock(bucket, BUCKET_LOCKED);
 }
 #endif
 
@@ -1348,38 +1360,36 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     struct analloc_internal *s = &a->internal;
     unsigned to = order_for(a, size), k;
     uintptr_t pfn;
+    uintptr_t moved;
+    bool grown;
+    int err;
     lock(s);
-    /* Shrinking frees the tail: poisoned first, as a free would be. */
-    int err = block_lookup_poisoned(a, ptr, &k, &pfn, to);
-    if (err != ANALLOC_OK) {
-        report(s, err, ptr);
-        unlock(s);
-        return NULL;
-    }
-    if (to > s->depth) {
-        unlock(s);
-        return NULL;
-    }
-    if (to <= k) {
-        block_shrink(s, pfn, k, to);
-        unlock(s);
-        return ptr;
-    }
-    /* In place if the buddies are free or cached blocks; else a new block,
-     * which merges the cache only if none is found; then, the cache merged,
-     * in place again. */
-    uintptr_t moved = 0;
-    bool grown = block_grow(s, pfn, k, to) ||
-                 ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to));
-    if (!grown && moved == 0 && drain_may_help(s, to) && stores_emptied(s)) {
-        err = block_lookup(a, ptr, &k, &pfn); /* the lock was let go */
-        if (err != ANALLOC_OK) { /* freed by another thread meanwhile */
+    for (bool again = false;; again = true) {
+        /* Shrinking frees the tail: poisoned first, as a free would be. */
+        err = block_lookup_poisoned(a, ptr, &k, &pfn, to);
+        if (err != ANALLOC_OK) { /* (again: freed by another thread while the lock was let go) */
             report(s, err, ptr);
             unlock(s);
             return NULL;
         }
+        if (to > s->depth) {
+            unlock(s);
+            return NULL;
+        }
+        if (to <= k) {
+            block_shrink(s, pfn, k, to);
+            unlock(s);
+            return ptr;
+        }
+        /* In place if the buddies are free or cached blocks; else a new
+         * block, which merges the cache only if none is found; then, the
+         * cache merged, in place again.  With stores attached, once more
+         * after every store is given back. */
+        moved = 0;
         grown = block_grow(s, pfn, k, to) ||
                 ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to));
+        if (grown || moved != 0 || again || !drain_may_help(s, to) || !stores_emptied(s))
+            break;
     }
     if (grown) {
         unsigned poison = s->poison;
@@ -1469,36 +1479,26 @@ static void cache_set_slots(struct analloc_internal *s, unsigned slots)
  */
 #if ANALLOC_STORES
 
-static void spin_lock(uint32_t *w)
+/* A store's own lock: its word's bit 0. */
+static void spin_lock(uint64_t *w)
 {
-    for (;;) {
-        uint32_t free = 0;
-        if (an_cas_acquire(w, &free, 1u))
-            return;
-        while (an_load(w) != 0)
-            an_spin_pause();
-    }
+    bit_lock(w, 1u);
 }
 
-static void spin_unlock(uint32_t *w)
+static void spin_unlock(uint64_t *w)
 {
-    an_store_release(w, 0u);
+    bit_unlock(w, 1u);
 }
 
 /* Take the list of stores; returns its first store. */
 static struct analloc_cpu *stores_lock(struct analloc_internal *s)
 {
-    for (;;) {
-        uint64_t v = an_load(&STORE_LIST(s)) & ~STORE_LIST_LOCKED;
-        if (an_cas_acquire(&STORE_LIST(s), &v, v | STORE_LIST_LOCKED))
-            return (struct analloc_cpu *)(uintptr_t)v;
-        an_spin_pause();
-    }
+    return (struct analloc_cpu *)(uintptr_t)bit_lock(&STORE_LIST(s), STORE_LIST_LOCKED);
 }
 
 static void stores_unlock(struct analloc_internal *s)
 {
-    an_and_release(&STORE_LIST(s), ~STORE_LIST_LOCKED);
+    bit_unlock(&STORE_LIST(s), STORE_LIST_LOCKED);
 }
 
 /* A new first store (or none), inside a lock section with the list taken.
