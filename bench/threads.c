@@ -543,6 +543,7 @@ struct worker {
     void **slot;
     size_t warm, n;      /* operations (W1, W2: pairs; PC: blocks) before and after the barrier */
     double t0, t1;
+    double cpu0, cpu1;   /* the thread's CPU time, ns */
     uint64_t locks;      /* lock sections during the timed part */
     size_t failed, fill_failed;
     int err;
@@ -627,15 +628,24 @@ static inline int op_free_none(struct worker *w, void *p)
     return 0;
 }
 
+static double thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 static void start_clock(struct worker *w)
 {
     pthread_barrier_wait(&w->run->barrier);
     w->locks = tl_locks;
     w->t0 = now_ns();
+    w->cpu0 = thread_cpu_ns();
 }
 
 static void stop_clock(struct worker *w)
 {
+    w->cpu1 = thread_cpu_ns();
     w->t1 = now_ns();
     w->locks = tl_locks - w->locks;
     pthread_barrier_wait(&w->run->barrier); /* nobody cleans up while others are timed */
@@ -794,6 +804,7 @@ struct cell {
     double med;
     size_t failed, fill_failed;
     double locks_per_op; /* analloc: lock sections per operation, last run */
+    double busy[MAX_RUNS]; /* the threads' CPU time over wall x min(threads, CPUs) */
 };
 
 static int correctness_errors;
@@ -886,8 +897,10 @@ static void run_one(enum wkind wk, enum akind kind, unsigned nthreads, const str
     double t0 = r.wk[0].t0, t1 = r.wk[0].t1;
     size_t failed = 0, fill_failed = 0;
     uint64_t locks = 0;
+    double cpu = 0;
     for (unsigned t = 0; t < nthreads; t++) {
         struct worker *w = &r.wk[t];
+        cpu += w->cpu1 - w->cpu0;
         t0 = w->t0 < t0 ? w->t0 : t0;
         t1 = w->t1 > t1 ? w->t1 : t1;
         failed += w->failed;
@@ -903,6 +916,7 @@ static void run_one(enum wkind wk, enum akind kind, unsigned nthreads, const str
     c->failed = failed;
     c->fill_failed = fill_failed;
     c->locks_per_op = (double)locks / ops;
+    c->busy[rep] = cpu / ((t1 - t0) * (nthreads < (unsigned)ncpu ? nthreads : (unsigned)ncpu));
 
     if (is_analloc(kind)) {
 #if THREADS_PERCPU
@@ -964,6 +978,18 @@ static void cpu_model(char *buf, size_t n)
             }
         }
     }
+    fclose(f);
+}
+
+static void load_avg(char *buf, size_t n)
+{
+    snprintf(buf, n, "load average unknown");
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f == NULL)
+        return;
+    double l1, l5, l15;
+    if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+        snprintf(buf, n, "load average %.2f %.2f %.2f", l1, l5, l15);
     fclose(f);
 }
 
@@ -1080,6 +1106,9 @@ int main(int argc, char **argv)
     say("seed:      %#llx (splitmix64, one state per thread and workload; the same sequence for "
         "every allocator)\n",
         (unsigned long long)opt.seed);
+    char load[128];
+    load_avg(load, sizeof load);
+    say("load:      %s before the run (the machine's other work competes for the CPUs)\n", load);
     say("arena:     2^%u pages of %u bytes (%zu MiB) at %p, mmap'd once, PROT_NONE\n", LOG2P,
         PAGE, ARENA_BYTES >> 20, (void *)arena);
     say("work:      %zu free+alloc pairs (%zu operations) per thread, timed, after %zu untimed; an "
@@ -1167,6 +1196,28 @@ int main(int argc, char **argv)
     say("(lock/op: lock sections per operation, the most over the thread counts, counted by the "
         "lock hooks)\n");
 
+    /* the CPUs the threads had */
+    say("\nCPU share: the threads' CPU time over wall time x min(threads, %d CPUs), median of the "
+        "runs\n(below 100%%: threads slept, on a mutex or yielding, or other processes had the CPUs)\n",
+        ncpu);
+    say("%-4s %-15s", "", "allocator");
+    for (unsigned i = 0; i < opt.nthr; i++)
+        say(" %7u thr", opt.thr[i]);
+    say("\n");
+    for (int wk = 0; wk < NW; wk++)
+        for (int k = 0; k < NA; k++) {
+            if (!cells[wk][k][0].ran)
+                continue;
+            say("%-4s %-15s", wname[wk], aname[k]);
+            for (unsigned i = 0; i < opt.nthr; i++) {
+                struct cell *c = &cells[wk][k][i];
+                double b = median(c->busy, (size_t)c->ran);
+                say(" %10.0f%%", 100 * b);
+                csv_row(wname[wk], aname[k], opt.thr[i], "cpu_share", b, "ratio");
+            }
+            say("\n");
+        }
+
     /* failures */
     for (int wk = 0; wk < NW; wk++)
         for (int k = 0; k < NA; k++)
@@ -1247,7 +1298,9 @@ int main(int argc, char **argv)
                "W1: analloc-percpu at 8 threads >= 2 threads: %.2fx (%.2f against %.2f Mops/s)",
                pc[i8].med / pc[i2].med, pc[i8].med, pc[i2].med);
 
-    say("\n%d targets met, %d missed, %d skipped; %d correctness errors; %.1f s\n", targets_met,
+    load_avg(load, sizeof load);
+    say("\nload:      %s after the run\n", load);
+    say("%d targets met, %d missed, %d skipped; %d correctness errors; %.1f s\n", targets_met,
         targets_failed, targets_skipped, correctness_errors, (now_ns() - start) / 1e9);
     say("written: %s/threads.txt, %s/threads.csv\n", opt.out, opt.out);
     fclose(txt_out);
