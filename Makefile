@@ -90,10 +90,12 @@ demo: $(BUILD)/examples/demo
 # ---- clients and benchmarks ---------------------------------------------
 # Each lives beside its code, with the comments on its targets:
 #   examples/kernel/kernel.mk  kernel: the multiboot i386 test kernel under QEMU
+#   examples/riscv/riscv.mk    riscv: the riscv64 SMP test kernel under QEMU
 #   examples/malloc/malloc.mk  malloc-test, malloc-bench: the LD_PRELOAD malloc
 #   examples/sqlite/sqlite.mk  sqlite-test, sqlite-bench: the SQLite adapter
 #   bench/bench.mk             bench, scaling, opcost, bench-quick
 include examples/kernel/kernel.mk
+include examples/riscv/riscv.mk
 include examples/malloc/malloc.mk
 include examples/sqlite/sqlite.mk
 include bench/bench.mk
@@ -211,7 +213,7 @@ test-tsan:
 	  $(BUILD)/tsan/libanalloc.a -lcmocka -lpthread -o $(BUILD)/tsan/test_threads
 	@echo "== $(BUILD)/tsan/test_threads (ThreadSanitizer; a report fails the run)"
 	@$(TSAN_ENV) ./$(BUILD)/tsan/test_threads
-	@set -u; for mode in 1 turns; do \
+	@set -u; for mode in 1 turns stores; do \
 	  log=$(BUILD)/tsan/race-$$mode.log; \
 	  $(TSAN_ENV) ANALLOC_RACE=$$mode ./$(BUILD)/tsan/test_threads > $$log 2>&1; rc=$$?; \
 	  if [ $$rc -eq 66 ] && grep -q '^SUMMARY: ThreadSanitizer: data race .*src/[^/ :]*\.c' $$log; then \
@@ -225,7 +227,7 @@ test-tsan:
 	  fi; done
 	@$(TSAN_ENV) ANALLOC_RACE=set_debug ./$(BUILD)/tsan/test_threads > $(BUILD)/tsan/set_debug.log 2>&1 || \
 	  { cat $(BUILD)/tsan/set_debug.log; echo "test-tsan: analloc_set_debug raced"; exit 1; }
-	@echo "test-tsan: clean with the lock hooks (set_debug from two threads too); both unlocked controls reported"
+	@echo "test-tsan: clean with the lock hooks (set_debug from two threads too); the three unlocked controls reported"
 
 # ANALLOC_DEBUG_ANNOTATE at work: the driver tests/annotate/uaf.c, built with
 # every src/ file and -DANALLOC_ANNOTATE under AddressSanitizer (gcc, clang)
@@ -335,6 +337,7 @@ check: deps all
 	$(MAKE) --no-print-directory freestanding
 	$(MAKE) --no-print-directory symbols
 	$(MAKE) --no-print-directory kernel
+	$(MAKE) --no-print-directory riscv
 	$(MAKE) --no-print-directory malloc-test
 	$(MAKE) --no-print-directory sqlite-test
 	$(MAKE) --no-print-directory bench-quick > $(BUILD)/bench-quick.log 2>&1 || \

@@ -93,9 +93,10 @@ static void nolock(void *ctx) { (void)ctx; }
 /*
  * The worst single operations, each on an allocator brought to the state
  * that makes it longest, counted alone (one call per section):
- *  - a request that fails with every cache list full: it first merges every
- *    cached block (analloc_drain), and each of them merges as far up as it
- *    goes, since the blocks of each order lie side by side;
+ *  - a request with every cache list full and no free block of its size:
+ *    it first merges every cached block (analloc_drain), and each of them
+ *    merges as far up as it goes, since the blocks of each order lie side
+ *    by side;
  *  - the first allocation of an empty arena: it splits the one block of the
  *    top order down to a page, and takes a quarter list more (the refill);
  *  - a free into a full list: a quarter of it merges (the spill), each
@@ -145,9 +146,12 @@ static void worst_cases(void *wmeta, size_t need)
         analloc_free(&W, wblocks[i]);
     st.size = sizeof st;
     analloc_stats(&W, &st);
+    /* A request of 2^9 pages: no free block that large, but the cached
+     * pages would hold it, so every cached block merges first.  (A request
+     * larger than the free and cached pages together fails at once.) */
     CALLGRIND_ZERO_STATS;
-    p = analloc_alloc(&W, (size_t)PAGE << W.depth);
-    section("worst:failing_request_with_every_list_full(drain)", 1);
+    p = analloc_alloc(&W, (size_t)PAGE << 9);
+    section("worst:request_merging_every_cached_block(drain)", 1);
     printf("  (%zu cached blocks merged, the request %s)\n", st.cached_blocks,
            p == NULL ? "failed" : "succeeded");
 
@@ -317,6 +321,44 @@ int main(void)
         live[j] = analloc_alloc(&A, PAGE);
     }
     section("free+alloc,1_page,with_lock_hooks", CALLS);
+
+    /* The same through a per-CPU store (the lock hooks still set). */
+    static struct analloc_cpu cpu;
+    if (analloc_cpu_attach(&A, &cpu) != 0) {
+        fprintf(stderr, "opcost: attach failed\n");
+        return 1;
+    }
+    for (unsigned i = 0; i < CALLS / 4u; i++) { /* warm the store */
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_cpu_free(&cpu, live[j]);
+        live[j] = analloc_cpu_alloc(&cpu, PAGE);
+    }
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_cpu_free(&cpu, live[j]);
+        live[j] = analloc_cpu_alloc(&cpu, PAGE);
+    }
+    section("cpu_free+cpu_alloc,1_page", CALLS);
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % nlive);
+        analloc_cpu_free(&cpu, live[j]);
+        live[j] = analloc_cpu_alloc(&cpu, (size_t)(1u << (rnd() % 4u)) * PAGE);
+    }
+    section("cpu_free+cpu_alloc,1-8_pages", CALLS);
+    void *same = analloc_cpu_alloc(&cpu, PAGE);
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) { /* the common path alone: W1's pattern */
+        analloc_cpu_free(&cpu, same);
+        same = analloc_cpu_alloc(&cpu, PAGE);
+    }
+    section("cpu_free+cpu_alloc,same_page", CALLS);
+    analloc_cpu_free(&cpu, same);
+    CALLGRIND_ZERO_STATS;
+    analloc_cpu_detach(&cpu);
+    section("cpu_detach", 1);
+    analloc_set_cache(&A, 128);
     worst_cases(meta, need);
     free(meta);
     return 0;

@@ -90,6 +90,14 @@
  * with four entries per list slot that is rare (under 0.1% of frees in the
  * benchmark's W2).
  *
+ * PER-CPU STORES (include/analloc.h has the contract; the section "Per-CPU
+ * stores" below the mechanism): the block cache split per CPU, in the
+ * caller's structs, with each stored block recorded in the cache table as
+ * a cached one is; the allocator's own cache is off while a store is
+ * attached.  A store's free checks the bits without the lock: the bits are
+ * written with atomic stores, and a sequence counter that lock sections
+ * move tells a torn read.
+ *
  * RESERVED RANGES: analloc_reserve takes pages out of the free lists as used
  * blocks (the canonical cut of the range into aligned blocks) and records the
  * range in the sorted range table; the table is what tells a reserved page
@@ -119,7 +127,12 @@
  *    other entry holds a key; no list is longer than its capacity; slots
  *    past a list's count are zero;
  *  - every reserved range is sorted, apart, and tiled by used blocks inside
- *    it; unused entries are zero.
+ *    it; unused entries are zero;
+ *  - every store on the list is attached to this allocator, holds blocks of
+ *    the orders it keeps (at most ANALLOC_CPU_SLOTS each) recorded as
+ *    cached blocks are, and no other slot; the list's address has its
+ *    complement beside it; the sequence counter is even outside the
+ *    sections that change bits, and 0 with no store.
  *
  * COMPLEXITY: free and mem_size read one split word per six orders of the
  * block (one word below order 6), one free bit and one bucket (and
@@ -264,7 +277,7 @@ static void index_set(struct analloc_internal *s, size_t bit)
     for (unsigned l = 0; l < levels; l++) {
         uint64_t *w = &words[at[l] + bv_index(bit)];
         uint64_t was = *w;
-        *w = was | bv_mask(bit);
+        an_store(w, was | bv_mask(bit)); /* a store's free reads it without the lock */
         if (was != 0)
             return;
         bit = bv_index(bit);
@@ -280,7 +293,7 @@ static void index_clear(struct analloc_internal *s, size_t bit)
     for (unsigned l = 0; l < levels; l++) {
         uint64_t *w = &words[at[l] + bv_index(bit)];
         uint64_t now = *w & ~bv_mask(bit);
-        *w = now;
+        an_store(w, now);
         if (now != 0)
             return;
         bit = bv_index(bit);
@@ -337,12 +350,16 @@ static size_t index_prev(const struct analloc_internal *s, size_t pos)
 
 static void split_set(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    bv_set(s->words, split_bit(s, k, j));
+    size_t bit = split_bit(s, k, j);
+    uint64_t *w = &s->words[bv_index(bit)];
+    an_store(w, *w | bv_mask(bit));
 }
 
 static void split_clear(struct analloc_internal *s, unsigned k, uintptr_t j)
 {
-    bv_clear(s->words, split_bit(s, k, j));
+    size_t bit = split_bit(s, k, j);
+    uint64_t *w = &s->words[bv_index(bit)];
+    an_store(w, *w & ~bv_mask(bit));
 }
 
 #define SPLIT_PATH(p)                                                                      \
@@ -644,8 +661,9 @@ static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, un
         return false;
     for (unsigned i = k; i < to; i++) {
         uintptr_t next = (pfn >> i) + 1u;
-        if (!node_exists(s, i, next) || (!node_free(s, i, next) && !block_cached(s, i, next << i)))
-            return false;
+        if (!node_exists(s, i, next) ||
+            (!node_free(s, i, next) && (stores_first(s) != NULL || !block_cached(s, i, next << i))))
+            return false; /* (with stores attached the cache is off: a held buddy is a store's) */
     }
     for (unsigned i = k; i < to; i++) {
         uintptr_t next = (pfn >> i) + 1u;
@@ -672,6 +690,45 @@ static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, ui
 
 /* ---- Pointers ------------------------------------------------------------------ */
 
+#if ANALLOC_STORES
+/* A table bucket's lock: bit 63 of its first entry.  Held for a few
+ * instructions, by a store's free (check and record) and by a lock section
+ * that decides on a block by its record; nothing is taken while it is
+ * held. */
+static void bucket_lock(uint64_t *bucket)
+{
+    for (;;) {
+        uint64_t v = an_load(bucket) & ~BUCKET_LOCKED;
+        if (an_cas_acquire(bucket, &v, v | BUCKET_LOCKED))
+            return;
+        an_spin_pause();
+    }
+}
+
+static void bucket_unlock(uint64_t *bucket)
+{
+    an_and_release(bucket, ~BUCKET_LOCKED);
+}
+#endif
+
+/* Is the order-k block at pfn in the cache or a store?  While a store is
+ * attached, its free may be recording the block at this moment: the answer
+ * is read under the bucket's lock, after this lock section's sequence
+ * number was published (src/analloc.c, PER-CPU STORES). */
+static ANALLOC_INLINE bool block_held(const struct analloc_internal *s, unsigned k, uintptr_t pfn)
+{
+#if ANALLOC_STORES
+    if (ANALLOC_UNLIKELY(stores_first(s) != NULL) && k < s->cache_orders) {
+        uint64_t *bucket = &CACHE_KEY(s, key_bucket(s, block_key(s, k, pfn)));
+        bucket_lock(bucket);
+        bool held = block_cached(s, k, pfn);
+        bucket_unlock(bucket);
+        return held;
+    }
+#endif
+    return block_cached(s, k, pfn);
+}
+
 /*
  * Validate ptr as the start of a live block, changing nothing.  On success
  * stores the block's order and first page.  The checks run in the order the
@@ -693,8 +750,8 @@ static ANALLOC_INLINE int block_lookup(const struct analloc *a, const void *ptr,
         return ANALLOC_EALIGN;
     unsigned k = block_order(s, pfn);
     uintptr_t j = pfn >> k;
-    if (node_free(s, k, j) || block_cached(s, k, j << k))
-        return ANALLOC_EFREE; /* free, or freed into the cache */
+    if (node_free(s, k, j) || block_held(s, k, j << k))
+        return ANALLOC_EFREE; /* free, or freed into the cache or a store */
     if ((j << k) != pfn)
         return ANALLOC_EINTERIOR;
     *order = k;
@@ -952,6 +1009,8 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
         ORDER_LOWEST(s, k) = first; /* no free block yet */
     }
     ORDER_START(s, L->depth + 1u) = first;
+    if (L->depth >= 1)
+        STORE_CHECK(s) = ~(uint64_t)0; /* no store: STORE_LIST 0 */
 
     /* Cut [lo, hi) greedily into the largest aligned blocks; their ancestors
      * are the edge nodes, permanently split. */
@@ -1066,6 +1125,21 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
 
 /* ---- Allocation ------------------------------------------------------------ */
 
+static void stores_give_back(struct analloc_internal *s);
+
+/* After a lock section's search found no block: with stores attached, give
+ * every store back (their locks come before the allocator's, so this one
+ * is let go meanwhile) and say whether to search again. */
+static bool stores_emptied(struct analloc_internal *s)
+{
+    if (ANALLOC_LIKELY(stores_first(s) == NULL))
+        return false;
+    unlock(s);
+    stores_give_back(s);
+    lock(s);
+    return true;
+}
+
 /* An order-k block (k <= depth): the newest cached one, else the buddy
  * system's, merging the cache first if it has none.  0 if there is none. */
 static ANALLOC_INLINE uintptr_t alloc_locked(struct analloc_internal *s, unsigned k)
@@ -1091,6 +1165,8 @@ static ANALLOC_NOINLINE void *alloc_slow(struct analloc *a, size_t size)
         return NULL; /* no block that large: refused without the lock */
     lock(s);
     uintptr_t pfn = alloc_locked(s, k);
+    if (pfn == 0 && stores_emptied(s))
+        pfn = alloc_locked(s, k);
     if (ANALLOC_UNLIKELY(s->poison != 0))
         return unlock_fresh(s, pfn, k);
     unlock(s);
@@ -1155,6 +1231,8 @@ void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, 
     lock(s);
     uintptr_t pfn = block_take_placed(s, &q);
     if (pfn == 0 && drain_may_help(s, q.k) && cache_drain(s))
+        pfn = block_take_placed(s, &q);
+    if (pfn == 0 && stores_emptied(s))
         pfn = block_take_placed(s, &q);
     s->taken_blocks += pfn != 0;
     if (ANALLOC_UNLIKELY(s->poison != 0))
@@ -1289,7 +1367,19 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
      * which merges the cache only if none is found; then, the cache merged,
      * in place again. */
     uintptr_t moved = 0;
-    if (block_grow(s, pfn, k, to) || ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to))) {
+    bool grown = block_grow(s, pfn, k, to) ||
+                 ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to));
+    if (!grown && moved == 0 && stores_emptied(s)) {
+        err = block_lookup(a, ptr, &k, &pfn); /* the lock was let go */
+        if (err != ANALLOC_OK) { /* freed by another thread meanwhile */
+            report(s, err, ptr);
+            unlock(s);
+            return NULL;
+        }
+        grown = block_grow(s, pfn, k, to) ||
+                ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to));
+    }
+    if (grown) {
         unsigned poison = s->poison;
         unlock(s);
         if (poison != 0)
@@ -1326,7 +1416,426 @@ static void mode_update(struct analloc_internal *s)
     uint32_t m = mode_magic(s);
     // cppcheck-suppress duplicateConditionalAssign ; a store only when it changes, on purpose
     if (s->magic != m)
-        s->magic = m;
+        an_store(&s->magic, m); /* read by the inline paths and the stores without the lock */
+}
+
+/* Drain the cache and give each list `slots` slots (0: the cache is off). */
+static void cache_set_slots(struct analloc_internal *s, unsigned slots)
+{
+    cache_drain(s);
+    s->cache_slots = slots;
+    for (unsigned k = 0; k < s->cache_orders; k++)
+        ORDER_CAP(s, k) = cache_cap(s->hi - s->lo, slots, k);
+    mode_update(s);
+}
+
+/* ---- Per-CPU stores ----------------------------------------------------------
+ *
+ * PER-CPU STORES (include/analloc.h has the contract).  A store is the
+ * block cache split per CPU: its lists are in the caller's struct
+ * analloc_cpu, and each block it holds is recorded in the allocator's cache
+ * table exactly as a cached block is (its key in its bucket), so that
+ * block_cached, the walk, the dump and analloc_check see stored blocks as
+ * cached, and a double free of one is found in O(1) from any CPU.  The
+ * allocator's own cache is off while a store is attached.
+ *
+ * Who may touch what:
+ *  - a store's lists: its owner, under the store's spinlock; others (giving
+ *    it back) take that lock too;
+ *  - a table entry: written under its bucket's lock (bit 63 of the bucket's
+ *    first entry) when a block is recorded; cleared by the store that holds
+ *    the block (one atomic AND: it owns the entry);
+ *  - the bits (free and split words): only in lock sections, as atomic
+ *    stores, so that a store's free may read them without the lock.
+ * The lock order is: the list of stores (bit 0 of STORE_LIST), a store,
+ * the allocator's lock hooks, a bucket.  Nothing waits for an earlier lock
+ * while it holds a later one: a failing allocation lets the allocator's
+ * lock go before it takes the list and the stores.
+ *
+ * A store's free checks without the lock: the block's order from its split
+ * word and its free bit, read between two reads of the sequence counter
+ * STORE_SEQ, which every lock section makes odd on entry and even on exit
+ * (a seqlock: a count that changed or is odd means the bits may be torn,
+ * and the free tries again; after four tries it takes the lock).  Then,
+ * under the bucket's lock, it reads the bucket and the counter again: if
+ * the counter still has not moved, no lock section ran since the bits were
+ * read, and a lock section that starts now reads the bucket under its lock
+ * only after its counter is published (block_held), so it sees the record.
+ * Two frees of one block record it once: the second finds the key.
+ * Anything unusual (a reserved range, debug fills, an order the store does
+ * not keep, a full bucket, a pointer that fails a check) goes to
+ * analloc_free, which checks again under the lock and reports the error.
+ */
+#if ANALLOC_STORES
+
+static void spin_lock(uint32_t *w)
+{
+    for (;;) {
+        uint32_t free = 0;
+        if (an_cas_acquire(w, &free, 1u))
+            return;
+        while (an_load(w) != 0)
+            an_spin_pause();
+    }
+}
+
+static void spin_unlock(uint32_t *w)
+{
+    an_store_release(w, 0u);
+}
+
+/* Take the list of stores; returns its first store. */
+static struct analloc_cpu *stores_lock(struct analloc_internal *s)
+{
+    for (;;) {
+        uint64_t v = an_load(&STORE_LIST(s)) & ~STORE_LIST_LOCKED;
+        if (an_cas_acquire(&STORE_LIST(s), &v, v | STORE_LIST_LOCKED))
+            return (struct analloc_cpu *)(uintptr_t)v;
+        an_spin_pause();
+    }
+}
+
+static void stores_unlock(struct analloc_internal *s)
+{
+    an_and_release(&STORE_LIST(s), ~STORE_LIST_LOCKED);
+}
+
+/* A new first store (or none), inside a lock section with the list taken.
+ * The sequence counter follows: the section's lock made it odd only if a
+ * store was attached, and its unlock will make it even only if one is: the
+ * first store makes it odd now; without the last it is 0 again (no store is
+ * left to read it). */
+static void stores_set_first(struct analloc_internal *s, struct analloc_cpu *first)
+{
+    bool had = stores_first(s) != NULL;
+    STORE_CHECK(s) = ~(uint64_t)(uintptr_t)first;
+    an_store(&STORE_LIST(s), (uint64_t)(uintptr_t)first | STORE_LIST_LOCKED);
+    if (!had && first != NULL) {
+        an_store(&STORE_SEQ(s), an_load(&STORE_SEQ(s)) + 1u);
+        an_fence_release();
+    } else if (had && first == NULL) {
+        an_store_release(&STORE_SEQ(s), (uint64_t)0);
+    }
+}
+
+/* Record the taken order-k block at pfn as the newest of store c's list k
+ * (which has room); false, changing nothing, if its bucket is full. */
+static bool store_record(struct analloc_cpu_internal *c, struct analloc_internal *s, unsigned k,
+                         uintptr_t pfn)
+{
+    uint64_t key = block_key(s, k, pfn);
+    unsigned b = key_bucket(s, key), way = CACHE_WAYS;
+    uint64_t *bucket = &CACHE_KEY(s, b);
+    bucket_lock(bucket);
+    for (unsigned w = CACHE_WAYS; w-- > 0;)
+        way = (an_load(&bucket[w]) & ~BUCKET_LOCKED) == 0 ? w : way;
+    if (way != CACHE_WAYS)
+        an_store(&bucket[way], key | (way == 0 ? BUCKET_LOCKED : 0u));
+    bucket_unlock(bucket);
+    if (way == CACHE_WAYS)
+        return false;
+    uint32_t n = c->count[k];
+    c->slot[k][n] = (uint16_t)(b + way + 1u);
+    an_store(&c->count[k], n + 1u);
+    return true;
+}
+
+/* The block in slot i of store c's list k: its record cleared (the entry is
+ * the store's), its first page returned. */
+static uintptr_t store_unrecord(struct analloc_cpu_internal *c, struct analloc_internal *s,
+                                unsigned k, unsigned i)
+{
+    uint64_t key = an_and_release(&CACHE_KEY(s, c->slot[k][i] - 1u), BUCKET_LOCKED) & ~BUCKET_LOCKED;
+    c->slot[k][i] = 0;
+    return (uintptr_t)(key - c->base[k]) << k;
+}
+
+/* List k of store c is empty: in a lock section, take ANALLOC_CPU_BATCH
+ * blocks as single allocations would, hand out the first and keep the rest
+ * to go out in the same order.  Returns the first page, 0 if none. */
+static ANALLOC_NOINLINE uintptr_t store_refill(struct analloc_cpu_internal *c,
+                                               struct analloc_internal *s, unsigned k)
+{
+    lock(s);
+    uintptr_t first = block_take(s, k);
+    s->taken_blocks += first != 0;
+    for (unsigned i = 1; first != 0 && i < ANALLOC_CPU_BATCH; i++) {
+        uintptr_t pfn = block_take(s, k);
+        if (pfn == 0)
+            break;
+        s->taken_blocks++;
+        if (!store_record(c, s, k, pfn)) {
+            block_give_back(s, k, pfn);
+            break;
+        }
+    }
+    unlock(s);
+    for (uint32_t lo = 0, hi = c->count[k]; hi > lo + 1u; lo++, hi--) {
+        uint16_t slot = c->slot[k][lo];
+        c->slot[k][lo] = c->slot[k][hi - 1u];
+        c->slot[k][hi - 1u] = slot;
+    }
+    return first;
+}
+
+/* List k of store c is full: its ANALLOC_CPU_BATCH oldest blocks merge, in
+ * a lock section. */
+static ANALLOC_NOINLINE void store_spill(struct analloc_cpu_internal *c, struct analloc_internal *s,
+                                         unsigned k)
+{
+    uint32_t n = c->count[k];
+    lock(s);
+    for (unsigned i = 0; i < ANALLOC_CPU_BATCH; i++)
+        block_give_back(s, k, store_unrecord(c, s, k, i));
+    unlock(s);
+    for (unsigned i = ANALLOC_CPU_BATCH; i < n; i++) {
+        c->slot[k][i - ANALLOC_CPU_BATCH] = c->slot[k][i];
+        c->slot[k][i] = 0;
+    }
+    an_store(&c->count[k], n - ANALLOC_CPU_BATCH);
+}
+
+/* Every block of store c merges (its lock and a lock section held). */
+static void store_empty(struct analloc_cpu_internal *c, struct analloc_internal *s)
+{
+    for (unsigned k = 0; k < ANALLOC_CPU_ORDERS; k++) {
+        for (uint32_t n = c->count[k]; n-- > 0;)
+            block_give_back(s, k, store_unrecord(c, s, k, n));
+        an_store(&c->count[k], 0u);
+    }
+}
+
+static void stores_give_back(struct analloc_internal *s)
+{
+    if (stores_first(s) == NULL)
+        return;
+    for (struct analloc_cpu *c = stores_lock(s); c != NULL; c = c->internal.next) {
+        spin_lock(&c->internal.lock);
+        lock(s);
+        store_empty(&c->internal, s);
+        unlock(s);
+        spin_unlock(&c->internal.lock);
+    }
+    stores_unlock(s);
+}
+
+/* analloc_check's: take the list and every store (in this order), or give
+ * them back. */
+const struct analloc_cpu *an_stores_hold(struct analloc_internal *s)
+{
+    struct analloc_cpu *first = stores_lock(s);
+    for (struct analloc_cpu *c = first; c != NULL; c = c->internal.next)
+        spin_lock(&c->internal.lock);
+    return first;
+}
+
+void an_stores_let_go(struct analloc_internal *s)
+{
+    for (struct analloc_cpu *c = stores_first(s); c != NULL; c = c->internal.next)
+        spin_unlock(&c->internal.lock);
+    stores_unlock(s);
+}
+
+/* analloc_cpu_free's work under the store's lock: 0, or 1 to let
+ * analloc_free do it (see PER-CPU STORES). */
+static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s, uintptr_t addr,
+                      size_t page)
+{
+    const uint64_t *words = s->words;
+    uintptr_t pfn = addr >> s->shift;
+    if (pfn - s->lo >= s->hi - s->lo || (addr & (page - 1u)) != 0)
+        return 1;
+    for (unsigned tries = 0; tries < 4u; tries++) {
+        uint64_t seq = an_load_acquire(&STORE_SEQ(s));
+        if ((seq & 1u) != 0 || an_load(&s->ranges) != 0 || an_load(&s->poison) != 0)
+            return 1;
+        uint64_t path = an_load(&words[(size_t)(c->split1 + (uint64_t)(pfn >> SPLIT_SPAN))]) &
+                        an_split_path[pfn & 63u];
+        unsigned k = 5u - bv_msb_word(bv_msb_word(path) | 1u); /* path 0: order 6 or more */
+        if (path == 0 || k >= store_orders(s) || ((pfn >> k) << k) != pfn)
+            return 1;
+        uint64_t key = c->base[k] + (pfn >> k);
+        if ((an_load(&words[bv_index(key)]) & bv_mask(key)) != 0)
+            return 1; /* free */
+        uint32_t n = c->count[k];
+        if (n == ANALLOC_CPU_SLOTS) {
+            store_spill(c, s, k);
+            continue;
+        }
+        an_fence_acquire();
+        if (an_load(&STORE_SEQ(s)) != seq)
+            continue;
+        unsigned b = key_bucket(s, key);
+        uint64_t *bucket = &CACHE_KEY(s, b);
+        bucket_lock(bucket);
+        /* the four entries (the first without its lock bit), as in
+         * analloc_free: conditional moves, no loop */
+        uint64_t v0 = an_load_acquire(&bucket[0]) & ~BUCKET_LOCKED, v1 = an_load_acquire(&bucket[1]),
+                 v2 = an_load_acquire(&bucket[2]), v3 = an_load_acquire(&bucket[3]);
+        bool held = v0 == key || v1 == key || v2 == key || v3 == key;
+        unsigned way = v3 == 0 ? 3u : CACHE_WAYS;
+        way = v2 == 0 ? 2u : way;
+        way = v1 == 0 ? 1u : way;
+        way = v0 == 0 ? 0u : way;
+        if (an_load(&STORE_SEQ(s)) != seq) {
+            bucket_unlock(bucket);
+            continue;
+        }
+        if (held || way == CACHE_WAYS) { /* a double free; a full bucket */
+            bucket_unlock(bucket);
+            return 1;
+        }
+        an_store(&bucket[way], key | (way == 0 ? BUCKET_LOCKED : 0u));
+        bucket_unlock(bucket);
+        c->slot[k][n] = (uint16_t)(b + way + 1u);
+        an_store(&c->count[k], n + 1u);
+        return 0;
+    }
+    return 1;
+}
+#else
+static void stores_give_back(struct analloc_internal *s)
+{
+    (void)s;
+}
+#endif
+
+static bool store_attached(const struct analloc_cpu *c)
+{
+    return c != NULL && c->internal.magic == STORE_MAGIC && is_setup(c->a);
+}
+
+int analloc_cpu_attach(analloc_t a, struct analloc_cpu *c)
+{
+    if (!is_setup(a) || c == NULL)
+        return ANALLOC_EINVAL;
+    if (c->internal.magic == STORE_MAGIC)
+        return ANALLOC_EBUSY;
+    struct analloc_internal *s = &a->internal;
+    struct analloc_cpu_internal *ci = &c->internal;
+    for (unsigned k = 0; k < ANALLOC_CPU_ORDERS; k++) {
+        ci->base[k] = k <= s->depth ? ORDER_BASE(s, k) : 0;
+        ci->count[k] = 0;
+        for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++)
+            ci->slot[k][i] = 0;
+    }
+    ci->split1 = s->depth >= 1 ? ORDER_SPLIT(s, 1) : 0;
+    ci->lock = 0;
+    ci->next = NULL;
+    c->a = a;
+#if ANALLOC_STORES
+    if (s->depth >= 1) { /* (one page: nothing to keep, and no room in the order table) */
+        struct analloc_cpu *first = stores_lock(s);
+        lock(s);
+        if (first == NULL)
+            cache_set_slots(s, 0);
+        ci->next = first;
+        ci->magic = STORE_MAGIC;
+        stores_set_first(s, c);
+        unlock(s);
+        stores_unlock(s);
+        return ANALLOC_OK;
+    }
+#endif
+    ci->magic = STORE_MAGIC;
+    return ANALLOC_OK;
+}
+
+int analloc_cpu_detach(struct analloc_cpu *c)
+{
+    if (!store_attached(c))
+        return ANALLOC_EINVAL;
+#if ANALLOC_STORES
+    struct analloc_internal *s = &c->a->internal;
+    if (s->depth >= 1) {
+        struct analloc_cpu *first = stores_lock(s);
+        spin_lock(&c->internal.lock);
+        lock(s);
+        store_empty(&c->internal, s);
+        if (first == c) {
+            first = c->internal.next;
+        } else {
+            struct analloc_cpu *p = first;
+            while (p->internal.next != c)
+                p = p->internal.next;
+            p->internal.next = c->internal.next;
+        }
+        stores_set_first(s, first);
+        unlock(s);
+        c->internal.magic = 0;
+        spin_unlock(&c->internal.lock);
+        stores_unlock(s);
+        c->a = NULL;
+        return ANALLOC_OK;
+    }
+#endif
+    c->internal.magic = 0;
+    c->a = NULL;
+    return ANALLOC_OK;
+}
+
+void analloc_cpu_drain(struct analloc_cpu *c)
+{
+    if (!store_attached(c))
+        return;
+#if ANALLOC_STORES
+    struct analloc_internal *s = &c->a->internal;
+    spin_lock(&c->internal.lock);
+    lock(s);
+    store_empty(&c->internal, s);
+    unlock(s);
+    spin_unlock(&c->internal.lock);
+#endif
+}
+
+void *analloc_cpu_alloc(struct analloc_cpu *c, size_t size)
+{
+    if (!store_attached(c))
+        return NULL;
+    struct analloc *a = c->a;
+#if ANALLOC_STORES
+    struct analloc_internal *s = &a->internal;
+    struct analloc_cpu_internal *ci = &c->internal;
+    unsigned k = order_for(a, size);
+    if (k < store_orders(s) && an_load(&s->poison) == 0 && s->depth >= 1) {
+        spin_lock(&ci->lock);
+        uint32_t n = ci->count[k];
+        uintptr_t pfn;
+        if (ANALLOC_LIKELY(n != 0)) {
+            pfn = store_unrecord(ci, s, k, n - 1u);
+            an_store(&ci->count[k], n - 1u);
+        } else {
+            pfn = store_refill(ci, s, k);
+        }
+        spin_unlock(&ci->lock);
+        if (pfn != 0)
+            return page_ptr(s, pfn);
+    }
+#endif
+    /* With a store attached the cache is off: analloc_alloc would go to
+     * alloc_slow, which gives every store back before it fails.  (Calling
+     * it directly keeps analloc_alloc whole: a caller inside the library
+     * makes the compiler split it.) */
+    return alloc_slow(a, size);
+}
+
+int analloc_cpu_free(struct analloc_cpu *c, void *ptr)
+{
+    if (!store_attached(c))
+        return ANALLOC_EINVAL;
+    if (ptr == NULL)
+        return ANALLOC_OK;
+#if ANALLOC_STORES
+    struct analloc_internal *s = &c->a->internal;
+    if (s->depth >= 1) {
+        spin_lock(&c->internal.lock);
+        int r = store_free(&c->internal, s, (uintptr_t)ptr, c->a->page);
+        spin_unlock(&c->internal.lock);
+        if (r == 0)
+            return ANALLOC_OK;
+    }
+#endif
+    return free_slow(c->a, ptr); /* (as analloc_free would, with the cache off) */
 }
 
 /* ---- Reserving and releasing ranges ---------------------------------------- */
@@ -1352,7 +1861,7 @@ static void range_remove(struct analloc_internal *s, unsigned i)
         RANGE_FIRST(s, i) = RANGE_FIRST(s, i + 1u);
         RANGE_END(s, i) = RANGE_END(s, i + 1u);
     }
-    s->ranges--;
+    an_store(&s->ranges, s->ranges - 1u); /* a store reads it without the lock */
     RANGE_FIRST(s, s->ranges) = RANGE_END(s, s->ranges) = 0;
     mode_update(s);
 }
@@ -1366,7 +1875,7 @@ static void range_insert(struct analloc_internal *s, unsigned i, uintptr_t r0, u
     }
     RANGE_FIRST(s, i) = r0;
     RANGE_END(s, i) = r1;
-    s->ranges++;
+    an_store(&s->ranges, s->ranges + 1u);
     mode_update(s);
 }
 
@@ -1515,6 +2024,7 @@ void analloc_drain(analloc_t a)
 {
     if (!is_setup(a))
         return;
+    stores_give_back(&a->internal);
     lock(&a->internal);
     cache_drain(&a->internal);
     unlock(&a->internal);
@@ -1525,13 +2035,11 @@ int analloc_set_cache(analloc_t a, unsigned slots)
     if (!is_setup(a) || slots > ANALLOC_CACHE_MAX)
         return ANALLOC_EINVAL;
     lock(&a->internal);
-    cache_drain(&a->internal);
-    a->internal.cache_slots = slots;
-    for (unsigned k = 0; k < a->internal.cache_orders; k++)
-        ORDER_CAP(&a->internal, k) = cache_cap(a->internal.hi - a->internal.lo, slots, k);
-    mode_update(&a->internal);
+    bool stores = stores_first(&a->internal) != NULL;
+    if (!stores)
+        cache_set_slots(&a->internal, slots);
     unlock(&a->internal);
-    return ANALLOC_OK;
+    return stores ? ANALLOC_EBUSY : ANALLOC_OK;
 }
 
 int analloc_set_lock(analloc_t a, analloc_lock_fn lock_fn, analloc_lock_fn unlock_fn, void *ctx)
@@ -1595,20 +2103,20 @@ int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte, unsi
     lock(s);
 #if ANALLOC_CAN_ANNOTATE
     bool was = (s->poison & ANALLOC_DEBUG_ANNOTATE) != 0, now = (flags & ANALLOC_DEBUG_ANNOTATE) != 0;
-    s->poison = was && !now ? word | ANNOTATE_LEAVING : word;
+    an_store(&s->poison, was && !now ? word | ANNOTATE_LEAVING : word); /* stores read it */
     mode_update(s);
     unlock(s);
     if (was != now) { /* free memory changes side */
         annotate_walk(s, now);
         if (!now) {
             lock(s);
-            s->poison &= ~(unsigned)ANNOTATE_LEAVING;
+            an_store(&s->poison, s->poison & ~(unsigned)ANNOTATE_LEAVING);
             mode_update(s);
             unlock(s);
         }
     }
 #else
-    s->poison = word;
+    an_store(&s->poison, word);
     mode_update(s);
     unlock(s);
 #endif

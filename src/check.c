@@ -98,6 +98,24 @@ static int check_split_padding(const struct analloc_internal *s)
     return ANALLOC_OK;
 }
 
+/* The order table's spare column (src/internal.h, STORE_LIST): in row 0
+ * the sequence counter, even (no section that changes bits runs) if a
+ * store is attached and 0 if none; in row 1 the list of stores (its lock bit is a
+ * lock, not checked), in row 2 its complement; zero elsewhere.  In a
+ * one-page arena there is no list: rows 0 and 1 only. */
+static bool spare_ok(const struct analloc_internal *s, unsigned row)
+{
+    uint64_t v = an_load(&ORDER_SPARE(s, row));
+    bool linked = s->depth >= 1;
+    if (row == 0)
+        return stores_first(s) != NULL ? (v & 1u) == 0 : v == 0; /* no section changes bits now */
+    if (row == 1 && linked)
+        return true; /* (checked through row 2) */
+    if (row == 2 && linked)
+        return v == ~(an_load(&STORE_LIST(s)) & ~STORE_LIST_LOCKED);
+    return v == 0;
+}
+
 /* The order table's run starts and end row, the padding and the summary
  * levels. */
 static int check_index(const struct analloc_internal *s)
@@ -112,14 +130,14 @@ static int check_index(const struct analloc_internal *s)
         size_t n = (size_t)(s->hi - s->lo);
         CORRUPT_IF(ORDER_LIST(s, k) != (listed ? list_origin(n, (size_t)ORDER_ROW * (s->depth + 2u), k) : 0));
         CORRUPT_IF(ORDER_CAP(s, k) != (listed ? cache_cap(n, s->cache_slots, k) : 0));
-        CORRUPT_IF(ORDER_SPARE(s, k) != 0);
+        CORRUPT_IF(!spare_ok(s, k));
         first += order_nodes(s->lo, s->hi, k);
     }
     CORRUPT_IF(ORDER_START(s, s->depth + 1u) != first);
     CORRUPT_IF(ORDER_FREE(s, s->depth + 1u) != 0 || ORDER_LOWEST(s, s->depth + 1u) != 0 ||
                ORDER_BASE(s, s->depth + 1u) != 0 || ORDER_SPLIT(s, s->depth + 1u) != 0 ||
                ORDER_LIST(s, s->depth + 1u) != 0 || ORDER_CAP(s, s->depth + 1u) != 0 ||
-               ORDER_SPARE(s, s->depth + 1u) != 0);
+               !spare_ok(s, s->depth + 1u));
     for (unsigned l = 0; l < s->levels; l++) {
         CORRUPT_IF(!padding_clear(level_words(s, l), s->level_bits[l]));
         for (size_t b = 0; l > 0 && b < s->level_bits[l]; b++)
@@ -206,12 +224,60 @@ static int check_ranges(const struct analloc_internal *s, size_t *blocks)
  * that the slot names; no other table entry and no slot past a count is in
  * use.  Counts and entries are validated before they bound a loop or index
  * the table. */
-static int check_cache(const struct analloc_internal *s)
+/* A slot of an order-k list (the cache's or a store's): 1 + the entry of a
+ * key of an order-k node of the arena, in the key's own bucket, whose block
+ * looks used. */
+static int check_slot(const struct analloc_internal *s, unsigned k, uint64_t slot)
 {
+    CORRUPT_IF(slot == 0 || slot > (uint64_t)1 << s->cache_bits);
+    uint64_t key = an_load(&CACHE_KEY(s, slot - 1u));
+    CORRUPT_IF(key < ORDER_BASE(s, k) + (s->lo >> k) ||
+               key > ORDER_BASE(s, k) + ((s->hi - 1u) >> k)); /* a node of order k */
+    uintptr_t pfn = key_page(s, k, key);
+    CORRUPT_IF(pfn < s->lo || pfn >= s->hi); /* the node lies inside the arena */
+    CORRUPT_IF(block_order(s, pfn) != k || node_free(s, k, pfn >> k));
+    CORRUPT_IF(key_bucket(s, key) != ((slot - 1u) & ~(uint64_t)(CACHE_WAYS - 1u))); /* its own bucket */
+    return ANALLOC_OK;
+}
+
+/* The per-CPU stores (held by this check): each attached to this allocator,
+ * with the allocator's bases, and lists of valid slots no longer than a
+ * store keeps.  Adds their blocks to *listed. */
+static int check_stores(const struct analloc *a, uint64_t *listed)
+{
+    const struct analloc_internal *s = &a->internal;
+    size_t stores = 0;
+    for (const struct analloc_cpu *c = stores_first(s); c != NULL; c = c->internal.next) {
+        const struct analloc_cpu_internal *ci = &c->internal;
+        CORRUPT_IF(++stores > ((size_t)1 << 20)); /* (a loop in the list) */
+        CORRUPT_IF(ci->magic != STORE_MAGIC || c->a != a || ci->split1 != ORDER_SPLIT(s, 1));
+        for (unsigned k = 0; k < ANALLOC_CPU_ORDERS; k++) {
+            uint32_t n = ci->count[k];
+            CORRUPT_IF(ci->base[k] != (k <= s->depth ? ORDER_BASE(s, k) : 0));
+            CORRUPT_IF(n > (k < store_orders(s) ? ANALLOC_CPU_SLOTS : 0u));
+            for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++) {
+                if (i >= n)
+                    CORRUPT_IF(ci->slot[k][i] != 0);
+                else if (check_slot(s, k, ci->slot[k][i]) != ANALLOC_OK)
+                    return ANALLOC_ECORRUPT;
+            }
+            *listed += n;
+        }
+    }
+    return ANALLOC_OK;
+}
+
+static int check_cache(const struct analloc *a)
+{
+    const struct analloc_internal *s = &a->internal;
     uint64_t listed = 0, keys = 0;
     size_t entries = (size_t)1 << s->cache_bits;
-    for (size_t e = 0; e < entries; e++)
-        keys += CACHE_KEY(s, e) != 0;
+    for (size_t e = 0; e < entries; e++) {
+        uint64_t key = an_load(&CACHE_KEY(s, e));
+        CORRUPT_IF((key & BUCKET_LOCKED) != 0); /* no bucket lock is held: this check holds
+                                                   the stores and the allocator's lock */
+        keys += key != 0;
+    }
     for (unsigned k = 0; k < s->cache_orders; k++) {
         uint64_t n = CACHE_COUNT(s, k);
         CORRUPT_IF(n > ORDER_CAP(s, k));
@@ -221,20 +287,15 @@ static int check_cache(const struct analloc_internal *s)
                 CORRUPT_IF(slot != 0);
                 continue;
             }
-            CORRUPT_IF(slot == 0 || slot > entries);
-            uint64_t key = CACHE_KEY(s, slot - 1u);
-            CORRUPT_IF(key < ORDER_BASE(s, k) + (s->lo >> k) ||
-                       key > ORDER_BASE(s, k) + ((s->hi - 1u) >> k)); /* a node of order k */
-            uintptr_t pfn = key_page(s, k, key);
-            CORRUPT_IF(pfn < s->lo || pfn >= s->hi); /* the node lies inside the arena */
-            CORRUPT_IF(block_order(s, pfn) != k || node_free(s, k, pfn >> k));
-            CORRUPT_IF(key_bucket(s, key) != ((slot - 1u) & ~(uint64_t)(CACHE_WAYS - 1u))); /* its own bucket */
+            if (check_slot(s, k, slot) != ANALLOC_OK)
+                return ANALLOC_ECORRUPT;
             for (unsigned later = i + 1u; later < n; later++)
                 CORRUPT_IF(CACHE_SLOT(s, k, later) == slot);
         }
         listed += n;
     }
-    CORRUPT_IF(listed != keys); /* no key without a listed block */
+    CORRUPT_IF(check_stores(a, &listed) != ANALLOC_OK);
+    CORRUPT_IF(listed != keys); /* no key without a listed block, none listed twice */
     return ANALLOC_OK;
 }
 
@@ -245,17 +306,38 @@ int analloc_check(const struct analloc *a)
     const struct analloc_internal *s = &a->internal;
     if ((s->lock == NULL) != (s->unlock == NULL))
         return ANALLOC_ECORRUPT; /* neither is called: one would be unbalanced */
-    size_t reserved_blocks = 0;
-    lock(s);
-    int err = check_fields(a);
-    if (err == ANALLOC_OK)
-        err = check_index(s);
-    if (err == ANALLOC_OK)
-        err = check_cache(s);
-    if (err == ANALLOC_OK)
-        err = check_ranges(s, &reserved_blocks);
-    if (err == ANALLOC_OK)
-        err = check_tree(s, reserved_blocks);
-    unlock(s);
-    return err;
+    /* With stores attached, the check takes the list of stores and every
+     * store before the allocator's lock (the lock order): a first section
+     * validates the fields and the list's address before they are used. */
+    bool held = false;
+    for (;;) {
+        size_t reserved_blocks = 0;
+        lock_read(s);
+        int err = check_fields(a);
+        if (err == ANALLOC_OK && !held && stores_first(s) != NULL) {
+            err = spare_ok(s, 2) ? ANALLOC_OK : ANALLOC_ECORRUPT;
+            unlock_read(s);
+            if (err != ANALLOC_OK)
+                return err;
+#if ANALLOC_STORES
+            an_stores_hold((struct analloc_internal *)(uintptr_t)s); /* the locks are not state */
+#endif
+            held = true;
+            continue;
+        }
+        if (err == ANALLOC_OK)
+            err = check_index(s);
+        if (err == ANALLOC_OK)
+            err = check_cache(a);
+        if (err == ANALLOC_OK)
+            err = check_ranges(s, &reserved_blocks);
+        if (err == ANALLOC_OK)
+            err = check_tree(s, reserved_blocks);
+        unlock_read(s);
+#if ANALLOC_STORES
+        if (held)
+            an_stores_let_go((struct analloc_internal *)(uintptr_t)s);
+#endif
+        return err;
+    }
 }

@@ -101,4 +101,44 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define ANALLOC_CAN_ANNOTATE 0
 #endif
 
+/*
+ * Atomic operations for the per-CPU stores (include/analloc.h), which run
+ * without the allocator's lock: the GCC and Clang builtins, which compile to
+ * plain loads and stores for the relaxed ones and need no library on a
+ * target where 32- and 64-bit operations are lock-free.  ANALLOC_STORES is 1
+ * on 64-bit targets with them; elsewhere (32-bit targets, where a 64-bit
+ * atomic is a library call or a slow sequence) the stores are left out and
+ * the per-CPU calls are the allocator's own.  A kernel may define
+ * ANALLOC_STORES to 0 to leave them out.
+ */
+#ifndef ANALLOC_STORES
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__SIZEOF_POINTER__) &&              \
+    __SIZEOF_POINTER__ == 8 && defined(__GCC_ATOMIC_INT_LOCK_FREE) &&                      \
+    __GCC_ATOMIC_INT_LOCK_FREE == 2 && __GCC_ATOMIC_LLONG_LOCK_FREE == 2
+#define ANALLOC_STORES 1
+#else
+#define ANALLOC_STORES 0
+#endif
+#endif
+
+#if ANALLOC_STORES
+#define an_load(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define an_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define an_store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define an_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define an_fence_acquire() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define an_fence_release() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define an_cas_acquire(p, expected, v)                                                      \
+    __atomic_compare_exchange_n((p), (expected), (v), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
+#define an_and_release(p, v) __atomic_fetch_and((p), (v), __ATOMIC_RELEASE)
+#if defined(__x86_64__) || defined(__i386__)
+#define an_spin_pause() __builtin_ia32_pause()
+#else
+#define an_spin_pause() ((void)0)
+#endif
+#else
+#define an_load(p) (*(p))
+#define an_store(p, v) (*(p) = (v))
+#endif
+
 #endif /* ANALLOC_HOST_H */

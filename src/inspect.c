@@ -53,9 +53,9 @@ size_t analloc_free_bytes(const struct analloc *a)
 {
     if (!is_setup(a))
         return 0;
-    lock(&a->internal);
+    lock_read(&a->internal);
     size_t bytes = available_pages(&a->internal) << a->internal.shift;
-    unlock(&a->internal);
+    unlock_read(&a->internal);
     return bytes;
 }
 
@@ -63,9 +63,9 @@ size_t analloc_largest_free(const struct analloc *a)
 {
     if (!is_setup(a))
         return 0;
-    lock(&a->internal);
+    lock_read(&a->internal);
     size_t bytes = largest_free_block(a);
-    unlock(&a->internal);
+    unlock_read(&a->internal);
     return bytes;
 }
 
@@ -81,9 +81,9 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
     const struct analloc_internal *s = &a->internal;
     struct analloc_stats out;
     bytes_fill(&out, 0, sizeof out); /* no initialiser: it would be a memset call */
-    lock(s);
+    lock_read(s);
     for (unsigned k = 0; k < s->cache_orders; k++)
-        out.cached_blocks_of_order[k] = (size_t)CACHE_COUNT(s, k);
+        out.cached_blocks_of_order[k] = order_cached_blocks(s, k);
     for (unsigned k = 0; k <= s->depth; k++)
         out.free_blocks_of_order[k] = (size_t)ORDER_FREE(s, k);
     out.page = a->page;
@@ -99,7 +99,7 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
     out.largest_free = largest_free_block(a);
     out.meta_bytes = s->meta_bytes;
     out.cache_slots = s->cache_slots;
-    unlock(s);
+    unlock_read(s);
     out.cache_orders = s->cache_orders;
     out.meta_fixed_bytes = (size_t)(s->table - s->words) * sizeof(uint64_t) +
                            (((size_t)1 << s->cache_bits) + RANGE_WORDS) * sizeof(uint64_t);
@@ -116,17 +116,17 @@ int analloc_frag_index(const struct analloc *a, unsigned order)
     if (!is_setup(a) || order > a->internal.depth)
         return ANALLOC_EINVAL;
     const struct analloc_internal *s = &a->internal;
-    lock(s);
+    lock_read(s);
     /* Free blocks as they are: the buddy system's and the cached ones. */
     uint64_t blocks = 0, suitable = 0;
     for (unsigned k = 0; k <= s->depth; k++) {
-        uint64_t n = ORDER_FREE(s, k) + (k < s->cache_orders ? CACHE_COUNT(s, k) : 0u);
+        uint64_t n = ORDER_FREE(s, k) + order_cached_blocks(s, k);
         blocks += n;
         if (k >= order)
             suitable += n;
     }
     uint64_t free_pages = available_pages(s);
-    unlock(s);
+    unlock_read(s);
     if (blocks == 0)
         return 0; /* nothing free: no fragmentation to speak of (Linux's answer) */
     if (suitable != 0)
@@ -152,7 +152,7 @@ int analloc_walk(const struct analloc *a, unsigned kinds, analloc_walk_fn fn, vo
     const struct analloc_internal *s = &a->internal;
     int rc = 0;
     unsigned r = 0;
-    lock(s);
+    lock_read(s);
     for (uintptr_t p = s->lo; p < s->hi && rc == 0;) {
         if (r < s->ranges && p == RANGE_FIRST(s, r)) {
             uintptr_t end = (uintptr_t)RANGE_END(s, r++);
@@ -167,7 +167,7 @@ int analloc_walk(const struct analloc *a, unsigned kinds, analloc_walk_fn fn, vo
             rc = fn(ctx, page_ptr(s, p), a->page << k, kind);
         p += pages_of(k);
     }
-    unlock(s);
+    unlock_read(s);
     return rc;
 }
 
@@ -292,7 +292,7 @@ void analloc_dump(const struct analloc *a, void (*out)(void *ctx, const char *li
     }
     const struct analloc_internal *s = &a->internal;
     width = width == 0 ? 64u : width > DUMP_WIDTH_MAX ? DUMP_WIDTH_MAX : width;
-    lock(s);
+    lock_read(s);
     dump_summary(a, out, ctx, &t);
     for (unsigned k = s->depth + 1u; k-- > 0;) {
         t.len = 0;
@@ -307,5 +307,5 @@ void analloc_dump(const struct analloc *a, void (*out)(void *ctx, const char *li
         line_str(&t, n > width ? "..." : "|");
         out(ctx, t.buf);
     }
-    unlock(s);
+    unlock_read(s);
 }

@@ -101,17 +101,86 @@ static inline void *page_ptr(const struct analloc_internal *s, uintptr_t pfn)
     return (void *)(pfn << s->shift);
 }
 
-/* The caller's lock hooks (analloc_set_lock), if any. */
-static inline void lock(const struct analloc_internal *s)
+/* ---- The per-CPU stores' shared words (src/analloc.c, PER-CPU STORES) ---- */
+
+/* The list of stores: the first one's address, bit 0 set while a caller
+ * walks or changes the list; the sequence counter, odd inside a lock
+ * section while a store is attached; a table entry's bit 63 locks its
+ * bucket (in the bucket's first entry; keys never reach it). */
+#define STORE_LIST(s) ORDER_SPARE(s, 1)
+#define STORE_SEQ(s) ORDER_SPARE(s, 0)
+#define STORE_CHECK(s) ORDER_SPARE(s, 2) /* ~STORE_LIST's address (depth >= 1): a flipped bit shows */
+#define STORE_LIST_LOCKED ((uint64_t)1)
+#define BUCKET_LOCKED ((uint64_t)1 << 63)
+#define STORE_MAGIC 0x616e6343u /* "anaC" */
+
+/* analloc_check's: take the list of stores and every store (in the lock
+ * order), and let them go. */
+ANALLOC_HIDDEN const struct analloc_cpu *an_stores_hold(struct analloc_internal *s);
+ANALLOC_HIDDEN void an_stores_let_go(struct analloc_internal *s);
+
+static inline struct analloc_cpu *stores_first(const struct analloc_internal *s)
+{
+    return (struct analloc_cpu *)(uintptr_t)(an_load(&STORE_LIST(s)) & ~STORE_LIST_LOCKED);
+}
+
+/* Blocks of order k in the stores (read under the allocator's lock: the
+ * list cannot change; each count is one atomic load). */
+static inline size_t stored_blocks(const struct analloc_internal *s, unsigned k)
+{
+    size_t n = 0;
+    for (const struct analloc_cpu *c = stores_first(s); c != NULL && k < ANALLOC_CPU_ORDERS;
+         c = c->internal.next)
+        n += an_load(&c->internal.count[k]);
+    return n;
+}
+
+/* The caller's lock hooks (analloc_set_lock), if any, around a section
+ * that only reads (src/check.c, src/inspect.c: they read nothing before
+ * the fields are checked). */
+static inline void lock_read(const struct analloc_internal *s)
 {
     if (s->lock != NULL)
         s->lock(s->lock_ctx);
 }
 
-static inline void unlock(const struct analloc_internal *s)
+static inline void unlock_read(const struct analloc_internal *s)
 {
     if (s->unlock != NULL)
         s->unlock(s->lock_ctx);
+}
+
+/* The same around a section that may change the bits.  While a store is
+ * attached, it makes the sequence counter odd and the unlock makes it even
+ * again, so that a store's free, which reads bits without the lock, can
+ * tell that they may have changed under it; with no store it stays 0
+ * (attaching the first store and detaching the last keep that: src/
+ * analloc.c, stores_set_first). */
+static inline void lock(const struct analloc_internal *s)
+{
+    lock_read(s);
+#if ANALLOC_STORES
+    if (ANALLOC_UNLIKELY(stores_first(s) != NULL)) {
+        an_store(&STORE_SEQ(s), an_load(&STORE_SEQ(s)) + 1u);
+        an_fence_release();
+    }
+#endif
+}
+
+static inline void unlock(const struct analloc_internal *s)
+{
+#if ANALLOC_STORES
+    if (ANALLOC_UNLIKELY(stores_first(s) != NULL))
+        an_store_release(&STORE_SEQ(s), an_load(&STORE_SEQ(s)) + 1u);
+#endif
+    unlock_read(s);
+}
+
+/* Orders a store keeps in this allocator (none in a one-page arena). */
+static inline unsigned store_orders(const struct analloc_internal *s)
+{
+    unsigned k = s->cache_orders < ANALLOC_CPU_ORDERS ? s->cache_orders : ANALLOC_CPU_ORDERS;
+    return s->depth >= 1 ? k : 0;
 }
 
 /* ---- Copy and fill, without library calls ---------------------------------- */
@@ -287,7 +356,7 @@ static inline bool block_cached(const struct analloc_internal *s, unsigned k, ui
     uint64_t key = block_key(s, k, pfn);
     unsigned b = key_bucket(s, key);
     for (unsigned w = 0; w < CACHE_WAYS; w++)
-        if (CACHE_KEY(s, b + w) == key)
+        if ((an_load(&CACHE_KEY(s, b + w)) & ~BUCKET_LOCKED) == key)
             return true;
     return false;
 }
@@ -325,11 +394,17 @@ static inline unsigned block_kind(const struct analloc_internal *s, unsigned k, 
 }
 
 /* Blocks and pages in the block cache: the lists' counts. */
+/* Blocks of order k in the block cache or in a per-CPU store. */
+static inline size_t order_cached_blocks(const struct analloc_internal *s, unsigned k)
+{
+    return k < s->cache_orders ? (size_t)CACHE_COUNT(s, k) + stored_blocks(s, k) : 0;
+}
+
 static inline size_t cached_blocks(const struct analloc_internal *s)
 {
     size_t n = 0;
     for (unsigned k = 0; k < s->cache_orders; k++)
-        n += (size_t)CACHE_COUNT(s, k);
+        n += order_cached_blocks(s, k);
     return n;
 }
 
@@ -337,7 +412,7 @@ static inline size_t cached_pages(const struct analloc_internal *s)
 {
     size_t n = 0;
     for (unsigned k = 0; k < s->cache_orders; k++)
-        n += (size_t)CACHE_COUNT(s, k) << k;
+        n += order_cached_blocks(s, k) << k;
     return n;
 }
 
@@ -360,7 +435,7 @@ static inline size_t largest_free_block(const struct analloc *a)
     const struct analloc_internal *s = &a->internal;
     uint64_t orders = s->free_orders;
     for (unsigned k = 0; k < s->cache_orders; k++)
-        orders |= (uint64_t)(CACHE_COUNT(s, k) != 0) << k;
+        orders |= (uint64_t)(order_cached_blocks(s, k) != 0) << k;
     return orders == 0 ? 0 : a->page << bv_msb_word(orders);
 }
 

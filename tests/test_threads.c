@@ -1571,6 +1571,226 @@ static int race_set_debug(void)
     return 0;
 }
 
+
+/* ---- Per-CPU stores from several threads ------------------------------------
+ * Each thread allocates and frees through its own store (orders 0-4: 4 is
+ * not a store's), tags every block with its owner and a serial number in
+ * its first and last words and checks the tag before the free, and passes
+ * some blocks to the next thread's mailbox, which frees them through its
+ * own store.  A block handed out twice, or a stored block written, shows as
+ * a broken tag.  At the end every store is detached (one from another
+ * thread: CPU hot-unplug), and the allocator must be whole and empty.
+ * With `locked` false (the ANALLOC_RACE=stores control) there are no lock
+ * hooks: the slow paths race, and ThreadSanitizer must say so. */
+#define STORE_BOX 32
+struct store_shared {
+    struct analloc *a;
+    size_t page, ops;
+    pthread_barrier_t start, done;
+    pthread_mutex_t box_m;
+    struct store_block {
+        void *p;
+        size_t bytes;
+    } box[NTHREADS][STORE_BOX];
+    unsigned box_n[NTHREADS];
+    struct analloc_cpu cpu[NTHREADS];
+};
+
+struct store_worker {
+    pthread_t thread;
+    struct store_shared *sh;
+    unsigned id;
+    uint64_t seed;
+    size_t allocs, frees, passed, nulls;
+    bool failed;
+    char err[200];
+};
+
+static void store_tag(void *p, size_t bytes, uint64_t tag)
+{
+    uint64_t *w = p;
+    w[0] = tag;
+    w[bytes / 8u - 1u] = ~tag;
+}
+
+static bool store_tag_ok(struct store_worker *w, const void *p, size_t bytes)
+{
+    const uint64_t *v = p;
+    if (v[bytes / 8u - 1u] == ~v[0])
+        return true;
+    snprintf(w->err, sizeof w->err, "thread %u: block %p (%zu bytes) tag %#llx / %#llx broken", w->id,
+             p, bytes, (unsigned long long)v[0], (unsigned long long)v[bytes / 8u - 1u]);
+    w->failed = true;
+    return false;
+}
+
+static bool store_free(struct store_worker *w, void *p, size_t bytes)
+{
+    struct store_shared *sh = w->sh;
+    if (!store_tag_ok(w, p, bytes))
+        return false;
+    int err = analloc_cpu_free(&sh->cpu[w->id], p);
+    if (err != ANALLOC_OK) {
+        snprintf(w->err, sizeof w->err, "thread %u: free of %p: %d", w->id, p, err);
+        return w->failed = true, false;
+    }
+    w->frees++;
+    return true;
+}
+
+/* Free what other threads passed here. */
+static void store_empty_box(struct store_worker *w)
+{
+    struct store_shared *sh = w->sh;
+    struct store_block got[STORE_BOX];
+    unsigned n;
+    pthread_mutex_lock(&sh->box_m);
+    n = sh->box_n[w->id];
+    memcpy(got, sh->box[w->id], n * sizeof got[0]);
+    sh->box_n[w->id] = 0;
+    pthread_mutex_unlock(&sh->box_m);
+    for (unsigned i = 0; i < n; i++)
+        store_free(w, got[i].p, got[i].bytes);
+}
+
+static void *store_worker_main(void *arg)
+{
+    struct store_worker *w = arg;
+    struct store_shared *sh = w->sh;
+    struct rng r;
+    struct store_block live[64];
+    size_t nlive = 0, serial = 0;
+    rng_seed(&r, w->seed, "stores", w->id);
+    pthread_barrier_wait(&sh->start);
+    for (size_t op = 0; op < sh->ops && !w->failed; op++) {
+        if (nlive < 64 && (nlive == 0 || rng_below(&r, 2) == 0)) {
+            size_t bytes = sh->page << rng_below(&r, 5);
+            void *p = analloc_cpu_alloc(&sh->cpu[w->id], bytes);
+            if (p == NULL) {
+                w->nulls++;
+                continue;
+            }
+            store_tag(p, bytes, (uint64_t)w->id << 56 | serial++);
+            live[nlive].p = p;
+            live[nlive++].bytes = bytes;
+            w->allocs++;
+        } else {
+            size_t i = rng_below(&r, nlive);
+            struct store_block b = live[i];
+            live[i] = live[--nlive];
+            unsigned to = (w->id + 1u) % NTHREADS;
+            bool passed = false;
+            if (rng_below(&r, 4) == 0) {
+                pthread_mutex_lock(&sh->box_m);
+                if (sh->box_n[to] < STORE_BOX) {
+                    sh->box[to][sh->box_n[to]++] = b;
+                    passed = true;
+                }
+                pthread_mutex_unlock(&sh->box_m);
+            }
+            if (passed)
+                w->passed++;
+            else
+                store_free(w, b.p, b.bytes);
+        }
+        if (op % 16u == 0)
+            store_empty_box(w);
+    }
+    while (nlive > 0) {
+        nlive--;
+        store_free(w, live[nlive].p, live[nlive].bytes);
+    }
+    pthread_barrier_wait(&sh->done); /* nothing is passed after this */
+    store_empty_box(w);
+    return NULL;
+}
+
+static int stores_run(bool locked, const char *name, size_t page, size_t total)
+{
+    struct arena ar;
+    struct store_shared *sh = calloc(1, sizeof *sh);
+    struct store_worker ws[NTHREADS];
+    struct mlock lk;
+    int failed = 0;
+    assert_non_null(sh);
+    memset(ws, 0, sizeof ws);
+    memset(&lk, 0, sizeof lk);
+    printf("[ %s ] seed %llu (each thread's operations replay, not their interleaving)\n", name,
+           (unsigned long long)g_seed);
+    fflush(stdout);
+    ASSERT_ERR(arena_setup(&ar, false, page, total), ANALLOC_OK);
+    sh->a = ar.a;
+    sh->page = page;
+    sh->ops = g_ops ? g_ops : (g_quick ? 5000 : 20000);
+    if (pthread_mutex_init(&lk.m, NULL) != 0 || pthread_mutex_init(&sh->box_m, NULL) != 0 ||
+        pthread_barrier_init(&sh->start, NULL, NTHREADS) != 0 ||
+        pthread_barrier_init(&sh->done, NULL, NTHREADS) != 0)
+        abort();
+    if (locked)
+        ASSERT_ERR(analloc_set_lock(sh->a, mlock_lock, mlock_unlock, &lk), ANALLOC_OK);
+    for (unsigned t = 0; t < NTHREADS; t++)
+        ASSERT_ERR(analloc_cpu_attach(sh->a, &sh->cpu[t]), ANALLOC_OK);
+    for (unsigned t = 0; t < NTHREADS; t++) {
+        ws[t].sh = sh;
+        ws[t].id = t;
+        ws[t].seed = g_seed;
+        if (pthread_create(&ws[t].thread, NULL, store_worker_main, &ws[t]) != 0)
+            abort();
+    }
+    size_t allocs = 0, passed = 0, nulls = 0;
+    for (unsigned t = 0; t < NTHREADS; t++) {
+        if (pthread_join(ws[t].thread, NULL) != 0)
+            abort();
+        if (ws[t].failed && failed++ == 0)
+            print_error("%s\n", ws[t].err);
+        allocs += ws[t].allocs;
+        passed += ws[t].passed;
+        nulls += ws[t].nulls;
+    }
+    printf("[ %s ] %d threads x %zu operations: %zu allocations (%zu found no memory), %zu blocks "
+           "freed by another thread, lock taken %zu times\n",
+           name, NTHREADS, sh->ops, allocs, nulls, passed, lk.locks);
+    fflush(stdout);
+    if (!locked)
+        return failed; /* the control: what ThreadSanitizer said is the result */
+    if (failed)
+        fail_msg("%s: %d of %d threads failed", name, failed, NTHREADS);
+    /* the stores hold blocks; check sees them; then each is given back */
+    ASSERT_ERR(analloc_check(sh->a), ANALLOC_OK);
+    assert_true(passed > 0 && allocs > 0);
+    for (unsigned t = 0; t < NTHREADS; t++)
+        ASSERT_ERR(analloc_cpu_detach(&sh->cpu[t]), ANALLOC_OK); /* from this thread: hot-unplug */
+    ASSERT_ERR(analloc_check(sh->a), ANALLOC_OK);
+    struct analloc_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    ASSERT_ERR(analloc_stats(sh->a, &st), ANALLOC_OK);
+    assert_int_equal(st.live_blocks, 0);
+    assert_int_equal(st.cached_blocks, 0);
+    assert_int_equal(analloc_free_bytes(sh->a), sh->a->managed);
+    assert_int_equal(analloc_largest_free(sh->a), sh->page << sh->a->depth);
+    pthread_mutex_destroy(&lk.m);
+    pthread_mutex_destroy(&sh->box_m);
+    pthread_barrier_destroy(&sh->start);
+    pthread_barrier_destroy(&sh->done);
+    arena_free(&ar, false);
+    free(sh);
+    return 0;
+}
+
+static void test_stores_threads_page4096(void **state)
+{
+    (void)state;
+    stores_run(true, "stores page 4096", 4096, (size_t)8 << 20);
+}
+
+/* A small arena: allocations fail and give every store back often. */
+static void test_stores_threads_small_arena(void **state)
+{
+    (void)state;
+    stores_run(true, "stores, small arena", 256, (size_t)256 << 10);
+}
+
 static int race_main(const char *mode)
 {
     if (!UNDER_TSAN) {
@@ -1581,6 +1801,8 @@ static int race_main(const char *mode)
         return race_hammer(RACE_TURNS);
     if (strcmp(mode, "set_debug") == 0)
         return race_set_debug();
+    if (strcmp(mode, "stores") == 0)
+        return stores_run(false, "stores without lock hooks", 256, (size_t)256 << 10);
     return race_hammer(RACE_FREE);
 }
 
@@ -1599,6 +1821,8 @@ int main(void)
         cmocka_unit_test(test_hammer_chunk_page64),
         cmocka_unit_test(test_hammer_init_page4096),
         cmocka_unit_test(test_hammer_init_page64),
+        cmocka_unit_test(test_stores_threads_page4096),
+        cmocka_unit_test(test_stores_threads_small_arena),
     };
     g_seed = seed_from_env();
     g_quick = quick_from_env();

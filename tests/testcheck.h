@@ -63,6 +63,7 @@
 #define TI_CACHED(a, k) CACHE_COUNT(&(a)->internal, (k)) /* in order k (in the metadata) */
 #define TI_CACHE_CAP(a, k) ORDER_CAP(&(a)->internal, (k))  /* order k's list's capacity */
 #define TI_RANGES(a) ((a)->internal.ranges)                   /* reserved ranges */
+#define TI_STORE_LIST_WORD (ORDER_ROW + 7u) /* the metadata word of the list of stores (STORE_LIST) */
 #define TI_RESERVED_PAGES(a) ((a)->internal.reserved_pages)
 /* In the metadata (src/layout.h): the first page of the block in slot i of
  * cache list k (slot 0 the oldest; the slot names its key's table entry),
@@ -181,8 +182,20 @@ static inline void snap_fill(struct snap *sn, const struct analloc *a)
 static inline bool snap_differs(const struct snap *sn, const struct analloc *a,
                                 size_t *struct_byte, size_t *meta_byte)
 {
+    /* The sequence counter of the per-CPU stores (src/internal.h, STORE_SEQ)
+     * counts lock sections while a store is attached: not state. */
+    const size_t seq = (ORDER_ROW * 0u + 7u) * 8u;
     *struct_byte = first_diff(&sn->s, a, sizeof *a);
-    *meta_byte = sn->len ? first_diff(sn->meta, ti_meta(&sn->s), sn->len) : SIZE_MAX;
+    *meta_byte = SIZE_MAX;
+    if (sn->len > seq + 8u) {
+        *meta_byte = first_diff(sn->meta, ti_meta(&sn->s), seq);
+        if (*meta_byte == SIZE_MAX) {
+            *meta_byte = first_diff(sn->meta + seq + 8u, ti_meta(&sn->s) + seq + 8u, sn->len - seq - 8u);
+            *meta_byte += *meta_byte != SIZE_MAX ? seq + 8u : 0u;
+        }
+    } else if (sn->len) {
+        *meta_byte = first_diff(sn->meta, ti_meta(&sn->s), sn->len);
+    }
     return *struct_byte != SIZE_MAX || *meta_byte != SIZE_MAX;
 }
 

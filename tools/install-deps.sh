@@ -12,6 +12,8 @@
 #   dpkg-dev                    `apt-get source cmocka` (cmocka for other CPUs)
 #   libjemalloc2, libmimalloc2.0  comparators in the benchmarks
 #   qemu-system-x86             the multiboot kernel of examples/kernel (make kernel)
+#   qemu-system-misc            the riscv64 SMP kernel of examples/riscv (make riscv;
+#                               it also needs gcc-riscv64-linux-gnu, listed above)
 #   python3, sqlite3, xz-utils, time   programs run under the malloc replacement
 #                               (examples/malloc: make malloc-test, malloc-bench)
 #   libsqlite3-dev              the SQLite adapter's test (examples/sqlite)
@@ -43,6 +45,7 @@ have cppcheck || need="$need cppcheck"
 have clang-tidy || need="$need clang-tidy"
 have dpkg-source || need="$need dpkg-dev"
 have qemu-system-i386 || need="$need qemu-system-x86"
+have qemu-system-riscv64 || need="$need qemu-system-misc"
 [ -x /usr/bin/python3 ] || need="$need python3"
 have sqlite3 || need="$need sqlite3"
 have xz || need="$need xz-utils"

@@ -1,0 +1,335 @@
+/*
+ * test_stores.c - the per-CPU stores (include/analloc.h, "Per-CPU stores")
+ * from one thread: what a store hands out and in which order, where a freed
+ * block goes, the batch moves, giving stores back before an allocation
+ * fails, detaching, the cache's switch, analloc_check over the stores, and
+ * every bad input with its error and nothing changed.  Several threads at
+ * once: tests/test_threads.c; every result against the model:
+ * tests/test_model.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analloc.h"
+#include "testutil.h"
+#include "testcheck.h"
+
+#define PAGE 4096u
+
+/* An allocator over `pages` pages of never-touched addresses (stores must
+ * not touch managed memory), its metadata on the heap. */
+struct arena {
+    struct analloc a;
+    void *meta;
+    uintptr_t base;
+    struct checked_hook hook;
+};
+
+static void arena_init(struct arena *t, size_t pages)
+{
+    size_t bytes = pages * PAGE, msize = analloc_meta_size(bytes, PAGE);
+    t->meta = malloc(msize);
+    assert_non_null(t->meta);
+    t->base = fake_base(bytes, bytes);
+    ASSERT_ERR(analloc_init(&t->a, (void *)t->base, bytes, PAGE, t->meta, msize), ANALLOC_OK);
+    memset(&t->hook, 0, sizeof t->hook);
+    t->hook.magic = HOOK_MAGIC;
+    analloc_set_error_hook(&t->a, checked_hook_record, &t->hook);
+}
+
+static void arena_fini(struct arena *t)
+{
+    ASSERT_ERR(analloc_check(&t->a), ANALLOC_OK);
+    free(t->meta);
+}
+
+static uintptr_t page_no(const struct arena *t, const void *p)
+{
+    return ((uintptr_t)p - t->base) / PAGE;
+}
+
+static size_t stored(const struct analloc *a)
+{
+    struct analloc_stats st;
+    st.size = sizeof st;
+    ASSERT_ERR(analloc_stats(a, &st), ANALLOC_OK);
+    return st.cached_blocks;
+}
+
+/* A bad call through a store: the error, the hook heard it, nothing changed. */
+static void bad_free(struct arena *t, struct analloc_cpu *c, void *p, int want)
+{
+    struct snap sn;
+    size_t calls = t->hook.calls;
+    snap_take(&sn, &t->a);
+    ASSERT_ERR(analloc_cpu_free(c, p), want);
+    SNAP_SAME(&sn, &t->a, "a refused free through a store");
+    snap_free(&sn);
+    assert_int_equal(t->hook.calls, calls + 1u);
+    assert_int_equal(t->hook.error, want);
+    assert_ptr_equal(t->hook.ptr, p);
+    ASSERT_ERR(analloc_check(&t->a), ANALLOC_OK);
+}
+
+static void test_store_bad_calls(void **state)
+{
+    struct arena t;
+    struct analloc never;
+    struct analloc_cpu c, d, zero;
+    struct snap sn;
+    (void)state;
+    arena_init(&t, 256);
+    memset(&never, 0, sizeof never);
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    memset(&zero, 0, sizeof zero);
+    memset(&c, 0x5a, sizeof c); /* what a refused attach must leave as it is */
+    struct analloc_cpu pattern = c;
+    snap_take(&sn, &t.a);
+    ASSERT_ERR(analloc_cpu_attach(NULL, &c), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_cpu_attach(&never, &c), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, NULL), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_cpu_detach(NULL), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_cpu_detach(&zero), ANALLOC_EINVAL);
+    assert_null(analloc_cpu_alloc(NULL, PAGE));
+    assert_null(analloc_cpu_alloc(&zero, PAGE));
+    ASSERT_ERR(analloc_cpu_free(NULL, (void *)t.base), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_cpu_free(&zero, (void *)t.base), ANALLOC_EINVAL);
+    analloc_cpu_drain(NULL);
+    analloc_cpu_drain(&zero);
+    ASSERT_ERR(analloc_cpu_free(&zero, NULL), ANALLOC_EINVAL); /* not attached wins over NULL */
+    SNAP_SAME(&sn, &t.a, "calls with a NULL or unattached store");
+    snap_free(&sn);
+    assert_memory_equal(&c, &pattern, sizeof c);
+    memset(&c, 0, sizeof c);
+
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
+    snap_take(&sn, &t.a);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_EBUSY);
+    ASSERT_ERR(analloc_set_cache(&t.a, 8), ANALLOC_EBUSY);
+    SNAP_SAME(&sn, &t.a, "attaching an attached store, set_cache with stores");
+    snap_free(&sn);
+    ASSERT_ERR(analloc_cpu_free(&c, NULL), ANALLOC_OK);
+
+    char *p = analloc_cpu_alloc(&c, PAGE), *q = analloc_cpu_alloc(&c, 4 * PAGE);
+    char *big = analloc_cpu_alloc(&c, 64 * PAGE); /* order 6: not a store's */
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_non_null(big);
+    bad_free(&t, &c, p + 1, ANALLOC_EALIGN);
+    bad_free(&t, &c, q + PAGE, ANALLOC_EINTERIOR);
+    bad_free(&t, &c, big + PAGE, ANALLOC_EINTERIOR);
+    bad_free(&t, &c, (char *)t.base + 256 * PAGE, ANALLOC_ERANGE);
+    bad_free(&t, &c, (char *)t.base + 200 * PAGE, ANALLOC_EFREE); /* free in the buddy system */
+    ASSERT_ERR(analloc_cpu_free(&c, p), ANALLOC_OK);
+    bad_free(&t, &c, p, ANALLOC_EFREE); /* in this store */
+    bad_free(&t, &d, p, ANALLOC_EFREE); /* in another store */
+    assert_int_equal(analloc_free(&t.a, p), ANALLOC_EFREE);
+    assert_int_equal(analloc_mem_size(&t.a, p), 0);
+    assert_null(analloc_realloc(&t.a, p, 2 * PAGE));
+    ASSERT_ERR(analloc_cpu_free(&d, q), ANALLOC_OK);
+    bad_free(&t, &c, q, ANALLOC_EFREE);
+    ASSERT_ERR(analloc_cpu_free(&d, big), ANALLOC_OK);
+    bad_free(&t, &d, big, ANALLOC_EFREE);
+
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_EINVAL);
+    assert_null(analloc_cpu_alloc(&c, PAGE));
+    ASSERT_ERR(analloc_cpu_free(&c, p), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
+    assert_int_equal(analloc_free_bytes(&t.a), 256 * PAGE);
+    /* the cache stays off until it is set again */
+    struct analloc_stats st;
+    st.size = sizeof st;
+    ASSERT_ERR(analloc_stats(&t.a, &st), ANALLOC_OK);
+    assert_int_equal(st.cache_slots, 0);
+    ASSERT_ERR(analloc_set_cache(&t.a, 8), ANALLOC_OK);
+    arena_fini(&t);
+}
+
+/* An empty list takes a batch: the lowest blocks, handed out lowest first;
+ * a free goes to the freeing store and comes back first. */
+static void test_store_batches_and_order(void **state)
+{
+    struct arena t;
+    struct analloc_cpu c, d;
+    void *p[40];
+    (void)state;
+    arena_init(&t, 1024);
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
+    for (unsigned i = 0; i < 2 * ANALLOC_CPU_BATCH; i++) {
+        p[i] = analloc_cpu_alloc(&c, PAGE);
+        assert_non_null(p[i]);
+        assert_int_equal(page_no(&t, p[i]), i); /* lowest first, batch after batch */
+        assert_int_equal(stored(&t.a), (ANALLOC_CPU_BATCH - 1u) - i % ANALLOC_CPU_BATCH);
+    }
+    /* two pages: the lowest fitting blocks, as analloc_alloc would */
+    void *two = analloc_cpu_alloc(&d, 2 * PAGE);
+    assert_int_equal(page_no(&t, two), 2 * ANALLOC_CPU_BATCH);
+    assert_int_equal(analloc_mem_size(&t.a, two), 2 * PAGE);
+    /* freed on d, allocated again on d (newest first), never on c */
+    ASSERT_ERR(analloc_cpu_free(&d, p[3]), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&d, p[7]), ANALLOC_OK);
+    void *x = analloc_cpu_alloc(&c, PAGE);
+    assert_true(x != p[3] && x != p[7]);
+    assert_ptr_equal(analloc_cpu_alloc(&d, PAGE), p[7]);
+    assert_ptr_equal(analloc_cpu_alloc(&d, PAGE), p[3]);
+    ASSERT_ERR(analloc_check(&t.a), ANALLOC_OK);
+    /* a full list gives its ANALLOC_CPU_BATCH oldest back, merging */
+    analloc_cpu_drain(&c);
+    analloc_cpu_drain(&d);
+    assert_int_equal(stored(&t.a), 0);
+    for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++)
+        ASSERT_ERR(analloc_cpu_free(&d, p[i]), ANALLOC_OK);
+    assert_int_equal(stored(&t.a), ANALLOC_CPU_SLOTS);
+    ASSERT_ERR(analloc_cpu_free(&d, x), ANALLOC_OK);
+    assert_int_equal(stored(&t.a), ANALLOC_CPU_SLOTS - ANALLOC_CPU_BATCH + 1u);
+    for (unsigned i = 0; i < ANALLOC_CPU_BATCH; i++) /* the oldest: merged, free */
+        assert_int_equal(analloc_free(&t.a, p[i]), ANALLOC_EFREE);
+    for (unsigned i = ANALLOC_CPU_BATCH; i < ANALLOC_CPU_SLOTS; i++) /* kept */
+        assert_ptr_equal(analloc_cpu_alloc(&d, PAGE), i == ANALLOC_CPU_BATCH ? x : p[ANALLOC_CPU_SLOTS + ANALLOC_CPU_BATCH - i]);
+    ASSERT_ERR(analloc_check(&t.a), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
+    arena_fini(&t);
+}
+
+/* An allocation that finds no block gives every store back first: through a
+ * store, through analloc_alloc and analloc_alloc_range; the walk and the
+ * stats count stored blocks as cached. */
+static int count_cached(void *ctx, void *block, size_t bytes, unsigned kind)
+{
+    (void)block;
+    if (kind == ANALLOC_BLOCK_CACHED)
+        *(size_t *)ctx += bytes / PAGE;
+    return 0;
+}
+
+static void test_store_gives_back_before_failing(void **state)
+{
+    struct arena t;
+    struct analloc_cpu c, d;
+    size_t pages = 0;
+    (void)state;
+    arena_init(&t, 32);
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
+    void *p = analloc_cpu_alloc(&c, PAGE), *q = analloc_cpu_alloc(&d, 2 * PAGE);
+    assert_non_null(p);
+    assert_non_null(q); /* c holds 15 pages, d the other 7 blocks of two: 30 of 32 handed out */
+    ASSERT_ERR(analloc_walk(&t.a, ANALLOC_BLOCK_ALL, count_cached, &pages), 0);
+    assert_int_equal(pages, 15 + 14);
+    assert_int_equal(stored(&t.a), 15 + 7);
+    ASSERT_ERR(analloc_cpu_free(&c, p), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&c, q), ANALLOC_OK);
+    void *all = analloc_alloc(&t.a, 32 * PAGE); /* every store given back, merged */
+    assert_ptr_equal(all, (void *)t.base);
+    assert_int_equal(stored(&t.a), 0);
+    ASSERT_ERR(analloc_free(&t.a, all), ANALLOC_OK);
+    p = analloc_cpu_alloc(&c, PAGE);
+    q = analloc_alloc_range(&t.a, 16 * PAGE, 0, 0, UINTPTR_MAX, ANALLOC_HIGH);
+    assert_ptr_equal(q, (char *)t.base + 16 * PAGE);
+    ASSERT_ERR(analloc_free(&t.a, q), ANALLOC_OK);
+    q = analloc_cpu_alloc(&d, 16 * PAGE); /* order 4: not a store's; c holds 15 pages */
+    assert_ptr_equal(q, (char *)t.base + 16 * PAGE);
+    void *r = analloc_cpu_alloc(&d, 8 * PAGE); /* order 3: d refills, c gives back */
+    assert_ptr_equal(r, (char *)t.base + 8 * PAGE);
+    ASSERT_ERR(analloc_free(&t.a, p), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&c, q), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&c, r), ANALLOC_OK);
+    analloc_drain(&t.a); /* gives the stores back too */
+    assert_int_equal(stored(&t.a), 0);
+    assert_int_equal(analloc_largest_free(&t.a), 32 * PAGE);
+    ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
+    arena_fini(&t);
+}
+
+/* analloc_check verifies each store: a broken field or slot of any store is
+ * ANALLOC_ECORRUPT, and the check is happy again once it is put back. */
+static void test_store_check_corruption(void **state)
+{
+    struct arena t;
+    struct analloc_cpu c, d;
+    size_t bad = 0;
+    (void)state;
+    arena_init(&t, 512);
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
+    void *p = analloc_cpu_alloc(&d, PAGE), *q = analloc_cpu_alloc(&d, 2 * PAGE);
+    ASSERT_ERR(analloc_cpu_free(&c, p), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&c, q), ANALLOC_OK);
+    ASSERT_ERR(analloc_check(&t.a), ANALLOC_OK);
+    unsigned char *bytes = (unsigned char *)&c.internal;
+    /* every byte of c's internals but the lock (a lock, not state) */
+    for (size_t i = 0; i < sizeof c.internal; i++) {
+        if (i >= offsetof(struct analloc_cpu_internal, lock) &&
+            i < offsetof(struct analloc_cpu_internal, lock) + sizeof c.internal.lock)
+            continue;
+        if (i >= offsetof(struct analloc_cpu_internal, next) &&
+            i < offsetof(struct analloc_cpu_internal, next) + sizeof c.internal.next)
+            continue; /* a pointer: followed, like the hooks (the list's first is checked) */
+        unsigned char was = bytes[i];
+        bytes[i] ^= 0x01;
+        int r = analloc_check(&t.a);
+        bytes[i] = was;
+        if (r != ANALLOC_ECORRUPT) {
+            print_error("store byte %zu flipped: check returned %d\n", i, r);
+            bad++;
+        }
+        ASSERT_ERR(analloc_check(&t.a), ANALLOC_OK);
+    }
+    assert_int_equal(bad, 0);
+    c.a = NULL;
+    ASSERT_ERR(analloc_check(&t.a), ANALLOC_ECORRUPT);
+    c.a = &t.a;
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
+    arena_fini(&t);
+}
+
+/* A store over an arena of one page keeps nothing; calls are the
+ * allocator's own. */
+static void test_store_one_page(void **state)
+{
+    struct arena t;
+    struct analloc_cpu c;
+    (void)state;
+    arena_init(&t, 1);
+    memset(&c, 0, sizeof c);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
+    void *p = analloc_cpu_alloc(&c, PAGE);
+    assert_ptr_equal(p, (void *)t.base);
+    assert_null(analloc_cpu_alloc(&c, PAGE));
+    ASSERT_ERR(analloc_cpu_free(&c, p), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&c, p), ANALLOC_EFREE);
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
+    arena_fini(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_bad_calls),
+        cmocka_unit_test(test_store_batches_and_order),
+        cmocka_unit_test(test_store_gives_back_before_failing),
+        cmocka_unit_test(test_store_check_corruption),
+        cmocka_unit_test(test_store_one_page),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
