@@ -53,7 +53,7 @@
  * without the per-CPU stores: its row then says so and its targets SKIP.
  */
 #ifndef THREADS_PERCPU
-#define THREADS_PERCPU 0
+#define THREADS_PERCPU 1
 #endif
 
 #if defined(__clang__)
