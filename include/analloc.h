@@ -409,11 +409,12 @@ void analloc_drain(analloc_t a);
  * interrupts, if interrupt handlers allocate) around it, as Linux does
  * around its per-CPU lists.  Detaching a store from another CPU (hot-
  * unplug) needs its owner's last call to happen before it (the CPU went
- * offline, or a barrier).  Cost of the common path (callgrind, x86-64): a
- * free about 200 instructions with three atomic read-modify-writes (the
- * store's lock, the bucket's lock and its release), an allocation about
- * 100 with two (the store's lock, the record's release); the allocator's
- * own cache takes about 150 for the pair with none.  The error hook runs
+ * offline, or a barrier).  Cost of the common path (callgrind, x86-64,
+ * bench/opcost.c): a free about 195 instructions with four atomic read-
+ * modify-writes (the store's lock and its release, the bucket's lock and
+ * its release), an allocation about 95 with three (the store's lock and
+ * release, the record's release): 289 for the pair, where the allocator's
+ * own cache takes 159 without lock hooks and 333 with them (empty).  The error hook runs
  * in the freeing call, under the allocator's lock, as for analloc_free.
  *
  * 32-bit targets, and targets without lock-free 64-bit atomic operations,
