@@ -410,10 +410,10 @@ void analloc_drain(analloc_t a);
  * around its per-CPU lists.  Detaching a store from another CPU (hot-
  * unplug) needs its owner's last call to happen before it (the CPU went
  * offline, or a barrier).  Cost of the common path (callgrind, x86-64,
- * bench/opcost.c): a free about 195 instructions with four atomic read-
- * modify-writes (the store's lock and its release, the bucket's lock and
- * its release), an allocation about 95 with three (the store's lock and
- * release, the record's release): 289 for the pair, where the allocator's
+ * bench/opcost.c): a free about 195 instructions with three atomic read-
+ * modify-writes (the store's lock, the bucket's lock and its release), an
+ * allocation about 95 with two (the store's lock, the record's release):
+ * 289 for the pair, where the allocator's
  * own cache takes 159 without lock hooks and 333 with them (empty).  The error hook runs
  * in the freeing call, under the allocator's lock, as for analloc_free.
  *

@@ -1487,7 +1487,7 @@ static void spin_lock(uint64_t *w)
 
 static void spin_unlock(uint64_t *w)
 {
-    bit_unlock(w, 1u);
+    an_store_release(w, (uint64_t)0); /* (the word holds nothing else: no read-modify-write) */
 }
 
 /* Take the list of stores; returns its first store. */
