@@ -384,6 +384,66 @@ static void test_store_full_list_and_small_arena(void **state)
     arena_fini(&u);
 }
 
+/* The paths around the stores: a reserved range or debug fills send a
+ * store's free to analloc_free; large blocks are the allocator's; a request
+ * that even every stored page could not hold fails without taking the
+ * stores back (as the cache is not merged for it). */
+static void test_store_side_paths(void **state)
+{
+    struct arena t;
+    struct analloc_cpu c;
+    (void)state;
+    arena_init(&t, 256);
+    if (!build_has_stores(&t.a)) {
+        print_message("no per-CPU stores in this build: %s skipped\n", __func__);
+        arena_fini(&t);
+        return;
+    }
+    memset(&c, 0, sizeof c);
+    ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
+    void *big = analloc_cpu_alloc(&c, 128 * PAGE); /* order 7: not a store's */
+    void *p = analloc_cpu_alloc(&c, PAGE), *q = analloc_cpu_alloc(&c, PAGE);
+    assert_non_null(big);
+    size_t held = stored(&t.a);
+    assert_int_equal(held, ANALLOC_CPU_BATCH - 2u);
+    /* too large for the free and stored pages together: NULL, stores kept */
+    assert_null(analloc_alloc(&t.a, 256 * PAGE));
+    assert_null(analloc_cpu_alloc(&c, 256 * PAGE));
+    assert_null(analloc_alloc_range(&t.a, 256 * PAGE, 0, 0, UINTPTR_MAX, ANALLOC_LOW));
+    assert_null(analloc_realloc(&t.a, big, 256 * PAGE));
+    assert_int_equal(stored(&t.a), held);
+    ASSERT_ERR(analloc_free(&t.a, big), ANALLOC_OK); /* a large block, stores attached */
+    /* a reserved range: a store's free is analloc_free's (it merges) */
+    ASSERT_ERR(analloc_reserve(&t.a, t.base + 200 * PAGE, PAGE), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&c, p), ANALLOC_OK);
+    assert_int_equal(stored(&t.a), held);
+    assert_int_equal(analloc_free(&t.a, p), ANALLOC_EFREE);
+    ASSERT_ERR(analloc_release(&t.a, t.base + 200 * PAGE, PAGE), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_free(&c, q), ANALLOC_OK);
+    assert_int_equal(stored(&t.a), held + 1u);
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
+    arena_fini(&t);
+
+    /* debug fills (real memory): allocations and frees are the allocator's */
+    struct analloc r;
+    struct analloc_cpu d;
+    unsigned char *mem = xalloc_aligned(PAGE, 64 * PAGE);
+    ASSERT_ERR(analloc_with_chunk(&r, mem, 64 * PAGE, 0, PAGE), ANALLOC_OK);
+    memset(&d, 0, sizeof d);
+    ASSERT_ERR(analloc_cpu_attach(&r, &d), ANALLOC_OK);
+    ASSERT_ERR(analloc_set_debug(&r, ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH, 0xdd, 0xaa), ANALLOC_OK);
+    unsigned char *x = analloc_cpu_alloc(&d, PAGE);
+    assert_non_null(x);
+    assert_int_equal(x[0], 0xaa);
+    ASSERT_ERR(analloc_cpu_free(&d, x), ANALLOC_OK);
+    assert_int_equal(x[0], 0xdd);
+    assert_int_equal(stored(&r), 0);
+    ASSERT_ERR(analloc_set_debug(&r, 0, 0, 0), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
+    ASSERT_ERR(analloc_check(&r), ANALLOC_OK);
+    free(mem);
+}
+
 /* A store over an arena of one page keeps nothing; calls are the
  * allocator's own. */
 static void test_store_one_page(void **state)
@@ -411,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_store_gives_back_before_failing),
         cmocka_unit_test(test_store_check_corruption),
         cmocka_unit_test(test_store_full_list_and_small_arena),
+        cmocka_unit_test(test_store_side_paths),
         cmocka_unit_test(test_store_one_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
