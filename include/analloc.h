@@ -75,7 +75,7 @@ extern "C" {
 #endif
 
 #define ANALLOC_VERSION_MAJOR 2
-#define ANALLOC_VERSION_MINOR 0
+#define ANALLOC_VERSION_MINOR 1
 #define ANALLOC_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; the shared library's SONAME carries
  * the major version, which changes whenever struct analloc or a signature
