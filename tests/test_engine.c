@@ -2060,6 +2060,8 @@ static size_t flip_all_bits(analloc_t a, const char *label)
         alarm(120);
         /* Restored from a copy, not flipped back: a check on a flipped list
          * of stores moves the sequence counter (src/internal.h, lock). */
+        const uint64_t one = 1; /* the word's bit 0: in its first byte or its last */
+        const size_t list_lock_bit = (TI_STORE_LIST_WORD * 8u + (*(const unsigned char *)&one ? 0u : 7u)) * 8u;
         unsigned char *saved = malloc(nbytes);
         assert_non_null(saved);
         memcpy(saved, mb, nbytes);
@@ -2067,7 +2069,7 @@ static size_t flip_all_bits(analloc_t a, const char *label)
             int r;
             /* The list of stores' lock bit is a lock, which check cannot
              * tell from a caller holding it. */
-            if (in_used_cache_slot(a, bit) || bit == TI_STORE_LIST_WORD * 64u)
+            if (in_used_cache_slot(a, bit) || bit == list_lock_bit)
                 continue;
             sh->current = bit;
             mb[bit / 8] ^= (unsigned char)(1u << (bit % 8));
