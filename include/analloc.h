@@ -74,8 +74,8 @@
 extern "C" {
 #endif
 
-#define ANALLOC_VERSION_MAJOR 2
-#define ANALLOC_VERSION_MINOR 1
+#define ANALLOC_VERSION_MAJOR 3
+#define ANALLOC_VERSION_MINOR 0
 #define ANALLOC_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; the shared library's SONAME carries
  * the major version, which changes whenever struct analloc or a signature
@@ -101,7 +101,9 @@ enum analloc_error {
     ANALLOC_ECORRUPT = -9,      /* analloc_check: the state breaks an invariant */
     ANALLOC_EBUSY = -10,        /* analloc_reserve: a page is allocated or reserved */
     ANALLOC_ENOTRESERVED = -11, /* analloc_release: a page is not reserved */
-    ANALLOC_ELIMIT = -12        /* analloc_reserve/release: the range table is full */
+    ANALLOC_ELIMIT = -12,       /* analloc_reserve/release: the range table is full */
+    ANALLOC_ENOMEM = -13,       /* exact allocation, resize: no free block that holds it */
+    ANALLOC_ESIZE = -14         /* exact free: the size does not match the run at that address */
 };
 
 /* A short English description of an error code ("unknown error" if none). */
@@ -118,8 +120,10 @@ const char *analloc_strerror(int error);
 /* Lock hooks (analloc_set_lock). */
 typedef void (*analloc_lock_fn)(void *ctx);
 
-/* Called with the error that analloc_free or analloc_realloc returns for a
- * pointer that is not the start of a live block; nothing else calls it. */
+/* Called with the error that a free, a realloc or a resize returns for an
+ * address that is not the start of a live block (or run); nothing else
+ * calls it.  `ptr` is the pointer, or, from an address-space call, a
+ * pointer to the rejected address as a uint64_t, valid during the call. */
 typedef void (*analloc_error_hook)(void *ctx, int error, const void *ptr);
 
 /*
@@ -132,8 +136,8 @@ typedef void (*analloc_error_hook)(void *ctx, int error, const void *ptr);
 struct analloc {
     size_t page;    /* smallest block, bytes (a power of two) */
     size_t depth;   /* page << depth is the largest block the arena can hold */
-    size_t managed; /* bytes of allocatable pages: page * their number */
-    void *start;    /* address of the first allocatable page */
+    size_t managed; /* bytes of allocatable pages: page * their number (at most SIZE_MAX) */
+    void *start;    /* address of the first allocatable page (NULL: an address space) */
 
     struct analloc_internal {
         uint32_t magic;        /* set by a successful setup; tells if the inline paths may run */
@@ -165,6 +169,8 @@ struct analloc {
         size_t split_word;     /* word offset of the split bits */
         size_t meta_bytes;     /* bytes of metadata in use */
         uint64_t seal;         /* hash of what setup fixed (analloc_check) */
+        uint64_t origin;       /* the address of page number 0 (modulo 2^64): 0 for pointers */
+        uint64_t space;        /* 1: set up by analloc_space_init; pointer calls are refused */
     } internal;
 };
 
@@ -333,6 +339,134 @@ void *analloc_alloc_aligned(analloc_t a, size_t size, size_t align, unsigned fla
 int analloc_reserve(analloc_t a, uintptr_t addr, size_t size);
 int analloc_release(analloc_t a, uintptr_t addr, size_t size);
 
+/* ---- Exact-size runs ------------------------------------------------------------ */
+
+/*
+ * A run of exactly ceil(size / page) pages (size 0: one page), as Linux's
+ * alloc_pages_exact: the block of 2^k pages that holds it (the smallest k)
+ * is taken as analloc_alloc_range would take it (its arguments: lo, hi,
+ * align, flags; flags 0 with the whole arena is best fit, as
+ * analloc_alloc), and the pages past the run go back to the free lists at
+ * once, as the free blocks of the binary digits of the tail.  The run is
+ * then made of used blocks, one per binary digit of its page count,
+ * largest first: a run of 3 pages is a block of 2 pages and a block of 1.
+ * Free it with analloc_free_exact and the same size, or block by block with
+ * analloc_free (analloc_mem_size at its start gives the first block's
+ * size).  The run comes from one free block: it never spans two free
+ * blocks, so it needs a free block of 2^k pages (after merging the cache),
+ * and a request larger than the largest block of the arena is refused.
+ * Cost: an allocation's, plus one step per order of the block, O(depth x
+ * levels); the tail is never wasted: the run holds `size` rounded up to a
+ * page, where a block would hold it rounded up to a power of two.
+ * Returns 0 with the run's start in *ptr, or, changing nothing and leaving
+ * *ptr as it was: ANALLOC_EINVAL (not set up, an address-space allocator,
+ * ptr NULL, or alloc_range's bad arguments: flags, align, lo >= hi, a size
+ * or alignment no block of the arena has), ANALLOC_ENOMEM (no free block of
+ * 2^k pages fits the range and the alignment, with the cache merged).
+ */
+int analloc_alloc_exact(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
+                        unsigned flags, void **ptr);
+
+/*
+ * Free the run of ceil(size / page) pages at ptr (size 0: one page): every
+ * block it is made of (analloc_alloc_exact) is freed, as analloc_free would
+ * free each, lowest first, after all were checked.  Returns 0, or, changing
+ * nothing and calling the error hook: analloc_free's errors for the first
+ * block that is not the start of a live block (ptr NULL: ANALLOC_EINVAL), or
+ * ANALLOC_ESIZE (a block of the run is live but of another size: the size
+ * is not the one allocated, or the blocks are not one run).
+ */
+int analloc_free_exact(analloc_t a, void *ptr, size_t size);
+
+/* ---- Address spaces ------------------------------------------------------------ */
+
+/*
+ * The same allocator over numbers instead of pointers: a GPU's VRAM by
+ * offset, guest-physical memory, I/O virtual addresses, physical memory
+ * above 4 GiB on a 32-bit kernel.  The space is [base, base + size) of a
+ * 64-bit address space on every target; addresses are uint64_t, address 0
+ * is an ordinary block, and ANALLOC_NO_ADDR says "none".  Blocks are
+ * aligned to their size in the space's addresses, as pointers are.  The
+ * library never touches the space (it may not be memory at all): the
+ * metadata lives in a buffer of CPU memory.
+ *
+ * Every call below is its pointer counterpart, with the same contract,
+ * costs and errors (the engine is one; these only convert addresses):
+ *     analloc_space_alloc          analloc_alloc
+ *     analloc_space_alloc_range    analloc_alloc_range (and _flags, _aligned:
+ *                                  lo 0, hi ANALLOC_SPACE_END)
+ *     analloc_space_free           analloc_free
+ *     analloc_space_resize         analloc_realloc, in place only (below)
+ *     analloc_space_size           analloc_mem_size
+ *     analloc_space_alloc_exact    analloc_alloc_exact
+ *     analloc_space_free_exact     analloc_free_exact
+ *     analloc_space_reserve        analloc_reserve
+ *     analloc_space_release        analloc_release
+ *     analloc_space_walk           analloc_walk
+ * and these take any allocator as they are: analloc_stats (its space_*
+ * fields give the exact 64-bit figures), analloc_frag_index, analloc_check,
+ * analloc_dump, analloc_set_cache and analloc_drain (the block cache works
+ * the same), analloc_set_lock, analloc_set_error_hook (the hook gets a
+ * pointer to the address).  analloc_set_debug takes only 0 (its fills and
+ * annotations are for CPU memory) and analloc_cpu_attach refuses an
+ * address-space allocator (per-CPU stores hand out pointers).  Every other
+ * pointer call refuses it (ANALLOC_EINVAL, NULL or 0), since its addresses
+ * are not pointers.  The address-space calls also take an allocator set
+ * up over pointers: its addresses are then the pointers' values.
+ *
+ * On a 32-bit target the space may be larger than 4 GiB: up to 2^29 pages
+ * (2 TiB of 4 KiB pages), with no 64-bit division (only shifts).
+ */
+#define ANALLOC_NO_ADDR UINT64_MAX   /* no block (never a block's address) */
+#define ANALLOC_SPACE_END UINT64_MAX /* a `hi` past the end of every space */
+
+/*
+ * Manage the addresses [base, base + size) with the metadata in the buffer
+ * [meta, meta + meta_size), at least analloc_space_meta_size(size, page)
+ * bytes.  Whole pages inside the range are allocatable, address 0
+ * included.  The range must not reach the last page of the 64-bit space
+ * (base + size <= 2^64 - page).  Returns 0, or, writing nothing, in this
+ * order: ANALLOC_EINVAL (a or meta NULL, page not a power of two, the range
+ * reaches the top of the space or the buffer wraps, more pages than the
+ * target can count: 2^29 on 32-bit targets, 2^61 on 64-bit),
+ * ANALLOC_ETOOSMALL (meta_size too small), ANALLOC_EOVERLAP (the struct
+ * overlaps the buffer), ANALLOC_ETOOSMALL (no whole page in the range).
+ */
+int analloc_space_init(analloc_t a, uint64_t base, uint64_t size, size_t page, void *meta,
+                       size_t meta_size);
+
+/* analloc_meta_size for a space of `size` bytes: enough for any base. */
+size_t analloc_space_meta_size(uint64_t size, size_t page);
+
+uint64_t analloc_space_alloc(analloc_t a, uint64_t size);
+uint64_t analloc_space_alloc_range(analloc_t a, uint64_t size, uint64_t align, uint64_t lo,
+                                   uint64_t hi, unsigned flags);
+int analloc_space_free(analloc_t a, uint64_t addr);
+uint64_t analloc_space_size(const struct analloc *a, uint64_t addr);
+
+/*
+ * Resize the live block at addr in place, as analloc_realloc does when it
+ * need not move (the library cannot copy a space's contents: to move a
+ * buffer, allocate, copy it yourself, then free).  Shrinking always
+ * succeeds; growing needs the block aligned to the new size and its buddies
+ * free or cached (the cache is merged, and stores given back, before it
+ * fails).  Returns 0, or, changing nothing: analloc_free's errors (the hook
+ * hears them), ANALLOC_EINVAL (a size no block of the arena has),
+ * ANALLOC_ENOMEM (the block cannot grow where it is).
+ */
+int analloc_space_resize(analloc_t a, uint64_t addr, uint64_t size);
+
+int analloc_space_alloc_exact(analloc_t a, uint64_t size, uint64_t align, uint64_t lo,
+                              uint64_t hi, unsigned flags, uint64_t *addr);
+int analloc_space_free_exact(analloc_t a, uint64_t addr, uint64_t size);
+int analloc_space_reserve(analloc_t a, uint64_t addr, uint64_t size);
+int analloc_space_release(analloc_t a, uint64_t addr, uint64_t size);
+
+/* analloc_walk's callback for analloc_space_walk. */
+typedef int (*analloc_space_walk_fn)(void *ctx, uint64_t addr, uint64_t bytes, unsigned kind);
+int analloc_space_walk(const struct analloc *a, unsigned kinds, analloc_space_walk_fn fn,
+                       void *ctx);
+
 /* ---- The block cache ---------------------------------------------------------- */
 
 /*
@@ -469,7 +603,8 @@ int analloc_cpu_free(struct analloc_cpu *c, void *ptr);
 
 /* ---- Statistics, walking, checking ------------------------------------------ */
 
-/* Bytes in free blocks, cached blocks included; 0 if not set up. */
+/* Bytes in free blocks, cached blocks included; 0 if not set up.  This and
+ * the next getter cap their result at SIZE_MAX (stats.space_* do not). */
 size_t analloc_free_bytes(const struct analloc *a);
 
 /* Size of the largest block an allocation gets without merging the cache:
@@ -516,6 +651,16 @@ struct analloc_stats {
     unsigned cpu_stores;      /* 1: per-CPU stores keep blocks; 0: this target
                                  has none, and their calls are the allocator's
                                  own (the cache stays as set) */
+    /* The byte counts above are capped at SIZE_MAX (an address space on a
+     * 32-bit target may hold more); these are exact on every target: */
+    unsigned space;           /* 1: set up by analloc_space_init */
+    uint64_t space_start;     /* address of the first allocatable page */
+    uint64_t space_managed;   /* = managed_bytes, */
+    uint64_t space_free;      /* free_bytes, */
+    uint64_t space_used;      /* used_bytes, */
+    uint64_t space_reserved;  /* reserved_bytes, */
+    uint64_t space_cached;    /* cached_bytes, */
+    uint64_t space_largest_free; /* largest_free, uncapped */
 };
 
 /* Fill *st (see above).  Returns 0, or ANALLOC_EINVAL (not set up, st NULL,

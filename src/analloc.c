@@ -242,11 +242,9 @@ static bool layout_compute(struct layout *L, unsigned depth, uintptr_t lo, uintp
     return true;
 }
 
-size_t analloc_meta_size(size_t total, size_t page)
+/* analloc_meta_size for an arena of n pages at any start. */
+static size_t meta_size_for(size_t n)
 {
-    if (!is_pow2(page))
-        return 0;
-    size_t n = total >> log2_floor(page);
     if (n == 0)
         n = 1;
     if (!pages_fit(n))
@@ -257,6 +255,12 @@ size_t analloc_meta_size(size_t total, size_t page)
         return 0;
     return L.words * sizeof(uint64_t) + (META_ALIGN - 1u); /* slack for any meta alignment */
 }
+
+size_t analloc_meta_size(size_t total, size_t page)
+{
+    return is_pow2(page) ? meta_size_for(total >> log2_floor(page)) : 0;
+}
+
 
 void an_layout_exact(uintptr_t lo, uintptr_t hi, struct layout *L)
 {
@@ -742,19 +746,20 @@ static ANALLOC_INLINE bool block_held(const struct analloc_internal *s, unsigned
 }
 
 /*
- * Validate ptr as the start of a live block, changing nothing.  On success
- * stores the block's order and first page.  The checks run in the order the
- * header gives for analloc_free, cheapest first.
+ * Validate addr (src/internal.h, Addresses) as the start of a live block,
+ * changing nothing.  On success stores the block's order and first page.
+ * The checks run in the order the header gives for analloc_free, cheapest
+ * first.  (The bytes setup kept are pointers: an address space's numbers
+ * never meet them.)
  */
-static ANALLOC_INLINE int block_lookup(const struct analloc *a, const void *ptr, unsigned *order,
+static ANALLOC_INLINE int block_lookup(const struct analloc *a, uint64_t addr, unsigned *order,
                                        uintptr_t *first)
 {
     const struct analloc_internal *s = &a->internal;
-    uintptr_t addr = (uintptr_t)ptr;
-    if (addr >= s->held_lo && addr < s->held_hi)
+    if (addr >= s->held_lo && addr < s->held_hi && s->space == 0)
         return ANALLOC_ERESERVED;
-    uintptr_t pfn = addr >> s->shift;
-    if (pfn < s->lo || pfn >= s->hi)
+    uintptr_t pfn;
+    if (!addr_page(s, addr, &pfn))
         return ANALLOC_ERANGE;
     if (range_holds(s, pfn))
         return ANALLOC_ERESERVED; /* as for the used prefix: before alignment */
@@ -771,19 +776,21 @@ static ANALLOC_INLINE int block_lookup(const struct analloc *a, const void *ptr,
     return ANALLOC_OK;
 }
 
-static ANALLOC_NOINLINE int report(const struct analloc_internal *s, int error, const void *ptr)
+/* Tell the error hook: the pointer, or, for an address space, where the
+ * address is (analloc_error_hook). */
+static ANALLOC_NOINLINE int report(const struct analloc_internal *s, int error, uint64_t addr)
 {
     if (s->hook != NULL)
-        s->hook(s->hook_ctx, error, ptr);
+        s->hook(s->hook_ctx, error, s->space ? (const void *)&addr : (const void *)(uintptr_t)addr);
     return error;
 }
 
 /* The order that holds `size` bytes; depth + 1 if none does. */
-static unsigned order_for(const struct analloc *a, size_t size)
+static unsigned order_for(const struct analloc *a, uint64_t size)
 {
     /* The bit width of (pages - 1), without a branch on the size (mixed
      * sizes would mispredict it): 0 for a page or less, size 0 included. */
-    size_t pages_minus_one = (size - (size != 0)) >> a->internal.shift;
+    uint64_t pages_minus_one = (size - (size != 0)) >> a->internal.shift;
     unsigned k = (pages_minus_one != 0) + log2_floor(pages_minus_one | 1u);
     return k <= a->internal.depth ? k : a->internal.depth + 1u;
 }
@@ -816,17 +823,16 @@ static void pages_fresh(const struct analloc_internal *s, unsigned poison, uintp
         bytes_fill(p, (unsigned char)(poison >> 16), bytes);
 }
 
-/* Leave the lock section of an allocation that took the order-k block at
- * pfn (0: none) while the debug aids are on, then prepare the block for
- * its new owner outside the lock.  Returns the block's address or NULL. */
-static ANALLOC_NOINLINE void *unlock_fresh(struct analloc_internal *s, uintptr_t pfn, unsigned k)
+/* Leave the lock section of an allocation that took `n` pages at pfn (0:
+ * none), and, with the debug aids on, prepare them for their new owner
+ * outside the lock.  Returns pfn. */
+static ANALLOC_INLINE uintptr_t unlock_fresh(struct analloc_internal *s, uintptr_t pfn, size_t n)
 {
     unsigned poison = s->poison;
     unlock(s);
-    if (pfn == 0)
-        return NULL;
-    pages_fresh(s, poison, pfn, pages_of(k));
-    return page_ptr(s, pfn);
+    if (ANALLOC_UNLIKELY(poison != 0) && pfn != 0)
+        pages_fresh(s, poison, pfn, n);
+    return pfn;
 }
 
 /* block_lookup_poisoned's `to` for a free: the whole block goes. */
@@ -839,7 +845,7 @@ static ANALLOC_NOINLINE void *unlock_fresh(struct analloc_internal *s, uintptr_t
  * while the block is still the caller's, then validate it again in a new
  * section (another thread may have freed it meanwhile: a double free).
  */
-static ANALLOC_NOINLINE int poison_outside_lock(const struct analloc *a, const void *ptr,
+static ANALLOC_NOINLINE int poison_outside_lock(const struct analloc *a, uint64_t addr,
                                                 unsigned *k, uintptr_t *pfn, unsigned to)
 {
     const struct analloc_internal *s = &a->internal;
@@ -848,7 +854,7 @@ static ANALLOC_NOINLINE int poison_outside_lock(const struct analloc *a, const v
     unlock(s);
     pages_freed(s, poison, *pfn + keep, pages_of(was) - keep);
     lock(s);
-    int err = block_lookup(a, ptr, k, pfn);
+    int err = block_lookup(a, addr, k, pfn);
     return err == ANALLOC_OK && *k != was ? ANALLOC_EFREE : err;
 }
 
@@ -858,14 +864,14 @@ static ANALLOC_NOINLINE int poison_outside_lock(const struct analloc *a, const v
  * on, the pages about to become free are filled first (poison_outside_lock).
  * Entered and left with the lock held.
  */
-static ANALLOC_INLINE int block_lookup_poisoned(const struct analloc *a, const void *ptr,
+static ANALLOC_INLINE int block_lookup_poisoned(const struct analloc *a, uint64_t addr,
                                                 unsigned *k, uintptr_t *pfn, unsigned to)
 {
-    int err = block_lookup(a, ptr, k, pfn);
+    int err = block_lookup(a, addr, k, pfn);
     if (ANALLOC_UNLIKELY(err == ANALLOC_OK &&
                          (a->internal.poison & (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_ANNOTATE)) != 0 &&
                          (to == WHOLE_BLOCK || to < *k)))
-        err = poison_outside_lock(a, ptr, k, pfn, to);
+        err = poison_outside_lock(a, addr, k, pfn, to);
     return err;
 }
 
@@ -967,6 +973,8 @@ uint64_t an_seal(const struct analloc *a)
         h = seal_mix(seal_mix(h, s->level_word[l]), s->level_bits[l]);
     h = seal_mix(h, s->split_word);
     h = seal_mix(h, s->meta_bytes);
+    h = seal_mix(h, s->origin);
+    h = seal_mix(h, s->space);
     h = seal_mix(h, a->page);
     h = seal_mix(h, a->depth);
     h = seal_mix(h, a->managed);
@@ -980,7 +988,8 @@ uint64_t an_seal(const struct analloc *a)
  * Writes the metadata and *a, and nothing else.
  */
 static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
-                  const struct layout *L, uint64_t *meta, uintptr_t held_lo, uintptr_t held_hi)
+                  const struct layout *L, uint64_t *meta, uintptr_t held_lo, uintptr_t held_hi,
+                  uint64_t origin, unsigned space)
 {
     struct analloc_internal *s = &a->internal;
     bytes_fill(a, 0, sizeof *a); /* every byte, padding too: snapshots compare bytes */
@@ -1008,6 +1017,8 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
     s->meta_bytes = L->words * sizeof(uint64_t);
     s->held_lo = held_lo;
     s->held_hi = held_hi;
+    s->origin = origin;
+    s->space = space;
     s->cache_slots = ANALLOC_CACHE_DEFAULT;
 
     size_t first = 0;
@@ -1040,8 +1051,8 @@ static void setup(struct analloc *a, unsigned shift, uintptr_t lo, uintptr_t hi,
 
     a->page = (size_t)1 << shift;
     a->depth = L->depth;
-    a->managed = (size_t)(hi - lo) << shift;
-    a->start = page_ptr(s, lo);
+    a->managed = bytes_capped(s, hi - lo);
+    a->start = space ? NULL : page_ptr(s, lo);
     s->seal = an_seal(a);
     s->magic = mode_magic(s);
 }
@@ -1081,7 +1092,68 @@ int analloc_init(analloc_t a, void *base, size_t total, size_t page, void *meta,
     struct layout L;
     an_layout_exact(lo, hi, &L); /* fits: analloc_meta_size() described more */
     uint64_t *words = (uint64_t *)(void *)((m + META_ALIGN - 1u) & ~(uintptr_t)(META_ALIGN - 1u));
-    setup(a, shift, lo, hi, &L, words, m, m + meta_size);
+    setup(a, shift, lo, hi, &L, words, m, m + meta_size, 0, 0);
+    return ANALLOC_OK;
+}
+
+/* The most pages an address space may have: as many as the target can count
+ * (pages_fit), with room for the page numbers analloc_space_init gives
+ * them (below 2^(M + 1) for 2^M >= the count) and for their byte offsets
+ * (below 2^63). */
+static bool space_pages_fit(uint64_t n, unsigned shift)
+{
+    return shift <= 61u && n <= SIZE_MAX / 8u && n <= ((uint64_t)1 << (PFN_BITS - 3u)) &&
+           n <= ((uint64_t)1 << (61u - shift));
+}
+
+size_t analloc_space_meta_size(uint64_t size, size_t page)
+{
+    if (!is_pow2(page))
+        return 0;
+    unsigned shift = log2_floor(page);
+    uint64_t n = (size >> shift) + 1u; /* an unaligned base touches one page more */
+    return space_pages_fit(n, shift) ? meta_size_for((size_t)n) : 0;
+}
+
+/*
+ * The space's whole pages are the page numbers [L, H) of the space (address
+ * / page, in 64 bits).  The engine numbers them so that none is 0 (its "no
+ * block"), every aligned block stays aligned, and the numbers fit in a
+ * uintptr_t: with 2^M >= H - L pages, page P gets P - O + (2^M if L is a
+ * multiple of 2^M, else 0), where O is L rounded down to a multiple of 2^M.
+ * Every block that fits in the space has at most 2^M pages, and both
+ * offsets are multiples of 2^M, so alignments are kept; the numbers are
+ * then below 2^(M + 1).  origin is the address of number 0: O's address
+ * minus the offset, modulo 2^64.
+ */
+int analloc_space_init(analloc_t a, uint64_t base, uint64_t size, size_t page, void *meta,
+                       size_t meta_size)
+{
+    if (a == NULL || meta == NULL || !is_pow2(page))
+        return ANALLOC_EINVAL;
+    uintptr_t m = (uintptr_t)meta;
+    unsigned shift = log2_floor(page);
+    uint64_t end = base + size;
+    if (end < base || end > UINT64_MAX - (page - 1u) || m + meta_size < m)
+        return ANALLOC_EINVAL; /* reaches the last page of the space, or wraps */
+    uint64_t first = (base >> shift) + ((base & (page - 1u)) != 0), last = end >> shift;
+    uint64_t n = last > first ? last - first : 1u;
+    if (!space_pages_fit(n, shift))
+        return ANALLOC_EINVAL;
+    if (meta_size < analloc_space_meta_size(size, page))
+        return ANALLOC_ETOOSMALL;
+    if (struct_overlaps(a, m, m + meta_size))
+        return ANALLOC_EOVERLAP;
+    if (first >= last)
+        return ANALLOC_ETOOSMALL;
+    unsigned mb = n == 1u ? 0u : log2_floor(n - 1u) + 1u; /* 2^mb >= n */
+    uint64_t o = (first >> mb) << mb;
+    uint64_t bias = first == o ? (uint64_t)1 << mb : 0u;
+    uintptr_t lo = (uintptr_t)(first - o + bias), hi = (uintptr_t)(last - o + bias);
+    struct layout L;
+    an_layout_exact(lo, hi, &L); /* fits: analloc_space_meta_size() described more */
+    uint64_t *words = (uint64_t *)(void *)((m + META_ALIGN - 1u) & ~(uintptr_t)(META_ALIGN - 1u));
+    setup(a, shift, lo, hi, &L, words, m, m + meta_size, (o << shift) - (bias << shift), 1u);
     return ANALLOC_OK;
 }
 
@@ -1131,7 +1203,7 @@ int analloc_with_chunk(analloc_t a, void *chunk, size_t total, size_t used, size
     if (struct_overlaps(a, meta, end))
         return ANALLOC_EOVERLAP;
     an_layout_exact(first, hi, &L);
-    setup(a, shift, first, hi, &L, (uint64_t *)meta, b, first << shift);
+    setup(a, shift, first, hi, &L, (uint64_t *)meta, b, first << shift, 0, 0);
     return ANALLOC_OK;
 }
 
@@ -1168,23 +1240,33 @@ static ANALLOC_INLINE uintptr_t alloc_locked(struct analloc_internal *s, unsigne
     return pfn;
 }
 
-/* analloc_alloc in full. */
-static ANALLOC_NOINLINE void *alloc_slow(struct analloc *a, size_t size)
+/* alloc_locked, and once more after every store was given back. */
+static uintptr_t alloc_any_locked(struct analloc_internal *s, unsigned k)
 {
-    if (!is_setup(a))
-        return NULL;
-    struct analloc_internal *s = &a->internal;
-    unsigned k = order_for(a, size);
-    if (k > s->depth)
-        return NULL; /* no block that large: refused without the lock */
-    lock(s);
     uintptr_t pfn = alloc_locked(s, k);
     if (pfn == 0 && drain_may_help(s, k) && stores_emptied(s))
         pfn = alloc_locked(s, k);
-    if (ANALLOC_UNLIKELY(s->poison != 0))
-        return unlock_fresh(s, pfn, k);
-    unlock(s);
-    return pfn == 0 ? NULL : page_ptr(s, pfn);
+    return pfn;
+}
+
+/* analloc_alloc and analloc_space_alloc in full: the block's first page, 0
+ * if none. */
+static uintptr_t alloc_pages(struct analloc *a, uint64_t size)
+{
+    struct analloc_internal *s = &a->internal;
+    unsigned k = order_for(a, size);
+    if (k > s->depth)
+        return 0; /* no block that large: refused without the lock */
+    lock(s);
+    return unlock_fresh(s, alloc_any_locked(s, k), pages_of(k));
+}
+
+static ANALLOC_NOINLINE void *alloc_slow(struct analloc *a, size_t size)
+{
+    if (!is_setup_ptr(a))
+        return NULL;
+    uintptr_t pfn = alloc_pages(a, size);
+    return pfn == 0 ? NULL : page_ptr(&a->internal, pfn);
 }
 
 /* The common allocation, without a stack frame: no hooks or fills, a
@@ -1209,50 +1291,78 @@ void *analloc_alloc(analloc_t a, size_t size)
     return page_ptr(s, key_page(s, k, key));
 }
 
+/*
+ * Fill *q for an order-k block (k from order_for) at a multiple of `align`
+ * bytes inside the addresses [lo, hi).  Returns ANALLOC_EINVAL for
+ * arguments no state could satisfy, ANALLOC_ENOMEM if the window holds no
+ * aligned place for the block, else 0.
+ */
+static int place_setup(const struct analloc *a, unsigned k, uint64_t align, uint64_t lo,
+                       uint64_t hi, unsigned flags, struct place *q)
+{
+    const struct analloc_internal *s = &a->internal;
+    if ((flags & ~(unsigned)(ANALLOC_LOW | ANALLOC_HIGH)) != 0 ||
+        flags == (ANALLOC_LOW | ANALLOC_HIGH) || (align & (align - 1u)) != 0 || lo >= hi ||
+        k > s->depth)
+        return ANALLOC_EINVAL;
+    q->k = k;
+    q->ka = k;
+    if (align > ((uint64_t)a->page << k)) { /* aligned beyond the block's size */
+        q->ka = log2_floor(align) - s->shift;
+        if (q->ka > s->depth)
+            return ANALLOC_EINVAL; /* no block of the arena has that alignment */
+    }
+    q->high = (flags & ANALLOC_HIGH) != 0;
+    /* The window: whole pages inside [lo, hi) and the arena (whose
+     * addresses end below 2^64: no sum here wraps); its start aligned up
+     * to 2^ka. */
+    uint64_t first = page_addr(s, s->lo), end = page_addr(s, s->hi);
+    lo = lo > first ? lo : first;
+    hi = hi < end ? hi : end;
+    if (lo >= hi)
+        return ANALLOC_ENOMEM;
+    uintptr_t w0 = (uintptr_t)((lo - s->origin + (a->page - 1u)) >> s->shift);
+    uintptr_t w1 = (uintptr_t)((hi - s->origin) >> s->shift);
+    uintptr_t pad = ((uintptr_t)0 - w0) & (uintptr_t)(pages_of(q->ka) - 1u); /* to the alignment */
+    if (w0 >= w1 || pad >= w1 - w0 || w1 - w0 - pad < pages_of(q->k))
+        return ANALLOC_ENOMEM; /* (w0 + pad cannot wrap: it stays below w1) */
+    q->w0 = w0 + pad;
+    q->w1 = w1;
+    return ANALLOC_OK;
+}
+
+/* A block placed as *q: merging the cache, then giving the stores back,
+ * before it fails.  0 if none. */
+static uintptr_t placed_locked(struct analloc_internal *s, const struct place *q)
+{
+    uintptr_t pfn = block_take_placed(s, q);
+    if (pfn == 0 && drain_may_help(s, q->k) && cache_drain(s))
+        pfn = block_take_placed(s, q);
+    if (pfn == 0 && drain_may_help(s, q->k) && stores_emptied(s))
+        pfn = block_take_placed(s, q);
+    s->taken_blocks += pfn != 0;
+    return pfn;
+}
+
+/* analloc_alloc_range and analloc_space_alloc_range: the first page, or 0. */
+static uintptr_t alloc_placed(struct analloc *a, uint64_t size, uint64_t align, uint64_t lo,
+                              uint64_t hi, unsigned flags)
+{
+    struct analloc_internal *s = &a->internal;
+    struct place q;
+    if (place_setup(a, order_for(a, size), align, lo, hi, flags, &q) != ANALLOC_OK)
+        return 0;
+    lock(s);
+    return unlock_fresh(s, placed_locked(s, &q), pages_of(q.k));
+}
+
 void *analloc_alloc_range(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
                           unsigned flags)
 {
-    if (!is_setup(a) || (flags & ~(unsigned)(ANALLOC_LOW | ANALLOC_HIGH)) != 0 ||
-        flags == (ANALLOC_LOW | ANALLOC_HIGH) || (align != 0 && !is_pow2(align)) || lo >= hi)
+    if (!is_setup_ptr(a))
         return NULL;
-    struct analloc_internal *s = &a->internal;
-    struct place q;
-    q.k = order_for(a, size);
-    if (q.k > s->depth)
-        return NULL;
-    q.ka = q.k;
-    if (align > (a->page << q.k)) { /* aligned beyond the block's size */
-        q.ka = log2_floor(align) - s->shift;
-        if (q.ka > s->depth)
-            return NULL; /* no block of the arena has that alignment */
-    }
-    q.high = (flags & ANALLOC_HIGH) != 0;
-    /* The window: whole pages inside [lo, hi) and the arena; its start
-     * aligned up to 2^ka (which cannot wrap: the arena's pages end below). */
-    uintptr_t w0 = (lo >> s->shift) + ((lo & (a->page - 1u)) != 0);
-    uintptr_t w1 = hi >> s->shift;
-    if (w0 < s->lo)
-        w0 = s->lo;
-    if (w1 > s->hi)
-        w1 = s->hi;
-    if (w0 >= w1)
-        return NULL;
-    uintptr_t pad = ((uintptr_t)0 - w0) & (uintptr_t)(pages_of(q.ka) - 1u); /* to the alignment */
-    if (pad >= w1 - w0 || w1 - w0 - pad < pages_of(q.k))
-        return NULL; /* (w0 + pad cannot wrap: it stays below w1) */
-    q.w0 = w0 + pad;
-    q.w1 = w1;
-    lock(s);
-    uintptr_t pfn = block_take_placed(s, &q);
-    if (pfn == 0 && drain_may_help(s, q.k) && cache_drain(s))
-        pfn = block_take_placed(s, &q);
-    if (pfn == 0 && drain_may_help(s, q.k) && stores_emptied(s))
-        pfn = block_take_placed(s, &q);
-    s->taken_blocks += pfn != 0;
-    if (ANALLOC_UNLIKELY(s->poison != 0))
-        return unlock_fresh(s, pfn, q.k);
-    unlock(s);
-    return pfn == 0 ? NULL : page_ptr(s, pfn);
+    uintptr_t pfn = alloc_placed(a, size, align, lo, hi, flags);
+    return pfn == 0 ? NULL : page_ptr(&a->internal, pfn);
 }
 
 void *analloc_alloc_flags(analloc_t a, size_t size, unsigned flags)
@@ -1266,31 +1376,163 @@ void *analloc_alloc_aligned(analloc_t a, size_t size, size_t align, unsigned fla
     return analloc_alloc_range(a, size, align, 0, UINTPTR_MAX, flags);
 }
 
+/* ---- Exact-size runs -----------------------------------------------------------
+ * A run of n pages is cut from a used block of 2^k pages (2^(k-1) < n <= 2^k):
+ * at each order the node splits; while the run covers the lower half, that
+ * half is a used block of the run and the cut goes on in the upper half;
+ * otherwise the upper half becomes free and the cut goes on in the lower.
+ * The run is then the used blocks of n's binary digits, largest first; the
+ * tail, the free blocks of the digits of 2^k - n.  No free block merges: a
+ * free half's buddy is the half the run goes on in. */
+
+/* Cut the used order-k block at pfn down to a run of n pages (1 <= n <=
+ * 2^k).  Returns the number of blocks in the run. */
+static size_t block_trim(struct analloc_internal *s, uintptr_t pfn, unsigned k, uint64_t n)
+{
+    size_t blocks = 1;
+    while (n < pages_of(k)) {
+        split_set(s, k, pfn >> k);
+        k--;
+        if (n > pages_of(k)) { /* the lower half is a block of the run */
+            blocks++;
+            n -= pages_of(k);
+            pfn += pages_of(k);
+        } else {
+            free_insert(s, k, (pfn >> k) + 1u);
+        }
+    }
+    return blocks;
+}
+
+/* analloc_alloc_exact and analloc_space_alloc_exact: a run of `size` bytes
+ * in pages; its first page in *pfn. */
+static int alloc_run(struct analloc *a, uint64_t size, uint64_t align, uint64_t lo, uint64_t hi,
+                     unsigned flags, uintptr_t *pfn)
+{
+    struct analloc_internal *s = &a->internal;
+    uint64_t n = pages_for(s, size);
+    unsigned k = order_for(a, size); /* the block that holds the run; depth + 1 if none */
+    struct place q;
+    int err = place_setup(a, k, align, lo, hi, flags, &q);
+    if (err != ANALLOC_OK)
+        return err;
+    /* Placed as analloc_alloc places: nothing asked of the place. */
+    bool plain = flags == 0 && q.ka == k && lo <= page_addr(s, s->lo) && hi >= page_addr(s, s->hi);
+    lock(s);
+    uintptr_t p = plain ? alloc_any_locked(s, k) : placed_locked(s, &q);
+    if (p != 0)
+        s->taken_blocks += block_trim(s, p, k, n) - 1u;
+    unlock_fresh(s, p, (size_t)n);
+    if (p == 0)
+        return ANALLOC_ENOMEM;
+    *pfn = p;
+    return ANALLOC_OK;
+}
+
+/* Validate the run of n pages at addr (inside a lock section): every block
+ * of n's binary digits, largest first, live and of its size.  Its first
+ * page in *pfn. */
+static int run_lookup(const struct analloc *a, uint64_t addr, uint64_t n, uintptr_t *pfn)
+{
+    unsigned k;
+    uintptr_t p;
+    for (uint64_t left = n; left != 0; left -= pages_of(k)) {
+        unsigned want = log2_floor(left);
+        int err = block_lookup(a, addr, &k, &p);
+        if (err != ANALLOC_OK)
+            return err;
+        if (k != want)
+            return ANALLOC_ESIZE;
+        if (left == n)
+            *pfn = p;
+        addr += (uint64_t)a->page << k;
+    }
+    return ANALLOC_OK;
+}
+
+/* analloc_free_exact and analloc_space_free_exact: check the whole run,
+ * poison it outside the lock if asked (and check it again), then free its
+ * blocks lowest first, each as analloc_free would. */
+static int free_run(struct analloc *a, uint64_t addr, uint64_t size)
+{
+    struct analloc_internal *s = &a->internal;
+    uint64_t n = pages_for(s, size);
+    uintptr_t pfn;
+    lock(s);
+    int err = run_lookup(a, addr, n, &pfn);
+    if (err == ANALLOC_OK && (s->poison & (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_ANNOTATE))) {
+        unsigned poison = s->poison;
+        unlock(s);
+        pages_freed(s, poison, pfn, (size_t)n);
+        lock(s);
+        err = run_lookup(a, addr, n, &pfn);
+    }
+    if (err != ANALLOC_OK) {
+        report(s, err, addr);
+        unlock(s);
+        return err;
+    }
+    for (uint64_t left = n; left != 0;) {
+        unsigned k = log2_floor(left);
+        block_free(s, k, pfn, true);
+        pfn += pages_of(k);
+        left -= pages_of(k);
+    }
+    unlock(s);
+    return ANALLOC_OK;
+}
+
+int analloc_alloc_exact(analloc_t a, size_t size, size_t align, uintptr_t lo, uintptr_t hi,
+                        unsigned flags, void **ptr)
+{
+    if (!is_setup_ptr(a) || ptr == NULL)
+        return ANALLOC_EINVAL;
+    uintptr_t pfn;
+    int err = alloc_run(a, size, align, lo, hi, flags, &pfn);
+    if (err == ANALLOC_OK)
+        *ptr = page_ptr(&a->internal, pfn);
+    return err;
+}
+
+int analloc_free_exact(analloc_t a, void *ptr, size_t size)
+{
+    if (!is_setup_ptr(a) || ptr == NULL)
+        return ANALLOC_EINVAL;
+    return free_run(a, (uintptr_t)ptr, size);
+}
+
+/* ---- Freeing and resizing -------------------------------------------------- */
+
 /* analloc_free's work inside its lock section(s). */
-static ANALLOC_INLINE int free_locked(struct analloc *a, void *ptr)
+static ANALLOC_INLINE int free_locked(struct analloc *a, uint64_t addr)
 {
     struct analloc_internal *s = &a->internal;
     unsigned k;
     uintptr_t pfn;
-    int err = block_lookup_poisoned(a, ptr, &k, &pfn, WHOLE_BLOCK);
+    int err = block_lookup_poisoned(a, addr, &k, &pfn, WHOLE_BLOCK);
     if (ANALLOC_UNLIKELY(err != ANALLOC_OK))
-        return report(s, err, ptr);
+        return report(s, err, addr);
     block_free(s, k, pfn, true);
     return ANALLOC_OK;
+}
+
+static int free_section(struct analloc *a, uint64_t addr)
+{
+    struct analloc_internal *s = &a->internal;
+    lock(s);
+    int err = free_locked(a, addr);
+    unlock(s);
+    return err;
 }
 
 /* analloc_free in full: every check, error, hook and path. */
 static ANALLOC_NOINLINE int free_slow(struct analloc *a, void *ptr)
 {
-    if (!is_setup(a))
+    if (!is_setup_ptr(a))
         return ANALLOC_EINVAL;
     if (ptr == NULL)
         return ANALLOC_OK;
-    struct analloc_internal *s = &a->internal;
-    lock(s);
-    int err = free_locked(a, ptr);
-    unlock(s);
-    return err;
+    return free_section(a, (uintptr_t)ptr);
 }
 
 /*
@@ -1298,7 +1540,8 @@ static ANALLOC_NOINLINE int free_slow(struct analloc *a, void *ptr)
  * ranges, a live block of an order whose list has room (ORDER_CAP 0: no
  * list), and a free entry in its bucket.  It makes the same checks as
  * block_lookup, in the same order, and changes nothing until all have
- * passed; anything else goes to free_slow, which starts over.
+ * passed; anything else goes to free_slow, which starts over.  (The fast
+ * mark is never set on an address space: origin is 0 here.)
  */
 _Static_assert(CACHE_WAYS == 4, "analloc_free reads a bucket as four entries");
 int analloc_free(analloc_t a, void *ptr)
@@ -1339,69 +1582,82 @@ int analloc_free(analloc_t a, void *ptr)
     return ANALLOC_OK;
 }
 
-size_t analloc_mem_size(const struct analloc *a, const void *ptr)
+/* The size of the live block at addr, 0 if none. */
+static uint64_t block_size_at(const struct analloc *a, uint64_t addr)
 {
-    if (!is_setup(a) || ptr == NULL)
-        return 0;
     unsigned k;
     uintptr_t pfn;
     lock(&a->internal);
-    int err = block_lookup(a, ptr, &k, &pfn);
+    int err = block_lookup(a, addr, &k, &pfn);
     unlock(&a->internal);
-    return err == ANALLOC_OK ? a->page << k : 0;
+    return err == ANALLOC_OK ? (uint64_t)a->page << k : 0;
+}
+
+size_t analloc_mem_size(const struct analloc *a, const void *ptr)
+{
+    if (!is_setup_ptr(a) || ptr == NULL)
+        return 0;
+    return (size_t)block_size_at(a, (uintptr_t)ptr);
+}
+
+/*
+ * The first lock section of a resize of the live block at addr to order
+ * `to` (entered and left with the lock held): shrink in place, or grow in
+ * place if the buddies that follow are free or cached; otherwise, with
+ * `move`, take a new block into *moved (alloc_locked merges the cache only
+ * if it finds none; in place is then tried again), or, without, merge the
+ * cache and try in place again; with stores attached, all of it once more
+ * after every store is given back.  *k is the block's order before, *pfn
+ * its first page.  Returns 0 (in place, or *moved != 0), the lookup's error
+ * (reported), ANALLOC_EINVAL (no block of order `to`) or ANALLOC_ENOMEM.
+ */
+static int resize_locked(struct analloc *a, uint64_t addr, unsigned to, bool move, unsigned *k,
+                         uintptr_t *pfn, uintptr_t *moved)
+{
+    struct analloc_internal *s = &a->internal;
+    *moved = 0;
+    for (bool again = false;; again = true) {
+        /* Shrinking frees the tail: poisoned first, as a free would be. */
+        int err = block_lookup_poisoned(a, addr, k, pfn, to);
+        if (err != ANALLOC_OK) /* (again: freed by another thread while the lock was let go) */
+            return report(s, err, addr);
+        if (to > s->depth)
+            return ANALLOC_EINVAL;
+        if (to <= *k) {
+            block_shrink(s, *pfn, *k, to);
+            return ANALLOC_OK;
+        }
+        if (block_grow(s, *pfn, *k, to))
+            return ANALLOC_OK;
+        bool merged = move ? (*moved = alloc_locked(s, to)) == 0
+                           : drain_may_help(s, to) && cache_drain(s);
+        if (*moved != 0 || (merged && block_grow(s, *pfn, *k, to)))
+            return ANALLOC_OK;
+        if (again || !drain_may_help(s, to) || !stores_emptied(s))
+            return ANALLOC_ENOMEM;
+    }
 }
 
 void *analloc_realloc(analloc_t a, void *ptr, size_t size)
 {
     if (ptr == NULL)
         return analloc_alloc(a, size);
-    if (!is_setup(a))
+    if (!is_setup_ptr(a))
         return NULL;
     struct analloc_internal *s = &a->internal;
     unsigned to = order_for(a, size), k;
-    uintptr_t pfn;
-    uintptr_t moved;
-    bool grown;
-    int err;
+    uintptr_t pfn, moved;
     lock(s);
-    for (bool again = false;; again = true) {
-        /* Shrinking frees the tail: poisoned first, as a free would be. */
-        err = block_lookup_poisoned(a, ptr, &k, &pfn, to);
-        if (err != ANALLOC_OK) { /* (again: freed by another thread while the lock was let go) */
-            report(s, err, ptr);
-            unlock(s);
-            return NULL;
-        }
-        if (to > s->depth) {
-            unlock(s);
-            return NULL;
-        }
-        if (to <= k) {
-            block_shrink(s, pfn, k, to);
-            unlock(s);
-            return ptr;
-        }
-        /* In place if the buddies are free or cached blocks; else a new
-         * block, which merges the cache only if none is found; then, the
-         * cache merged, in place again.  With stores attached, once more
-         * after every store is given back. */
-        moved = 0;
-        grown = block_grow(s, pfn, k, to) ||
-                ((moved = alloc_locked(s, to)) == 0 && block_grow(s, pfn, k, to));
-        if (grown || moved != 0 || again || !drain_may_help(s, to) || !stores_emptied(s))
-            break;
-    }
-    if (grown) {
-        unsigned poison = s->poison;
-        unlock(s);
-        if (poison != 0)
+    int err = resize_locked(a, (uintptr_t)ptr, to, true, &k, &pfn, &moved);
+    unsigned poison = s->poison;
+    unlock(s);
+    if (err != ANALLOC_OK)
+        return NULL;
+    if (moved == 0) { /* in place */
+        if (poison != 0 && to > k)
             pages_fresh(s, poison, pfn + pages_of(k), pages_of(to) - pages_of(k));
         return ptr;
     }
-    unsigned poison = s->poison;
-    unlock(s);
-    if (moved == 0)
-        return NULL;
     /* Outside the lock: both blocks are ours. */
     if (poison != 0) {
         pages_fresh(s, poison & ~(unsigned)ANALLOC_DEBUG_POISON_FRESH, moved, pages_of(k));
@@ -1411,13 +1667,73 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     if (poison != 0)
         pages_freed(s, poison, pfn, pages_of(k));
     lock(s);
-    err = block_lookup(a, ptr, &k, &pfn);
+    err = block_lookup(a, (uintptr_t)ptr, &k, &pfn);
     if (err == ANALLOC_OK)
         block_free(s, k, pfn, false);
     else
-        report(s, err, ptr); /* freed by another thread meanwhile */
+        report(s, err, (uintptr_t)ptr); /* freed by another thread meanwhile */
     unlock(s);
     return page_ptr(s, moved);
+}
+
+/* ---- The address-space calls: their pointer twins, with uint64_t addresses */
+
+uint64_t analloc_space_alloc(analloc_t a, uint64_t size)
+{
+    uintptr_t pfn = is_setup(a) ? alloc_pages(a, size) : 0;
+    return pfn == 0 ? ANALLOC_NO_ADDR : page_addr(&a->internal, pfn);
+}
+
+uint64_t analloc_space_alloc_range(analloc_t a, uint64_t size, uint64_t align, uint64_t lo,
+                                   uint64_t hi, unsigned flags)
+{
+    uintptr_t pfn = is_setup(a) ? alloc_placed(a, size, align, lo, hi, flags) : 0;
+    return pfn == 0 ? ANALLOC_NO_ADDR : page_addr(&a->internal, pfn);
+}
+
+int analloc_space_alloc_exact(analloc_t a, uint64_t size, uint64_t align, uint64_t lo,
+                              uint64_t hi, unsigned flags, uint64_t *addr)
+{
+    if (!is_setup(a) || addr == NULL)
+        return ANALLOC_EINVAL;
+    uintptr_t pfn;
+    int err = alloc_run(a, size, align, lo, hi, flags, &pfn);
+    if (err == ANALLOC_OK)
+        *addr = page_addr(&a->internal, pfn);
+    return err;
+}
+
+int analloc_space_free_exact(analloc_t a, uint64_t addr, uint64_t size)
+{
+    return is_setup(a) ? free_run(a, addr, size) : ANALLOC_EINVAL;
+}
+
+int analloc_space_free(analloc_t a, uint64_t addr)
+{
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    return addr == ANALLOC_NO_ADDR ? ANALLOC_OK : free_section(a, addr);
+}
+
+uint64_t analloc_space_size(const struct analloc *a, uint64_t addr)
+{
+    return is_setup(a) ? block_size_at(a, addr) : 0;
+}
+
+int analloc_space_resize(analloc_t a, uint64_t addr, uint64_t size)
+{
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    struct analloc_internal *s = &a->internal;
+    unsigned to = order_for(a, size), k;
+    uintptr_t pfn, moved;
+    lock(s);
+    int err = resize_locked(a, addr, to, false, &k, &pfn, &moved);
+    unsigned poison = s->poison;
+    unlock(s);
+    if (err == ANALLOC_OK && poison != 0 && to > k)
+        pages_fresh(s, poison, pfn + pages_of(k), pages_of(to) - pages_of(k));
+    return err;
 }
 
 /* After a change of the settings that decide it, the set-up mark says again
@@ -1706,7 +2022,7 @@ static bool store_attached(const struct analloc_cpu *c)
 
 int analloc_cpu_attach(analloc_t a, struct analloc_cpu *c)
 {
-    if (!is_setup(a) || c == NULL)
+    if (!is_setup_ptr(a) || c == NULL)
         return ANALLOC_EINVAL;
     if (c->internal.magic == STORE_MAGIC)
         return ANALLOC_EBUSY;
@@ -1839,18 +2155,25 @@ int analloc_cpu_free(struct analloc_cpu *c, void *ptr)
 
 /* ---- Reserving and releasing ranges ---------------------------------------- */
 
-/* Pages that [addr, addr + size) touches: [*r0, *r1), inside the arena. */
-static int page_range(const struct analloc *a, uintptr_t addr, size_t size, uintptr_t *r0,
+/* Pages that the addresses [addr, addr + size) touch: [*r0, *r1), inside
+ * the arena. */
+static int page_range(const struct analloc *a, uint64_t addr, uint64_t size, uintptr_t *r0,
                       uintptr_t *r1)
 {
     const struct analloc_internal *s = &a->internal;
     if (size == 0 || addr + size < addr) /* also catches a range ending at the top */
         return ANALLOC_EINVAL;
-    *r0 = addr >> s->shift;
-    *r1 = ((addr + size - 1u) >> s->shift) + 1u;
-    if (*r0 < s->lo || *r1 > s->hi)
-        return ANALLOC_ERANGE;
+    if (addr < page_addr(s, s->lo) || addr + size > page_addr(s, s->hi))
+        return ANALLOC_ERANGE; /* (the arena's addresses end below 2^64) */
+    *r0 = (uintptr_t)((addr - s->origin) >> s->shift);
+    *r1 = (uintptr_t)((addr + size - 1u - s->origin) >> s->shift) + 1u;
     return ANALLOC_OK;
+}
+
+/* The pointer calls' own check: a range that wraps the pointer's width. */
+static bool ptr_range_ok(const struct analloc *a, uintptr_t addr, size_t size)
+{
+    return is_setup_ptr(a) && addr + size >= addr;
 }
 
 /* Remove entry i of the range table. */
@@ -1888,6 +2211,11 @@ static unsigned cut_order(uintptr_t p, uintptr_t r1)
 }
 
 int analloc_reserve(analloc_t a, uintptr_t addr, size_t size)
+{
+    return ptr_range_ok(a, addr, size) ? analloc_space_reserve(a, addr, size) : ANALLOC_EINVAL;
+}
+
+int analloc_space_reserve(analloc_t a, uint64_t addr, uint64_t size)
 {
     if (!is_setup(a))
         return ANALLOC_EINVAL;
@@ -1970,6 +2298,11 @@ static int release_check(const struct analloc_internal *s, uintptr_t r0, uintptr
 }
 
 int analloc_release(analloc_t a, uintptr_t addr, size_t size)
+{
+    return ptr_range_ok(a, addr, size) ? analloc_space_release(a, addr, size) : ANALLOC_EINVAL;
+}
+
+int analloc_space_release(analloc_t a, uint64_t addr, uint64_t size)
 {
     if (!is_setup(a))
         return ANALLOC_EINVAL;
@@ -2102,7 +2435,8 @@ static void annotate_walk(struct analloc_internal *s, bool on)
 int analloc_set_debug(analloc_t a, unsigned flags, unsigned char free_byte, unsigned char fresh_byte)
 {
     if (!is_setup(a) || (flags & ~(unsigned)DEBUG_FLAGS) != 0 ||
-        ((flags & ANALLOC_DEBUG_ANNOTATE) != 0 && !ANALLOC_CAN_ANNOTATE))
+        ((flags & ANALLOC_DEBUG_ANNOTATE) != 0 && !ANALLOC_CAN_ANNOTATE) ||
+        (flags != 0 && a->internal.space != 0))
         return ANALLOC_EINVAL;
     struct analloc_internal *s = &a->internal;
     unsigned word = flags == 0 ? 0 : flags | (unsigned)free_byte << 8 | (unsigned)fresh_byte << 16;

@@ -26,7 +26,11 @@ static int check_fields(const struct analloc *a)
 {
     const struct analloc_internal *s = &a->internal;
     CORRUPT_IF(s->shift >= SHIFT_LIMIT || a->page != (size_t)1 << s->shift);
-    CORRUPT_IF(s->lo == 0 || s->lo >= s->hi || s->hi > UINTPTR_MAX >> s->shift ||
+    CORRUPT_IF(s->space > 1u || (s->space == 0 && s->origin != 0));
+    /* Pointers end below the top of the address space; a space's byte
+     * offsets below 2^63 (analloc_space_init). */
+    CORRUPT_IF(s->lo == 0 || s->lo >= s->hi ||
+               s->hi > (s->space ? (uint64_t)INT64_MAX : (uint64_t)UINTPTR_MAX) >> s->shift ||
                !pages_fit((size_t)(s->hi - s->lo)));
     struct layout L;
     an_layout_exact(s->lo, s->hi, &L);
@@ -38,15 +42,15 @@ static int check_fields(const struct analloc *a)
                (uintptr_t)s->table != (uintptr_t)s->words + L.table_word * sizeof(uint64_t));
     for (unsigned l = 0; l < ANALLOC_MAX_LEVELS; l++)
         CORRUPT_IF(L.level_word[l] != s->level_word[l] || L.level_bits[l] != s->level_bits[l]);
-    CORRUPT_IF(a->depth != s->depth || a->managed != (size_t)(s->hi - s->lo) << s->shift ||
-               a->start != page_ptr(s, s->lo));
+    CORRUPT_IF(a->depth != s->depth || a->managed != bytes_capped(s, s->hi - s->lo) ||
+               a->start != (s->space ? NULL : page_ptr(s, s->lo)));
     /* The metadata lies inside the bytes setup kept, which lie outside the
      * arena: only then may the later steps read it. */
     uintptr_t w = (uintptr_t)s->words;
     uintptr_t arena_lo = s->lo << s->shift, arena_hi = s->hi << s->shift;
     CORRUPT_IF(w % META_ALIGN != 0 || s->held_lo >= s->held_hi || w < s->held_lo ||
                w >= s->held_hi || s->held_hi - w < s->meta_bytes);
-    CORRUPT_IF(s->held_hi > arena_lo && s->held_lo < arena_hi);
+    CORRUPT_IF(s->space == 0 && s->held_hi > arena_lo && s->held_lo < arena_hi);
     CORRUPT_IF(s->seal != an_seal(a));
     /* The fields that change. */
     CORRUPT_IF((s->free_orders & bv_mask_from(s->depth + 1u)) != 0); /* depth <= 60 */
@@ -56,7 +60,8 @@ static int check_fields(const struct analloc *a)
     unsigned flags = s->poison & 0xffu, known = DEBUG_FLAGS | ANNOTATE_LEAVING;
     if (!ANALLOC_CAN_ANNOTATE)
         known = ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH;
-    CORRUPT_IF((flags & ~known) != 0 || (s->poison >> 24) != 0 || (flags == 0 && s->poison != 0));
+    CORRUPT_IF((flags & ~known) != 0 || (s->poison >> 24) != 0 || (flags == 0 && s->poison != 0) ||
+               (s->space != 0 && s->poison != 0));
     CORRUPT_IF(s->free_pages > (size_t)(s->hi - s->lo) ||
                s->reserved_pages > (size_t)(s->hi - s->lo) ||
                s->taken_blocks > (size_t)(s->hi - s->lo));

@@ -54,7 +54,7 @@ size_t analloc_free_bytes(const struct analloc *a)
     if (!is_setup(a))
         return 0;
     lock_read(&a->internal);
-    size_t bytes = available_pages(&a->internal) << a->internal.shift;
+    size_t bytes = bytes_capped(&a->internal, available_pages(&a->internal));
     unlock_read(&a->internal);
     return bytes;
 }
@@ -64,7 +64,7 @@ size_t analloc_largest_free(const struct analloc *a)
     if (!is_setup(a))
         return 0;
     lock_read(&a->internal);
-    size_t bytes = largest_free_block(a);
+    size_t bytes = bytes_capped(&a->internal, largest_free_pages(&a->internal));
     unlock_read(&a->internal);
     return bytes;
 }
@@ -88,15 +88,25 @@ int analloc_stats(const struct analloc *a, struct analloc_stats *st)
         out.free_blocks_of_order[k] = (size_t)ORDER_FREE(s, k);
     out.page = a->page;
     out.depth = s->depth;
-    out.managed_bytes = a->managed;
-    out.free_bytes = available_pages(s) << s->shift;
-    out.cached_bytes = cached_pages(s) << s->shift;
-    out.reserved_bytes = s->reserved_pages << s->shift;
-    out.used_bytes = a->managed - out.free_bytes - out.reserved_bytes;
+    size_t managed = (size_t)(s->hi - s->lo), free = available_pages(s);
+    size_t cached = cached_pages(s), largest = largest_free_pages(s);
+    out.space = s->space;
+    out.space_start = page_addr(s, s->lo);
+    out.space_managed = (uint64_t)managed << s->shift;
+    out.space_free = (uint64_t)free << s->shift;
+    out.space_cached = (uint64_t)cached << s->shift;
+    out.space_reserved = (uint64_t)s->reserved_pages << s->shift;
+    out.space_used = out.space_managed - out.space_free - out.space_reserved;
+    out.space_largest_free = (uint64_t)largest << s->shift;
+    out.managed_bytes = bytes_capped(s, managed);
+    out.free_bytes = bytes_capped(s, free);
+    out.cached_bytes = bytes_capped(s, cached);
+    out.reserved_bytes = bytes_capped(s, s->reserved_pages);
+    out.used_bytes = bytes_capped(s, managed - free - s->reserved_pages);
+    out.largest_free = bytes_capped(s, largest);
     out.live_blocks = live_blocks(s);
     out.cached_blocks = cached_blocks(s);
     out.reserved_ranges = s->ranges;
-    out.largest_free = largest_free_block(a);
     out.meta_bytes = s->meta_bytes;
     out.cache_slots = s->cache_slots;
     unlock_read(s);
@@ -144,7 +154,30 @@ int analloc_frag_index(const struct analloc *a, unsigned order)
 
 /* ---- The walk ------------------------------------------------------------------- */
 
+/* analloc_walk's callback and context, for the adapter below. */
+struct ptr_walk {
+    analloc_walk_fn fn;
+    void *ctx;
+};
+
+static int ptr_walk_block(void *ctx, uint64_t addr, uint64_t bytes, unsigned kind)
+{
+    const struct ptr_walk *w = ctx;
+    return w->fn(w->ctx, (void *)(uintptr_t)addr, (size_t)bytes, kind);
+}
+
 int analloc_walk(const struct analloc *a, unsigned kinds, analloc_walk_fn fn, void *ctx)
+{
+    if (!is_setup_ptr(a) || fn == NULL)
+        return ANALLOC_EINVAL;
+    struct ptr_walk w;
+    w.fn = fn;
+    w.ctx = ctx;
+    return analloc_space_walk(a, kinds, ptr_walk_block, &w);
+}
+
+int analloc_space_walk(const struct analloc *a, unsigned kinds, analloc_space_walk_fn fn,
+                       void *ctx)
 {
     if (!is_setup(a) || fn == NULL || (kinds & ~(unsigned)ANALLOC_BLOCK_ALL) != 0)
         return ANALLOC_EINVAL;
@@ -158,14 +191,14 @@ int analloc_walk(const struct analloc *a, unsigned kinds, analloc_walk_fn fn, vo
         if (r < s->ranges && p == RANGE_FIRST(s, r)) {
             uintptr_t end = (uintptr_t)RANGE_END(s, r++);
             if (kinds & ANALLOC_BLOCK_RESERVED)
-                rc = fn(ctx, page_ptr(s, p), (size_t)(end - p) << s->shift, ANALLOC_BLOCK_RESERVED);
+                rc = fn(ctx, page_addr(s, p), (uint64_t)(end - p) << s->shift, ANALLOC_BLOCK_RESERVED);
             p = end;
             continue;
         }
         unsigned k = block_order(s, p);
         unsigned kind = block_kind(s, k, p);
         if (kinds & kind)
-            rc = fn(ctx, page_ptr(s, p), a->page << k, kind);
+            rc = fn(ctx, page_addr(s, p), (uint64_t)a->page << k, kind);
         p += pages_of(k);
     }
     unlock_read(s);
@@ -212,11 +245,11 @@ static void line_uint(struct line *t, uint64_t v, unsigned width)
         line_char(t, digits[--n]);
 }
 
-/* Hexadecimal with all the digits of a pointer. */
-static void line_hex(struct line *t, uintptr_t v)
+/* Hexadecimal with all the digits of a pointer, or of a 64-bit address. */
+static void line_hex(struct line *t, uint64_t v, unsigned bits)
 {
     line_str(t, "0x");
-    for (unsigned shift = PFN_BITS; shift > 0; shift -= 4)
+    for (unsigned shift = bits; shift > 0; shift -= 4)
         line_char(t, "0123456789abcdef"[(v >> (shift - 4u)) & 0xfu]);
 }
 
@@ -246,18 +279,18 @@ static void dump_summary(const struct analloc *a, void (*out)(void *ctx, const c
     line_str(t, " pages of ");
     line_uint(t, a->page, 0);
     line_str(t, " B at ");
-    line_hex(t, (uintptr_t)a->start);
+    line_hex(t, page_addr(s, s->lo), s->space ? 64u : PFN_BITS);
     line_str(t, ", depth ");
     line_uint(t, s->depth, 0);
     out(ctx, t->buf);
 
     t->len = 0;
     line_str(t, "  free ");
-    line_uint(t, available_pages(s) << s->shift, 0);
+    line_uint(t, (uint64_t)available_pages(s) << s->shift, 0);
     line_str(t, " B of ");
-    line_uint(t, a->managed, 0);
+    line_uint(t, (uint64_t)pages << s->shift, 0);
     line_str(t, " B, largest free block ");
-    line_uint(t, largest_free_block(a), 0);
+    line_uint(t, (uint64_t)largest_free_pages(s) << s->shift, 0);
     line_str(t, " B, live blocks ");
     line_uint(t, live_blocks(s), 0);
     line_str(t, ", cached blocks ");

@@ -25,8 +25,8 @@ _Static_assert(sizeof(size_t) >= 4, "size_t must have at least 32 bits");
 
 /* The set-up mark: AN_MAGIC_FAST when the short paths of alloc and free
  * may run (no lock hooks, no debug fills, no reserved ranges, a block
- * cache, more than one order: mode_update), AN_MAGIC otherwise; they differ
- * in bit 0 alone. */
+ * cache, more than one order, pointers: mode_update), AN_MAGIC otherwise;
+ * they differ in bit 0 alone. */
 #define AN_MAGIC 0x616e6132u      /* "ana2" */
 #define AN_MAGIC_FAST 0x616e6133u /* "ana3" */
 #define WORD_BITS 64u
@@ -92,13 +92,57 @@ static inline bool is_setup(const struct analloc *a)
 static inline uint32_t mode_magic(const struct analloc_internal *s)
 {
     bool fast = s->lock == NULL && s->poison == 0 && s->ranges == 0 && s->cache_slots != 0 &&
-                s->depth != 0;
+                s->depth != 0 && s->space == 0;
     return fast ? AN_MAGIC_FAST : AN_MAGIC;
+}
+
+/* Calls that take or return pointers run only on allocators set up over
+ * them (analloc_init, analloc_with_chunk). */
+static inline bool is_setup_ptr(const struct analloc *a)
+{
+    return is_setup(a) && a->internal.space == 0;
 }
 
 static inline void *page_ptr(const struct analloc_internal *s, uintptr_t pfn)
 {
     return (void *)(pfn << s->shift);
+}
+
+/* ---- Addresses ---------------------------------------------------------------
+ * The engine works in page numbers; an address is a uint64_t of the
+ * allocator's space: page pfn starts at origin + (pfn << shift), modulo
+ * 2^64.  For an allocator over pointers origin is 0 and an address is the
+ * pointer's value; analloc_space_init picks an origin that keeps every
+ * page number of the space nonzero (0 means "none" inside the engine) and
+ * every block aligned in addresses as in page numbers (src/analloc.c,
+ * analloc_space_init). */
+static inline uint64_t page_addr(const struct analloc_internal *s, uintptr_t pfn)
+{
+    return s->origin + ((uint64_t)pfn << s->shift);
+}
+
+/* The page that holds addr, if it is a page of the arena: [lo, hi). */
+static inline bool addr_page(const struct analloc_internal *s, uint64_t addr, uintptr_t *pfn)
+{
+    uint64_t p = (addr - s->origin) >> s->shift;
+    if (p < s->lo || p >= s->hi)
+        return false;
+    *pfn = (uintptr_t)p;
+    return true;
+}
+
+/* Pages of `bytes` bytes (0 bytes: one page), saturating: enough to be
+ * refused as larger than any arena. */
+static inline uint64_t pages_for(const struct analloc_internal *s, uint64_t bytes)
+{
+    return bytes == 0 ? 1u : ((bytes - 1u) >> s->shift) + 1u;
+}
+
+/* A page count in bytes, capped at SIZE_MAX (the public size_t figures). */
+static inline size_t bytes_capped(const struct analloc_internal *s, uint64_t pages)
+{
+    uint64_t b = pages << s->shift;
+    return (b >> s->shift) != pages || b > SIZE_MAX ? SIZE_MAX : (size_t)b;
 }
 
 /* ---- The per-CPU stores' shared words (src/analloc.c, PER-CPU STORES) ---- */
@@ -429,14 +473,13 @@ static inline size_t live_blocks(const struct analloc_internal *s)
 }
 
 /* The largest block an allocation gets without merging the cache, in
- * bytes: the largest free block in the buddy system or in the cache. */
-static inline size_t largest_free_block(const struct analloc *a)
+ * pages: the largest free block in the buddy system or in the cache. */
+static inline size_t largest_free_pages(const struct analloc_internal *s)
 {
-    const struct analloc_internal *s = &a->internal;
     uint64_t orders = s->free_orders;
     for (unsigned k = 0; k < s->cache_orders; k++)
         orders |= (uint64_t)(order_cached_blocks(s, k) != 0) << k;
-    return orders == 0 ? 0 : a->page << bv_msb_word(orders);
+    return orders == 0 ? 0 : pages_of(bv_msb_word(orders));
 }
 
 #endif /* ANALLOC_INTERNAL_H */

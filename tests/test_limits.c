@@ -385,6 +385,8 @@ static const struct field struct_fields[] = {
     FIELD(internal.split_word, MUST_CORRUPT),
     FIELD(internal.meta_bytes, MUST_CORRUPT),
     FIELD(internal.seal, MUST_CORRUPT),
+    FIELD(internal.origin, MUST_CORRUPT),
+    FIELD(internal.space, MUST_CORRUPT),
 };
 
 /* A debug word setup or analloc_set_debug can produce (as src/check.c reads
