@@ -23,6 +23,8 @@ const char *analloc_strerror(int error)
     case ANALLOC_EBUSY: return "range holds allocated or reserved pages";
     case ANALLOC_ENOTRESERVED: return "range holds pages that are not reserved";
     case ANALLOC_ELIMIT: return "too many reserved ranges";
+    case ANALLOC_ENOMEM: return "no free block holds the request";
+    case ANALLOC_ESIZE: return "size does not match the run";
     default: return "unknown error";
     }
 }
