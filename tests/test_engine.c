@@ -1353,8 +1353,8 @@ static void test_strerror(void **state)
                                 ANALLOC_EOVERLAP, ANALLOC_ERANGE,    ANALLOC_ERESERVED,
                                 ANALLOC_EALIGN,   ANALLOC_EINTERIOR, ANALLOC_EFREE,
                                 ANALLOC_ECORRUPT, ANALLOC_EBUSY,     ANALLOC_ENOTRESERVED,
-                                ANALLOC_ELIMIT};
-    static const int unknown[] = {1, 2, -13, -14, -100, INT_MIN, INT_MAX};
+                                ANALLOC_ELIMIT, ANALLOC_ENOMEM, ANALLOC_ESIZE};
+    static const int unknown[] = {1, 2, -15, -16, -100, INT_MIN, INT_MAX};
     const size_t nc = sizeof codes / sizeof codes[0];
     const char *s[sizeof codes / sizeof codes[0]];
     size_t i, j;
