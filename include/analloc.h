@@ -122,8 +122,9 @@ typedef void (*analloc_lock_fn)(void *ctx);
 
 /* Called with the error that a free, a realloc or a resize returns for an
  * address that is not the start of a live block (or run); nothing else
- * calls it.  `ptr` is the pointer, or, from an address-space call, a
- * pointer to the rejected address as a uint64_t, valid during the call. */
+ * calls it.  `ptr` is the rejected pointer; for an allocator set up by
+ * analloc_space_init, it points to the rejected address, a uint64_t valid
+ * during the call. */
 typedef void (*analloc_error_hook)(void *ctx, int error, const void *ptr);
 
 /*
@@ -435,8 +436,15 @@ int analloc_free_exact(analloc_t a, void *ptr, size_t size);
 int analloc_space_init(analloc_t a, uint64_t base, uint64_t size, size_t page, void *meta,
                        size_t meta_size);
 
-/* analloc_meta_size for a space of `size` bytes: enough for any base. */
+/* analloc_meta_size for a space of `size` bytes: enough for any base; 0
+ * where analloc_space_init would refuse the page or the size. */
 size_t analloc_space_meta_size(uint64_t size, size_t page);
+
+/* A constant upper bound of analloc_space_meta_size for a space of `pages`
+ * pages, for static buffers (uint64_t arrays): ANALLOC_META_SIZE_MAX's
+ * terms for one page more (an unaligned base). */
+#define ANALLOC_SPACE_META_SIZE_MAX(pages)                                     \
+    (((size_t)(pages) + 1u) / 8u * 3u + ((size_t)(pages) + 1u) / 128u + 4096u + ANALLOC_META_FIXED_MAX)
 
 uint64_t analloc_space_alloc(analloc_t a, uint64_t size);
 uint64_t analloc_space_alloc_range(analloc_t a, uint64_t size, uint64_t align, uint64_t lo,

@@ -166,6 +166,11 @@ static void test_space_init_errors(void **state)
     assert_int_equal(analloc_space_meta_size(64 * PAGE, 3000), 0);
     assert_int_equal(analloc_space_meta_size((uint64_t)1 << 62, PAGE), 0);
     assert_true(analloc_space_meta_size(0, PAGE) != 0);
+    /* The constant bound holds the exact need, at every count and base. */
+    for (uint64_t pages = 1; pages < ((uint64_t)1 << 29); pages = pages * 3u + (pages & 1u)) {
+        size_t need = analloc_space_meta_size(pages * PAGE, PAGE);
+        assert_true(need != 0 && need <= ANALLOC_SPACE_META_SIZE_MAX(pages));
+    }
     free(meta);
     free(meta_before);
 }
