@@ -12,8 +12,8 @@
  * for: analloc_realloc's copy when a block moves, and the debug aids of
  * analloc_set_debug.
  *
- * COST.  Allocation, free, realloc in place, mem_size, reserve and release
- * of one block, stats and the getters take O(depth x levels) word operations
+ * COST.  Allocation, free, realloc in place, mem_size, exact runs, reserve
+ * and release of one block, stats and the getters take O(depth x levels) word operations
  * at worst (depth <= 60 orders; levels <= 11, and 4 up to 2^24 pages), with
  * no loop over pages or blocks; most allocations and frees take a block
  * from or give it to the block cache in O(1).  The cache adds bounded slow
@@ -27,12 +27,14 @@
  * annotations on or off.
  *
  * ERRORS.  Functions that return int return 0 or one of the negative
- * ANALLOC_E* codes below; allocating functions return NULL and getters 0.
+ * ANALLOC_E* codes below; allocating functions return NULL (or, for an
+ * address space, ANALLOC_NO_ADDR) and getters 0.
  * A call that fails changes nothing, with one deliberate exception: an
- * allocation (alloc, alloc_flags, alloc_range, alloc_aligned, or realloc
- * growing or moving) that finds no block first merges the block cache
- * (analloc_drain) and searches again, so a request fails only when no block
- * exists with every cached block merged; it still fails if that finds none.
+ * allocation (alloc, alloc_flags, alloc_range, alloc_aligned, alloc_exact,
+ * their address-space twins, or realloc and analloc_space_resize growing)
+ * that finds no block first merges the block cache (analloc_drain) and
+ * searches again, so a request fails only when no block exists with every
+ * cached block merged; it still fails if that finds none.
  * (The cache is not merged when the free and cached pages together are
  * fewer than the request: that could not help.)
  * Getters change nothing.  When several errors apply, the first of the order

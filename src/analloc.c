@@ -98,6 +98,21 @@
  * written with atomic stores, and a sequence counter that lock sections
  * move tells a torn read.
  *
+ * ADDRESSES (src/internal.h, page_addr): the engine works in page numbers
+ * from 1 (0 is its "no block"); the public calls convert at the edge.  An
+ * allocator over pointers numbers a page by its address / page; an address
+ * space (analloc_space_init) by its offset from an origin chosen so that
+ * every number is nonzero, fits a uintptr_t and keeps every block aligned
+ * (its comment says how), which is why a 32-bit target can manage a 64-bit
+ * space and address 0 is an ordinary block.  Every address is a uint64_t
+ * inside the engine: a pointer call and its address-space twin run the
+ * same function.
+ *
+ * EXACT RUNS (block_trim): a run of n pages is the block of 2^k >= n pages
+ * cut down in place: the halves past n become free blocks at once and the
+ * run stays as the used blocks of n's binary digits, so that every free and
+ * check works on it unchanged, and freeing it is freeing those blocks.
+ *
  * RESERVED RANGES: analloc_reserve takes pages out of the free lists as used
  * blocks (the canonical cut of the range into aligned blocks) and records the
  * range in the sorted range table; the table is what tells a reserved page
