@@ -1471,8 +1471,8 @@ static int run_lookup(const struct analloc *a, uint64_t addr, uint64_t n, uintpt
 static int free_run(struct analloc *a, uint64_t addr, uint64_t size)
 {
     struct analloc_internal *s = &a->internal;
-    uint64_t n = pages_for(s, size);
-    uintptr_t pfn;
+    uint64_t n = pages_for(s, size); /* >= 1: run_lookup sets pfn */
+    uintptr_t pfn = 0;
     lock(s);
     int err = run_lookup(a, addr, n, &pfn);
     if (err == ANALLOC_OK && (s->poison & (ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_ANNOTATE))) {
