@@ -7,10 +7,11 @@
  * W2: blocks of 1 to 64 pages, about half the arena live.  Then each section
  * calls one operation CALLS times (with whatever undoes it, counted apart),
  * between CALLGRIND_ZERO_STATS and CALLGRIND_DUMP_STATS_AT(name).  The script
- * runs this under --toggle-collect='analloc_*', so only instructions inside
- * the library's public functions (and what they call) are counted, never
- * the harness.  The program prints, per section, the name and the number of
- * calls; the script divides.  Without valgrind/callgrind.h it only runs.
+ * adds up the calls into analloc_* functions from outside the library, so
+ * only instructions inside the library's public functions (and what they
+ * call) are counted, never the harness.  The program prints, per section,
+ * the name and the number of calls; the script divides.  Without
+ * valgrind/callgrind.h it only runs.
  */
 #include <stdint.h>
 #include <stdio.h>
