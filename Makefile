@@ -2,6 +2,8 @@
 #
 #   make            build/libanalloc.a and build/libanalloc.so
 #   make demo       build and run the demo (examples/demo.c) on built-in defaults
+#   make vram       the GPU example (examples/vram.c) and its negative control;
+#                   make vram32: the same built -m32
 #   make test       the unit and model tests (gcc), then every example
 #   make quick      the fast inner loop (well under two minutes from clean): the
 #                   unit and model tests under ASan+UBSan with assertions,
@@ -86,6 +88,30 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libanalloc.a | $(BUILD)/examples
 examples: $(addprefix $(BUILD)/examples/,$(EXAMPLES))
 demo: $(BUILD)/examples/demo
 	./$(BUILD)/examples/demo
+
+# examples/vram.c, a GPU driver's 16 GiB of VRAM by offset: make test runs
+# it with the other examples; make vram runs it, then its negative control
+# (--control-overlap records one buffer at another's offset), which must
+# fail in the overlap check; make vram32 does both with the library and the
+# example built -m32 in $(BUILD)/m32: a 32-bit target managing 16 GiB.
+define vram_run
+	./$(1)
+	@./$(1) --control-overlap > $(1).control 2>&1; rc=$$?; \
+	  if [ $$rc -eq 1 ] && grep -q '^vram: FAILED .*: overlap: ' $(1).control; then \
+	    echo "negative control $(1) --control-overlap: caught by the overlap check, as it must be"; \
+	    sed 's/^/  /' $(1).control; \
+	  else \
+	    cat $(1).control; \
+	    echo "vram: negative control $(1) --control-overlap exited $$rc without an overlap report"; \
+	    exit 1; \
+	  fi
+endef
+.PHONY: vram vram32
+vram: $(BUILD)/examples/vram
+	$(call vram_run,$<)
+vram32:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/m32 CC="$(CC) $(M32)" $(BUILD)/m32/examples/vram
+	$(call vram_run,$(BUILD)/m32/examples/vram)
 
 # ---- clients and benchmarks ---------------------------------------------
 # Each lives beside its code, with the comments on its targets:
@@ -319,13 +345,16 @@ deps:
 	@sh tools/install-deps.sh
 
 # Everything: the suite built seven ways (gcc; gcc and clang with ASan, UBSan
-# and assertions; clang; gcc -O3 -flto, 64- and 32-bit; valgrind), coverage,
+# and assertions; clang; gcc -O3 -flto, 64- and 32-bit; valgrind), the GPU
+# example 64- and 32-bit with its negative control, coverage,
 # a minute of fuzzing, the suite on four other CPUs, static analysis, the
 # freestanding and symbol checks, the test kernel, the malloc and SQLite
 # clients, and a smoke run of the benchmarks (no timing is checked).
 check: deps all
 	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory vram
+	$(MAKE) --no-print-directory vram32
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-clang
 	$(MAKE) --no-print-directory test-clang-asan

@@ -7,10 +7,11 @@
  * W2: blocks of 1 to 64 pages, about half the arena live.  Then each section
  * calls one operation CALLS times (with whatever undoes it, counted apart),
  * between CALLGRIND_ZERO_STATS and CALLGRIND_DUMP_STATS_AT(name).  The script
- * runs this under --toggle-collect='analloc_*', so only instructions inside
- * the library's public functions (and what they call) are counted, never
- * the harness.  The program prints, per section, the name and the number of
- * calls; the script divides.  Without valgrind/callgrind.h it only runs.
+ * adds up the calls into analloc_* functions from outside the library, so
+ * only instructions inside the library's public functions (and what they
+ * call) are counted, never the harness.  The program prints, per section,
+ * the name and the number of calls; the script divides.  Without
+ * valgrind/callgrind.h it only runs.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -184,6 +185,163 @@ static void worst_cases(void *wmeta, size_t need)
     section("worst:free_merging_to_the_top(no_cache)", 1);
 }
 
+/*
+ * The two interfaces side by side: a pointer allocator P (analloc_init over
+ * an address range nobody maps) and an address-space allocator S
+ * (analloc_space_init over [0, the same size)), each of 2^16 pages aligned
+ * to their number, brought to the same state by the same seeded sequence
+ * (A's: blocks of 1 to 64 pages, about half live), then the same churn
+ * through each: free a live block, allocate a page in its place, with the
+ * block cache on (the default) and off.  Then on S, exact runs (an
+ * alloc_exact + free_exact pair, a ring of runs freed oldest first) against
+ * the power-of-two block that the same size gets from analloc_space_alloc
+ * and analloc_space_free.
+ */
+static struct analloc P, S;
+static void *plive[LIVE_MAX];
+static uint64_t slive[LIVE_MAX];
+static size_t pn, sn;
+
+static void setup_fail(const char *what)
+{
+    fprintf(stderr, "opcost: %s failed\n", what);
+    exit(1);
+}
+
+static void fill_ptr(void)
+{
+    size_t pages = 0;
+    while (pages < ((size_t)3 << LOG2_PAGES) / 4u && pn < LIVE_MAX) {
+        size_t size = mixed_size();
+        void *p = analloc_alloc(&P, size);
+        if (p == NULL)
+            break;
+        plive[pn++] = p;
+        pages += size / PAGE;
+    }
+    while (analloc_free_bytes(&P) < ((size_t)PAGE << LOG2_PAGES) / 2u && pn > 0) {
+        size_t i = (size_t)(rnd() % pn);
+        analloc_free(&P, plive[i]);
+        plive[i] = plive[--pn];
+    }
+}
+
+static void fill_space(void) /* fill_ptr through the space calls */
+{
+    size_t pages = 0;
+    while (pages < ((size_t)3 << LOG2_PAGES) / 4u && sn < LIVE_MAX) {
+        size_t size = mixed_size();
+        uint64_t at = analloc_space_alloc(&S, size);
+        if (at == ANALLOC_NO_ADDR)
+            break;
+        slive[sn++] = at;
+        pages += size / PAGE;
+    }
+    while (analloc_free_bytes(&S) < ((size_t)PAGE << LOG2_PAGES) / 2u && sn > 0) {
+        size_t i = (size_t)(rnd() % sn);
+        analloc_space_free(&S, slive[i]);
+        slive[i] = slive[--sn];
+    }
+}
+
+/* The same churn through each interface: the same random draws for both. */
+static void churn_both(const char *cache)
+{
+    char name[64];
+    uint64_t draws = rng_state;
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % pn);
+        analloc_free(&P, plive[j]);
+        plive[j] = analloc_alloc(&P, PAGE);
+    }
+    snprintf(name, sizeof name, "ptr:free+alloc,1_page,cache_%s", cache);
+    section(name, CALLS);
+    rng_state = draws;
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        size_t j = (size_t)(rnd() % sn);
+        analloc_space_free(&S, slive[j]);
+        slive[j] = analloc_space_alloc(&S, PAGE);
+    }
+    snprintf(name, sizeof name, "space:free+alloc,1_page,cache_%s", cache);
+    section(name, CALLS);
+}
+
+/* A ring of `ring` runs of `pages` pages, each freed and allocated again in
+ * turn, oldest first; then the same with the power-of-two block. */
+#define RING_MAX 64u
+static void exact_vs_block(unsigned pages, unsigned ring, const char *cache)
+{
+    char name[80];
+    uint64_t run[RING_MAX], size = (uint64_t)pages * PAGE;
+    size_t refused = 0;
+    for (unsigned r = 0; r < ring; r++)
+        if (analloc_space_alloc_exact(&S, size, 0, 0, ANALLOC_SPACE_END, 0, &run[r]) != 0)
+            setup_fail("a run's allocation");
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        uint64_t *at = &run[i % ring];
+        analloc_space_free_exact(&S, *at, size);
+        refused += analloc_space_alloc_exact(&S, size, 0, 0, ANALLOC_SPACE_END, 0, at) != 0;
+    }
+    snprintf(name, sizeof name, "space:free_exact+alloc_exact,%u_pages,cache_%s", pages, cache);
+    section(name, CALLS);
+    for (unsigned r = 0; r < ring; r++)
+        analloc_space_free_exact(&S, run[r], size);
+    for (unsigned r = 0; r < ring; r++)
+        run[r] = analloc_space_alloc(&S, size);
+    CALLGRIND_ZERO_STATS;
+    for (unsigned i = 0; i < CALLS; i++) {
+        uint64_t *at = &run[i % ring];
+        analloc_space_free(&S, *at);
+        *at = analloc_space_alloc(&S, size);
+        refused += *at == ANALLOC_NO_ADDR;
+    }
+    snprintf(name, sizeof name, "space:free+alloc,%u_pages(its_block),cache_%s", pages, cache);
+    section(name, CALLS);
+    for (unsigned r = 0; r < ring; r++)
+        analloc_space_free(&S, run[r]);
+    if (refused != 0)
+        printf("  (%zu requests of %u pages refused)\n", refused, pages);
+}
+
+static void interfaces(void)
+{
+    size_t total = (size_t)PAGE << LOG2_PAGES;
+    size_t need = analloc_meta_size(total, PAGE);
+    void *pmeta = malloc(need), *smeta = malloc(need);
+    if (pmeta == NULL || smeta == NULL ||
+        analloc_init(&P, (void *)BASE, total, PAGE, pmeta, need) != 0 ||
+        analloc_space_init(&S, 0, total, PAGE, smeta, need) != 0)
+        setup_fail("the interfaces' setup");
+    struct analloc_stats st;
+    st.size = sizeof st;
+    analloc_stats(&S, &st);
+    unsigned slots = st.cache_slots;
+    uint64_t draws = rng_state; /* restored at the end: A's sections draw as without these */
+    fill_ptr();
+    rng_state = draws;
+    fill_space();
+    if (pn != sn || analloc_free_bytes(&P) != analloc_free_bytes(&S))
+        setup_fail("the same state through both interfaces");
+    churn_both("on");
+    analloc_set_cache(&P, 0);
+    analloc_set_cache(&S, 0);
+    churn_both("off");
+    printf("  (pointer and space allocators: %zu live blocks each, %zu bytes free)\n", pn,
+           analloc_free_bytes(&S));
+    analloc_set_cache(&S, slots);
+    exact_vs_block(3, 64, "on");
+    exact_vs_block(1000, 8, "on");
+    analloc_set_cache(&S, 0);
+    exact_vs_block(3, 64, "off");
+    exact_vs_block(1000, 8, "off");
+    free(pmeta);
+    free(smeta);
+    rng_state = draws;
+}
+
 static int count_block(void *ctx, void *block, size_t bytes, unsigned kind)
 {
     (void)block;
@@ -304,6 +462,8 @@ int main(void)
     CALLGRIND_ZERO_STATS;
     (void)analloc_check(&A);
     section("check", 1);
+
+    interfaces();
 
     /* The same churn without and then with (empty) lock hooks. */
     CALLGRIND_ZERO_STATS;
