@@ -1511,9 +1511,9 @@ int analloc_alloc_exact(analloc_t a, size_t size, size_t align, uintptr_t lo, ui
 
 int analloc_free_exact(analloc_t a, void *ptr, size_t size)
 {
-    if (!is_setup_ptr(a) || ptr == NULL)
+    if (!is_setup_ptr(a))
         return ANALLOC_EINVAL;
-    return free_run(a, (uintptr_t)ptr, size);
+    return ptr == NULL ? ANALLOC_OK : free_run(a, (uintptr_t)ptr, size);
 }
 
 /* ---- Freeing and resizing -------------------------------------------------- */
@@ -1720,7 +1720,9 @@ int analloc_space_alloc_exact(analloc_t a, uint64_t size, uint64_t align, uint64
 
 int analloc_space_free_exact(analloc_t a, uint64_t addr, uint64_t size)
 {
-    return is_setup(a) ? free_run(a, addr, size) : ANALLOC_EINVAL;
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    return addr == ANALLOC_NO_ADDR ? ANALLOC_OK : free_run(a, addr, size);
 }
 
 int analloc_space_free(analloc_t a, uint64_t addr)

@@ -370,8 +370,19 @@ static void test_exact_runs(void **state)
     heard(&t, &calls, ANALLOC_EINTERIOR, r13 + PAGE);
     ASSERT_ERR(analloc_space_free_exact(&t.a, 7 * PAGE, PAGE), ANALLOC_EFREE);
     heard(&t, &calls, ANALLOC_EFREE, 7 * PAGE);
+    ASSERT_ERR(analloc_space_free_exact(&t.a, ANALLOC_NO_ADDR, PAGE), ANALLOC_OK); /* as free(NULL) */
+    assert_int_equal(t.hook_calls, calls);
     SNAP_SAME(&sn, &t.a, "free_exact refused");
     snap_free(&sn);
+    /* What the check cannot see (runs are not recorded, as the header
+     * says): a size that is a prefix of the run's digits frees those
+     * blocks; the rest stays live, a run of its own. */
+    ASSERT_ERR(analloc_space_free_exact(&t.a, r13, 12 * PAGE), ANALLOC_OK); /* 8 + 4 */
+    assert_true(analloc_space_size(&t.a, r13 + 12 * PAGE) == PAGE);
+    ASSERT_ERR(analloc_space_free_exact(&t.a, r13 + 12 * PAGE, PAGE), ANALLOC_OK);
+    ASSERT_ERR(analloc_space_alloc_exact(&t.a, 13 * PAGE, 0, 0, ANALLOC_SPACE_END, 0, &r13),
+               ANALLOC_OK);
+    assert_true(r13 == 16 * PAGE);
     /* Whole, and block by block. */
     ASSERT_ERR(analloc_space_free_exact(&t.a, r13, 13 * PAGE), ANALLOC_OK);
     ASSERT_ERR(analloc_space_free(&t.a, r5 + 4 * PAGE), ANALLOC_OK);
@@ -479,6 +490,53 @@ static void test_resize_in_place(void **state)
     ASSERT_ERR(analloc_space_resize(&t.a, x, 2 * PAGE), ANALLOC_OK);
     ASSERT_ERR(analloc_space_free(&t.a, x), ANALLOC_OK);
     space_fini(&t);
+}
+
+/* ---- Debug fills on runs and resizes ------------------------------------------------ */
+
+/* Over real memory: a run's pages get the fresh byte (its tail does not:
+ * it is free), a freed run the free byte, a block grown in place the fresh
+ * byte on its new pages; all through the space calls on pointers too. */
+static void test_runs_and_resizes_fill(void **state)
+{
+    (void)state;
+    const size_t bytes = 64 * PAGE;
+    unsigned char *chunk = xalloc_aligned(bytes, bytes + PAGE);
+    struct analloc *a = (struct analloc *)(void *)chunk;
+    ASSERT_ERR(analloc_with_chunk(a, chunk, bytes + PAGE, sizeof *a, PAGE), ANALLOC_OK);
+    ASSERT_ERR(analloc_set_cache(a, 0), ANALLOC_OK);
+    ASSERT_ERR(analloc_set_debug(a, ANALLOC_DEBUG_POISON_FREE | ANALLOC_DEBUG_POISON_FRESH, 0xdd,
+                                 0xcc),
+               ANALLOC_OK);
+    void *p = NULL;
+    memset(a->start, 0x11, a->managed);
+    ASSERT_ERR(analloc_alloc_exact(a, 3 * PAGE, 0, 0, UINTPTR_MAX, 0, &p), ANALLOC_OK);
+    unsigned char *c = p;
+    for (size_t i = 0; i < 4 * PAGE; i++)
+        if (c[i] != (i < 3 * PAGE ? 0xcc : 0x11))
+            fail_msg("byte %zu of the run's block: %#x", i, c[i]);
+    ASSERT_ERR(analloc_free_exact(a, p, 3 * PAGE), ANALLOC_OK);
+    for (size_t i = 0; i < 3 * PAGE; i++)
+        if (c[i] != 0xdd)
+            fail_msg("byte %zu of the freed run: %#x", i, c[i]);
+    ASSERT_ERR(analloc_free_exact(a, NULL, PAGE), ANALLOC_OK);
+    /* Grown in place through the space call: the new pages are fresh. */
+    uint64_t x = analloc_space_alloc_range(a, PAGE, 2 * PAGE, 0, ANALLOC_SPACE_END, 0);
+    assert_true(x != ANALLOC_NO_ADDR); /* aligned to 2 pages: its buddy is free */
+    c = (unsigned char *)(uintptr_t)x;
+    memset(c, 0x22, PAGE);
+    memset(c + PAGE, 0x33, PAGE);
+    ASSERT_ERR(analloc_space_resize(a, x, 2 * PAGE), ANALLOC_OK);
+    for (size_t i = 0; i < 2 * PAGE; i++)
+        if (c[i] != (i < PAGE ? 0x22 : 0xcc))
+            fail_msg("byte %zu of the grown block: %#x", i, c[i]);
+    ASSERT_ERR(analloc_space_resize(a, x, PAGE), ANALLOC_OK); /* the tail is poisoned */
+    for (size_t i = PAGE; i < 2 * PAGE; i++)
+        if (c[i] != 0xdd)
+            fail_msg("byte %zu of the shrunk tail: %#x", i, c[i]);
+    ASSERT_ERR(analloc_space_free(a, x), ANALLOC_OK);
+    ASSERT_ERR(analloc_check(a), ANALLOC_OK);
+    free(chunk);
 }
 
 /* ---- Bad input ------------------------------------------------------------------------ */
@@ -824,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_exact_runs),
         cmocka_unit_test(test_exact_runs_placed),
         cmocka_unit_test(test_resize_in_place),
+        cmocka_unit_test(test_runs_and_resizes_fill),
         cmocka_unit_test(test_space_bad_input),
         cmocka_unit_test(test_one_program_both_interfaces),
     };
