@@ -1266,7 +1266,7 @@ static uintptr_t alloc_any_locked(struct analloc_internal *s, unsigned k)
 
 /* analloc_alloc and analloc_space_alloc in full: the block's first page, 0
  * if none. */
-static uintptr_t alloc_pages(struct analloc *a, uint64_t size)
+static ANALLOC_INLINE uintptr_t alloc_pages(struct analloc *a, uint64_t size)
 {
     struct analloc_internal *s = &a->internal;
     unsigned k = order_for(a, size);
@@ -1531,7 +1531,7 @@ static ANALLOC_INLINE int free_locked(struct analloc *a, uint64_t addr)
     return ANALLOC_OK;
 }
 
-static int free_section(struct analloc *a, uint64_t addr)
+static ANALLOC_INLINE int free_section(struct analloc *a, uint64_t addr)
 {
     struct analloc_internal *s = &a->internal;
     lock(s);

@@ -162,10 +162,23 @@ static void test_space_init_errors(void **state)
     assert_true(analloc_space_alloc_range(&t.a, PAGE, 0, 0, ANALLOC_SPACE_END, ANALLOC_HIGH) ==
                 top - PAGE);
     space_fini(&t);
+    /* A space of one page: depth 0, no cache list of its own use. */
+    space_init(&t, (uint64_t)7 << 40, PAGE, PAGE);
+    assert_int_equal(t.a.depth, 0);
+    assert_true(analloc_space_alloc(&t.a, PAGE) == (uint64_t)7 << 40);
+    assert_true(analloc_space_alloc(&t.a, PAGE) == ANALLOC_NO_ADDR);
+    ASSERT_ERR(analloc_space_free(&t.a, (uint64_t)7 << 40), ANALLOC_OK);
+    space_fini(&t);
     /* analloc_space_meta_size: 0 where setup would refuse. */
     assert_int_equal(analloc_space_meta_size(64 * PAGE, 3000), 0);
     assert_int_equal(analloc_space_meta_size((uint64_t)1 << 62, PAGE), 0);
     assert_true(analloc_space_meta_size(0, PAGE) != 0);
+    /* The largest page (2^62 bytes on 64-bit targets): no space of such
+     * pages fits below 2^63 bytes. */
+    const size_t huge_page = (size_t)1 << (sizeof(size_t) * 8u - 2u);
+    ASSERT_ERR(analloc_space_init(&a, 0, (uint64_t)1 << 62, huge_page, meta, msize), ANALLOC_EINVAL);
+    if (sizeof(size_t) == 8)
+        assert_int_equal(analloc_space_meta_size(1u << 20, huge_page), 0);
     /* The constant bound holds the exact need, at every count and base. */
     for (uint64_t pages = 1; pages < ((uint64_t)1 << 29); pages = pages * 3u + (pages & 1u)) {
         size_t need = analloc_space_meta_size(pages * PAGE, PAGE);
@@ -510,6 +523,7 @@ static void test_runs_and_resizes_fill(void **state)
                ANALLOC_OK);
     void *p = NULL;
     memset(a->start, 0x11, a->managed);
+    ASSERT_ERR(analloc_alloc_exact(a, 3 * PAGE, 0, 0, UINTPTR_MAX, 0, NULL), ANALLOC_EINVAL);
     ASSERT_ERR(analloc_alloc_exact(a, 3 * PAGE, 0, 0, UINTPTR_MAX, 0, &p), ANALLOC_OK);
     unsigned char *c = p;
     for (size_t i = 0; i < 4 * PAGE; i++)
@@ -560,6 +574,7 @@ static void test_space_bad_input(void **state)
     uint64_t out = 9;
     /* Not set up. */
     assert_true(analloc_space_alloc(&none, PAGE) == ANALLOC_NO_ADDR);
+    assert_true(analloc_space_alloc_range(&none, PAGE, 0, 0, ANALLOC_SPACE_END, 0) == ANALLOC_NO_ADDR);
     ASSERT_ERR(analloc_space_free(&none, x), ANALLOC_EINVAL);
     assert_true(analloc_space_size(&none, x) == 0);
     ASSERT_ERR(analloc_space_alloc_exact(&none, PAGE, 0, 0, ANALLOC_SPACE_END, 0, &out), ANALLOC_EINVAL);
