@@ -791,6 +791,13 @@ static ANALLOC_INLINE int block_lookup(const struct analloc *a, uint64_t addr, u
     return ANALLOC_OK;
 }
 
+/* block_lookup for the calls off the common path, in one copy. */
+static ANALLOC_NOINLINE int block_lookup_cold(const struct analloc *a, uint64_t addr,
+                                             unsigned *order, uintptr_t *first)
+{
+    return block_lookup(a, addr, order, first);
+}
+
 /* Tell the error hook: the pointer, or, for an address space, where the
  * address is (analloc_error_hook). */
 static ANALLOC_NOINLINE int report(const struct analloc_internal *s, int error, uint64_t addr)
@@ -839,14 +846,24 @@ static void pages_fresh(const struct analloc_internal *s, unsigned poison, uintp
 }
 
 /* Leave the lock section of an allocation that took `n` pages at pfn (0:
- * none), and, with the debug aids on, prepare them for their new owner
- * outside the lock.  Returns pfn. */
-static ANALLOC_INLINE uintptr_t unlock_fresh(struct analloc_internal *s, uintptr_t pfn, size_t n)
+ * none) while the debug aids are on, then prepare them for their new
+ * owner outside the lock.  Returns pfn. */
+static ANALLOC_NOINLINE uintptr_t unlock_fresh_slow(struct analloc_internal *s, uintptr_t pfn,
+                                                    size_t n)
 {
     unsigned poison = s->poison;
     unlock(s);
-    if (ANALLOC_UNLIKELY(poison != 0) && pfn != 0)
+    if (pfn != 0)
         pages_fresh(s, poison, pfn, n);
+    return pfn;
+}
+
+/* Leave the lock section of an allocation (as above). */
+static ANALLOC_INLINE uintptr_t unlock_fresh(struct analloc_internal *s, uintptr_t pfn, size_t n)
+{
+    if (ANALLOC_UNLIKELY(s->poison != 0))
+        return unlock_fresh_slow(s, pfn, n);
+    unlock(s);
     return pfn;
 }
 
@@ -869,7 +886,7 @@ static ANALLOC_NOINLINE int poison_outside_lock(const struct analloc *a, uint64_
     unlock(s);
     pages_freed(s, poison, *pfn + keep, pages_of(was) - keep);
     lock(s);
-    int err = block_lookup(a, addr, k, pfn);
+    int err = block_lookup_cold(a, addr, k, pfn);
     return err == ANALLOC_OK && *k != was ? ANALLOC_EFREE : err;
 }
 
@@ -1266,7 +1283,7 @@ static uintptr_t alloc_any_locked(struct analloc_internal *s, unsigned k)
 
 /* analloc_alloc and analloc_space_alloc in full: the block's first page, 0
  * if none. */
-static ANALLOC_INLINE uintptr_t alloc_pages(struct analloc *a, uint64_t size)
+static uintptr_t alloc_pages(struct analloc *a, uint64_t size)
 {
     struct analloc_internal *s = &a->internal;
     unsigned k = order_for(a, size);
@@ -1453,7 +1470,7 @@ static int run_lookup(const struct analloc *a, uint64_t addr, uint64_t n, uintpt
     uintptr_t p;
     for (uint64_t left = n; left != 0; left -= pages_of(k)) {
         unsigned want = log2_floor(left);
-        int err = block_lookup(a, addr, &k, &p);
+        int err = block_lookup_cold(a, addr, &k, &p);
         if (err != ANALLOC_OK)
             return err;
         if (k != want)
@@ -1531,7 +1548,7 @@ static ANALLOC_INLINE int free_locked(struct analloc *a, uint64_t addr)
     return ANALLOC_OK;
 }
 
-static ANALLOC_INLINE int free_section(struct analloc *a, uint64_t addr)
+static int free_section(struct analloc *a, uint64_t addr)
 {
     struct analloc_internal *s = &a->internal;
     lock(s);
@@ -1603,7 +1620,7 @@ static uint64_t block_size_at(const struct analloc *a, uint64_t addr)
     unsigned k;
     uintptr_t pfn;
     lock(&a->internal);
-    int err = block_lookup(a, addr, &k, &pfn);
+    int err = block_lookup_cold(a, addr, &k, &pfn);
     unlock(&a->internal);
     return err == ANALLOC_OK ? (uint64_t)a->page << k : 0;
 }
@@ -1682,7 +1699,7 @@ void *analloc_realloc(analloc_t a, void *ptr, size_t size)
     if (poison != 0)
         pages_freed(s, poison, pfn, pages_of(k));
     lock(s);
-    err = block_lookup(a, (uintptr_t)ptr, &k, &pfn);
+    err = block_lookup_cold(a, (uintptr_t)ptr, &k, &pfn);
     if (err == ANALLOC_OK)
         block_free(s, k, pfn, false);
     else
