@@ -3025,9 +3025,9 @@ static void op_exact(struct run *r)
     if (plain && !hit && !drains)
         model_refill(r, k);
     model_trim(r, want, n, id);
-    check_size(r, got, msb64(n), "of a new run's first block");
-    for (uintptr_t p = want; p < want + n;) {
+    for (uintptr_t p = want; p < want + n;) { /* each block of the run, largest first */
         size_t j = find_live(r, p);
+        check_size(r, addr_of(r, p), r->live[j].order, "of a block of a new run");
         pattern_write(r, j);
         p += pages_of(r->live[j].order);
     }

@@ -167,8 +167,9 @@ struct model_source model_source_bytes(struct model_bytes *stream, const uint8_t
  * first - it predicts the result and takes the step - make the call on the
  * engine and compare.  The model never asks the engine.  A contradiction in
  * the model itself (a test freeing a block the model does not hold live, say)
- * goes to `failure`.  Addresses are bytes; pages are absolute page numbers
- * (address / page). */
+ * goes to `failure`.  The allocator is one over pointers (analloc_init,
+ * analloc_with_chunk; address spaces are model_run_one's): addresses are
+ * bytes, pages absolute page numbers (address / page). */
 struct analloc;
 struct analloc_stats;
 struct model_arena;
