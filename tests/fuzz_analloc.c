@@ -12,11 +12,30 @@
  *                       metadata buffer, 1 to 4096 pages
  *                    2  analloc_init over a fake range nobody maps (never
  *                       touched), 1 to 4096 pages
- *                  0xF0 to 0xF7: the same three (byte 0 - 0xF0, modulo 3)
- *                  with per-CPU stores: up to four of them attached after
+ *                  0xF0 to 0xF2: the same three (byte 0 - 0xF0) with
+ *                  per-CPU stores: up to four of them attached after
  *                  setup, and about half the steps go through a store
  *                  (attach, detach, drain, alloc, free, bursts of frees,
  *                  bad pointers and double frees through any store)
+ *                  0xF3 to 0xF7: the calls of version 3, the class in
+ *                  byte 1, modulo 8 (the stream starts at byte 2): every
+ *                  call through the pointer call or its address-space twin
+ *                  at random (analloc_space_*; realloc's twin is
+ *                  analloc_space_resize, in place only), and exact runs
+ *                  (analloc_alloc_exact, analloc_free_exact), on
+ *                    0 to 2  the three kinds above
+ *                    3 to 5  the same with per-CPU stores
+ *                    6       an address space (analloc_space_init) nobody
+ *                            touches, 1 to 4096 pages: base 0 (address 0
+ *                            a block like any other), small unaligned
+ *                            bases, above 4 GiB, right below 2^64; pages
+ *                            of 1 B to 1 GiB; every call through the
+ *                            space calls, and pointer calls that it
+ *                            refuses
+ *                    7       the same, 4097 to 2^20 pages (never checked
+ *                            by analloc_check, as 0xF8 below)
+ *                  (0xF3 to 0xF7 were stores classes, in no input of
+ *                  tests/corpus: every input there keeps its meaning)
  *                  0xF8 to 0xFF: a huge fake range, 4097 to 2^20 pages,
  *                  where analloc_check (O(pages): 0.1 to 0.3 s there) never
  *                  runs; the model still checks every result, and the
@@ -86,28 +105,56 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* No run is longer than its input (every step draws a byte); a bound anyway. */
 #define FUZZ_MAX_OPS ((size_t)1 << 20)
 
+#define V3 (MODEL_TWINS | MODEL_EXACT)
+
 static const struct model_class fuzz_classes[] = {
     {"fuzz-chunk", 101, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_CHUNK,
-     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0},
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, 0},
     {"fuzz-init", 102, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_INIT,
-     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0},
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, 0},
     {"fuzz-fake", 103, 1, FUZZ_LEAN_PAGES, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, 4096, MODEL_FAKE, 0,
-     FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0},
+     FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, 0},
     {"fuzz-fake-huge", 104, FUZZ_LEAN_PAGES + 1u, (size_t)1 << 20, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS,
-     4096, MODEL_FAKE, 0, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0},
+     4096, MODEL_FAKE, 0, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, 0},
     {"fuzz-stores-chunk", 105, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_CHUNK,
-     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES},
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES, 0},
     {"fuzz-stores-init", 106, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_INIT,
-     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES},
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES, 0},
     {"fuzz-stores-fake", 107, 1, FUZZ_LEAN_PAGES, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, 4096, MODEL_FAKE, 0,
-     FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES},
+     FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES, 0},
 };
 
-/* The class byte 0 picks (0xF0 to 0xF7 were the first three's before the
- * stores: no input of tests/corpus starts with one). */
-static const struct model_class *fuzz_class(uint8_t b)
+/* Byte 0 from 0xF3 to 0xF7: the class in byte 1 (modulo 8). */
+static const struct model_class fuzz_v3_classes[] = {
+    {"fuzz-v3-chunk", 111, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_CHUNK,
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, V3},
+    {"fuzz-v3-init", 112, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_INIT,
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, V3},
+    {"fuzz-v3-fake", 113, 1, FUZZ_LEAN_PAGES, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, 4096, MODEL_FAKE, 0,
+     FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, V3},
+    {"fuzz-v3-stores-chunk", 114, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_CHUNK,
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES, V3},
+    {"fuzz-v3-stores-init", 115, 1, 4096, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, SIZE_MAX, MODEL_INIT,
+     FUZZ_REAL_MAX_BYTES, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES, V3},
+    {"fuzz-v3-stores-fake", 116, 1, FUZZ_LEAN_PAGES, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, 4096, MODEL_FAKE,
+     0, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, MODEL_STORES, V3},
+    {"fuzz-space", 117, 1, FUZZ_LEAN_PAGES, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS, 4096, MODEL_SPACE, 0,
+     FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, V3},
+    {"fuzz-space-huge", 118, FUZZ_LEAN_PAGES + 1u, (size_t)1 << 20, 0, FUZZ_MAX_OPS, FUZZ_MAX_OPS,
+     4096, MODEL_SPACE, 0, FUZZ_CHECK_PAGES, FUZZ_LEAN_PAGES, 0, V3},
+};
+
+/* The class an input picks, and the bytes of its class (1, or 2 for the
+ * calls of version 3). */
+static const struct model_class *fuzz_class(const uint8_t *data, size_t size, size_t *head)
 {
-    return &fuzz_classes[b >= 0xF8u ? 3u : b >= 0xF0u ? 4u + (b - 0xF0u) % 3u : b % 3u];
+    uint8_t b = size > 0 ? data[0] : 0;
+    *head = size > 0 ? 1u : 0u;
+    if (b >= 0xF3u && b <= 0xF7u) {
+        *head = size > 1 ? 2u : 1u;
+        return &fuzz_v3_classes[(size > 1 ? data[1] : 0) % 8u];
+    }
+    return &fuzz_classes[b >= 0xF8u ? 3u : b >= 0xF0u ? 4u + (b - 0xF0u) : b % 3u];
 }
 
 #ifdef ANALLOC_FUZZ_REPLAY
@@ -150,6 +197,16 @@ static void totals_add(struct model_totals *to, const struct model_totals *t)
     to->cpu_spills += t->cpu_spills;
     to->cpu_full_buckets += t->cpu_full_buckets;
     to->cpu_give_backs += t->cpu_give_backs;
+    to->exact_ok += t->exact_ok;
+    to->exact_fail += t->exact_fail;
+    to->exact_frees += t->exact_frees;
+    to->exact_refused += t->exact_refused;
+    to->twin_calls += t->twin_calls;
+    to->space_calls += t->space_calls;
+    to->resize_ok += t->resize_ok;
+    to->resize_fail += t->resize_fail;
+    to->ptr_refused += t->ptr_refused;
+    to->zero_blocks += t->zero_blocks;
     for (size_t e = 0; e < MODEL_ERRORS; e++)
         to->bad_error[e] += t->bad_error[e];
 }
@@ -158,9 +215,9 @@ static void totals_add(struct model_totals *to, const struct model_totals *t)
 static void print_bad(const char *prefix, const struct model_totals *t)
 {
     static const int errors[] = {ANALLOC_ERANGE, ANALLOC_ERESERVED, ANALLOC_EALIGN,
-                                 ANALLOC_EINTERIOR, ANALLOC_EFREE};
+                                 ANALLOC_EINTERIOR, ANALLOC_EFREE, ANALLOC_ESIZE};
     static const char *const names[] = {"outside", "reserved", "misaligned", "interior",
-                                        "double free"};
+                                        "double free", "wrong run size"};
     printf("%s:", prefix);
     for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
         printf(" %s %zu", names[i], t->bad_error[-errors[i]]);
@@ -181,10 +238,10 @@ static void fuzz_fail(void *ctx, const char *msg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const struct model_class *k = fuzz_class(size > 0 ? data[0] : 0);
+    size_t head;
+    const struct model_class *k = fuzz_class(data, size, &head);
     struct model_bytes stream;
-    const struct model_source src =
-        model_source_bytes(&stream, size > 0 ? data + 1 : data, size > 0 ? size - 1u : 0);
+    const struct model_source src = model_source_bytes(&stream, data + head, size - head);
     const struct model_failure failure = {fuzz_fail, NULL};
     struct model_totals t = {0};
 #ifdef ANALLOC_FUZZ_REPLAY
@@ -208,6 +265,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                "full buckets %zu, give-backs %zu\n",
                t.cpu_alloc_ok, t.cpu_alloc_fail, t.cpu_frees, t.cpu_bad, t.cpu_refills,
                t.cpu_spills, t.cpu_full_buckets, t.cpu_give_backs);
+    if (g_verbose && k->api != 0)
+        printf("    v3: exact alloc %zu ok / %zu failed, free_exact %zu ok / %zu refused, space calls "
+               "%zu, twins %zu, resize %zu in place / %zu refused, pointer calls refused %zu, "
+               "blocks at address 0 %zu\n",
+               t.exact_ok, t.exact_fail, t.exact_frees, t.exact_refused, t.space_calls,
+               t.twin_calls, t.resize_ok, t.resize_fail, t.ptr_refused, t.zero_blocks);
     totals_add(&g_totals, &t);
 #else
     model_run_one(k, 0, &src, &failure, &t, NULL, 0);
@@ -299,6 +362,11 @@ static void replay_corpus(void **state)
            "full buckets %zu, give-backs of every store %zu\n",
            t->cpu_alloc_ok, t->cpu_alloc_fail, t->cpu_frees, t->cpu_bad, t->cpu_refills,
            t->cpu_spills, t->cpu_full_buckets, t->cpu_give_backs);
+    printf("  version 3: exact alloc %zu ok / %zu failed, free_exact %zu ok / %zu refused; space "
+           "calls %zu, twins of pointer calls %zu; resize %zu in place / %zu refused; pointer "
+           "calls refused %zu; blocks at address 0 %zu\n",
+           t->exact_ok, t->exact_fail, t->exact_frees, t->exact_refused, t->space_calls,
+           t->twin_calls, t->resize_ok, t->resize_fail, t->ptr_refused, t->zero_blocks);
     fflush(stdout);
     if (g_inputs == 0)
         fail_msg("no input found under %s", npaths == 1 ? paths[0] : "the given paths");

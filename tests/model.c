@@ -38,6 +38,31 @@
  * freed in random order and the struct and the metadata must equal a
  * snapshot taken right after setup.
  *
+ * Addresses are uint64_t throughout, as the engine's address-space calls
+ * take them: a configuration may be an address space (analloc_space_init,
+ * MODEL_SPACE: base 0, where address 0 is a block like any other, small
+ * unaligned bases, bases above 4 GiB and near the top of the 64-bit space,
+ * on 32-bit targets too), which every call reaches through the space calls,
+ * ANALLOC_NO_ADDR standing for NULL; on an allocator over pointers
+ * (MODEL_TWINS) each call goes through the pointer call or its space twin
+ * at random, with the same prediction.  The model numbers pages as the
+ * engine does (page numbers [lo, hi), never 0; src/internal.h, Addresses):
+ * page p is at origin + p * page, where origin is 0 for pointers.  What the
+ * model takes from the engine's struct (lo, hi, origin) it checks against
+ * the contract first: the first and last page where the space's whole
+ * pages are, and blocks aligned in addresses as in page numbers.
+ *
+ * Exact runs (MODEL_EXACT): analloc_alloc_exact takes a block of 2^k pages
+ * as analloc_alloc (flags 0, natural alignment, the whole arena: the block
+ * cache and its refill) or analloc_alloc_range would, then trims it to the
+ * run, whose blocks (the binary digits of its page count, largest first)
+ * the model holds as live blocks of their own, so that analloc_free,
+ * mem_size and the canonical cut of the free pages treat them as any
+ * other.  analloc_free_exact is predicted block by block from the live
+ * blocks, as the engine checks them: the first bad block's error, or
+ * ANALLOC_ESIZE for a live block of another order; then each freed as
+ * analloc_free would, lowest first.
+ *
  * All randomness comes from a struct model_source (a PRNG, or the fuzzer's
  * bytes); every broken expectation goes to a struct model_failure callback.
  * No test framework here: the fuzzer links without cmocka.
@@ -121,14 +146,15 @@ static unsigned msb64(uint64_t x) { return 63u - (unsigned)__builtin_clzll((unsi
 
 /* ---- Configurations ------------------------------------------------------ */
 
-enum mode { MODE_CHUNK, MODE_INIT, MODE_FAKE };
-static const char *const mode_name[] = {"with_chunk", "init", "init-fake"};
+enum mode { MODE_CHUNK, MODE_INIT, MODE_FAKE, MODE_SPACE };
+static const char *const mode_name[] = {"with_chunk", "init", "init-fake", "space"};
 
 struct blk {
-    uintptr_t pfn;      /* first page (absolute page number) */
+    uintptr_t pfn;      /* first page (the engine's page number) */
     unsigned order;
     uint32_t id;        /* pattern identity; kept when realloc moves a block */
     size_t filled;      /* the pattern of a block of this many bytes is written */
+    uint64_t run_pages; /* the first block of an exact run: the run's pages; else 0 */
 };
 
 /* A per-CPU store (model.h): its lists, [k][0] the oldest, and each block's
@@ -166,6 +192,11 @@ struct run {
     size_t page, total, used, offset, meta_offset, want_pages;
     bool struct_in_chunk, zero_base;
     size_t ops, live_cap, check_every;
+    uint64_t space_base, space_size;  /* MODE_SPACE: analloc_space_init's range */
+    bool space;                       /* an address-space allocator */
+    bool twins, exact;                /* model_class.api: MODEL_TWINS, MODEL_EXACT */
+    uint64_t size_max;                /* the largest size a call takes: SIZE_MAX for the
+                                         pointer calls, UINT64_MAX for a space's */
 
     /* memory: chunk (with_chunk) or base (init); buf is NULL for fake ranges */
     bool real;
@@ -179,17 +210,19 @@ struct run {
     struct analloc local;
     struct analloc *a;
 
-    /* the model */
+    /* the model: pages [lo, hi) (the engine's numbers) at the addresses
+     * [start, end); bytes [res_lo, res_hi) kept by setup (pointers only) */
     unsigned shift, depth;
-    uintptr_t lo, hi, start, end, res_lo, res_hi;
-    size_t npages, managed;
+    uintptr_t lo, hi;
+    uint64_t origin, start, end, res_lo, res_hi, managed;
+    size_t npages;
     struct blk *live;
     size_t nlive, live_max;
     uint32_t *owner;
     size_t live_pages;
     uint32_t next_id;
     uint64_t salt;
-    uintptr_t recent[16];
+    uint64_t recent[16];
     size_t nrecent, recent_pos;
     struct gaps gaps;
     bool gaps_valid;
@@ -221,10 +254,11 @@ struct run {
     struct snap snap0, snap;
     size_t bad_ops;
 
-    /* the error hook */
+    /* the error hook: the address it was told (the pointer's value, or
+     * for an address space the uint64_t its argument points to) */
     size_t hook_calls;
     int hook_err;
-    const void *hook_ptr;
+    uint64_t hook_addr;
 
     /* statistics */
     size_t n_alloc_ok, n_alloc_fail, n_free, n_realloc_in_place, n_realloc_move,
@@ -233,6 +267,8 @@ struct run {
     size_t n_bad_error[MODEL_ERRORS];
     size_t n_cpu_alloc_ok, n_cpu_alloc_fail, n_cpu_free, n_cpu_bad, n_cpu_refill, n_cpu_spill,
         n_cpu_full, n_cpu_give_back, n_cpu_attach, n_cpu_detach, n_cpu_drain;
+    size_t n_exact_ok, n_exact_fail, n_exact_free, n_exact_refused, n_twin, n_space_call,
+        n_resize_ok, n_resize_fail, n_ptr_refused, n_zero;
 };
 
 /* ---- Failure reports ------------------------------------------------------- */
@@ -294,6 +330,14 @@ static bool dry(const struct run *r)
     return r->src.exhausted != NULL && r->src.exhausted(r->src.ctx);
 }
 
+/* The same for a 64-bit n > 0: sizes and addresses of an address space
+ * (a draw of n takes the same bytes of a fuzz input as below's). */
+static uint64_t below64(struct run *r, uint64_t n)
+{
+    CHECK(r, n > 0, "model: a draw from an empty range");
+    return r->src.draw(r->src.ctx, n);
+}
+
 /* Log-uniform in [lo, hi] (1 <= lo <= hi). */
 static size_t log_uniform(struct run *r, size_t lo, size_t hi)
 {
@@ -311,6 +355,32 @@ static size_t log_uniform(struct run *r, size_t lo, size_t hi)
 /* ---- The model: live blocks -------------------------------------------------- */
 
 static uintptr_t pages_of(unsigned k) { return (uintptr_t)1 << k; }
+
+/* ---- Addresses and byte counts (uint64_t on every target) ----------------------- */
+
+/* The address of page pfn: the engine's page_addr (src/internal.h). */
+static uint64_t addr_of(const struct run *r, uintptr_t pfn)
+{
+    return r->origin + ((uint64_t)pfn << r->shift);
+}
+
+/* The engine's number of the page that holds addr (modulo 2^64, as
+ * addr_page computes it; in [lo, hi) only if the page is the arena's). */
+static uint64_t page_number(const struct run *r, uint64_t addr)
+{
+    return (addr - r->origin) >> r->shift;
+}
+
+/* Bytes of a block of order k, of n pages. */
+static uint64_t order_bytes(const struct run *r, unsigned k) { return (uint64_t)r->page << k; }
+static uint64_t pages_bytes(const struct run *r, uint64_t n) { return n << r->shift; }
+
+/* A byte count as the size_t getters give it: capped at SIZE_MAX (a space
+ * on a 32-bit target may hold more). */
+static size_t capped(uint64_t bytes) { return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes; }
+
+/* The pointer of an address (on an allocator over pointers it fits). */
+static void *ptr_of(uint64_t addr) { return (void *)(uintptr_t)addr; }
 
 /* Index of the live block holding page pfn; NONE if it is free. */
 static size_t find_live(const struct run *r, uintptr_t pfn)
@@ -807,31 +877,38 @@ static uintptr_t predict(struct run *r, unsigned k, bool *drains)
 
 /* analloc_largest_free: the largest free block in the buddy system or in
  * the cache, which is not merged for it. */
-static size_t model_largest(struct run *r)
+static uint64_t model_largest(struct run *r)
 {
     uint64_t o = gaps(r)->orders;
     for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
         o |= (uint64_t)(held_of_order(r, k) != 0) << k;
-    return o == 0 ? 0 : r->page << msb64(o);
+    return o == 0 ? 0 : order_bytes(r, msb64(o));
 }
 
 /* The smallest order whose blocks hold size bytes; depth + 1 if none. */
-static unsigned model_order(const struct run *r, size_t size)
+static unsigned model_order(const struct run *r, uint64_t size)
 {
     unsigned m = 0;
-    while (m <= r->depth && (r->page << m) < size)
+    while (m <= r->depth && order_bytes(r, m) < size)
         m++;
     return m;
 }
 
+/* The pages of a run of `size` bytes (analloc_alloc_exact): 0 bytes is one
+ * page. */
+static uint64_t run_pages(const struct run *r, uint64_t size)
+{
+    return size == 0 ? 1u : ((size - 1u) >> r->shift) + 1u;
+}
+
 /* ---- Contents ------------------------------------------------------------------ */
 
-static unsigned char *real_ptr(struct run *r, uintptr_t addr, size_t n)
+static unsigned char *real_ptr(struct run *r, uint64_t addr, size_t n)
 {
-    uintptr_t b = (uintptr_t)r->buf;
+    uint64_t b = (uintptr_t)r->buf;
     CHECK(r, addr >= b && addr - b <= r->buf_size && n <= r->buf_size - (addr - b),
           "address %#llx (+%zu) is outside the test's buffer", ULL(addr), n);
-    return r->buf + (addr - b);
+    return r->buf + (size_t)(addr - b);
 }
 
 static unsigned char pat_byte(uint64_t v, size_t o)
@@ -844,7 +921,7 @@ static unsigned char pat_byte(uint64_t v, size_t o)
  * only at offsets below limit.  Blocks up to FULL_FILL bytes are covered
  * entirely; larger ones at the head, the tail and 63 samples in between.
  */
-static void pattern(struct run *r, uintptr_t addr, uint32_t id, size_t n, size_t limit, bool write,
+static void pattern(struct run *r, uint64_t addr, uint32_t id, size_t n, size_t limit, bool write,
                     const char *what)
 {
     if (!r->real || n == 0)
@@ -881,12 +958,12 @@ static void pattern(struct run *r, uintptr_t addr, uint32_t id, size_t n, size_t
 static void pattern_write(struct run *r, size_t i)
 {
     struct blk *b = &r->live[i];
-    size_t n = r->page << b->order;
-    pattern(r, b->pfn << r->shift, b->id, n, n, true, "fill");
+    size_t n = r->real ? r->page << b->order : 0; /* (real arenas fit size_t) */
+    pattern(r, addr_of(r, b->pfn), b->id, n, n, true, "fill");
     b->filled = n;
 }
 
-static void pattern_verify(struct run *r, const struct blk *b, uintptr_t addr, size_t limit,
+static void pattern_verify(struct run *r, const struct blk *b, uint64_t addr, size_t limit,
                            const char *what)
 {
     pattern(r, addr, b->id, b->filled, limit, false, what);
@@ -920,8 +997,8 @@ static void canaries_verify(struct run *r, bool managed_too, const char *when)
             }
         }
         if (!managed_too) {
-            skip[ns][0] = r->start - b;
-            skip[ns++][1] = r->end - b;
+            skip[ns][0] = (size_t)(r->start - b);
+            skip[ns++][1] = (size_t)(r->end - b);
         }
         /* Sort the (disjoint) skipped regions, then check the bytes between. */
         for (size_t i = 1; i < ns; i++)
@@ -978,44 +1055,56 @@ static void snap_compare(struct run *r, struct snap *sn, const char *what)
 
 /* ---- The error hook ---------------------------------------------------------- */
 
+/* The hook hears, for an address-space allocator, a pointer to the
+ * address (valid during the call only: read it now); for an allocator over
+ * pointers, the pointer, whichever call it came from. */
 static void hook(void *ctx, int error, const void *ptr)
 {
     struct run *r = ctx;
     r->hook_calls++;
     r->hook_err = error;
-    r->hook_ptr = ptr;
+    r->hook_addr = r->space ? *(const uint64_t *)ptr : (uint64_t)(uintptr_t)ptr;
+}
+
+/* The error hook was called once, with `want` for addr, since `before`.
+ * (On an allocator over pointers the model's addresses fit a pointer, so
+ * that a space twin's address reaches the hook whole as the pointer.) */
+static bool hooked_once(const struct run *r, size_t before, int want, uint64_t addr)
+{
+    return r->hook_calls == before + 1u && r->hook_err == want && r->hook_addr == addr;
 }
 
 /* ---- Sizes ------------------------------------------------------------------- */
 
 /* A size whose order is exactly k (k <= depth): the boundaries or between. */
-static size_t size_in_order(struct run *r, unsigned k)
+static uint64_t size_in_order(struct run *r, unsigned k)
 {
-    size_t hi = r->page << k;
-    size_t lo = k == 0 ? 1 : (r->page << (k - 1u)) + 1u;
+    uint64_t hi = order_bytes(r, k);
+    uint64_t lo = k == 0 ? 1 : order_bytes(r, k - 1u) + 1u;
     switch (below(r, 4)) {
     case 0: return hi;
     case 1: return lo;
-    default: return lo + below(r, hi - lo + 1u);
+    default: return lo + below64(r, hi - lo + 1u);
     }
 }
 
-/* A size no block holds. */
-static size_t size_too_large(struct run *r)
+/* A size no block holds (one a pointer call takes: size_max). */
+static uint64_t size_too_large(struct run *r)
 {
-    size_t big = r->page << r->depth;
+    uint64_t big = order_bytes(r, r->depth), max = r->size_max, x;
     switch (below(r, 5)) {
-    case 0: return big + 1u;
-    case 1: return big <= SIZE_MAX / 2u ? big * 2u : SIZE_MAX;
-    case 2: return r->managed + 1u + below(r, r->managed);
-    case 3: return SIZE_MAX;
-    default: return SIZE_MAX - below(r, 2u * r->page);
+    case 0: x = big + 1u; break;
+    case 1: x = big <= max / 2u ? big * 2u : max; break;
+    case 2: x = r->managed + 1u + below64(r, r->managed); break;
+    case 3: x = max; break;
+    default: x = max - below64(r, 2u * (uint64_t)r->page); break;
     }
+    return r->space ? x : (uint64_t)(size_t)x;
 }
 
 /* The skewed distribution: mostly small orders, sometimes any order, 0, or
  * too large. */
-static size_t gen_size(struct run *r)
+static uint64_t gen_size(struct run *r)
 {
     size_t c = below(r, 1000);
     if (c < 30)
@@ -1112,14 +1201,14 @@ static void check_counters(struct run *r, bool largest)
     }
     size_t free_pages = r->npages - r->live_pages - r->resv_pages;
     size_t got = analloc_free_bytes(r->a);
-    CHECK(r, got == free_pages << r->shift, "analloc_free_bytes = %zu, expected %zu", got,
-          free_pages << r->shift);
+    CHECK(r, got == capped(pages_bytes(r, free_pages)), "analloc_free_bytes = %zu, expected %zu",
+          got, capped(pages_bytes(r, free_pages)));
     CHECK(r, gaps(r)->free_pages + r->cached_pages == free_pages,
           "model: gaps hold %zu pages and the cache %zu, counter %zu", r->gaps.free_pages,
           r->cached_pages, free_pages);
     if (largest) {
         got = analloc_largest_free(r->a);
-        size_t want = model_largest(r);
+        size_t want = capped(model_largest(r));
         CHECK(r, got == want, "analloc_largest_free = %zu, expected %zu", got, want);
     }
 }
@@ -1140,35 +1229,125 @@ static void check_engine(struct run *r)
     CHECK(r, rc == 0, "analloc_check = %d (%s)", rc, analloc_strerror(rc));
 }
 
+/* ---- The calls: a pointer call or its address-space twin ---------------------
+ * An address-space allocator takes every call through the space calls; one
+ * over pointers through the pointer calls, or with MODEL_TWINS through
+ * either at random: the same prediction, the address being the pointer's
+ * value and ANALLOC_NO_ADDR standing for NULL.  A pointer call's arguments
+ * fit its types: on an allocator over pointers every address and size the
+ * model draws does (call_width). */
+
+/* Does this call go through the address-space twin?  (No draw without
+ * MODEL_TWINS: the calls of version 2 are drawn as they were.) */
+static bool via_space(struct run *r)
+{
+    if (r->space) {
+        r->n_space_call++;
+        return true;
+    }
+    if (!r->twins || !chance(r, 50))
+        return false;
+    r->n_twin++;
+    return true;
+}
+
+/* x as a pointer call takes it (size_t or uintptr_t, the same width): on
+ * an allocator over pointers the model's numbers are the pointer calls'. */
+static uint64_t call_width(const struct run *r, uint64_t x)
+{
+    return r->space ? x : (uint64_t)(uintptr_t)x;
+}
+
+/* A pointer call's result as an address. */
+static uint64_t addr_or_none(const void *p)
+{
+    return p == NULL ? ANALLOC_NO_ADDR : (uint64_t)(uintptr_t)p;
+}
+
+static int call_free(struct run *r, bool sp, uint64_t addr)
+{
+    return sp ? analloc_space_free(r->a, addr) : analloc_free(r->a, ptr_of(addr));
+}
+
+static uint64_t call_size(struct run *r, bool sp, uint64_t addr)
+{
+    return sp ? analloc_space_size(r->a, addr) : (uint64_t)analloc_mem_size(r->a, ptr_of(addr));
+}
+
+static int call_reserve(struct run *r, bool sp, uint64_t addr, uint64_t size)
+{
+    return sp ? analloc_space_reserve(r->a, addr, size)
+              : analloc_reserve(r->a, (uintptr_t)addr, (size_t)size);
+}
+
+static int call_release(struct run *r, bool sp, uint64_t addr, uint64_t size)
+{
+    return sp ? analloc_space_release(r->a, addr, size)
+              : analloc_release(r->a, (uintptr_t)addr, (size_t)size);
+}
+
+static int call_free_exact(struct run *r, bool sp, uint64_t addr, uint64_t size)
+{
+    return sp ? analloc_space_free_exact(r->a, addr, size)
+              : analloc_free_exact(r->a, ptr_of(addr), (size_t)size);
+}
+
+/* analloc_alloc_exact or its twin; *addr as it was unless it succeeds. */
+static int call_alloc_exact(struct run *r, bool sp, uint64_t size, uint64_t align, uint64_t lo,
+                            uint64_t hi, unsigned flags, uint64_t *addr)
+{
+    if (sp)
+        return analloc_space_alloc_exact(r->a, size, align, lo, hi, flags, addr);
+    void *p = ptr_of(*addr);
+    int rc = analloc_alloc_exact(r->a, (size_t)size, (size_t)align, (uintptr_t)lo, (uintptr_t)hi,
+                                 flags, &p);
+    *addr = (uintptr_t)p;
+    return rc;
+}
+
 /* ---- Operations ------------------------------------------------------------------ */
 
-/* A block just returned at addr for order k (the model does not hold it yet). */
-static void check_new_block(struct run *r, uintptr_t addr, unsigned k, const char *what)
+/* A block just returned at addr for order k (the model does not hold it
+ * yet): aligned to its size in the allocator's addresses, inside the
+ * arena, over no live block. */
+static void check_new_block(struct run *r, uint64_t addr, unsigned k, const char *what)
 {
-    size_t size = r->page << k;
-    CHECK(r, addr % size == 0, "%s: block %#llx of %zu bytes is not aligned to its size", what,
-          ULL(addr), size);
+    uint64_t size = order_bytes(r, k);
+    CHECK(r, addr % size == 0, "%s: block %#llx of %llu bytes is not aligned to its size", what,
+          ULL(addr), ULL(size));
     CHECK(r, addr >= r->start && addr - r->start <= r->managed - size,
-          "%s: block [%#llx, +%zu) is outside the arena [%#llx, %#llx)", what, ULL(addr), size,
-          ULL(r->start), ULL(r->end));
-    uintptr_t pfn = addr >> r->shift;
+          "%s: block [%#llx, +%llu) is outside the arena [%#llx, %#llx)", what, ULL(addr),
+          ULL(size), ULL(r->start), ULL(r->end));
+    uintptr_t pfn = (uintptr_t)page_number(r, addr);
     size_t i = find_live(r, pfn);
     CHECK(r, i == NONE, "%s: block %#llx overlaps live block %zu", what, ULL(addr), i);
     size_t j = insert_pos(r, pfn);
     CHECK(r, j == r->nlive || r->live[j].pfn >= pfn + pages_of(k),
-          "%s: block [%#llx, +%zu) overlaps the live block at page %#llx", what, ULL(addr), size,
-          ULL(r->live[j].pfn));
+          "%s: block [%#llx, +%llu) overlaps the live block at page %#llx", what, ULL(addr),
+          ULL(size), ULL(r->live[j].pfn));
     if (r->owner != NULL)
         for (uintptr_t p = pfn; p < pfn + pages_of(k); p++)
             CHECK(r, r->owner[p - r->lo] == FREE_PAGE,
                   "%s: page %#llx of the new block belongs to block %u", what, ULL(p),
                   (unsigned)r->owner[p - r->lo]);
+    r->n_zero += addr == 0;
+}
+
+/* mem_size (or analloc_space_size) of the live block at addr must be that
+ * of order k. */
+static void check_size(struct run *r, uint64_t addr, unsigned k, const char *what)
+{
+    bool sp = via_space(r);
+    uint64_t got = call_size(r, sp, addr);
+    CHECK(r, got == order_bytes(r, k), "%s(%#llx) %s = %llu, expected %llu",
+          sp ? "space_size" : "mem_size", ULL(addr), what, ULL(got), ULL(order_bytes(r, k)));
 }
 
 static void op_alloc(struct run *r, bool via_realloc)
 {
-    r->op = via_realloc ? "realloc(NULL)" : "alloc";
-    size_t size = gen_size(r);
+    bool sp = via_space(r);
+    r->op = sp ? "space_alloc" : via_realloc ? "realloc(NULL)" : "alloc";
+    uint64_t size = gen_size(r);
     unsigned k = model_order(r, size);
     /* Now and then, coherence with analloc_largest_free, whatever the model
      * says: a block no larger than it must be found. */
@@ -1182,42 +1361,44 @@ static void op_alloc(struct run *r, bool via_realloc)
     bool snap = want == 0 && !drains && snap_cheap(r);
     if (snap)
         run_snap(r);
-    void *p = via_realloc ? analloc_realloc(r->a, NULL, size) : analloc_alloc(r->a, size);
+    uint64_t addr = sp             ? analloc_space_alloc(r->a, size)
+                    : via_realloc ? addr_or_none(analloc_realloc(r->a, NULL, (size_t)size))
+                                  : addr_or_none(analloc_alloc(r->a, (size_t)size));
     if (drains)
         cache_empty(r);
-    CHECK(r, !ask || p != NULL || k > r->depth || (r->page << k) > largest,
-          "%s(%zu) failed but analloc_largest_free was %zu", r->op, size, largest);
+    CHECK(r, !ask || addr != ANALLOC_NO_ADDR || k > r->depth || order_bytes(r, k) > largest,
+          "%s(%llu) failed but analloc_largest_free was %zu", r->op, ULL(size), largest);
     if (want == 0) {
-        CHECK(r, p == NULL, "%s(%zu): order %u (depth %u, largest free %zu) returned %p, expected NULL",
-              r->op, size, k, r->depth, model_largest(r), p);
+        CHECK(r, addr == ANALLOC_NO_ADDR,
+              "%s(%llu): order %u (depth %u, largest free %llu) returned %#llx, expected none",
+              r->op, ULL(size), k, r->depth, ULL(model_largest(r)), ULL(addr));
         if (snap)
             snap_compare(r, &r->snap, "a failed alloc");
         r->n_alloc_fail++;
         return;
     }
-    CHECK(r, p != NULL,
-          "%s(%zu): order %u returned NULL, expected %#llx (largest free %zu, free pages %zu)",
-          r->op, size, k, ULL(want << r->shift), model_largest(r), r->npages - r->live_pages);
-    uintptr_t addr = (uintptr_t)p;
+    CHECK(r, addr != ANALLOC_NO_ADDR,
+          "%s(%llu): order %u returned none, expected %#llx (largest free %llu, free pages %zu)",
+          r->op, ULL(size), k, ULL(addr_of(r, want)), ULL(model_largest(r)),
+          r->npages - r->live_pages);
     check_new_block(r, addr, k, r->op);
-    CHECK(r, addr == want << r->shift,
-          "%s(%zu): order %u returned %#llx, expected %#llx (%s)", r->op, size, k, ULL(addr),
-          ULL(want << r->shift),
+    CHECK(r, addr == addr_of(r, want),
+          "%s(%llu): order %u returned %#llx, expected %#llx (%s)", r->op, ULL(size), k, ULL(addr),
+          ULL(addr_of(r, want)),
           from_cache(r, k) ? "the newest cached block" : "lowest of the smallest free blocks");
     bool hit = from_cache(r, k);
     if (hit)
         cache_pop(r, k);
     uint32_t id = r->next_id++;
-    model_insert(r, addr >> r->shift, k, id);
+    model_insert(r, want, k, id);
     if (!hit && !drains)
         model_refill(r, k);
-    size_t got = analloc_mem_size(r->a, p);
-    CHECK(r, got == r->page << k, "mem_size of a new block = %zu, expected %zu", got, r->page << k);
-    pattern_write(r, find_live(r, addr >> r->shift));
+    check_size(r, addr, k, "of a new block");
+    pattern_write(r, find_live(r, want));
     r->n_alloc_ok++;
 }
 
-static void recent_push(struct run *r, uintptr_t addr)
+static void recent_push(struct run *r, uint64_t addr)
 {
     r->recent[r->recent_pos] = addr;
     r->recent_pos = (r->recent_pos + 1u) % 16u;
@@ -1225,18 +1406,28 @@ static void recent_push(struct run *r, uintptr_t addr)
         r->nrecent++;
 }
 
-static void free_index(struct run *r, size_t i)
+/* The live block i was freed: it leaves the model, into the cache for a
+ * cached order. */
+static void model_free(struct run *r, size_t i)
 {
     struct blk b = r->live[i];
-    uintptr_t addr = b.pfn << r->shift;
-    pattern_verify(r, &b, addr, b.filled, "before free");
-    int rc = analloc_free(r->a, (void *)addr);
-    CHECK(r, rc == 0, "free(%#llx) of a live block of %zu bytes = %d (%s)", ULL(addr),
-          r->page << b.order, rc, analloc_strerror(rc));
     model_remove(r, i);
     if (model_cap(r, b.order) > 0)
         cache_put(r, b.order, b.pfn);
-    recent_push(r, addr);
+    recent_push(r, addr_of(r, b.pfn));
+}
+
+static void free_index(struct run *r, size_t i)
+{
+    struct blk b = r->live[i];
+    uint64_t addr = addr_of(r, b.pfn);
+    bool sp = via_space(r);
+    pattern_verify(r, &b, addr, b.filled, "before free");
+    int rc = call_free(r, sp, addr);
+    CHECK(r, rc == 0, "%s(%#llx) of a live block of %llu bytes = %d (%s)",
+          sp ? "space_free" : "free", ULL(addr), ULL(order_bytes(r, b.order)), rc,
+          analloc_strerror(rc));
+    model_free(r, i);
     r->n_free++;
 }
 
@@ -1250,10 +1441,7 @@ static void op_mem_size(struct run *r)
 {
     r->op = "mem_size";
     size_t i = below(r, r->nlive);
-    uintptr_t addr = r->live[i].pfn << r->shift;
-    size_t got = analloc_mem_size(r->a, (const void *)addr);
-    CHECK(r, got == r->page << r->live[i].order, "mem_size(%#llx) = %zu, expected %zu", ULL(addr),
-          got, r->page << r->live[i].order);
+    check_size(r, addr_of(r, r->live[i].pfn), r->live[i].order, "of a live block");
 }
 
 /* What analloc_realloc does to live block i growing or shrinking to order
@@ -1382,6 +1570,68 @@ static void realloc_apply(struct run *r, size_t i, unsigned to, const struct rea
     }
 }
 
+/* What analloc_space_resize does to live block i, to order `to`: the code
+ * it returns; *drains: the cache is merged (every store given back) on the
+ * way.  In place as realloc, but where realloc would move it merges the
+ * cache whenever that may help (drain_may_help), tries in place again, and
+ * else refuses (ANALLOC_ENOMEM).  Changes nothing: realloc_apply does. */
+static int resize_predict(struct run *r, size_t i, unsigned to, bool *drains)
+{
+    const struct blk b = r->live[i];
+    *drains = false;
+    if (to > r->depth)
+        return ANALLOC_EINVAL;
+    if (to <= b.order || grow_fits(r, b.pfn, b.order, to))
+        return ANALLOC_OK;
+    if (r->cached_blocks == 0 || gaps(r)->free_pages + r->cached_pages < pages_of(to))
+        return ANALLOC_ENOMEM;
+    *drains = true;
+    struct aside saved;
+    cache_set_aside(r, &saved, true);
+    bool fits = grow_fits(r, b.pfn, b.order, to);
+    cache_set_aside(r, &saved, false);
+    return fits ? ANALLOC_OK : ANALLOC_ENOMEM;
+}
+
+/* analloc_space_resize of live block i to `size` bytes (order `to`): the
+ * twin of realloc, in place only. */
+static void op_resize(struct run *r, size_t i, uint64_t size, unsigned to)
+{
+    r->op = "space_resize";
+    struct blk b = r->live[i];
+    uint64_t addr = addr_of(r, b.pfn);
+    unsigned k = b.order;
+    bool drains;
+    int want = resize_predict(r, i, to, &drains);
+    pattern_verify(r, &b, addr, b.filled, "before resize");
+    bool snap = want != ANALLOC_OK && !drains && snap_cheap(r);
+    if (snap)
+        run_snap(r);
+    size_t hooks = r->hook_calls;
+    int rc = analloc_space_resize(r->a, addr, size);
+    CHECK(r, rc == want, "space_resize(%#llx of %llu, %llu) order %u -> %u = %d (%s), expected %d (%s)%s",
+          ULL(addr), ULL(order_bytes(r, k)), ULL(size), k, to, rc, analloc_strerror(rc), want,
+          analloc_strerror(want), drains ? " after merging the cache" : "");
+    CHECK(r, r->hook_calls == hooks, "space_resize of a live block called the error hook");
+    struct realloc_plan plan = {want == ANALLOC_OK ? RE_IN_PLACE : RE_FAIL, 0, drains, false};
+    realloc_apply(r, i, to, &plan);
+    size_t j = find_live(r, b.pfn);
+    if (want != ANALLOC_OK) {
+        check_size(r, addr, k, "after a refused resize");
+        pattern_verify(r, &b, addr, b.filled, "after a refused resize");
+        if (snap)
+            snap_compare(r, &r->snap, "a refused resize");
+        r->n_resize_fail++;
+        return;
+    }
+    size_t keep = k < to ? r->page << k : r->page << to;
+    pattern_verify(r, &b, addr, r->real ? keep : 0, "after resize");
+    r->live[j].filled = b.filled;
+    pattern_write(r, j);
+    check_size(r, addr, to, "after resize");
+    r->n_resize_ok++;
+}
+
 static void op_realloc(struct run *r)
 {
     if (r->nlive == 0) {
@@ -1391,9 +1641,9 @@ static void op_realloc(struct run *r)
     r->op = "realloc";
     size_t i = below(r, r->nlive);
     struct blk b = r->live[i];
-    uintptr_t addr = b.pfn << r->shift;
+    uint64_t addr = addr_of(r, b.pfn);
     unsigned k = b.order, d = r->depth, to;
-    size_t size;
+    uint64_t size;
     switch (below(r, 12)) {
     case 0:
         size = 0;
@@ -1426,6 +1676,10 @@ static void op_realloc(struct run *r)
         break;
     }
     to = model_order(r, size);
+    if (via_space(r)) { /* realloc's twin never moves */
+        op_resize(r, i, size, to);
+        return;
+    }
 
     struct realloc_plan plan = realloc_predict(r, i, to);
     enum realloc_kind kind = plan.kind;
@@ -1444,17 +1698,15 @@ static void op_realloc(struct run *r)
     if (snap)
         run_snap(r);
     size_t hooks = r->hook_calls;
-    void *q = analloc_realloc(r->a, (void *)addr, size);
-    uintptr_t qa = (uintptr_t)q;
+    void *q = analloc_realloc(r->a, ptr_of(addr), (size_t)size);
+    uint64_t qa = (uintptr_t)q;
     if (to > d)
         r->hook_calls = hooks; /* the contract leaves the hook open for a size no block holds */
     const char *names[] = {"fail", "in place", "move"};
     if (kind == RE_FAIL) {
-        CHECK(r, q == NULL, "realloc(%#llx of %zu, %zu): expected NULL (%s), got %p", ULL(addr),
-              r->page << k, size, to > d ? "no order holds the size" : "no room", q);
-        size_t got = analloc_mem_size(r->a, (void *)addr);
-        CHECK(r, got == r->page << k, "after a failed realloc, mem_size = %zu, expected %zu", got,
-              r->page << k);
+        CHECK(r, q == NULL, "realloc(%#llx of %llu, %llu): expected NULL (%s), got %p", ULL(addr),
+              ULL(order_bytes(r, k)), ULL(size), to > d ? "no order holds the size" : "no room", q);
+        check_size(r, addr, k, "after a failed realloc");
         pattern_verify(r, &b, addr, b.filled, "after a failed realloc");
         if (snap)
             snap_compare(r, &r->snap, "a failed realloc");
@@ -1462,45 +1714,45 @@ static void op_realloc(struct run *r)
         r->n_realloc_fail++;
         return;
     }
-    CHECK(r, q != NULL, "realloc(%#llx of %zu, %zu) returned NULL, expected %s (order %u -> %u)",
-          ULL(addr), r->page << k, size, names[kind], k, to);
-    size_t keep = (r->page << k) < (r->page << to) ? r->page << k : r->page << to;
+    CHECK(r, q != NULL, "realloc(%#llx of %llu, %llu) returned NULL, expected %s (order %u -> %u)",
+          ULL(addr), ULL(order_bytes(r, k)), ULL(size), names[kind], k, to);
+    size_t keep = k < to ? r->page << k : r->page << to;
     if (kind == RE_IN_PLACE) {
-        CHECK(r, qa == addr, "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected in place",
-              ULL(addr), size, k, to, ULL(qa));
+        CHECK(r, qa == addr, "realloc(%#llx, %llu) order %u -> %u moved to %#llx, expected in place",
+              ULL(addr), ULL(size), k, to, ULL(qa));
         realloc_apply(r, i, to, &plan);
         pattern_verify(r, &b, addr, keep, "after realloc in place");
         r->n_realloc_in_place++;
     } else {
-        CHECK(r, qa != addr, "realloc(%#llx, %zu) order %u -> %u stayed in place, expected a move",
-              ULL(addr), size, k, to);
+        CHECK(r, qa != addr, "realloc(%#llx, %llu) order %u -> %u stayed in place, expected a move",
+              ULL(addr), ULL(size), k, to);
         check_new_block(r, qa, to, "realloc");
-        CHECK(r, qa == want << r->shift,
-              "realloc(%#llx, %zu) order %u -> %u moved to %#llx, expected %#llx", ULL(addr), size,
-              k, to, ULL(qa), ULL(want << r->shift));
+        CHECK(r, qa == addr_of(r, want),
+              "realloc(%#llx, %llu) order %u -> %u moved to %#llx, expected %#llx", ULL(addr),
+              ULL(size), k, to, ULL(qa), ULL(addr_of(r, want)));
         pattern_verify(r, &b, qa, keep, "contents copied by realloc");
         realloc_apply(r, i, to, &plan);
         recent_push(r, addr);
         r->n_realloc_move++;
     }
-    size_t j = find_live(r, qa >> r->shift);
+    size_t j = find_live(r, (uintptr_t)page_number(r, qa));
     r->live[j].filled = b.filled;
     pattern_write(r, j);
-    size_t got = analloc_mem_size(r->a, q);
-    CHECK(r, got == r->page << to, "mem_size after realloc = %zu, expected %zu", got,
-          r->page << to);
+    check_size(r, qa, to, "after realloc");
 }
 
-/* The error the contract gives for ptr, from the model; 0 for a live block's
- * start.  *li is the live block holding it, if any. */
-static int classify(struct run *r, uintptr_t addr, size_t *li)
+/* The error the contract gives for addr, from the model; 0 for a live
+ * block's start.  *li is the live block holding it, if any.  (The bytes
+ * setup kept are pointers: an address space's numbers never meet them.) */
+static int classify(struct run *r, uint64_t addr, size_t *li)
 {
     *li = NONE;
-    if (addr >= r->res_lo && addr < r->res_hi)
+    if (!r->space && addr >= r->res_lo && addr < r->res_hi)
         return ANALLOC_ERESERVED;
-    uintptr_t pfn = addr >> r->shift;
-    if (pfn < r->lo || pfn >= r->hi)
+    uint64_t p = page_number(r, addr);
+    if (p < r->lo || p >= r->hi)
         return ANALLOC_ERANGE;
+    uintptr_t pfn = (uintptr_t)p;
     for (unsigned x = 0; x < r->nresv; x++)
         if (pfn >= r->resv[x][0] && pfn < r->resv[x][1])
             return ANALLOC_ERESERVED;
@@ -1519,14 +1771,17 @@ static int classify(struct run *r, uintptr_t addr, size_t *li)
     return r->live[i].pfn == pfn ? ANALLOC_OK : ANALLOC_EINTERIOR;
 }
 
-static uintptr_t random_arena_byte(struct run *r)
+static uint64_t random_arena_byte(struct run *r)
 {
-    return r->start + (uintptr_t)below(r, r->managed);
+    return r->start + below64(r, r->managed);
 }
 
-static uintptr_t gen_bad_addr(struct run *r)
+/* An address that is mostly not the start of a live block (classify
+ * says).  On an allocator over pointers it fits a pointer. */
+static uint64_t gen_bad_addr(struct run *r)
 {
-    uintptr_t page = r->page;
+    size_t page = r->page;
+    uint64_t top = r->space ? UINT64_MAX : UINTPTR_MAX;
     switch (below(r, 10)) {
     case 0: /* a double free of a recently freed block, or of a cached one */
         if (r->cached_blocks > 0 && chance(r, 50)) {
@@ -1535,11 +1790,11 @@ static uintptr_t gen_bad_addr(struct run *r)
                 k = (k + 1u) % ANALLOC_CACHE_ORDERS;
             size_t x = below(r, held_of_order(r, k));
             if (x < r->ncached[k])
-                return r->cached[k][x] << r->shift;
+                return addr_of(r, r->cached[k][x]);
             x -= r->ncached[k]; /* a store's */
             for (unsigned i = 0;; i++)
                 if (r->store[i].attached && x < r->store[i].n[k])
-                    return r->store[i].pfn[k][x] << r->shift;
+                    return addr_of(r, r->store[i].pfn[k][x]);
                 else if (r->store[i].attached)
                     x -= r->store[i].n[k];
         }
@@ -1550,32 +1805,32 @@ static uintptr_t gen_bad_addr(struct run *r)
         if (r->nlive > 0) {
             const struct blk *b = &r->live[below(r, r->nlive)];
             if (b->order > 0)
-                return (b->pfn + 1u + (uintptr_t)below(r, (size_t)pages_of(b->order) - 1u))
-                       << r->shift;
+                return addr_of(r, b->pfn + 1u + (uintptr_t)below(r, (size_t)pages_of(b->order) - 1u));
         }
         return random_arena_byte(r);
     case 2: /* misaligned */
         if (page > 1 && r->nlive > 0)
-            return (r->live[below(r, r->nlive)].pfn << r->shift) + 1u + below(r, page - 1u);
+            return addr_of(r, r->live[below(r, r->nlive)].pfn) + 1u + below(r, page - 1u);
         return random_arena_byte(r);
-    case 3: /* just below the arena: the reserved prefix or outside */
-        return r->start - 1u - below(r, 4u * page);
+    case 3: /* just below the arena: the reserved prefix or outside (below 0: the top) */
+        return call_width(r, r->start - 1u - below64(r, 4u * (uint64_t)page));
     case 4: /* at or past the end */
-        return r->end + below(r, 4u * page);
-    case 5: /* the used prefix or the metadata */
-        return r->res_lo + below(r, r->res_hi - r->res_lo);
+        return call_width(r, r->end + below64(r, 4u * (uint64_t)page));
+    case 5: /* the used prefix or the metadata (for an address space, the
+             * metadata buffer's pointer values: nothing special there) */
+        return r->res_lo + below64(r, r->res_hi - r->res_lo);
     case 6: /* far away */
         switch (below(r, 3)) {
-        case 0: return UINTPTR_MAX - below(r, 4u * page);
-        case 1: return 1u + below(r, 4096);
-        default: return (uintptr_t)1 << below(r, sizeof(uintptr_t) * 8u);
+        case 0: return top - below64(r, 4u * (uint64_t)page);
+        case 1: return r->space ? below(r, 4096) : 1u + below(r, 4096); /* (0 is NULL's) */
+        default: return (uint64_t)1 << below(r, r->space ? 64u : sizeof(uintptr_t) * 8u);
         }
     case 7: /* any page of the arena */
-        return (r->lo + below(r, r->npages)) << r->shift;
+        return addr_of(r, r->lo + below(r, r->npages));
     case 8: /* a buddy of a live block */
         if (r->nlive > 0) {
             const struct blk *b = &r->live[below(r, r->nlive)];
-            return (b->pfn ^ pages_of(b->order)) << r->shift;
+            return call_width(r, addr_of(r, b->pfn ^ pages_of(b->order)));
         }
         return random_arena_byte(r);
     default:
@@ -1585,12 +1840,19 @@ static uintptr_t gen_bad_addr(struct run *r)
 
 static void op_bad(struct run *r)
 {
-    uintptr_t addr = gen_bad_addr(r);
+    uint64_t addr = gen_bad_addr(r);
     size_t li;
     int want = classify(r, addr, &li);
-    if (addr == 0 || want == ANALLOC_OK)
-        return; /* not a bad pointer after all */
-    void *ptr = (void *)addr;
+    /* Not a bad pointer after all; NULL and ANALLOC_NO_ADDR are op_null's
+     * (address 0 of an allocator over pointers goes through a space call,
+     * where it is an address outside the arena like any other). */
+    if (want == ANALLOC_OK || (addr == 0 && !r->twins && !r->space) ||
+        (r->space && addr == ANALLOC_NO_ADDR))
+        return;
+    bool sp = r->space || (r->twins && addr != ANALLOC_NO_ADDR && (addr == 0 || chance(r, 50)));
+    r->n_twin += sp && !r->space;
+    r->n_space_call += r->space;
+    void *ptr = ptr_of(addr);
     bool snap = snap_cheap(r) || r->bad_ops % 64u == 0;
     r->bad_ops++;
     r->n_bad++;
@@ -1599,42 +1861,62 @@ static void op_bad(struct run *r)
     if (snap)
         run_snap(r);
     size_t hooks = r->hook_calls;
-    switch (below(r, 4)) {
+    switch (below(r, r->exact ? 5u : 4u)) {
     case 0:
     case 1: {
-        r->op = "bad free";
-        int rc = analloc_free(r->a, ptr);
-        CHECK(r, rc == want, "free(%#llx) = %d (%s), expected %d (%s)", ULL(addr), rc,
+        r->op = sp ? "bad space_free" : "bad free";
+        int rc = call_free(r, sp, addr);
+        CHECK(r, rc == want, "%s(%#llx) = %d (%s), expected %d (%s)", r->op + 4, ULL(addr), rc,
               analloc_strerror(rc), want, analloc_strerror(want));
-        CHECK(r, r->hook_calls == hooks + 1u && r->hook_err == want && r->hook_ptr == ptr,
-              "free(%#llx): the error hook was called %zu times (last %d, %p), expected once with %d",
-              ULL(addr), r->hook_calls - hooks, r->hook_err, r->hook_ptr, want);
+        CHECK(r, hooked_once(r, hooks, want, addr),
+              "%s(%#llx): the error hook was called %zu times (last %d, %#llx), expected once "
+              "with %d", r->op + 4, ULL(addr), r->hook_calls - hooks, r->hook_err,
+              ULL(r->hook_addr), want);
         break;
     }
     case 2: {
-        r->op = "bad realloc";
-        size_t size = gen_size(r);
-        void *q = analloc_realloc(r->a, ptr, size);
-        CHECK(r, q == NULL, "realloc(%#llx, %zu) of a bad pointer (%s) returned %p", ULL(addr), size,
-              analloc_strerror(want), q);
-        CHECK(r, r->hook_calls == hooks + 1u && r->hook_err == want && r->hook_ptr == ptr,
-              "realloc(%#llx): the error hook was called %zu times (last %d), expected once with %d",
-              ULL(addr), r->hook_calls - hooks, r->hook_err, want);
+        r->op = sp ? "bad space_resize" : "bad realloc";
+        uint64_t size = gen_size(r);
+        if (sp) {
+            int rc = analloc_space_resize(r->a, addr, size);
+            CHECK(r, rc == want, "space_resize(%#llx, %llu) = %d (%s), expected %d (%s)", ULL(addr),
+                  ULL(size), rc, analloc_strerror(rc), want, analloc_strerror(want));
+        } else {
+            void *q = analloc_realloc(r->a, ptr, (size_t)size);
+            CHECK(r, q == NULL, "realloc(%#llx, %llu) of a bad pointer (%s) returned %p", ULL(addr),
+                  ULL(size), analloc_strerror(want), q);
+        }
+        CHECK(r, hooked_once(r, hooks, want, addr),
+              "%s(%#llx): the error hook was called %zu times (last %d, %#llx), expected once "
+              "with %d", r->op + 4, ULL(addr), r->hook_calls - hooks, r->hook_err,
+              ULL(r->hook_addr), want);
+        break;
+    }
+    case 4: {
+        r->op = sp ? "bad space_free_exact" : "bad free_exact";
+        uint64_t size = gen_size(r);
+        int rc = call_free_exact(r, sp, addr, size);
+        CHECK(r, rc == want, "%s(%#llx, %llu) = %d (%s), expected %d (%s)", r->op + 4, ULL(addr),
+              ULL(size), rc, analloc_strerror(rc), want, analloc_strerror(want));
+        CHECK(r, hooked_once(r, hooks, want, addr),
+              "%s(%#llx): the error hook was called %zu times (last %d, %#llx), expected once "
+              "with %d", r->op + 4, ULL(addr), r->hook_calls - hooks, r->hook_err,
+              ULL(r->hook_addr), want);
         break;
     }
     default: {
-        r->op = "bad mem_size";
-        size_t got = analloc_mem_size(r->a, ptr);
-        CHECK(r, got == 0, "mem_size(%#llx) of a bad pointer (%s) = %zu", ULL(addr),
-              analloc_strerror(want), got);
-        CHECK(r, r->hook_calls == hooks, "mem_size called the error hook");
+        r->op = sp ? "bad space_size" : "bad mem_size";
+        uint64_t got = call_size(r, sp, addr);
+        CHECK(r, got == 0, "%s(%#llx) of a bad address (%s) = %llu", r->op + 4, ULL(addr),
+              analloc_strerror(want), ULL(got));
+        CHECK(r, r->hook_calls == hooks, "%s called the error hook", r->op + 4);
         break;
     }
     }
     if (snap)
         snap_compare(r, &r->snap, r->op);
     if (li != NONE)
-        pattern_verify(r, &r->live[li], r->live[li].pfn << r->shift, r->live[li].filled,
+        pattern_verify(r, &r->live[li], addr_of(r, r->live[li].pfn), r->live[li].filled,
                        "a bad call on an interior pointer");
 }
 
@@ -1646,7 +1928,7 @@ static void op_bad(struct run *r)
  * alone (a store not attached, no block that large), nothing changed;
  * *gave_back: every store was given back on the way.
  */
-static uintptr_t store_alloc_step(struct run *r, unsigned i, size_t size, uint32_t id,
+static uintptr_t store_alloc_step(struct run *r, unsigned i, uint64_t size, uint32_t id,
                                   unsigned *order, bool *gave_back, bool *bad)
 {
     struct mstore *st = &r->store[i];
@@ -1720,7 +2002,7 @@ static uintptr_t store_alloc_step(struct run *r, unsigned i, size_t size, uint32
  * its bucket is full; the rest is analloc_free's (merging at once: the
  * cache is off).
  */
-static int store_free_step(struct run *r, unsigned i, uintptr_t addr, bool *changed)
+static int store_free_step(struct run *r, unsigned i, uint64_t addr, bool *changed)
 {
     struct mstore *st = &r->store[i];
     *changed = false;
@@ -1730,7 +2012,7 @@ static int store_free_step(struct run *r, unsigned i, uintptr_t addr, bool *chan
         return ANALLOC_OK;
     size_t li;
     int want = classify(r, addr, &li);
-    uintptr_t pfn = addr >> r->shift;
+    uintptr_t pfn = (uintptr_t)page_number(r, addr);
     unsigned so = store_orders(r), k = want == ANALLOC_OK ? r->live[li].order : 0u;
     /* The store's own path (store_free): no reserved range, a live block of
      * a kept order at its start (a block held by a store is a double free:
@@ -1821,29 +2103,28 @@ static unsigned pick_store(struct run *r)
 static void cpu_alloc_op(struct run *r, unsigned i)
 {
     r->op = "cpu_alloc";
-    size_t size = gen_size(r);
+    uint64_t size = gen_size(r);
     unsigned k;
     bool gave_back, bad;
     uint32_t id = r->next_id;
     bool snap = snap_cheap(r) && chance(r, 10);
     if (snap)
         run_snap(r);
-    void *p = analloc_cpu_alloc(&r->cpu[i], size);
+    void *p = analloc_cpu_alloc(&r->cpu[i], (size_t)size);
     uintptr_t want = store_alloc_step(r, i, size, id, &k, &gave_back, &bad);
     if (want == 0) {
-        CHECK(r, p == NULL, "cpu_alloc(store %u, %zu): order %u returned %p, expected NULL%s", i,
-              size, k, p, bad ? " (refused on its arguments)" : "");
+        CHECK(r, p == NULL, "cpu_alloc(store %u, %llu): order %u returned %p, expected NULL%s", i,
+              ULL(size), k, p, bad ? " (refused on its arguments)" : "");
         if (snap && bad)
             snap_compare(r, &r->snap, "a refused cpu_alloc");
         r->n_cpu_alloc_fail++;
         return;
     }
     r->next_id++;
-    CHECK(r, (uintptr_t)p == want << r->shift,
-          "cpu_alloc(store %u, %zu): order %u returned %p, expected %#llx%s", i, size, k, p,
-          ULL(want << r->shift), gave_back ? " (after every store was given back)" : "");
-    size_t got = analloc_mem_size(r->a, p);
-    CHECK(r, got == r->page << k, "mem_size of a new block = %zu, expected %zu", got, r->page << k);
+    CHECK(r, addr_or_none(p) == addr_of(r, want),
+          "cpu_alloc(store %u, %llu): order %u returned %p, expected %#llx%s", i, ULL(size), k, p,
+          ULL(addr_of(r, want)), gave_back ? " (after every store was given back)" : "");
+    check_size(r, addr_of(r, want), k, "of a new block");
     pattern_write(r, find_live(r, want));
     r->n_cpu_alloc_ok++;
 }
@@ -1851,14 +2132,14 @@ static void cpu_alloc_op(struct run *r, unsigned i)
 static void cpu_free_at(struct run *r, unsigned i, size_t li)
 {
     struct blk b = r->live[li];
-    uintptr_t addr = b.pfn << r->shift;
+    uint64_t addr = addr_of(r, b.pfn);
     pattern_verify(r, &b, addr, b.filled, "before cpu_free");
-    int rc = analloc_cpu_free(&r->cpu[i], (void *)addr);
+    int rc = analloc_cpu_free(&r->cpu[i], ptr_of(addr));
     bool changed;
     int want = store_free_step(r, i, addr, &changed);
-    CHECK(r, rc == want, "cpu_free(store %u, %#llx) of a live block of %zu bytes = %d (%s), "
-          "expected %d (%s)", i, ULL(addr), r->page << b.order, rc, analloc_strerror(rc), want,
-          analloc_strerror(want));
+    CHECK(r, rc == want, "cpu_free(store %u, %#llx) of a live block of %llu bytes = %d (%s), "
+          "expected %d (%s)", i, ULL(addr), ULL(order_bytes(r, b.order)), rc, analloc_strerror(rc),
+          want, analloc_strerror(want));
     if (rc == ANALLOC_OK) {
         recent_push(r, addr);
         r->n_cpu_free++;
@@ -1893,7 +2174,7 @@ static void cpu_free_burst(struct run *r, unsigned i)
 static void cpu_bad_op(struct run *r, unsigned i)
 {
     r->op = "cpu_free bad";
-    uintptr_t addr = chance(r, 5) ? 0 : gen_bad_addr(r);
+    uint64_t addr = chance(r, 5) ? 0 : gen_bad_addr(r);
     size_t li;
     int cls = classify(r, addr, &li);
     if (addr != 0 && cls == ANALLOC_OK)
@@ -1903,15 +2184,14 @@ static void cpu_bad_op(struct run *r, unsigned i)
     if (snap)
         run_snap(r);
     size_t hooks = r->hook_calls;
-    int rc = analloc_cpu_free(&r->cpu[i], (void *)addr);
+    int rc = analloc_cpu_free(&r->cpu[i], ptr_of(addr));
     bool changed;
     int want = store_free_step(r, i, addr, &changed);
     CHECK(r, rc == want,
           "cpu_free(store %u, %#llx) = %d (%s), expected %d (%s)", i, ULL(addr), rc,
           analloc_strerror(rc), want, analloc_strerror(want));
     bool hooked = want != ANALLOC_OK && want != ANALLOC_EINVAL;
-    CHECK(r, r->hook_calls == hooks + hooked && (!hooked || (r->hook_err == want &&
-                                                            r->hook_ptr == (void *)addr)),
+    CHECK(r, hooked ? hooked_once(r, hooks, want, addr) : r->hook_calls == hooks,
           "cpu_free(store %u, %#llx): the error hook was called %zu times (last %d), expected %s",
           i, ULL(addr), r->hook_calls - hooks, r->hook_err, hooked ? "once" : "never");
     if (snap && !changed)
@@ -1922,7 +2202,7 @@ static void cpu_bad_op(struct run *r, unsigned i)
             r->n_bad_error[-want]++;
     }
     if (li != NONE)
-        pattern_verify(r, &r->live[li], r->live[li].pfn << r->shift, r->live[li].filled,
+        pattern_verify(r, &r->live[li], addr_of(r, r->live[li].pfn), r->live[li].filled,
                        "a bad cpu_free on an interior pointer");
 }
 
@@ -2002,6 +2282,55 @@ static uintptr_t predict_placed(struct run *r, struct place_ctx *c)
     return c->found ? c->p : 0;
 }
 
+/* The request analloc_alloc_range(size, align, lo, hi, flags) makes (as
+ * the engine's place_setup): ANALLOC_EINVAL for arguments no state could
+ * satisfy (unknown flags, LOW with HIGH, align not a power of two, lo >=
+ * hi, a size or alignment no block has), ANALLOC_ENOMEM when the window
+ * holds no aligned place for the block, else ANALLOC_OK with the order,
+ * alignment and page window in *c.  The window is cut to the arena in
+ * addresses, then taken in pages relative to the origin. */
+static int place_args(struct run *r, uint64_t size, uint64_t align, uint64_t lo, uint64_t hi,
+                      unsigned flags, struct place_ctx *c)
+{
+    unsigned k = model_order(r, size);
+    bool bad = (flags & ~(unsigned)(ANALLOC_LOW | ANALLOC_HIGH)) != 0 ||
+               flags == (ANALLOC_LOW | ANALLOC_HIGH) || (align != 0 && (align & (align - 1u)) != 0) ||
+               lo >= hi;
+    *c = (struct place_ctx){.k = k, .ka = k, .high = (flags & ANALLOC_HIGH) != 0};
+    if (bad || k > r->depth)
+        return ANALLOC_EINVAL;
+    if (align > order_bytes(r, k)) {
+        c->ka = msb64(align) - r->shift;
+        if (c->ka > r->depth)
+            return ANALLOC_EINVAL;
+    }
+    uint64_t from = lo > r->start ? lo : r->start, to = hi < r->end ? hi : r->end;
+    if (from >= to)
+        return ANALLOC_ENOMEM;
+    uintptr_t w0 = (uintptr_t)((from - r->origin + (r->page - 1u)) >> r->shift);
+    uintptr_t w1 = (uintptr_t)((to - r->origin) >> r->shift);
+    uintptr_t am = pages_of(c->ka) - 1u, up = (w0 + am) & ~am;
+    c->w0 = up;
+    c->w1 = w1;
+    return w0 < w1 && up >= w0 && up < w1 && w1 - up >= pages_of(k) ? ANALLOC_OK : ANALLOC_ENOMEM;
+}
+
+/* The search of a placed request (place_args said ANALLOC_OK): the first
+ * page of the block, 0 if none; *drains when the cache is merged (every
+ * store given back) before it finds a block or gives up: the model's cache
+ * is emptied here, then. */
+static uintptr_t place_search(struct run *r, struct place_ctx *c, bool *drains)
+{
+    uintptr_t want = predict_placed(r, c);
+    *drains = want == 0 && r->cached_blocks > 0 &&
+              gaps(r)->free_pages + r->cached_pages >= pages_of(c->k);
+    if (*drains) {
+        cache_empty(r);
+        want = predict_placed(r, c);
+    }
+    return want;
+}
+
 /* What analloc_alloc_range(size, align, lo, hi, flags) does (and
  * analloc_alloc_aligned, and analloc_alloc_flags with flags other than 0):
  * the first page of the block it must return, 0 for NULL.  *possible is
@@ -2009,46 +2338,62 @@ static uintptr_t predict_placed(struct run *r, struct place_ctx *c)
  * cache); *drains when it drains the cache before it finds a block or gives
  * up (the model's cache is emptied here, then).  *ka: the order the block is
  * aligned to.  Changes nothing else. */
-static uintptr_t placed_predict(struct run *r, size_t size, size_t align, uintptr_t lo,
-                                uintptr_t hi, unsigned flags, unsigned *ka, bool *possible,
+static uintptr_t placed_predict(struct run *r, uint64_t size, uint64_t align, uint64_t lo,
+                                uint64_t hi, unsigned flags, unsigned *ka, bool *possible,
                                 bool *drains)
 {
-    unsigned k = model_order(r, size);
-    bool bad = (flags & ~(unsigned)(ANALLOC_LOW | ANALLOC_HIGH)) != 0 ||
-               flags == (ANALLOC_LOW | ANALLOC_HIGH) || (align != 0 && (align & (align - 1u)) != 0) ||
-               lo >= hi;
-    struct place_ctx c = {.k = k, .ka = k, .high = (flags & ANALLOC_HIGH) != 0};
-    *possible = !bad && k <= r->depth;
-    if (*possible && align > (r->page << k)) {
-        c.ka = msb64(align) - r->shift;
-        *possible = c.ka <= r->depth;
-    }
-    if (*possible) {
-        uintptr_t w0 = (lo >> r->shift) + ((lo & (r->page - 1u)) != 0), w1 = hi >> r->shift;
-        if (w0 < r->lo)
-            w0 = r->lo;
-        if (w1 > r->hi)
-            w1 = r->hi;
-        uintptr_t am = pages_of(c.ka) - 1u, up = (w0 + am) & ~am;
-        *possible = w0 < w1 && up >= w0 && up < w1 && w1 - up >= pages_of(k);
-        c.w0 = up;
-        c.w1 = w1;
-    }
-    uintptr_t want = *possible ? predict_placed(r, &c) : 0;
-    *drains = *possible && want == 0 && r->cached_blocks > 0 &&
-              gaps(r)->free_pages + r->cached_pages >= pages_of(k);
-    if (*drains) {
-        cache_empty(r);
-        want = predict_placed(r, &c);
-    }
+    struct place_ctx c;
+    *possible = place_args(r, size, align, lo, hi, flags, &c) == ANALLOC_OK;
+    *drains = false;
     *ka = c.ka;
-    return want;
+    return *possible ? place_search(r, &c, drains) : 0;
+}
+
+/* An alignment for a placed request of order k: natural (0), of any
+ * order, beyond the block, any power of two, or not a power of two. */
+static uint64_t gen_align(struct run *r, unsigned k)
+{
+    switch (below(r, 12)) {
+    case 0: case 1: case 2: case 3: return 0;
+    case 4: case 5: return call_width(r, (uint64_t)r->page << below(r, r->depth + 1u));
+    case 6: case 7: case 8: return call_width(r, (uint64_t)r->page << (k + 1u + below(r, 3)));
+    case 9: case 10: return (uint64_t)1 << below(r, r->space ? 64u : SIZE_BITS);
+    default: return 3u << below(r, 8); /* bad */
+    }
+}
+
+/* The window of a placed request: the whole space (lo 0, hi the calls'
+ * end), a window inside or across the arena's start, or an empty one. */
+static void gen_window(struct run *r, uint64_t *lo, uint64_t *hi)
+{
+    *lo = 0;
+    *hi = r->space ? ANALLOC_SPACE_END : UINTPTR_MAX;
+    switch (below(r, 8)) {
+    case 0: case 1: case 2: break;
+    case 3: case 4: case 5: case 6:
+        *lo = r->start + below64(r, r->managed);
+        *hi = call_width(r, *lo + 1u + below64(r, r->end - *lo + r->page));
+        if (chance(r, 30))
+            *lo = call_width(r, r->start - below64(r, 4u * (uint64_t)r->page));
+        break;
+    default:
+        *lo = r->start + below64(r, r->managed);
+        *hi = call_width(r, *lo - below64(r, 2u * (uint64_t)r->page));
+        break;
+    }
+}
+
+/* The window covers every address a call can name: the pointer call is
+ * analloc_alloc_flags or _aligned; the space twin takes the space's end. */
+static bool whole_window(const struct run *r, uint64_t lo, uint64_t hi)
+{
+    return lo == 0 && hi == (r->space ? ANALLOC_SPACE_END : UINTPTR_MAX);
 }
 
 static void op_placed(struct run *r)
 {
     r->op = "alloc_range";
-    size_t size = gen_size(r);
+    uint64_t size = gen_size(r);
     unsigned k = model_order(r, size);
     unsigned flags;
     switch (below(r, 20)) {
@@ -2057,52 +2402,42 @@ static void op_placed(struct run *r)
     case 2: case 3: case 4: flags = 0; break;
     default: flags = chance(r, 50) ? ANALLOC_LOW : ANALLOC_HIGH; break;
     }
-    size_t align;
-    switch (below(r, 12)) {
-    case 0: case 1: case 2: case 3: align = 0; break;
-    case 4: case 5: align = r->page << below(r, r->depth + 1u); break;
-    case 6: case 7: case 8: align = r->page << (k + 1u + below(r, 3)); break;
-    case 9: case 10: align = (size_t)1 << below(r, SIZE_BITS); break;
-    default: align = 3u << below(r, 8); break; /* bad */
-    }
-    uintptr_t lo = 0, hi = UINTPTR_MAX;
-    switch (below(r, 8)) {
-    case 0: case 1: case 2: break;
-    case 3: case 4: case 5: case 6:
-        lo = r->start + below(r, r->managed);
-        hi = lo + 1u + below(r, r->end - lo + r->page);
-        if (chance(r, 30))
-            lo = r->start - below(r, 4u * r->page);
-        break;
-    default:
-        lo = r->start + below(r, r->managed);
-        hi = lo - below(r, 2u * r->page);
-        break;
-    }
+    uint64_t align = gen_align(r, k), lo, hi;
+    gen_window(r, &lo, &hi);
     unsigned ka;
     bool possible, drains;
     uintptr_t want = placed_predict(r, size, align, lo, hi, flags, &ka, &possible, &drains);
     bool snap = want == 0 && !drains && snap_cheap(r);
     if (snap)
         run_snap(r);
-    bool whole = lo == 0 && hi == UINTPTR_MAX;
-    void *p = whole && align == 0 && flags != 0 ? analloc_alloc_flags(r->a, size, flags)
-              : whole                           ? analloc_alloc_aligned(r->a, size, align, flags)
-                                                : analloc_alloc_range(r->a, size, align, lo, hi, flags);
+    bool whole = whole_window(r, lo, hi), sp = via_space(r);
+    uint64_t got;
+    if (sp) {
+        r->op = "space_alloc_range";
+        got = analloc_space_alloc_range(r->a, size, align, lo, whole ? ANALLOC_SPACE_END : hi, flags);
+    } else {
+        void *p = whole && align == 0 && flags != 0
+                      ? analloc_alloc_flags(r->a, (size_t)size, flags)
+                  : whole ? analloc_alloc_aligned(r->a, (size_t)size, (size_t)align, flags)
+                          : analloc_alloc_range(r->a, (size_t)size, (size_t)align, (uintptr_t)lo,
+                                                (uintptr_t)hi, flags);
+        got = addr_or_none(p);
+    }
     if (want == 0) {
-        CHECK(r, p == NULL,
-              "alloc_range(%zu, align %zu, [%#llx, %#llx), flags %#x) returned %p, expected NULL",
-              size, align, ULL(lo), ULL(hi), flags, p);
+        CHECK(r, got == ANALLOC_NO_ADDR,
+              "%s(%llu, align %llu, [%#llx, %#llx), flags %#x) returned %#llx, expected none",
+              r->op, ULL(size), ULL(align), ULL(lo), ULL(hi), flags, ULL(got));
         if (snap)
             snap_compare(r, &r->snap, "a failed placed alloc");
         r->n_placed_fail++;
         return;
     }
-    CHECK(r, p != NULL && (uintptr_t)p == want << r->shift,
-          "alloc_range(%zu, align %zu, [%#llx, %#llx), flags %#x): got %p, expected %#llx "
+    CHECK(r, got == addr_of(r, want),
+          "%s(%llu, align %llu, [%#llx, %#llx), flags %#x): got %#llx, expected %#llx "
           "(order %u, aligned to order %u)",
-          size, align, ULL(lo), ULL(hi), flags, p, ULL(want << r->shift), k, ka);
-    check_new_block(r, (uintptr_t)p, k, r->op);
+          r->op, ULL(size), ULL(align), ULL(lo), ULL(hi), flags, ULL(got), ULL(addr_of(r, want)),
+          k, ka);
+    check_new_block(r, got, k, r->op);
     uint32_t id = r->next_id++;
     model_insert(r, want, k, id);
     pattern_write(r, find_live(r, want));
@@ -2131,26 +2466,31 @@ static void busy_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, u
 }
 
 /* The pages of [addr, addr + size) as analloc_reserve and analloc_release
- * see them, or the error they give for the range itself. */
-static int model_page_range(const struct run *r, uintptr_t addr, size_t size, uintptr_t *r0,
-                            uintptr_t *r1)
+ * (sp: their space twins) see them, or the error they give for the range
+ * itself: a range that wraps, or ends at the top, of the call's width is
+ * refused (a 32-bit pointer call's width is the pointer's). */
+static int model_page_range(const struct run *r, uint64_t addr, uint64_t size, bool sp,
+                            uintptr_t *r0, uintptr_t *r1)
 {
-    if (size == 0 || addr + size < addr || addr + size == 0)
+    uint64_t end = addr + size;
+    if (size == 0 || end < addr || (!sp && (uintptr_t)end < (uintptr_t)addr))
         return ANALLOC_EINVAL;
-    *r0 = addr >> r->shift;
-    *r1 = ((addr + size - 1u) >> r->shift) + 1u;
-    return *r0 < r->lo || *r1 > r->hi ? ANALLOC_ERANGE : ANALLOC_OK;
+    if (addr < r->start || end > r->end)
+        return ANALLOC_ERANGE;
+    *r0 = (uintptr_t)page_number(r, addr);
+    *r1 = (uintptr_t)page_number(r, end - 1u) + 1u;
+    return ANALLOC_OK;
 }
 
 /* A byte range covering pages [p0, p1), its ends moved inside the end pages. */
-static void bytes_of_pages(struct run *r, uintptr_t p0, uintptr_t p1, uintptr_t *addr, size_t *size)
+static void bytes_of_pages(struct run *r, uintptr_t p0, uintptr_t p1, uint64_t *addr, uint64_t *size)
 {
-    uintptr_t a = (p0 << r->shift) + below(r, r->page);
-    uintptr_t last = ((p1 - 1u) << r->shift) + below(r, r->page); /* in page p1 - 1 */
+    uint64_t a = addr_of(r, p0) + below(r, r->page);
+    uint64_t last = addr_of(r, p1 - 1u) + below(r, r->page); /* in page p1 - 1 */
     if (last < a)
         last = a; /* one page */
     *addr = a;
-    *size = (size_t)(last - a) + 1u;
+    *size = last - a + 1u;
 }
 
 struct pick_ctx {
@@ -2188,12 +2528,13 @@ struct resv_change {
  * scan in address order meets a stored block before any busy one: every
  * store is given back, and it starts over (c->gives_back: reserve_gave_back
  * takes that step, even when the call then fails). */
-static int reserve_predict(struct run *r, uintptr_t addr, size_t size, struct resv_change *c)
+static int reserve_predict(struct run *r, uint64_t addr, uint64_t size, bool sp,
+                           struct resv_change *c)
 {
     c->r0 = c->r1 = 0;
     c->prev = c->next = r->nresv;
     c->gives_back = false;
-    int want = model_page_range(r, addr, size, &c->r0, &c->r1);
+    int want = model_page_range(r, addr, size, sp, &c->r0, &c->r1);
     struct aside saved;
     if (want == ANALLOC_OK) {
         struct busy_ctx b = {.r0 = c->r0, .r1 = c->r1};
@@ -2267,11 +2608,13 @@ static void reserve_apply(struct run *r, const struct resv_change *c)
 static void op_reserve(struct run *r)
 {
     r->op = "reserve";
-    uintptr_t addr;
-    size_t size;
+    uint64_t addr, size;
     switch (below(r, 12)) {
     case 0: addr = random_arena_byte(r), size = 0; break;
-    case 1: addr = UINTPTR_MAX - below(r, 4u * r->page), size = 8u * r->page; break;
+    case 1: /* wraps, or ends at the top */
+        addr = (r->space ? UINT64_MAX : UINTPTR_MAX) - below64(r, 4u * (uint64_t)r->page);
+        size = 8u * (uint64_t)r->page;
+        break;
     case 9: case 10: case 11: /* right after or before a reserved range: they merge */
         if (r->nresv > 0 && r->nresv < ANALLOC_RESERVE_MAX) {
             unsigned x = (unsigned)below(r, r->nresv);
@@ -2283,8 +2626,9 @@ static void op_reserve(struct run *r)
         }
         /* fall through */
     case 2:
-        addr = chance(r, 50) ? r->end + below(r, 4u * r->page) : r->start - 1u - below(r, 2u * r->page);
-        size = 1u + below(r, 4u * r->page);
+        addr = call_width(r, chance(r, 50) ? r->end + below64(r, 4u * (uint64_t)r->page)
+                                           : r->start - 1u - below64(r, 2u * (uint64_t)r->page));
+        size = 1u + below64(r, 4u * (uint64_t)r->page);
         break;
     case 3: case 4: case 5: case 6: { /* inside a free block: succeeds unless the table is full */
         if (gaps(r)->blocks == 0)
@@ -2297,18 +2641,21 @@ static void op_reserve(struct run *r)
     }
     default: /* anywhere in the arena, mostly busy */
         addr = random_arena_byte(r);
-        size = 1u + below(r, (size_t)(r->end - addr) < 64u * r->page ? (size_t)(r->end - addr)
-                                                                        : 64u * r->page);
+        size = 1u + below64(r, r->end - addr < 64u * (uint64_t)r->page ? r->end - addr
+                                                                        : 64u * (uint64_t)r->page);
         break;
     }
+    bool sp = via_space(r);
+    if (sp)
+        r->op = "space_reserve";
     struct resv_change c;
-    int want = reserve_predict(r, addr, size, &c);
+    int want = reserve_predict(r, addr, size, sp, &c);
     bool snap = want != ANALLOC_OK && !c.gives_back && snap_cheap(r);
     if (snap)
         run_snap(r);
-    int rc = analloc_reserve(r->a, addr, size);
-    CHECK(r, rc == want, "reserve(%#llx, %zu) = %d (%s), expected %d (%s)%s", ULL(addr), size, rc,
-          analloc_strerror(rc), want, analloc_strerror(want),
+    int rc = call_reserve(r, sp, addr, size);
+    CHECK(r, rc == want, "%s(%#llx, %llu) = %d (%s), expected %d (%s)%s", r->op, ULL(addr),
+          ULL(size), rc, analloc_strerror(rc), want, analloc_strerror(want),
           c.gives_back ? " after every store was given back" : "");
     reserve_gave_back(r, &c);
     if (want != ANALLOC_OK) {
@@ -2347,12 +2694,12 @@ static void model_release(struct run *r, unsigned x, uintptr_t r0, uintptr_t r1)
 
 /* The code analloc_release(addr, size) must return; on ANALLOC_OK the
  * pages [*r0, *r1) lie in reserved range *x.  Changes nothing. */
-static int release_predict(struct run *r, uintptr_t addr, size_t size, uintptr_t *r0, uintptr_t *r1,
-                           unsigned *x)
+static int release_predict(struct run *r, uint64_t addr, uint64_t size, bool sp, uintptr_t *r0,
+                           uintptr_t *r1, unsigned *x)
 {
     *r0 = *r1 = 0;
     *x = 0;
-    int want = model_page_range(r, addr, size, r0, r1);
+    int want = model_page_range(r, addr, size, sp, r0, r1);
     if (want == ANALLOC_OK) {
         while (*x < r->nresv && r->resv[*x][1] <= *r0)
             ++*x;
@@ -2367,8 +2714,7 @@ static int release_predict(struct run *r, uintptr_t addr, size_t size, uintptr_t
 static void op_release(struct run *r)
 {
     r->op = "release";
-    uintptr_t addr;
-    size_t size;
+    uint64_t addr, size;
     unsigned c = (unsigned)below(r, 10);
     if (r->nresv == 0 && c < 8)
         c = 8;
@@ -2387,20 +2733,23 @@ static void op_release(struct run *r)
         bytes_of_pages(r, r->resv[x][0], r->resv[x + 1u][1], &addr, &size);
     } else if (c == 8) {
         addr = random_arena_byte(r);
-        size = 1u + below(r, 16u * r->page);
+        size = 1u + below64(r, 16u * (uint64_t)r->page);
     } else {
-        addr = chance(r, 50) ? random_arena_byte(r) : r->end + below(r, 4u * r->page);
+        addr = chance(r, 50) ? random_arena_byte(r) : call_width(r, r->end + below64(r, 4u * (uint64_t)r->page));
         size = chance(r, 50) ? 0 : 1u + below(r, r->page);
     }
+    bool sp = via_space(r);
+    if (sp)
+        r->op = "space_release";
     uintptr_t r0 = 0, r1 = 0;
     unsigned x = 0;
-    int want = release_predict(r, addr, size, &r0, &r1, &x);
+    int want = release_predict(r, addr, size, sp, &r0, &r1, &x);
     bool snap = want != ANALLOC_OK && snap_cheap(r);
     if (snap)
         run_snap(r);
-    int rc = analloc_release(r->a, addr, size);
-    CHECK(r, rc == want, "release(%#llx, %zu) = %d (%s), expected %d (%s)", ULL(addr), size, rc,
-          analloc_strerror(rc), want, analloc_strerror(want));
+    int rc = call_release(r, sp, addr, size);
+    CHECK(r, rc == want, "%s(%#llx, %llu) = %d (%s), expected %d (%s)", r->op, ULL(addr),
+          ULL(size), rc, analloc_strerror(rc), want, analloc_strerror(want));
     if (want != ANALLOC_OK) {
         if (snap)
             snap_compare(r, &r->snap, "a refused release");
@@ -2411,7 +2760,8 @@ static void op_release(struct run *r)
     r->n_release_ok++;
 }
 
-/* analloc_walk against model_walk, segment by segment. */
+/* analloc_walk (or analloc_space_walk) against model_walk, segment by
+ * segment. */
 struct walk_ctx {
     struct run *r;
     unsigned kinds;
@@ -2439,42 +2789,57 @@ static void walk_want(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pages, 
     w->kind[w->n++] = kind;
 }
 
-static int walk_got(void *ctx, void *block, size_t bytes, unsigned kind)
+static int space_walk_got(void *ctx, uint64_t addr, uint64_t bytes, unsigned kind)
 {
     struct walk_ctx *w = ctx;
     struct run *r = w->r;
     size_t i = w->seen++;
-    CHECK(r, i < w->n, "analloc_walk: more than the %zu blocks expected (%p, %zu B, kind %u)", w->n,
-          block, bytes, kind);
-    CHECK(r, (uintptr_t)block == w->pfn[i] << r->shift && bytes == w->pages[i] << r->shift &&
+    CHECK(r, i < w->n, "walk: more than the %zu blocks expected (%#llx, %llu B, kind %u)", w->n,
+          ULL(addr), ULL(bytes), kind);
+    CHECK(r, addr == addr_of(r, w->pfn[i]) && bytes == pages_bytes(r, w->pages[i]) &&
                  kind == w->kind[i],
-          "analloc_walk: block %zu is %p, %zu B, kind %u; expected %#llx, %zu B, kind %u", i, block,
-          bytes, kind, ULL(w->pfn[i] << r->shift), (size_t)(w->pages[i] << r->shift), w->kind[i]);
+          "walk: block %zu is %#llx, %llu B, kind %u; expected %#llx, %llu B, kind %u", i,
+          ULL(addr), ULL(bytes), kind, ULL(addr_of(r, w->pfn[i])),
+          ULL(pages_bytes(r, w->pages[i])), w->kind[i]);
     return 0;
 }
 
+static int walk_got(void *ctx, void *block, size_t bytes, unsigned kind)
+{
+    return space_walk_got(ctx, (uintptr_t)block, bytes, kind);
+}
+
 /* What analloc_stats must report, but for size and meta_bytes (the
- * engine's, not the model's). */
+ * engine's, not the model's): the size_t byte counts capped at SIZE_MAX,
+ * the space_* ones exact. */
 static void stats_expected(struct run *r, struct analloc_stats *st)
 {
     const struct gaps *g = gaps(r);
     size_t free_pages = r->npages - r->live_pages - r->resv_pages;
     memset(st, 0, sizeof *st);
     st->page = r->page;
-    st->managed_bytes = r->managed;
-    st->free_bytes = free_pages << r->shift;
-    st->used_bytes = r->live_pages << r->shift;
-    st->reserved_bytes = r->resv_pages << r->shift;
-    st->cached_bytes = r->cached_pages << r->shift;
+    st->managed_bytes = capped(r->managed);
+    st->free_bytes = capped(pages_bytes(r, free_pages));
+    st->used_bytes = capped(pages_bytes(r, r->live_pages));
+    st->reserved_bytes = capped(pages_bytes(r, r->resv_pages));
+    st->cached_bytes = capped(pages_bytes(r, r->cached_pages));
     st->live_blocks = r->nlive;
     st->cached_blocks = r->cached_blocks;
-    st->largest_free = model_largest(r);
+    st->largest_free = capped(model_largest(r));
     st->depth = r->depth;
     st->reserved_ranges = r->nresv;
     for (unsigned m = 0; m <= r->depth && m < 64; m++)
         st->free_blocks_of_order[m] = g->count[m];
     for (unsigned k = 0; k < ANALLOC_CACHE_ORDERS; k++)
         st->cached_blocks_of_order[k] = held_of_order(r, k);
+    st->space = r->space;
+    st->space_start = r->start;
+    st->space_managed = r->managed;
+    st->space_free = pages_bytes(r, free_pages);
+    st->space_used = pages_bytes(r, r->live_pages);
+    st->space_reserved = pages_bytes(r, r->resv_pages);
+    st->space_cached = pages_bytes(r, r->cached_pages);
+    st->space_largest_free = model_largest(r);
 }
 
 /* Linux's fragmentation index for one order (order <= depth), as
@@ -2512,6 +2877,18 @@ static void op_stats(struct run *r)
           want.reserved_ranges);
     CHECK(r, st.largest_free == want.largest_free, "analloc_stats: largest_free %zu, expected %zu",
           st.largest_free, want.largest_free);
+    CHECK(r, st.space == want.space && st.space_start == want.space_start &&
+                 st.space_managed == want.space_managed && st.space_free == want.space_free &&
+                 st.space_used == want.space_used && st.space_reserved == want.space_reserved &&
+                 st.space_cached == want.space_cached &&
+                 st.space_largest_free == want.space_largest_free,
+          "analloc_stats: space %u start %#llx managed %llu free %llu used %llu reserved %llu "
+          "cached %llu largest %llu; expected %u %#llx %llu %llu %llu %llu %llu %llu",
+          st.space, ULL(st.space_start), ULL(st.space_managed), ULL(st.space_free),
+          ULL(st.space_used), ULL(st.space_reserved), ULL(st.space_cached),
+          ULL(st.space_largest_free), want.space, ULL(want.space_start), ULL(want.space_managed),
+          ULL(want.space_free), ULL(want.space_used), ULL(want.space_reserved),
+          ULL(want.space_cached), ULL(want.space_largest_free));
     for (unsigned m = 0; m < 64; m++)
         CHECK(r, st.free_blocks_of_order[m] == want.free_blocks_of_order[m],
               "analloc_stats: %zu free blocks of order %u, expected %zu", st.free_blocks_of_order[m],
@@ -2528,17 +2905,283 @@ static void op_stats(struct run *r)
     /* The walk, with a random set of kinds. */
     struct walk_ctx w = {.r = r, .kinds = 1u + (unsigned)below(r, ANALLOC_BLOCK_ALL)};
     model_walk(r, walk_want, &w);
-    rc = analloc_walk(r->a, w.kinds, walk_got, &w);
-    CHECK(r, rc == 0 && w.seen == w.n, "analloc_walk = %d after %zu of %zu blocks", rc, w.seen, w.n);
+    bool sp = via_space(r);
+    rc = sp ? analloc_space_walk(r->a, w.kinds, space_walk_got, &w)
+            : analloc_walk(r->a, w.kinds, walk_got, &w);
+    CHECK(r, rc == 0 && w.seen == w.n, "%s = %d after %zu of %zu blocks",
+          sp ? "analloc_space_walk" : "analloc_walk", rc, w.seen, w.n);
     free(w.pfn);
     free(w.pages);
     free(w.kind);
     r->n_stats++;
 }
 
+/* ---- Exact runs ------------------------------------------------------------------ */
+
+/* The run of n pages at pfn (an order-k block just taken, held live) is
+ * cut as block_trim cuts it: the live blocks of n's binary digits, largest
+ * first; the rest of the block is free again (the canonical cut of the
+ * gaps has it).  The blocks take consecutive ids from id. */
+static void model_trim(struct run *r, uintptr_t pfn, uint64_t n, uint32_t id)
+{
+    model_remove(r, find_live(r, pfn));
+    bool first = true;
+    for (uint64_t left = n; left != 0; first = false) {
+        unsigned m = msb64(left);
+        model_insert(r, pfn, m, id++);
+        r->live[find_live(r, pfn)].run_pages = first ? n : 0;
+        pfn += pages_of(m);
+        left -= pages_of(m);
+    }
+}
+
+/* A run's size: mostly a few pages that are no power of two, sometimes a
+ * power of two (one block), 0 (one page), any run the largest block holds,
+ * or too large.  In bytes: the pages, or up to a page less. */
+static uint64_t gen_run_size(struct run *r)
+{
+    uint64_t n;
+    switch (below(r, 10)) {
+    case 0: return 0;
+    case 1: return size_too_large(r);
+    case 2: n = pages_of((unsigned)below(r, r->depth + 1u)); break;
+    case 3: case 4: n = 1u + below64(r, pages_of(r->depth)); break;
+    default: n = 1u + below64(r, pages_of(r->depth < 6 ? r->depth : 6u)); break;
+    }
+    return pages_bytes(r, n) - (chance(r, 50) ? below(r, r->page) : 0u);
+}
+
+/* analloc_alloc_exact(size, align, lo, hi, flags) or its twin.  Flags 0, a
+ * natural alignment and a window over the whole arena take the block of
+ * 2^k pages as analloc_alloc does (the cache, its refill, the drain);
+ * anything else as analloc_alloc_range. */
+static void op_exact(struct run *r)
+{
+    bool sp = via_space(r);
+    r->op = sp ? "space_alloc_exact" : "alloc_exact";
+    uint64_t size = gen_run_size(r);
+    unsigned k = model_order(r, size);
+    uint64_t n = run_pages(r, size);
+    unsigned flags = 0;
+    switch (below(r, 10)) {
+    case 0: flags = chance(r, 50) ? ANALLOC_LOW | ANALLOC_HIGH : 4u << below(r, 8); break; /* bad */
+    case 1: case 2: flags = chance(r, 50) ? ANALLOC_LOW : ANALLOC_HIGH; break;
+    default: break;
+    }
+    uint64_t align = chance(r, 70) ? 0 : gen_align(r, k), lo, hi;
+    if (chance(r, 70)) {
+        lo = 0;
+        hi = sp ? ANALLOC_SPACE_END : UINTPTR_MAX;
+    } else {
+        gen_window(r, &lo, &hi);
+        if (sp && whole_window(r, lo, hi))
+            hi = ANALLOC_SPACE_END;
+    }
+    struct place_ctx c;
+    int want_rc = place_args(r, size, align, lo, hi, flags, &c);
+    bool plain = flags == 0 && c.ka == k && lo <= r->start && hi >= r->end;
+    bool drains = false, hit = false;
+    uintptr_t want = 0;
+    if (want_rc == ANALLOC_OK) {
+        if (plain) {
+            hit = from_cache(r, k);
+            want = predict(r, k, &drains);
+        } else {
+            want = place_search(r, &c, &drains); /* (drained here) */
+        }
+        if (want == 0)
+            want_rc = ANALLOC_ENOMEM;
+    }
+    bool snap = want_rc != ANALLOC_OK && !drains && snap_cheap(r);
+    if (snap)
+        run_snap(r);
+    const uint64_t untouched = call_width(r, 0x5A5A5A5A5A5A5A5Au) & ~(uint64_t)1;
+    uint64_t got = untouched;
+    int rc = call_alloc_exact(r, sp, size, align, lo, hi, flags, &got);
+    if (plain && drains)
+        cache_empty(r);
+    CHECK(r, rc == want_rc,
+          "%s(%llu = %llu pages, align %llu, [%#llx, %#llx), flags %#x) = %d (%s), expected %d (%s)",
+          r->op, ULL(size), ULL(n), ULL(align), ULL(lo), ULL(hi), flags, rc, analloc_strerror(rc),
+          want_rc, analloc_strerror(want_rc));
+    if (want_rc != ANALLOC_OK) {
+        CHECK(r, got == untouched, "%s failed but wrote %#llx", r->op, ULL(got));
+        if (snap)
+            snap_compare(r, &r->snap, "a failed exact allocation");
+        r->n_exact_fail++;
+        return;
+    }
+    CHECK(r, got == addr_of(r, want),
+          "%s(%llu = %llu pages, align %llu, [%#llx, %#llx), flags %#x): got %#llx, expected %#llx "
+          "(a block of order %u, %s)", r->op, ULL(size), ULL(n), ULL(align), ULL(lo), ULL(hi),
+          flags, ULL(got), ULL(addr_of(r, want)), k,
+          !plain ? "placed" : hit ? "the newest cached block" : "lowest of the smallest free blocks");
+    check_new_block(r, got, k, r->op);
+    if (plain && hit)
+        cache_pop(r, k);
+    uint32_t id = r->next_id;
+    r->next_id += 64u; /* the run's blocks: at most one per order */
+    model_insert(r, want, k, id);
+    if (plain && !hit && !drains)
+        model_refill(r, k);
+    model_trim(r, want, n, id);
+    for (uintptr_t p = want; p < want + n;) { /* each block of the run, largest first */
+        size_t j = find_live(r, p);
+        check_size(r, addr_of(r, p), r->live[j].order, "of a block of a new run");
+        pattern_write(r, j);
+        p += pages_of(r->live[j].order);
+    }
+    r->n_exact_ok++;
+}
+
+/* The code analloc_free_exact(addr, n pages) returns, as the engine checks
+ * the run: the blocks of n's binary digits, largest first, each the start
+ * of a live block of its order; the first that is not gives analloc_free's
+ * error, or ANALLOC_ESIZE if it is live but of another order. */
+static int run_predict(struct run *r, uint64_t addr, uint64_t n)
+{
+    for (uint64_t left = n; left != 0;) {
+        size_t li;
+        int err = classify(r, addr, &li);
+        if (err != ANALLOC_OK)
+            return err;
+        unsigned k = r->live[li].order;
+        if (k != msb64(left))
+            return ANALLOC_ESIZE;
+        left -= pages_of(k);
+        addr += order_bytes(r, k);
+    }
+    return ANALLOC_OK;
+}
+
+/* analloc_free_exact or its twin on a live block: mostly the run it starts
+ * with its size, sometimes the block alone, a page more or less, or any
+ * size (other runs' blocks, free pages, the arena's end follow). */
+static void op_free_exact(struct run *r)
+{
+    bool sp = via_space(r);
+    r->op = sp ? "space_free_exact" : "free_exact";
+    struct blk b = r->live[below(r, r->nlive)];
+    uint64_t addr = addr_of(r, b.pfn), whole = b.run_pages != 0 ? b.run_pages : pages_of(b.order);
+    uint64_t n;
+    switch (below(r, 10)) {
+    case 6: n = pages_of(b.order); break;
+    case 7: n = whole + 1u; break;
+    case 8: n = whole > 1u ? whole - 1u : 1u; break;
+    case 9: n = 1u + below64(r, 2u * (uint64_t)pages_of(r->depth)); break;
+    default: n = whole; break;
+    }
+    uint64_t size = pages_bytes(r, n) - (chance(r, 50) ? below(r, r->page) : 0u);
+    if (n == 1 && chance(r, 30))
+        size = 0;
+    int want = run_predict(r, addr, n);
+    bool snap = want != ANALLOC_OK && (snap_cheap(r) || r->bad_ops++ % 64u == 0);
+    if (snap)
+        run_snap(r);
+    for (uintptr_t p = b.pfn, left = want == ANALLOC_OK ? (uintptr_t)n : 0; left != 0;) {
+        const struct blk *x = &r->live[find_live(r, p)];
+        pattern_verify(r, x, addr_of(r, p), x->filled, "before free_exact");
+        left -= pages_of(x->order);
+        p += pages_of(x->order);
+    }
+    size_t hooks = r->hook_calls;
+    int rc = call_free_exact(r, sp, addr, size);
+    CHECK(r, rc == want, "%s(%#llx, %llu = %llu pages) = %d (%s), expected %d (%s)", r->op,
+          ULL(addr), ULL(size), ULL(n), rc, analloc_strerror(rc), want, analloc_strerror(want));
+    if (want != ANALLOC_OK) {
+        CHECK(r, hooked_once(r, hooks, want, addr),
+              "%s(%#llx): the error hook was called %zu times (last %d, %#llx), expected once "
+              "with %d", r->op, ULL(addr), r->hook_calls - hooks, r->hook_err, ULL(r->hook_addr),
+              want);
+        if (snap)
+            snap_compare(r, &r->snap, "a refused free_exact");
+        if (-want < MODEL_ERRORS)
+            r->n_bad_error[-want]++;
+        r->n_exact_refused++;
+        return;
+    }
+    CHECK(r, r->hook_calls == hooks, "%s of a run called the error hook", r->op);
+    for (uintptr_t p = b.pfn, left = (uintptr_t)n; left != 0;) { /* lowest first */
+        size_t j = find_live(r, p);
+        uintptr_t pages = pages_of(r->live[j].order);
+        model_free(r, j);
+        left -= pages;
+        p += pages;
+    }
+    r->n_exact_free++;
+}
+
+/* ---- Pointer calls on an address space: refused ---------------------------------- */
+
+static int walk_never(void *ctx, void *block, size_t bytes, unsigned kind)
+{
+    struct run *r = ctx;
+    (void)block;
+    (void)bytes;
+    (void)kind;
+    CHECK(r, false, "analloc_walk called back on an address space");
+    return 1;
+}
+
+/* A pointer call on an address-space allocator: refused (NULL, 0 or
+ * ANALLOC_EINVAL), changing nothing, the error hook never called. */
+static void op_refused(struct run *r)
+{
+    r->op = "a pointer call on an address space";
+    uint64_t addr = r->nlive > 0 ? addr_of(r, r->live[below(r, r->nlive)].pfn) : r->start;
+    void *ptr = ptr_of(addr);
+    size_t size = (size_t)below64(r, 4u * (uint64_t)r->page + 1u);
+    bool snap = snap_cheap(r) || r->bad_ops++ % 64u == 0;
+    if (snap)
+        run_snap(r);
+    size_t hooks = r->hook_calls;
+    bool ok;
+    switch (below(r, 12)) {
+    case 0: ok = analloc_alloc(r->a, size) == NULL; break;
+    case 1: ok = analloc_alloc_flags(r->a, size, ANALLOC_LOW) == NULL; break;
+    case 2: ok = analloc_alloc_aligned(r->a, size, 0, 0) == NULL &&
+                 analloc_alloc_range(r->a, size, 0, 0, UINTPTR_MAX, ANALLOC_HIGH) == NULL; break;
+    case 3: ok = analloc_realloc(r->a, NULL, size) == NULL &&
+                 analloc_realloc(r->a, ptr, size) == NULL; break;
+    case 4: ok = analloc_free(r->a, ptr) == ANALLOC_EINVAL &&
+                 analloc_free(r->a, NULL) == ANALLOC_EINVAL; break;
+    case 5: ok = analloc_mem_size(r->a, ptr) == 0; break;
+    case 6: ok = analloc_reserve(r->a, (uintptr_t)addr, r->page) == ANALLOC_EINVAL &&
+                 analloc_release(r->a, (uintptr_t)addr, r->page) == ANALLOC_EINVAL; break;
+    case 7: {
+        void *q = r;
+        ok = analloc_alloc_exact(r->a, size, 0, 0, UINTPTR_MAX, 0, &q) == ANALLOC_EINVAL && q == r &&
+             analloc_free_exact(r->a, ptr, size) == ANALLOC_EINVAL;
+        break;
+    }
+    case 8: ok = analloc_walk(r->a, ANALLOC_BLOCK_ALL, walk_never, r) == ANALLOC_EINVAL; break;
+    case 9: /* debug fills are for CPU memory; 0 (none) is taken */
+        ok = analloc_set_debug(r->a, ANALLOC_DEBUG_POISON_FREE, 1, 2) == ANALLOC_EINVAL &&
+             analloc_set_debug(r->a, 0, 0, 0) == ANALLOC_OK;
+        break;
+    case 10: { /* per-CPU stores hand out pointers */
+        struct analloc_cpu c;
+        memset(&c, 0, sizeof c);
+        ok = analloc_cpu_attach(r->a, &c) == ANALLOC_EINVAL && c.a == NULL &&
+             analloc_cpu_alloc(&c, size) == NULL;
+        break;
+    }
+    default: { /* the space twin of what a pointer call refuses: NO_ADDR is NULL */
+        ok = analloc_space_free(r->a, ANALLOC_NO_ADDR) == ANALLOC_OK &&
+             analloc_space_size(r->a, ANALLOC_NO_ADDR) == 0;
+        break;
+    }
+    }
+    CHECK(r, ok, "a pointer call was not refused");
+    CHECK(r, r->hook_calls == hooks, "a refused pointer call called the error hook");
+    if (snap)
+        snap_compare(r, &r->snap, r->op);
+    r->n_ptr_refused++;
+}
+
 static void op_null(struct run *r)
 {
-    switch (below(r, 5)) {
+    switch (below(r, r->exact ? 6u : 5u)) {
     case 3:
         r->op = "drain";
         analloc_drain(r->a);
@@ -2562,16 +3205,26 @@ static void op_null(struct run *r)
         r->cache_slots = slots;
         break;
     }
-    case 0:
-        r->op = "free(NULL)";
-        CHECK(r, analloc_free(r->a, NULL) == 0, "free(NULL) failed");
+    case 5: /* (NULL is no run: refused before the hook) */
+        r->op = "free_exact(NULL)";
+        CHECK(r, analloc_free_exact(r->a, NULL, r->page) == ANALLOC_EINVAL,
+              "free_exact(NULL) is not EINVAL");
         r->n_null++;
         break;
-    case 1:
-        r->op = "mem_size(NULL)";
-        CHECK(r, analloc_mem_size(r->a, NULL) == 0, "mem_size(NULL) is not 0");
+    case 0: {
+        bool sp = via_space(r);
+        r->op = sp ? "space_free(ANALLOC_NO_ADDR)" : "free(NULL)";
+        CHECK(r, call_free(r, sp, sp ? ANALLOC_NO_ADDR : 0) == 0, "%s failed", r->op);
         r->n_null++;
         break;
+    }
+    case 1: {
+        bool sp = via_space(r);
+        r->op = sp ? "space_size(ANALLOC_NO_ADDR)" : "mem_size(NULL)";
+        CHECK(r, call_size(r, sp, sp ? ANALLOC_NO_ADDR : 0) == 0, "%s is not 0", r->op);
+        r->n_null++;
+        break;
+    }
     default:
         op_alloc(r, true);
         break;
@@ -2675,7 +3328,7 @@ static void setup_chunk(struct run *r)
           "the metadata is at %#llx, expected right after the used prefix at %#llx", ULL(r->words),
           ULL(round_up(r->chunk + r->used, 8)));
     CHECK(r, r->start % page == 0 && r->managed % page == 0 && r->managed > 0,
-          "start %#llx / managed %zu not whole pages", ULL(r->start), r->managed);
+          "start %#llx / managed %llu not whole pages", ULL(r->start), ULL(r->managed));
     CHECK(r, r->start >= meta_end, "the arena %#llx overlaps the metadata [%#llx, %#llx)",
           ULL(r->start), ULL(r->words), ULL(meta_end));
     CHECK(r, r->start + r->managed == chunk_end / page * page,
@@ -2686,11 +3339,11 @@ static void setup_chunk(struct run *r)
      * the exact metadata of [start - page, end) still ends before it (asked
      * of a scratch analloc_init over that range, which it never touches). */
     if (r->start - page >= meta_end) {
-        size_t need = analloc_meta_size(r->managed + page, page);
+        size_t need = analloc_meta_size((size_t)r->managed + page, page);
         void *tmp = malloc(need);
         CHECK(r, tmp != NULL, "out of memory");
-        rc = analloc_init(&s, chunk + (r->start - page - r->chunk), r->managed + page, page, tmp,
-                          need);
+        rc = analloc_init(&s, chunk + (size_t)(r->start - page - r->chunk), (size_t)r->managed + page,
+                          page, tmp, need);
         size_t more = ti_meta_bytes(&s);
         free(tmp);
         CHECK(r, rc == 0, "scratch init for [start - page, end) = %d", rc);
@@ -2775,7 +3428,7 @@ static void setup_init(struct run *r)
     if (lo == 0)
         lo = 1; /* the page at address 0 is never handed out */
     CHECK(r, r->start == lo * page && r->managed == (hi - lo) * page,
-          "init: arena [%#llx, +%zu), expected [%#llx, +%zu)", ULL(r->start), r->managed,
+          "init: arena [%#llx, +%llu), expected [%#llx, +%zu)", ULL(r->start), ULL(r->managed),
           ULL(lo * page), (size_t)((hi - lo) * page));
     CHECK(r, r->words >= r->meta && r->words % 8u == 0 &&
                  r->words + r->meta_bytes <= r->meta + r->meta_size,
@@ -2783,6 +3436,122 @@ static void setup_init(struct run *r)
           ULL(r->words), r->meta_bytes, ULL(r->meta), r->meta_size);
     r->res_lo = r->meta;
     r->res_hi = r->meta + r->meta_size;
+}
+
+/* An address space (MODEL_SPACE): analloc_space_init over [space_base,
+ * + space_size), which nobody touches, with the metadata in a buffer of
+ * its own; refused setups first, which must change nothing. */
+static void setup_space(struct run *r)
+{
+    size_t page = r->page;
+    uint64_t base = r->space_base, size = r->space_size;
+    r->meta_size = analloc_space_meta_size(size, page);
+    CHECK(r, r->meta_size > 0, "analloc_space_meta_size(%#llx, %zu) = 0", ULL(size), page);
+    r->metabuf_size = GUARD + r->meta_offset + r->meta_size + GUARD;
+    r->metabuf = malloc(r->metabuf_size);
+    CHECK(r, r->metabuf != NULL, "out of memory (%zu bytes)", r->metabuf_size);
+    memset(r->metabuf, META_CANARY, r->metabuf_size);
+    unsigned char *metap = r->metabuf + GUARD + r->meta_offset;
+    r->meta = (uintptr_t)metap;
+
+    struct analloc s;
+    scratch_fill(&s);
+    int rc = analloc_space_init(&s, base, size, page, metap, r->meta_size - 1u);
+    CHECK(r, rc == ANALLOC_ETOOSMALL, "space_init with meta_size - 1 = %d", rc);
+    rc = analloc_space_init(&s, base, size, page * 3u, metap, r->meta_size);
+    CHECK(r, rc == ANALLOC_EINVAL, "space_init with page %zu = %d", page * 3u, rc);
+    uint64_t top = UINT64_MAX - (page - 1u); /* the last page of the 64-bit space */
+    rc = analloc_space_init(&s, top - page, (uint64_t)page + 1u, page, metap, r->meta_size);
+    CHECK(r, rc == ANALLOC_EINVAL, "space_init of a range into the last page = %d", rc);
+    scratch_verify(r, &s, "a failing analloc_space_init");
+    canary_verify(r, r->metabuf, 0, r->metabuf_size, META_CANARY, "a failing space_init wrote metadata");
+
+    r->a = &r->local;
+    rc = analloc_space_init(r->a, base, size, page, metap, r->meta_size);
+    CHECK(r, rc == 0, "analloc_space_init = %d (%s)", rc, analloc_strerror(rc));
+    r->words = addr(ti_meta(r->a));
+    r->meta_bytes = ti_meta_bytes(r->a);
+    CHECK(r, r->a->start == NULL && TI_SPACE(r->a) == 1, "space_init: start %p, space %llu",
+          r->a->start, ULL(TI_SPACE(r->a)));
+    CHECK(r, r->words >= r->meta && r->words % 8u == 0 &&
+                 r->words + r->meta_bytes <= r->meta + r->meta_size,
+          "space_init: metadata [%#llx, +%zu) not 8-aligned inside the buffer [%#llx, +%zu)",
+          ULL(r->words), r->meta_bytes, ULL(r->meta), r->meta_size);
+    /* (not the space's: bad addresses draw from the buffer's pointer values) */
+    r->res_lo = r->meta;
+    r->res_hi = r->meta + r->meta_size;
+}
+
+/* The largest block of the canonical cut of the 64-bit page numbers
+ * [first, last) (address / page): the depth of an arena over them. */
+static unsigned cut_depth(uint64_t first, uint64_t last)
+{
+    unsigned d = 0;
+    for (uint64_t p = first; p < last;) {
+        unsigned m = msb64(last - p);
+        if (p != 0 && ctz64(p) < m)
+            m = ctz64(p);
+        d = m > d ? m : d;
+        p += (uint64_t)1 << m;
+    }
+    return d;
+}
+
+/* An address space's page numbers, as the engine's struct has them (lo,
+ * hi, origin), checked against the contract: the arena is the whole pages
+ * of [base, base + size), numbered from 1 up (0 is no page). */
+static void space_numbers(struct run *r)
+{
+    uint64_t base = r->space_base, end = base + r->space_size;
+    uint64_t first = (base >> r->shift) + ((base & (r->page - 1u)) != 0), last = end >> r->shift;
+    r->lo = TI_LO(r->a);
+    r->hi = TI_HI(r->a);
+    r->origin = TI_ORIGIN(r->a);
+    r->start = addr_of(r, r->lo);
+    r->end = addr_of(r, r->hi);
+    r->managed = pages_bytes(r, r->hi - r->lo);
+    CHECK(r, r->lo >= 1 && r->hi > r->lo && r->hi - r->lo == last - first &&
+                 r->start == first << r->shift && r->end == last << r->shift,
+          "space_init: pages [%#llx, %#llx) at origin %#llx are [%#llx, %#llx), expected the "
+          "whole pages [%#llx, %#llx)", ULL(r->lo), ULL(r->hi), ULL(r->origin), ULL(r->start),
+          ULL(r->end), ULL(first << r->shift), ULL(last << r->shift));
+    CHECK(r, r->a->managed == capped(r->managed), "a->managed = %zu, expected %zu", r->a->managed,
+          capped(r->managed));
+}
+
+/* An address space's configuration (MODEL_SPACE): the page, then a base
+ * (0 or inside page 0, small and unaligned, above 4 GiB, anywhere, or right
+ * below the top of the 64-bit space) and a size of about n whole pages. */
+static void config_space(struct run *r, size_t n)
+{
+    static const size_t space_pages[] = {1, 2, 16, 64, 512, 4096, 65536, (size_t)1 << 20,
+                                         (size_t)1 << 24, (size_t)1 << 30};
+    r->mode = MODE_SPACE;
+    r->page = space_pages[below(r, sizeof space_pages / sizeof space_pages[0])];
+    uint64_t page = r->page, bytes = (uint64_t)n * page;
+    uint64_t top = UINT64_MAX - (page - 1u); /* the last page, which no space reaches */
+    uint64_t base, odd = page * (2u * below64(r, 1024) + 1u) + (chance(r, 50) ? below(r, page) : 0u);
+    const char *where;
+    switch (below(r, 8)) {
+    case 0: case 1: base = chance(r, 60) ? 0 : below(r, page); where = "from address 0"; break;
+    case 2: base = page * below(r, 64) + below(r, page); where = "low, unaligned"; break;
+    case 3: base = ((uint64_t)1 << 32) + odd; where = "2^32 +"; break;
+    case 4: base = ((uint64_t)1 << 40) + odd; where = "2^40 +"; break;
+    case 5: base = ((uint64_t)1 << 52) + odd; where = "2^52 +"; break;
+    case 6: base = below64(r, top - bytes - 2u * page); where = "anywhere"; break;
+    default: /* ends at most a few pages below the top */
+        base = top - (bytes + page - 1u) - page * below(r, 3) - (chance(r, 50) ? below(r, page) : 0u);
+        where = "below the top";
+        break;
+    }
+    uint64_t mis = (base & (page - 1u)) == 0 ? 0 : page - (base & (page - 1u));
+    r->space_base = base;
+    r->space_size = bytes + mis + below(r, page);
+    if (top - base < r->space_size) /* the top case: as many whole pages at least */
+        r->space_size = top - base;
+    r->meta_offset = below(r, 8);
+    snprintf(r->desc, sizeof r->desc, "space page=%zu pages~%zu base=%#llx (%s) size=%#llx "
+             "meta_offset=%zu", r->page, n, ULL(base), where, ULL(r->space_size), r->meta_offset);
 }
 
 /* Pick the configuration of run r from its own random stream. */
@@ -2793,6 +3562,20 @@ static void config_generate(struct run *r, const struct model_class *k)
     bool fake = k->kind == MODEL_FAKE;
     r->want_pages = log_uniform(r, k->min_pages, k->max_pages);
     size_t n = r->want_pages;
+    r->space = k->kind == MODEL_SPACE;
+    r->twins = (k->api & MODEL_TWINS) != 0;
+    r->exact = (k->api & MODEL_EXACT) != 0;
+    r->size_max = r->space ? UINT64_MAX : SIZE_MAX;
+    r->live_cap = k->live_cap;
+    if (r->space) {
+        config_space(r, n);
+        r->ops = k->ops_min + below(r, k->ops_max - k->ops_min + 1u);
+        if (n > ((size_t)1 << 20)) /* analloc_check every 1000 steps costs O(pages) */
+            r->ops = r->ops / (n >> 20);
+        size_t len = strlen(r->desc);
+        snprintf(r->desc + len, sizeof r->desc - len, " ops=%zu", r->ops);
+        return;
+    }
     if (fake) {
         r->mode = MODE_FAKE;
 #if UINTPTR_MAX > 0xFFFFFFFFu
@@ -2878,13 +3661,19 @@ static void run_setup(struct run *r)
     r->op = "setup";
     if (r->mode == MODE_CHUNK)
         setup_chunk(r);
+    else if (r->mode == MODE_SPACE)
+        setup_space(r);
     else
         setup_init(r);
     struct analloc *a = r->a;
-    r->end = r->start + r->managed;
     r->shift = msb64(r->page);
-    r->lo = r->start >> r->shift;
-    r->hi = r->end >> r->shift;
+    if (r->space) {
+        space_numbers(r);
+    } else {
+        r->end = r->start + r->managed;
+        r->lo = (uintptr_t)(r->start >> r->shift);
+        r->hi = (uintptr_t)(r->end >> r->shift);
+    }
     r->npages = (size_t)(r->hi - r->lo);
     size_t len = strlen(r->desc);
     snprintf(r->desc + len, sizeof r->desc - len, " -> pages [%#llx, %#llx) = %zu, start %#llx",
@@ -2909,8 +3698,15 @@ static void run_setup(struct run *r)
     r->cache_bits = cache_table_bits(r->npages, r->depth);
     r->no_stores = !build_has_stores(a);
     CHECK(r, a->depth == r->depth, "a->depth = %zu, expected %u", a->depth, r->depth);
-    CHECK(r, analloc_free_bytes(a) == r->managed, "free bytes after setup = %zu, expected %zu",
-          analloc_free_bytes(a), r->managed);
+    if (r->space) { /* blocks aligned in addresses as in page numbers */
+        uint64_t base = r->space_base, end = base + r->space_size;
+        unsigned d = cut_depth((base >> r->shift) + ((base & (r->page - 1u)) != 0), end >> r->shift);
+        CHECK(r, r->depth == d && (r->origin & (order_bytes(r, d) - 1u)) == 0,
+              "space_init: depth %u, origin %#llx; the space's largest aligned block has order %u",
+              r->depth, ULL(r->origin), d);
+    }
+    CHECK(r, analloc_free_bytes(a) == capped(r->managed), "free bytes after setup = %zu, expected %zu",
+          analloc_free_bytes(a), capped(r->managed));
     check_counters(r, true);
     if (!lean(r))
         check_engine(r);
@@ -2958,13 +3754,21 @@ static void run_setup(struct run *r)
 
 enum op {
     OP_ALLOC, OP_FREE, OP_REALLOC, OP_MEMSIZE, OP_BAD, OP_NULL, OP_PLACED, OP_RESERVE, OP_RELEASE,
-    OP_STATS, OP_COUNT
+    OP_STATS, OP_EXACT, OP_FREE_EXACT, OP_REFUSED, OP_COUNT
 };
 
+/* Per 100 steps, by phase: the calls of version 2 (model_class.api 0:
+ * drawn as they were), and with exact runs (and, on an address space,
+ * pointer calls that it refuses; elsewhere those steps are NULL calls). */
 static const unsigned op_weights[3][OP_COUNT] = {
     {45, 10, 13, 5, 8, 4, 8, 3, 2, 2}, /* fill */
     {10, 50, 13, 5, 8, 4, 3, 2, 3, 2}, /* drain */
     {28, 28, 14, 5, 8, 4, 6, 3, 2, 2}, /* steady */
+};
+static const unsigned op_weights_exact[3][OP_COUNT] = {
+    {38, 10, 12, 5, 7, 3, 7, 3, 2, 2, 8, 2, 1}, /* fill */
+    {9, 42, 12, 5, 7, 3, 3, 2, 3, 2, 2, 9, 1},  /* drain */
+    {24, 23, 13, 5, 7, 3, 6, 3, 2, 2, 5, 5, 2}, /* steady */
 };
 
 static enum op choose_op(struct run *r)
@@ -2975,18 +3779,23 @@ static enum op choose_op(struct run *r)
     }
     r->phase_left--;
     size_t x = below(r, 100);
+    const unsigned *w = r->exact ? op_weights_exact[r->phase] : op_weights[r->phase];
     enum op op = OP_ALLOC;
     for (unsigned i = 0; i < OP_COUNT; i++) {
-        if (x < op_weights[r->phase][i]) {
+        if (x < w[i]) {
             op = (enum op)i;
             break;
         }
-        x -= op_weights[r->phase][i];
+        x -= w[i];
     }
-    if ((op == OP_FREE || op == OP_MEMSIZE) && r->nlive == 0)
+    if (op == OP_REFUSED && !r->space)
+        op = OP_NULL;
+    if ((op == OP_FREE || op == OP_MEMSIZE || op == OP_FREE_EXACT) && r->nlive == 0)
         op = OP_ALLOC;
     if ((op == OP_ALLOC || op == OP_NULL || op == OP_PLACED) && r->nlive + 1u >= r->live_cap)
         op = OP_FREE;
+    if (op == OP_EXACT && r->nlive + r->depth + 1u >= r->live_cap) /* a run is up to depth blocks */
+        op = r->nlive > 0 ? OP_FREE : OP_ALLOC;
     return op;
 }
 
@@ -3018,9 +3827,12 @@ static void run_steps(struct run *r)
         case OP_RESERVE: op_reserve(r); break;
         case OP_RELEASE: op_release(r); break;
         case OP_STATS: op_stats(r); break;
+        case OP_EXACT: op_exact(r); break;
+        case OP_FREE_EXACT: op_free_exact(r); break;
+        case OP_REFUSED: op_refused(r); break;
         default: op_null(r); break;
         }
-        if (op != OP_BAD)
+        if (op != OP_BAD && op != OP_FREE_EXACT)
             CHECK(r, r->hook_calls == hooks, "the error hook was called by a valid call");
         check_counters(r, largest_now(r));
         if ((r->check_every == 1 || r->step % r->check_every == 0) && !lean(r))
@@ -3047,7 +3859,7 @@ static void run_finish(struct run *r)
     while (r->nresv > 0) {
         unsigned x = (unsigned)below(r, r->nresv);
         uintptr_t r0 = r->resv[x][0], r1 = r->resv[x][1];
-        int rc = analloc_release(r->a, r0 << r->shift, (size_t)(r1 - r0) << r->shift);
+        int rc = call_release(r, via_space(r), addr_of(r, r0), pages_bytes(r, r1 - r0));
         CHECK(r, rc == 0, "release of reserved pages [%#llx, %#llx) = %d (%s)", ULL(r0), ULL(r1), rc,
               analloc_strerror(rc));
         model_release(r, x, r0, r1);
@@ -3057,9 +3869,9 @@ static void run_finish(struct run *r)
     while (r->nlive > 0) {
         free_index(r, below(r, r->nlive));
         size_t got = analloc_free_bytes(r->a);
-        CHECK(r, got == (r->npages - r->live_pages) << r->shift,
+        CHECK(r, got == capped(pages_bytes(r, r->npages - r->live_pages)),
               "analloc_free_bytes = %zu, expected %zu", got,
-              (r->npages - r->live_pages) << r->shift);
+              capped(pages_bytes(r, r->npages - r->live_pages)));
         if (r->nlive < 1024u || ++n % 64u == 0)
             check_counters(r, largest_now(r));
         /* With check_pages 0 (test_model), n only counts once 1024 blocks
@@ -3070,14 +3882,14 @@ static void run_finish(struct run *r)
             check_engine(r);
     }
     r->op = "after freeing everything";
-    CHECK(r, analloc_free_bytes(r->a) == r->managed, "free bytes %zu, expected all %zu",
-          analloc_free_bytes(r->a), r->managed);
+    CHECK(r, analloc_free_bytes(r->a) == capped(r->managed), "free bytes %zu, expected all %zu",
+          analloc_free_bytes(r->a), capped(r->managed));
     analloc_drain(r->a);
     cache_empty(r);
     size_t largest = analloc_largest_free(r->a);
-    CHECK(r, largest == r->page << r->depth,
+    CHECK(r, largest == capped(order_bytes(r, r->depth)),
           "largest free %zu, expected the whole arena's largest block %zu", largest,
-          r->page << r->depth);
+          capped(order_bytes(r, r->depth)));
     check_counters(r, true);
     if (!lean(r))
         check_engine(r);
@@ -3150,6 +3962,16 @@ size_t model_run_one(const struct model_class *k, size_t index, const struct mod
     t->cpu_attach += r->n_cpu_attach;
     t->cpu_detach += r->n_cpu_detach;
     t->cpu_drain += r->n_cpu_drain;
+    t->exact_ok += r->n_exact_ok;
+    t->exact_fail += r->n_exact_fail;
+    t->exact_frees += r->n_exact_free;
+    t->exact_refused += r->n_exact_refused;
+    t->twin_calls += r->n_twin;
+    t->space_calls += r->n_space_call;
+    t->resize_ok += r->n_resize_ok;
+    t->resize_fail += r->n_resize_fail;
+    t->ptr_refused += r->n_ptr_refused;
+    t->zero_blocks += r->n_zero;
     if (desc != NULL && desc_size > 0)
         snprintf(desc, desc_size, "%s", r->desc);
     run_release(r);
@@ -3188,13 +4010,14 @@ struct model_arena *model_arena_new(analloc_t a, unsigned cache_slots,
     r->a = a;
     r->page = a->page;
     r->shift = model_shift(a->page);
+    r->size_max = SIZE_MAX;
     r->start = (uintptr_t)a->start;
     r->managed = a->managed;
     r->end = r->start + r->managed;
-    r->lo = r->start >> r->shift;
-    r->hi = r->end >> r->shift;
+    r->lo = (uintptr_t)(r->start >> r->shift);
+    r->hi = (uintptr_t)(r->end >> r->shift);
     r->npages = (size_t)(r->hi - r->lo);
-    CHECK(r, ((size_t)1 << r->shift) == r->page && r->lo << r->shift == r->start && r->npages > 0,
+    CHECK(r, ((size_t)1 << r->shift) == r->page && addr_of(r, r->lo) == r->start && r->npages > 0,
           "an arena of %zu pages of %zu bytes at %#llx", r->npages, r->page, ULL(r->start));
     r->live_max = r->npages + 2u;
     r->live = calloc(r->live_max, sizeof r->live[0]);
@@ -3244,7 +4067,7 @@ uintptr_t model_arena_live_at(const struct model_arena *m, size_t i, unsigned *o
     CHECK(r, i < r->nlive, "live block %zu of %zu", i, r->nlive);
     if (order != NULL)
         *order = r->live[i].order;
-    return r->live[i].pfn << r->shift;
+    return (uintptr_t)addr_of(r, r->live[i].pfn);
 }
 
 unsigned model_arena_page(struct model_arena *m, uintptr_t pfn, uintptr_t *first, unsigned *order)
@@ -3287,7 +4110,7 @@ enum model_got model_arena_alloc(struct model_arena *m, size_t size, uintptr_t *
     model_insert(r, want, k, r->next_id++);
     if (!hit && !drains)
         model_refill(r, k);
-    *addr = want << r->shift;
+    *addr = (uintptr_t)addr_of(r, want);
     return MODEL_BLOCK;
 }
 
@@ -3310,15 +4133,15 @@ enum model_got model_arena_alloc_range(struct model_arena *m, size_t size, size_
     if (want == 0)
         return MODEL_NONE;
     model_insert(r, want, k, r->next_id++);
-    *addr = want << r->shift;
+    *addr = (uintptr_t)addr_of(r, want);
     return MODEL_BLOCK;
 }
 
 /* The live block that starts at addr. */
 static size_t live_at(struct run *r, uintptr_t addr)
 {
-    size_t i = find_live(r, addr >> r->shift);
-    CHECK(r, i != NONE && r->live[i].pfn << r->shift == addr,
+    size_t i = find_live(r, (uintptr_t)page_number(r, addr));
+    CHECK(r, i != NONE && addr_of(r, r->live[i].pfn) == addr,
           "%#llx is not the start of a live block of the model", ULL(addr));
     return i;
 }
@@ -3345,7 +4168,7 @@ enum model_got model_arena_realloc(struct model_arena *m, uintptr_t addr, size_t
     realloc_apply(r, i, k, &plan);
     if (drained != NULL)
         *drained = plan.drains;
-    *to = plan.kind == RE_IN_PLACE ? addr : plan.kind == RE_MOVE ? plan.want << r->shift : 0;
+    *to = plan.kind == RE_IN_PLACE ? addr : plan.kind == RE_MOVE ? (uintptr_t)addr_of(r, plan.want) : 0;
     if (plan.kind == RE_FAIL)
         return k > r->depth ? MODEL_BAD : MODEL_NONE;
     return MODEL_BLOCK;
@@ -3356,7 +4179,7 @@ int model_arena_reserve(struct model_arena *m, uintptr_t addr, size_t size)
     struct run *r = &m->r;
     r->op = "reserve";
     struct resv_change c;
-    int want = reserve_predict(r, addr, size, &c);
+    int want = reserve_predict(r, addr, size, false, &c);
     reserve_gave_back(r, &c);
     if (want == ANALLOC_OK)
         reserve_apply(r, &c);
@@ -3369,7 +4192,7 @@ int model_arena_release(struct model_arena *m, uintptr_t addr, size_t size)
     r->op = "release";
     uintptr_t r0, r1;
     unsigned x;
-    int want = release_predict(r, addr, size, &r0, &r1, &x);
+    int want = release_predict(r, addr, size, false, &r0, &r1, &x);
     if (want == ANALLOC_OK)
         model_release(r, x, r0, r1);
     return want;
@@ -3389,7 +4212,7 @@ int model_arena_set_cache(struct model_arena *m, unsigned slots)
     return ANALLOC_OK;
 }
 
-size_t model_arena_largest(struct model_arena *m) { return model_largest(&m->r); }
+size_t model_arena_largest(struct model_arena *m) { return capped(model_largest(&m->r)); }
 
 size_t model_arena_free_bytes(const struct model_arena *m)
 {
@@ -3428,7 +4251,7 @@ static void arena_walk_seg(struct run *r, void *ctx, uintptr_t pfn, uintptr_t pa
     struct arena_walk_ctx *w = ctx;
     (void)order;
     if (w->stopped == 0 && (w->kinds & kind) != 0)
-        w->stopped = w->fn(w->ctx, (void *)(pfn << r->shift), (size_t)(pages << r->shift), kind);
+        w->stopped = w->fn(w->ctx, ptr_of(addr_of(r, pfn)), (size_t)pages_bytes(r, pages), kind);
 }
 
 int model_arena_walk(struct model_arena *m, unsigned kinds,
@@ -3491,7 +4314,7 @@ enum model_got model_arena_store_alloc(struct model_arena *m, unsigned i, size_t
     unsigned k;
     bool back, bad;
     uintptr_t want = store_alloc_step(r, i, size, r->next_id, &k, &back, &bad);
-    *addr = want << r->shift;
+    *addr = want == 0 ? 0 : (uintptr_t)addr_of(r, want);
     if (order != NULL)
         *order = k;
     if (gave_back != NULL)

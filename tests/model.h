@@ -5,11 +5,12 @@
  *
  * One call of model_run_one() draws a configuration (page size, arena size,
  * used prefix, start offset, with_chunk or analloc_init with an external
- * metadata buffer, real memory or a never-touched fake range), sets the
- * allocator up, runs a sequence of alloc, free, realloc, mem_size and bad
- * calls, each compared with an exact shadow model, then frees everything and
- * compares the struct and the metadata with a snapshot taken after setup.
- * The description of the checks is at the top of model.c.
+ * metadata buffer, real memory or a never-touched fake range, or an address
+ * space set up by analloc_space_init), sets the allocator up, runs a
+ * sequence of alloc, free, realloc, mem_size, exact runs and bad calls, each
+ * compared with an exact shadow model, then frees everything and compares
+ * the struct and the metadata with a snapshot taken after setup.  The
+ * description of the checks is at the top of model.c.
  *
  * The engine has no test framework in it: it takes its randomness from a
  * model_source and reports a broken expectation through a model_failure
@@ -55,8 +56,25 @@ enum model_kind {
     MODEL_REAL,  /* real memory: with_chunk or analloc_init, one draw picks */
     MODEL_FAKE,  /* analloc_init over a range nobody maps */
     MODEL_CHUNK, /* real memory, always analloc_with_chunk */
-    MODEL_INIT   /* real memory, always analloc_init with an external buffer */
+    MODEL_INIT,  /* real memory, always analloc_init with an external buffer */
+    MODEL_SPACE  /* analloc_space_init over a space nobody touches: base 0 (or
+                    inside page 0), small unaligned bases, bases above 4 GiB
+                    (2^32, 2^40, 2^52 plus odd pages and bytes) and right
+                    below the top of the 64-bit space; addresses are uint64_t
+                    on every target, and the size may pass SIZE_MAX */
 };
+
+/* What a run drives besides the calls every run makes (model_class.api). */
+#define MODEL_TWINS 0x1u /* each call of an allocator over pointers goes, at random,
+                            through the pointer call or its address-space twin
+                            (analloc_space_alloc, _free, _size, _alloc_range,
+                            _reserve, _release, _walk, _alloc_exact, _free_exact;
+                            analloc_space_resize for realloc, which then never
+                            moves): the same prediction, address = pointer value */
+#define MODEL_EXACT 0x2u /* exact runs: analloc_alloc_exact (every argument) and
+                            analloc_free_exact (right and wrong sizes, bad
+                            addresses), beside frees of a run's blocks one by
+                            one with analloc_free and mem_size on them */
 
 /* A family of configurations. */
 struct model_class {
@@ -84,6 +102,12 @@ struct model_class {
                                        them (cross-store and double frees included) with
                                        the plain calls; each store's lists are compared
                                        with the model's after every step */
+    unsigned api;                   /* MODEL_TWINS | MODEL_EXACT, or 0: the calls of
+                                       version 2 alone, drawn as then (the fuzz corpus's
+                                       older inputs keep their meaning).  An address space
+                                       (MODEL_SPACE) always goes through the space calls,
+                                       and now and then through a pointer call, which
+                                       must refuse it */
 };
 
 /* Counters, summed over the configurations run. */
@@ -98,6 +122,12 @@ struct model_totals {
     size_t cpu_refills, cpu_spills, cpu_full_buckets, cpu_give_backs; /* slow paths predicted */
     size_t cpu_attach, cpu_detach, cpu_drain;
     size_t bad_error[MODEL_ERRORS]; /* bad calls by the error expected: [-ANALLOC_ERANGE]... */
+    size_t exact_ok, exact_fail, exact_frees, exact_refused; /* alloc_exact, free_exact */
+    size_t twin_calls;        /* address-space calls on an allocator over pointers */
+    size_t space_calls;       /* calls on an address-space allocator */
+    size_t resize_ok, resize_fail; /* analloc_space_resize: in place, or refused */
+    size_t ptr_refused;       /* pointer calls refused by an address-space allocator */
+    size_t zero_blocks;       /* blocks handed out at address 0 */
 };
 
 /*
@@ -137,8 +167,9 @@ struct model_source model_source_bytes(struct model_bytes *stream, const uint8_t
  * first - it predicts the result and takes the step - make the call on the
  * engine and compare.  The model never asks the engine.  A contradiction in
  * the model itself (a test freeing a block the model does not hold live, say)
- * goes to `failure`.  Addresses are bytes; pages are absolute page numbers
- * (address / page). */
+ * goes to `failure`.  The allocator is one over pointers (analloc_init,
+ * analloc_with_chunk; address spaces are model_run_one's): addresses are
+ * bytes, pages absolute page numbers (address / page). */
 struct analloc;
 struct analloc_stats;
 struct model_arena;

@@ -14,6 +14,16 @@
  * ANALLOC_QUICK=1 runs a tenth of the default; ANALLOC_CONFIG=i runs only
  * configuration i of each test case (failure messages name it).
  *
+ * Every case drives both interfaces: each call of an allocator over pointers
+ * goes through the pointer call or its address-space twin (analloc_space_*)
+ * at random, with the same prediction; and exact runs (analloc_alloc_exact,
+ * analloc_free_exact with right and wrong sizes, the run's blocks freed one
+ * by one).  The space-* cases set up address spaces (analloc_space_init)
+ * nobody touches: base 0, where address 0 is a block like any other, small
+ * unaligned bases, bases above 4 GiB (on 32-bit targets too) and right below
+ * the top of the 64-bit space, every call through the space calls, and now
+ * and then a pointer call, which must refuse it.
+ *
  * The stores-* cases drive up to four per-CPU stores (analloc_cpu_*) from
  * this one thread beside the plain calls: attach, detach, drain, alloc and
  * free through any store (a block freed through another store than the one
@@ -56,19 +66,32 @@ static void fail_cmocka(void *ctx, const char *msg)
 
 /* ---- Test cases ------------------------------------------------------------------ */
 
+/* Every class drives both interfaces (MODEL_TWINS: each call of an
+ * allocator over pointers through the pointer call or its address-space
+ * twin) and exact runs (MODEL_EXACT). */
+#define API (MODEL_TWINS | MODEL_EXACT)
+
 static const struct model_class classes[] = {
-    {"tiny", 1, 1, 16, 220, 100, 600, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0},
-    {"small", 2, 17, 512, 420, 1000, 6000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0},
-    {"medium", 3, 513, 4096, 60, 4000, 15000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0},
-    {"large", 4, 4097, 70000, 200, 10000, 40000, 1500, MODEL_REAL, 0, 0, 0, 0},
-    {"huge-fake", 5, (size_t)1 << 16, (size_t)1 << 22, 100, 8000, 30000, 600, MODEL_FAKE, 0, 0, 0, 0},
+    {"tiny", 1, 1, 16, 220, 100, 600, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0, API},
+    {"small", 2, 17, 512, 420, 1000, 6000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0, API},
+    {"medium", 3, 513, 4096, 60, 4000, 15000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 0, API},
+    {"large", 4, 4097, 70000, 200, 10000, 40000, 1500, MODEL_REAL, 0, 0, 0, 0, API},
+    {"huge-fake", 5, (size_t)1 << 16, (size_t)1 << 22, 100, 8000, 30000, 600, MODEL_FAKE, 0, 0, 0, 0,
+     API},
     /* per-CPU stores: 1 to 4 of them.  Arenas from about 20 pages hash the
      * cache table (small ones, 64 to 256 entries, fill buckets often); a
      * one-page arena has stores that keep nothing. */
-    {"stores-tiny", 6, 1, 16, 60, 100, 600, SIZE_MAX, MODEL_REAL, 0, 0, 0, 4},
-    {"stores-small", 7, 17, 1024, 200, 1000, 6000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 4},
-    {"stores-medium", 8, 1025, 8192, 60, 4000, 15000, 2000, MODEL_REAL, 0, 0, 0, 4},
-    {"stores-fake", 9, 1025, (size_t)1 << 20, 40, 4000, 15000, 1500, MODEL_FAKE, 0, 0, 0, 4},
+    {"stores-tiny", 6, 1, 16, 60, 100, 600, SIZE_MAX, MODEL_REAL, 0, 0, 0, 4, API},
+    {"stores-small", 7, 17, 1024, 200, 1000, 6000, SIZE_MAX, MODEL_REAL, 0, 0, 0, 4, API},
+    {"stores-medium", 8, 1025, 8192, 60, 4000, 15000, 2000, MODEL_REAL, 0, 0, 0, 4, API},
+    {"stores-fake", 9, 1025, (size_t)1 << 20, 40, 4000, 15000, 1500, MODEL_FAKE, 0, 0, 0, 4, API},
+    /* address spaces (analloc_space_init): base 0, small unaligned bases,
+     * bases above 4 GiB and below the top of the 64-bit space, pages of 1 B
+     * to 1 GiB (on 32-bit targets too: sizes past 4 GiB there) */
+    {"space-tiny", 10, 1, 16, 60, 100, 600, SIZE_MAX, MODEL_SPACE, 0, 0, 0, 0, API},
+    {"space-small", 11, 17, 2048, 70, 1000, 6000, SIZE_MAX, MODEL_SPACE, 0, 0, 0, 0, API},
+    {"space-huge", 12, (size_t)1 << 16, (size_t)1 << 22, 30, 8000, 30000, 600, MODEL_SPACE, 0, 0, 0,
+     0, API},
 };
 
 static double now(void)
@@ -100,6 +123,11 @@ static void run_class(const struct model_class *k)
            k->name, t.configs, t.ops, now() - t0, t.alloc_ok, t.alloc_fail, t.frees, t.re_in_place,
            t.re_move, t.re_fail, t.placed_ok, t.placed_fail, t.reserves, t.releases,
            t.range_refused, t.stats, t.bad, t.checks);
+    printf("    exact runs: alloc %zu ok / %zu failed, free_exact %zu ok / %zu refused; space calls "
+           "%zu (twins of pointer calls %zu), resize %zu in place / %zu refused, pointer calls "
+           "refused %zu, blocks at address 0 %zu\n",
+           t.exact_ok, t.exact_fail, t.exact_frees, t.exact_refused, t.space_calls, t.twin_calls,
+           t.resize_ok, t.resize_fail, t.ptr_refused, t.zero_blocks);
     if (k->stores != 0)
         printf("    stores: alloc %zu ok / %zu failed, free %zu, bad %zu; refills %zu, spills %zu, "
                "full buckets %zu, give-backs of every store %zu; attach %zu, detach %zu, "
@@ -164,6 +192,24 @@ static void test_model_stores_fake(void **state)
     run_class(&classes[8]);
 }
 
+static void test_model_space_tiny(void **state)
+{
+    (void)state;
+    run_class(&classes[9]);
+}
+
+static void test_model_space_small(void **state)
+{
+    (void)state;
+    run_class(&classes[10]);
+}
+
+static void test_model_space_huge(void **state)
+{
+    (void)state;
+    run_class(&classes[11]);
+}
+
 static bool env_number(const char *name, unsigned long long *out)
 {
     const char *s = getenv(name);
@@ -197,6 +243,9 @@ int main(void)
         cmocka_unit_test(test_model_stores_small),
         cmocka_unit_test(test_model_stores_medium),
         cmocka_unit_test(test_model_stores_fake),
+        cmocka_unit_test(test_model_space_tiny),
+        cmocka_unit_test(test_model_space_small),
+        cmocka_unit_test(test_model_space_huge),
     };
     return cmocka_run_group_tests_name("analloc model", tests, NULL, NULL);
 }

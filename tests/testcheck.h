@@ -65,6 +65,8 @@
 #define TI_RANGES(a) ((a)->internal.ranges)                   /* reserved ranges */
 #define TI_STORE_LIST_WORD (ORDER_ROW + 7u) /* the metadata word of the list of stores (STORE_LIST) */
 #define TI_RESERVED_PAGES(a) ((a)->internal.reserved_pages)
+#define TI_ORIGIN(a) ((a)->internal.origin) /* the address of page number 0 (modulo 2^64) */
+#define TI_SPACE(a) ((a)->internal.space)   /* 1: set up by analloc_space_init */
 /* In the metadata (src/layout.h): the first page of the block in slot i of
  * cache list k (slot 0 the oldest; the slot names its key's table entry),
  * and the range table ([first page, end page): j = 0, 1). */

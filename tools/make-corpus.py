@@ -5,7 +5,9 @@ usage: tools/make-corpus.py [DIR]        (default tests/corpus)
 
 Each input is the model's byte stream: byte 0 picks the kind of
 configuration (0 with_chunk, 1 init, 2 init over a fake range, 0xF8 a huge
-fake range; see fuzz_analloc.c), the next bytes the configuration and the
+fake range; 0xF3 the calls of version 3, with the class in byte 1: 0 to 2
+the first three, 3 to 5 the same with per-CPU stores, 6 an address space,
+7 a huge one; see fuzz_analloc.c), the next bytes the configuration and the
 rest the operations.  The bytes come from splitmix64 (deterministic on every
 Python), shaped by a style:
 
@@ -53,6 +55,20 @@ RECIPES = [
     (0x01, "zeros", 1, 0),
     (0x02, "zeros", 1, 0),
     (0xF8, "zeros", 1, 0),
+] + [
+    # version 3 (0xF3, class): both interfaces and exact runs on every kind,
+    # address spaces (base 0, unaligned, above 4 GiB, below 2^64)
+    ((0xF3, cls), style, length, seed)
+    for cls in range(8)
+    for style, length, seed in (("uniform", 1024, 0), ("mixed", 1024, 1))
+] + [
+    ((0xF3, cls), "zeros", 2, 0) for cls in (6, 7)
+] + [
+    # address spaces right below 2^64 and above 4 GiB (16 MiB pages; page 1)
+    ((0xF3, 6), "high", 1024, 4),
+    ((0xF3, 6), "uniform", 1024, 9),
+    ((0xF3, 7), "high", 1024, 5),
+    ((0xF3, 7), "uniform", 1024, 8),
 ]
 
 
@@ -68,7 +84,7 @@ def generate(kind, style, length, seed):
     if length == 0:
         return b""
     state = (seed * 0x100000001B3 + length) & MASK
-    out = bytearray([kind])
+    out = bytearray(kind if isinstance(kind, tuple) else [kind])
     while len(out) < length:
         state, x = splitmix64(state)
         b, c = x & 0xFF, (x >> 8) & 0xFF
@@ -94,8 +110,10 @@ def main():
     seen = set()
     total = 0
     for kind, style, length, seed in RECIPES:
+        head = "-".join("%02x" % b for b in kind) if isinstance(kind, tuple) \
+            else "%02x" % kind if kind is not None else None
         name = "seed-empty" if kind is None else \
-            "seed-%02x-%s-%d-%d" % (kind, style, length, seed)
+            "seed-%s-%s-%d-%d" % (head, style, length, seed)
         if name in seen:
             continue
         seen.add(name)
