@@ -126,7 +126,8 @@ typedef void (*analloc_lock_fn)(void *ctx);
  * address that is not the start of a live block (or run); nothing else
  * calls it.  `ptr` is the rejected pointer; for an allocator set up by
  * analloc_space_init, it points to the rejected address, a uint64_t valid
- * during the call. */
+ * during the call.  (An address-space call on an allocator over pointers
+ * passes the address as the pointer, or NULL if no pointer can hold it.) */
 typedef void (*analloc_error_hook)(void *ctx, int error, const void *ptr);
 
 /*

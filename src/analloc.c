@@ -799,11 +799,15 @@ static ANALLOC_NOINLINE int block_lookup_cold(const struct analloc *a, uint64_t 
 }
 
 /* Tell the error hook: the pointer, or, for an address space, where the
- * address is (analloc_error_hook). */
+ * address is (analloc_error_hook); an address no pointer can hold, given
+ * to an allocator over pointers, as NULL. */
 static ANALLOC_NOINLINE int report(const struct analloc_internal *s, int error, uint64_t addr)
 {
+    const void *what = s->space ? (const void *)&addr
+                       : addr <= UINTPTR_MAX ? (const void *)(uintptr_t)addr
+                                             : NULL;
     if (s->hook != NULL)
-        s->hook(s->hook_ctx, error, s->space ? (const void *)&addr : (const void *)(uintptr_t)addr);
+        s->hook(s->hook_ctx, error, what);
     return error;
 }
 

@@ -3205,12 +3205,15 @@ static void op_null(struct run *r)
         r->cache_slots = slots;
         break;
     }
-    case 5: /* (NULL is no run: refused before the hook) */
-        r->op = "free_exact(NULL)";
-        CHECK(r, analloc_free_exact(r->a, NULL, r->page) == ANALLOC_EINVAL,
-              "free_exact(NULL) is not EINVAL");
+    case 5: { /* none is no run: 0, as free(NULL), and no hook */
+        bool sp = via_space(r);
+        r->op = sp ? "space_free_exact(ANALLOC_NO_ADDR)" : "free_exact(NULL)";
+        int rc = sp ? analloc_space_free_exact(r->a, ANALLOC_NO_ADDR, r->page)
+                    : analloc_free_exact(r->a, NULL, r->page);
+        CHECK(r, rc == 0, "%s = %d, expected 0", r->op, rc);
         r->n_null++;
         break;
+    }
     case 0: {
         bool sp = via_space(r);
         r->op = sp ? "space_free(ANALLOC_NO_ADDR)" : "free(NULL)";

@@ -332,6 +332,17 @@ static void test_space_calls_on_pointers(void **state)
     uint64_t run;
     ASSERT_ERR(analloc_space_alloc_exact(&a, 5 * PAGE, 0, 0, ANALLOC_SPACE_END, 0, &run), ANALLOC_OK);
     ASSERT_ERR(analloc_free_exact(&a, (void *)(uintptr_t)run, 5 * PAGE), ANALLOC_OK);
+    /* The hook of an allocator over pointers hears pointers; an address no
+     * pointer holds (on a 32-bit target), NULL. */
+    struct checked_hook h;
+    memset(&h, 0, sizeof h);
+    h.magic = HOOK_MAGIC;
+    analloc_set_error_hook(&a, checked_hook_record, &h);
+    ASSERT_ERR(analloc_space_free(&a, base + PAGE / 2u), ANALLOC_EALIGN);
+    assert_true(h.calls == 1 && h.ptr == (void *)(base + PAGE / 2u));
+    ASSERT_ERR(analloc_space_free(&a, ((uint64_t)1 << 63) | base), ANALLOC_ERANGE);
+    assert_true(h.calls == 2 && h.ptr == (sizeof(void *) < 8 ? NULL : (void *)(uintptr_t)(((uint64_t)1 << 63) | base)));
+    analloc_set_error_hook(&a, NULL, NULL);
     ASSERT_ERR(analloc_space_reserve(&a, base + 60 * PAGE, 4 * PAGE), ANALLOC_OK);
     ASSERT_ERR(analloc_release(&a, base + 60 * PAGE, 4 * PAGE), ANALLOC_OK);
     struct analloc_stats st = stats_of(&a);
