@@ -112,7 +112,7 @@ struct pair {
     const struct cfg *c;
     char desc[200];
     struct side s[2]; /* 0: scribbled, 1: untouched */
-    size_t total, buflen, align;
+    size_t total, buflen, align, margin;
     size_t lo, hi;          /* the scribbled range, as offsets from the chunk */
     unsigned char *shadow;  /* what A's range must hold: the last scribble */
     unsigned char *tmp;     /* a block's bytes before a realloc */
@@ -665,7 +665,7 @@ static void side_setup(struct pair *p, int i)
     int rc;
     assert_int_equal(posix_memalign(&mem, p->align, p->buflen), 0);
     s->buf = mem;
-    s->chunk = s->buf + c->off;
+    s->chunk = s->buf + p->align + c->off; /* p->align >= the margin below it */
     if (i == 0)
         random_bytes(&p->bytes, s->buf, p->buflen); /* garbage everywhere, before setup */
     else
@@ -711,8 +711,14 @@ static void run_config(const struct cfg *c, uint64_t salt)
                    (c->page > 2 ? c->page / 2 + 3 : 0);
     else
         p->total = total0 + (c->page > 2 ? c->page / 2 + 5 : 0);
-    p->buflen = c->off + p->total + 64;
-    p->align = pow2_at_least(p->buflen);
+    /* The chunk sits at c->off modulo align, inside a buffer that also
+     * holds the margins bad_pointer reaches past either end of it (4 pages
+     * and 64 bytes): without them a bad pointer could land in whatever
+     * malloc put next to one side's chunk (its metadata buffer, say), and
+     * the two sides would rightly disagree. */
+    p->margin = 4 * c->page + 128;
+    p->align = pow2_at_least(c->off + p->total + 64 + p->margin);
+    p->buflen = p->align + c->off + p->total + 64 + p->margin;
     if (c->mode == MODE_CHUNK)
         snprintf(p->desc, sizeof p->desc,
                  "with_chunk page %zu, chunk at %zu mod %zu, total %zu, used %zu%s", c->page,
