@@ -13,8 +13,12 @@
 #                   ASan+UBSan, clang, -O3 -flto (64- and 32-bit),
 #                   ThreadSanitizer and valgrind, the sanitizer annotations,
 #                   coverage, fuzzing, other CPUs, the freestanding and symbol
-#                   checks, the test kernel, the malloc and SQLite clients, a
-#                   benchmark smoke run
+#                   checks, install and uninstall, the test kernel, the malloc
+#                   and SQLite clients, a benchmark smoke run
+#   make install, make uninstall   PREFIX (/usr/local), LIBDIR, DESTDIR: the
+#                   headers, both libraries, pkg-config and CMake files, manual
+#                   pages; make test-install proves them in a temporary prefix
+#   make man        the manual pages, from the headers, in $(BUILD)/man
 #   make clean
 # The clients' and benchmarks' targets (kernel, malloc-test, sqlite-test,
 # bench, bench-quick, ...) are in the makefiles included below.
@@ -112,6 +116,72 @@ vram: $(BUILD)/examples/vram
 vram32:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/m32 CC="$(CC) $(M32)" $(BUILD)/m32/examples/vram
 	$(call vram_run,$(BUILD)/m32/examples/vram)
+
+# ---- install ------------------------------------------------------------
+# make install [PREFIX=/usr/local] [LIBDIR=$(PREFIX)/lib] [DESTDIR=staging]:
+# the headers (include/analloc.h, include/analloc/), the static library, the
+# shared one with its SONAME and symlinks (libanalloc.so ->
+# libanalloc.so.$(SOVERSION) -> libanalloc.so.$(VERSION)), a pkg-config file
+# (analloc.pc), a CMake package (find_package(analloc CONFIG): the imported
+# targets analloc::analloc and analloc::analloc_static, and a version file)
+# and the manual pages (man3, generated from the headers by tools/man.py).
+# The pkg-config and CMake files name PREFIX's paths; DESTDIR only stages
+# them.  make uninstall, with the same variables, removes every file that
+# make install wrote, and the directories of its own if they are empty.
+# make test-install proves both (tools/check-install.sh).
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR   ?= $(LIBDIR)/cmake/analloc
+PYTHON     ?= python3
+INSTALL    ?= install
+PUBLIC_HDRS := include/analloc/bitvector.h include/analloc/buddy.h
+SIZEOF_VOID_P := $(shell $(CC) -dM -E -x c /dev/null | sed -n 's/^\#define __SIZEOF_POINTER__ //p')
+# The pages tools/man.py writes (one per function family, the overview
+# analloc(3), and a .so link per other function), from the public headers.
+MAN_SRCS  := include/analloc.h include/analloc/buddy.h include/analloc/bitvector.h
+MAN_PAGES  = $(shell $(PYTHON) tools/man.py --list $(MAN_SRCS))
+PKG_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+              -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+              -e 's|@SOVERSION@|$(SOVERSION)|g' -e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|g'
+
+.PHONY: install uninstall man test-install
+$(BUILD)/man/analloc.3: tools/man.py $(MAN_SRCS)
+	@mkdir -p $(@D)
+	$(PYTHON) tools/man.py --out $(@D) $(MAN_SRCS)
+man: $(BUILD)/man/analloc.3
+
+install: all $(BUILD)/man/analloc.3
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man3
+	$(INSTALL) -m 644 include/analloc.h $(DESTDIR)$(INCLUDEDIR)/analloc.h
+	$(INSTALL) -m 644 $(PUBLIC_HDRS) $(DESTDIR)$(INCLUDEDIR)/analloc/
+	$(INSTALL) -m 644 $(BUILD)/libanalloc.a $(DESTDIR)$(LIBDIR)/libanalloc.a
+	$(INSTALL) -m 755 $(BUILD)/libanalloc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libanalloc.so.$(VERSION)
+	ln -sf libanalloc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libanalloc.so.$(SOVERSION)
+	ln -sf libanalloc.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libanalloc.so
+	$(PKG_SED) analloc.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/analloc.pc
+	$(PKG_SED) cmake/analloc-config.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake
+	$(PKG_SED) cmake/analloc-config-version.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake
+	cd $(BUILD)/man && $(INSTALL) -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/analloc.h \
+	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/analloc/,$(notdir $(PUBLIC_HDRS))) \
+	  $(addprefix $(DESTDIR)$(LIBDIR)/,libanalloc.a libanalloc.so libanalloc.so.$(SOVERSION) \
+	    libanalloc.so.$(VERSION)) \
+	  $(DESTDIR)$(PKGCONFIGDIR)/analloc.pc \
+	  $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(MAN_PAGES))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(CMAKEDIR) 2>/dev/null
+
+# Install into a temporary prefix, build tests/consumer four ways against it
+# (pkg-config shared and static, find_package, add_subdirectory), run each,
+# render every page, then uninstall: no file may be left.
+test-install: all
+	@sh tools/check-install.sh $(BUILD)/install-test "$(CC)"
 
 # ---- clients and benchmarks ---------------------------------------------
 # Each lives beside its code, with the comments on its targets:
@@ -348,8 +418,8 @@ deps:
 # and assertions; clang; gcc -O3 -flto, 64- and 32-bit; valgrind), the GPU
 # example 64- and 32-bit with its negative control, coverage,
 # a minute of fuzzing, the suite on four other CPUs, static analysis, the
-# freestanding and symbol checks, the test kernel, the malloc and SQLite
-# clients, and a smoke run of the benchmarks (no timing is checked).
+# freestanding and symbol checks, install and uninstall (test-install), the
+# test kernel, the malloc and SQLite clients, and a smoke run of the benchmarks (no timing is checked).
 check: deps all
 	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
@@ -369,6 +439,7 @@ check: deps all
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory freestanding
 	$(MAKE) --no-print-directory symbols
+	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory kernel
 	$(MAKE) --no-print-directory riscv
 	$(MAKE) --no-print-directory malloc-test
