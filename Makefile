@@ -13,12 +13,15 @@
 #                   ASan+UBSan, clang, -O3 -flto (64- and 32-bit),
 #                   ThreadSanitizer and valgrind, the sanitizer annotations,
 #                   coverage, fuzzing, other CPUs, the freestanding and symbol
-#                   checks, install and uninstall, the test kernel, the malloc
-#                   and SQLite clients, a benchmark smoke run
+#                   checks, install and uninstall, the single-file build, the
+#                   test kernel, the malloc and SQLite clients, a benchmark
+#                   smoke run
 #   make install, make uninstall   PREFIX (/usr/local), LIBDIR, DESTDIR: the
 #                   headers, both libraries, pkg-config and CMake files, manual
 #                   pages; make test-install proves them in a temporary prefix
 #   make man        the manual pages, from the headers, in $(BUILD)/man
+#   make single     $(BUILD)/single/analloc.h, the library as one file (a
+#                   single-header library); make test-single tests it
 #   make clean
 # The clients' and benchmarks' targets (kernel, malloc-test, sqlite-test,
 # bench, bench-quick, ...) are in the makefiles included below.
@@ -46,7 +49,7 @@ CSTD    := -std=c11
 OPT     ?= -O2 -g
 # The core is freestanding C11: it is always compiled so.
 CORE_FLAGS := $(CSTD) $(OPT) $(WARN) -ffreestanding -Iinclude
-TEST_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Itests
+TEST_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE $(if $(SINGLE),-I$(SINGLE)) -Iinclude -Isrc -Itests
 TEST_LIBS  := -lcmocka -lpthread
 
 SRCS    := $(wildcard src/*.c)
@@ -71,7 +74,17 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
 	$(CC) $(CORE_FLAGS) -c $< -o $@
 $(BUILD)/pic/%.o: src/%.c $(HDRS) | $(BUILD)/pic
 	$(CC) $(CORE_FLAGS) -fPIC -c $< -o $@
-$(BUILD)/libanalloc.a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+# With SINGLE=dir (make test-single), the static library is the object of
+# the amalgamation dir/analloc.h instead (one file, ANALLOC_IMPLEMENTATION),
+# and the tests include that analloc.h in place of include/analloc.h.
+ifdef SINGLE
+LIB_OBJS := $(BUILD)/obj/single.o
+$(BUILD)/obj/single.o: $(SINGLE)/impl.c $(SINGLE)/analloc.h | $(BUILD)/obj
+	$(CC) $(CORE_FLAGS) -c $< -o $@
+else
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+endif
+$(BUILD)/libanalloc.a: $(LIB_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 # The SONAME carries the major version (ANALLOC_VERSION_MAJOR in the header),
 # which changes whenever struct analloc or a signature does.
@@ -182,6 +195,45 @@ uninstall:
 # render every page, then uninstall: no file may be left.
 test-install: all
 	@sh tools/check-install.sh $(BUILD)/install-test "$(CC)"
+
+# ---- single file ----------------------------------------------------------
+# make single: $(BUILD)/single/analloc.h, the whole library as one file (a
+# single-header library: the implementation under ANALLOC_IMPLEMENTATION,
+# the vectormaps front under ANALLOC_BUDDY_IMPLEMENTATION), generated from
+# include/ and src/ by tools/amalgamate.py.  make test-single generates it
+# twice and compares the bytes, checks it freestanding (nm -u empty, as make
+# freestanding, on every target that make freestanding covers), and builds
+# the unit and model tests (every tests/test_*.c but the bit vector's, and
+# the fuzz corpus replay) with the amalgamation in place of the headers and
+# the library, in $(BUILD)/single-test, and runs them (ANALLOC_QUICK=1).
+SINGLE_DIR := $(BUILD)/single
+.PHONY: single test-single
+$(SINGLE_DIR)/analloc.h: tools/amalgamate.py $(SRCS) $(HDRS) LICENSE
+	@mkdir -p $(@D)
+	$(PYTHON) tools/amalgamate.py $@
+$(SINGLE_DIR)/impl.c:
+	@mkdir -p $(@D)
+	printf '#define ANALLOC_IMPLEMENTATION\n#define ANALLOC_BUDDY_IMPLEMENTATION\n#include "analloc.h"\n' > $@
+single: $(SINGLE_DIR)/analloc.h
+SINGLE_TESTS := $(addprefix $(BUILD)/single-test/tests/,$(TESTS) fuzz_replay)
+test-single: $(SINGLE_DIR)/analloc.h $(SINGLE_DIR)/impl.c
+	$(PYTHON) tools/amalgamate.py $(SINGLE_DIR)/analloc.h.again
+	cmp $(SINGLE_DIR)/analloc.h $(SINGLE_DIR)/analloc.h.again
+	@echo "test-single: $(SINGLE_DIR)/analloc.h, $$(wc -c < $(SINGLE_DIR)/analloc.h) bytes, generated twice: identical"
+	@FREESTANDING_SRCS=$(SINGLE_DIR)/impl.c FREESTANDING_NAME=test-single \
+	  sh tools/check-freestanding.sh $(CC)
+	@find $(BUILD)/single-test -name counts -delete 2>/dev/null || true
+	ANALLOC_QUICK=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/single-test \
+	  SINGLE=$(SINGLE_DIR) $(SINGLE_TESTS)
+	@$(CC) $(CSTD) -D_GNU_SOURCE -I$(SINGLE_DIR) -Iinclude -Isrc -Itests -MM tests/test_engine.c \
+	  > $(BUILD)/single-test/deps
+	@grep -q '$(SINGLE_DIR)/analloc.h' $(BUILD)/single-test/deps && \
+	  ! grep -q 'include/analloc.h' $(BUILD)/single-test/deps || \
+	  { cat $(BUILD)/single-test/deps; echo "test-single: the tests do not include the amalgamation"; exit 1; }
+	@nm $(BUILD)/single-test/libanalloc.a | grep -q ' T analloc_alloc$$' && \
+	  [ "$$(ar t $(BUILD)/single-test/libanalloc.a)" = single.o ] || \
+	  { echo "test-single: the library is not the amalgamation's object"; exit 1; }
+	@ANALLOC_QUICK=1 sh tools/run-tests.sh $(BUILD)/single-test/counts $(SINGLE_TESTS)
 
 # ---- clients and benchmarks ---------------------------------------------
 # Each lives beside its code, with the comments on its targets:
@@ -419,7 +471,7 @@ deps:
 # example 64- and 32-bit with its negative control, coverage,
 # a minute of fuzzing, the suite on four other CPUs, static analysis, the
 # freestanding and symbol checks, install and uninstall (test-install), the
-# test kernel, the malloc and SQLite clients, and a smoke run of the benchmarks (no timing is checked).
+# single-file build and the suite on it (test-single), the test kernel, the malloc and SQLite clients, and a smoke run of the benchmarks (no timing is checked).
 check: deps all
 	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
@@ -440,6 +492,7 @@ check: deps all
 	$(MAKE) --no-print-directory freestanding
 	$(MAKE) --no-print-directory symbols
 	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-single
 	$(MAKE) --no-print-directory kernel
 	$(MAKE) --no-print-directory riscv
 	$(MAKE) --no-print-directory malloc-test
