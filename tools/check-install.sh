@@ -120,7 +120,12 @@ for p in analloc analloc_free bv_next_set buddy_alloc; do
 done
 MANPATH=$man_dir MANWIDTH=80 man analloc_free 2>/dev/null | grep -q 'double free' ||
     fail "man analloc_free does not show analloc_free's contract"
-echo "test-install: $(ls "$man_dir/man3" | wc -l) pages and links render without a warning"
+# Every function the shared library exports has a page (or a link to one).
+for sym in $(nm -D --defined-only "$prefix/lib/libanalloc.so.$version" | awk '$2 == "T" {print $3}'); do
+    [ -f "$man_dir/man3/$sym.3" ] || fail "no manual page for $sym"
+done
+echo "test-install: $(ls "$man_dir/man3" | wc -l) pages and links render without a warning;" \
+     "every exported function has one"
 
 # 4. Uninstall.
 m uninstall PREFIX="$prefix" CC="$CC"
