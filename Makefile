@@ -188,13 +188,13 @@ uninstall:
 	  $(DESTDIR)$(PKGCONFIGDIR)/analloc.pc \
 	  $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(MAN_PAGES))
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(CMAKEDIR) 2>/dev/null
+	rmdir $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 # Install into a temporary prefix, build tests/consumer four ways against it
 # (pkg-config shared and static, find_package, add_subdirectory), run each,
 # render every page, then uninstall: no file may be left.
 test-install: all
-	@sh tools/check-install.sh $(BUILD)/install-test "$(CC)"
+	@MAKE="$(MAKE)" BUILD="$(BUILD)" sh tools/check-install.sh $(BUILD)/install-test "$(CC)"
 
 # ---- single file ----------------------------------------------------------
 # make single: $(BUILD)/single/analloc.h, the whole library as one file (a

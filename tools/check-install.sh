@@ -2,7 +2,7 @@
 # make test-install: install analloc into a temporary prefix and use it as a
 # newcomer would, then uninstall.
 #
-#   tools/check-install.sh WORKDIR [CC]
+#   tools/check-install.sh WORKDIR [CC]     (environment: MAKE, BUILD)
 #
 #  1. make install PREFIX=WORKDIR/prefix;
 #  2. build tests/consumer/consumer.c through pkg-config (shared, with the
@@ -28,7 +28,9 @@ prefix=$work/prefix
 rm -rf "$work"
 mkdir -p "$work"
 fail() { echo "test-install: FAIL: $*"; exit 1; }
-m() { $MAKE --no-print-directory -s "$@" >"$work/make.log" 2>&1 || { cat "$work/make.log"; fail "make $*"; }; }
+# make, on the build of the caller (BUILD, CC): nothing is rebuilt.
+m() { $MAKE --no-print-directory -s BUILD="${BUILD:-build}" "$@" >"$work/make.log" 2>&1 ||
+      { cat "$work/make.log"; fail "make $*"; }; }
 
 version=$(sed -n 's/^#define ANALLOC_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' include/analloc.h |
           paste -sd.)
