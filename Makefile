@@ -205,7 +205,10 @@ test-install: all
 # freestanding, on every target that make freestanding covers), and builds
 # the unit and model tests (every tests/test_*.c but the bit vector's, and
 # the fuzz corpus replay) with the amalgamation in place of the headers and
-# the library, in $(BUILD)/single-test, and runs them (ANALLOC_QUICK=1).
+# the library, in $(BUILD)/single-test, and runs them (ANALLOC_QUICK=1); then
+# tests/consumer with the implementation in the same file, the declarations
+# as C++ (clang), and, as a negative control, an implementation file that
+# includes analloc/bitvector.h first, which must be refused.
 SINGLE_DIR := $(BUILD)/single
 .PHONY: single test-single
 $(SINGLE_DIR)/analloc.h: tools/amalgamate.py $(SRCS) $(HDRS) LICENSE
@@ -234,6 +237,17 @@ test-single: $(SINGLE_DIR)/analloc.h $(SINGLE_DIR)/impl.c
 	  [ "$$(ar t $(BUILD)/single-test/libanalloc.a)" = single.o ] || \
 	  { echo "test-single: the library is not the amalgamation's object"; exit 1; }
 	@ANALLOC_QUICK=1 sh tools/run-tests.sh $(BUILD)/single-test/counts $(SINGLE_TESTS)
+	$(CC) $(CSTD) $(WARN) -DANALLOC_IMPLEMENTATION -I$(SINGLE_DIR) tests/consumer/consumer.c \
+	  -o $(BUILD)/single-test/consumer
+	./$(BUILD)/single-test/consumer
+	printf '#include "analloc.h"\nint f(void);\nint f(void) { return analloc_version() == ANALLOC_VERSION; }\n' | \
+	  $(CLANG) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -I$(SINGLE_DIR) -
+	@printf '#include <analloc/bitvector.h>\n#define ANALLOC_IMPLEMENTATION\n#include "analloc.h"\n' | \
+	  $(CC) $(CSTD) -I$(SINGLE_DIR) -Iinclude -x c -fsyntax-only - 2>&1 | \
+	  grep -q 'error: #error "analloc: define ANALLOC_IMPLEMENTATION in a file that does not include' || \
+	  { echo "test-single: the implementation compiled after analloc/bitvector.h"; exit 1; }
+	@echo "test-single: one hosted file with the implementation runs; the declarations compile as" \
+	  "C++; the implementation after analloc/bitvector.h is refused, as it must be"
 
 # ---- clients and benchmarks ---------------------------------------------
 # Each lives beside its code, with the comments on its targets:
