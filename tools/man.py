@@ -157,8 +157,9 @@ def parse(path):
             sig = line[:line.index("{")].rstrip() + ";"
             code.append(sig)
             in_fn_body = True
-        elif depth == 0 and in_fn_body is False and code and code[-1].rstrip().endswith(")") \
+        elif depth == 0 and not in_fn_body and code and code[-1].rstrip().endswith(")") \
                 and st == "{":
+            # The body of a function whose signature ended on the line above.
             code[-1] = code[-1].rstrip() + ";"
             in_fn_body = True
         elif not in_fn_body:
@@ -313,8 +314,11 @@ def build(headers):
                 if not title:
                     continue
                 names = page_of(items)
-                pages[names[0]] = (title, include, items, names)
-                order.append(names[0])
+                # A section without a function is named after its title.
+                page = names[0] if names else \
+                    "analloc_" + re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+                pages[page] = (title, include, items, names)
+                order.append(page)
         else:
             base = "analloc_" + os.path.splitext(os.path.basename(h))[0]
             items = [it for _, its in sections for it in its]
