@@ -194,7 +194,7 @@ uninstall:
 # (pkg-config shared and static, find_package, add_subdirectory), run each,
 # render every page, then uninstall: no file may be left.
 test-install: all
-	@MAKE="$(MAKE)" BUILD="$(BUILD)" sh tools/check-install.sh $(BUILD)/install-test "$(CC)"
+	@BUILD="$(BUILD)" sh tools/check-install.sh $(BUILD)/install-test "$(CC)"
 
 # ---- single file ----------------------------------------------------------
 # make single: $(BUILD)/single/analloc.h, the whole library as one file (a

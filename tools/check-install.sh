@@ -50,11 +50,12 @@ run() {
 m install PREFIX="$prefix" CC="$CC"
 files=$(cd "$prefix" && find . \( -type f -o -type l \) | sort)
 echo "test-install: installed $(echo "$files" | grep -c .) files and links into $prefix:"
-(cd "$prefix" && find . -type f ! -path './share/man/*' | sort | xargs ls -l |
+(cd "$prefix" && find . -type f ! -path './share/man/*' -exec ls -l {} + | sort -k9 |
     awk '{ printf "    %8d  %s\n", $5, $9 }')
-echo "    $(cd "$prefix" && find share/man -type f | xargs grep -L '^\.so' | wc -l) manual pages" \
-     "($(cd "$prefix" && find share/man -type f | xargs grep -L '^\.so' | xargs cat | wc -c) bytes)" \
-     "and $(cd "$prefix" && find share/man -type f | xargs grep -l '^\.so' | wc -l) .so links"
+pages=$(grep -L '^\.so' "$prefix"/share/man/man3/*.3)
+# shellcheck disable=SC2086
+echo "    $(echo "$pages" | wc -l) manual pages ($(cat $pages | wc -c) bytes)" \
+     "and $(grep -l '^\.so' "$prefix"/share/man/man3/*.3 | wc -l) .so links"
 for f in include/analloc.h include/analloc/buddy.h include/analloc/bitvector.h \
          lib/libanalloc.a lib/libanalloc.so.$version lib/pkgconfig/analloc.pc \
          lib/cmake/analloc/analloc-config.cmake lib/cmake/analloc/analloc-config-version.cmake \
@@ -138,7 +139,7 @@ MANPATH=$man_dir MANWIDTH=80 man analloc_free 2>/dev/null | grep -q 'double free
 for sym in $(nm -D --defined-only "$prefix/lib/libanalloc.so.$version" | awk '$2 == "T" {print $3}'); do
     [ -f "$man_dir/man3/$sym.3" ] || fail "no manual page for $sym"
 done
-echo "test-install: $(ls "$man_dir/man3" | wc -l) pages and links render without a warning;" \
+echo "test-install: $(find "$man_dir/man3" -type f | wc -l) pages and links render without a warning;" \
      "every exported function has one"
 
 # 4. Uninstall.
@@ -151,7 +152,7 @@ echo "test-install: make uninstall left no file under $prefix"
 stage=$work/stage
 m install DESTDIR="$stage" PREFIX=/opt/analloc LIBDIR=/opt/analloc/lib64 CC="$CC"
 [ -f "$stage/opt/analloc/lib64/libanalloc.so.$version" ] || fail "DESTDIR: the library is not in lib64"
-[ ! -e /opt/analloc/lib64/libanalloc.so.$version ] || fail "DESTDIR: installed outside DESTDIR"
+[ ! -e "/opt/analloc/lib64/libanalloc.so.$version" ] || fail "DESTDIR: installed outside DESTDIR"
 grep -qx 'libdir=/opt/analloc/lib64' "$stage/opt/analloc/lib64/pkgconfig/analloc.pc" ||
     fail "DESTDIR: analloc.pc does not name the final libdir"
 grep -q '"/opt/analloc/lib64/libanalloc.so.'"$version"'"' \
