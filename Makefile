@@ -19,7 +19,8 @@
 #   make install, make uninstall   PREFIX (/usr/local), LIBDIR, DESTDIR: the
 #                   headers, both libraries, pkg-config and CMake files, manual
 #                   pages; make test-install proves them in a temporary prefix
-#   make man        the manual pages, from the headers, in $(BUILD)/man
+#   make man        the manual pages, from the headers, in $(BUILD)/man/man3
+#                   (read them with MANPATH=$(BUILD)/man man analloc)
 #   make single     $(BUILD)/single/analloc.h, the library as one file (a
 #                   single-header library); make test-single tests it
 #   make clean
@@ -161,12 +162,12 @@ PKG_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
               -e 's|@SOVERSION@|$(SOVERSION)|g' -e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|g'
 
 .PHONY: install uninstall man test-install
-$(BUILD)/man/analloc.3: tools/man.py $(MAN_SRCS)
+$(BUILD)/man/man3/analloc.3: tools/man.py $(MAN_SRCS)
 	@mkdir -p $(@D)
 	$(PYTHON) tools/man.py --out $(@D) $(MAN_SRCS)
-man: $(BUILD)/man/analloc.3
+man: $(BUILD)/man/man3/analloc.3
 
-install: all $(BUILD)/man/analloc.3
+install: all $(BUILD)/man/man3/analloc.3
 	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(LIBDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man3
 	$(INSTALL) -m 644 include/analloc.h $(DESTDIR)$(INCLUDEDIR)/analloc.h
@@ -178,7 +179,7 @@ install: all $(BUILD)/man/analloc.3
 	$(PKG_SED) analloc.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/analloc.pc
 	$(PKG_SED) cmake/analloc-config.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake
 	$(PKG_SED) cmake/analloc-config-version.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake
-	cd $(BUILD)/man && $(INSTALL) -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3/
+	cd $(BUILD)/man/man3 && $(INSTALL) -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/analloc.h \
