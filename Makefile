@@ -179,7 +179,7 @@ install: all $(BUILD)/man/man3/analloc.3
 	$(PKG_SED) analloc.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/analloc.pc
 	$(PKG_SED) cmake/analloc-config.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake
 	$(PKG_SED) cmake/analloc-config-version.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake
-	cd $(BUILD)/man/man3 && $(INSTALL) -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3/
+	$(INSTALL) -m 644 $(addprefix $(BUILD)/man/man3/,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/analloc.h \
