@@ -152,7 +152,7 @@ CMAKEDIR   ?= $(LIBDIR)/cmake/analloc
 PYTHON     ?= python3
 INSTALL    ?= install
 PUBLIC_HDRS := include/analloc/bitvector.h include/analloc/buddy.h
-SIZEOF_VOID_P := $(shell $(CC) -dM -E -x c /dev/null | sed -n 's/^\#define __SIZEOF_POINTER__ //p')
+SIZEOF_VOID_P = $(shell $(CC) -dM -E -x c /dev/null | sed -n 's/^\#define __SIZEOF_POINTER__ //p')
 # The pages tools/man.py writes (one per function family, the overview
 # analloc(3), and a .so link per other function), from the public headers.
 MAN_SRCS  := include/analloc.h include/analloc/buddy.h include/analloc/bitvector.h
@@ -191,9 +191,11 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(MAN_PAGES))
 	rmdir $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
-# Install into a temporary prefix, build tests/consumer four ways against it
-# (pkg-config shared and static, find_package, add_subdirectory), run each,
-# render every page, then uninstall: no file may be left.
+# Install into a temporary prefix, build tests/consumer five ways against it
+# (pkg-config shared and static, find_package shared and static,
+# add_subdirectory) and run each, refuse find_package of another major
+# version, render every page, then uninstall: no file may be left; then the
+# same staged with DESTDIR (tools/check-install.sh says each step).
 test-install: all
 	@BUILD="$(BUILD)" sh tools/check-install.sh $(BUILD)/install-test "$(CC)"
 
