@@ -10,7 +10,8 @@
 #     find_package(analloc 3.0 CONFIG) (analloc::analloc and
 #     analloc::analloc_static), and through add_subdirectory of the source
 #     tree (compiled -ffreestanding -Werror, as the Makefile does); run each;
-#     find_package(analloc 4.0) must be refused (the version file);
+#     find_package(analloc 4.0) must be refused (the version file), and so
+#     must find_package from a build of the other pointer size (-m32);
 #  3. render every installed manual page with man --warnings and groff -ww:
 #     no warning (a broken page must warn); generated again, the pages are
 #     the same bytes; man finds analloc(3) and analloc_free(3) through
@@ -105,6 +106,16 @@ fi
 grep -q 'analloc-config.cmake, version: '"$version" "$work/cmake-v4.log" ||
     { cat "$work/cmake-v4.log"; fail "find_package(analloc 4.0) failed, but not on the version"; }
 echo "test-install: find_package(analloc 4.0): refused, as it must be (version $version)"
+# A 32-bit consumer must not take the 64-bit package (or the reverse).
+bits=$(printf '__SIZEOF_POINTER__\n' | $CC -E -P -x c - | tr -d ' ')
+other=-m32
+[ "$bits" = 8 ] || other=-m64
+if cm cmake-other -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$other"; then
+    fail "find_package accepted the $bits-byte-pointer package for a $other build"
+fi
+grep -q "version: $version ($bits-byte pointers)" "$work/cmake-other.log" ||
+    { cat "$work/cmake-other.log"; fail "the $other find_package failed, but not on the pointer size"; }
+echo "test-install: find_package from a $other build: refused, as it must be ($bits-byte pointers)"
 cm cmake-sub -DANALLOC_SOURCE_DIR="$src" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON ||
     { cat "$work/cmake-sub.log"; fail "add_subdirectory"; }
 for flag in -ffreestanding -Werror -Wmissing-prototypes -std=c11; do
