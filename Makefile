@@ -13,8 +13,16 @@
 #                   ASan+UBSan, clang, -O3 -flto (64- and 32-bit),
 #                   ThreadSanitizer and valgrind, the sanitizer annotations,
 #                   coverage, fuzzing, other CPUs, the freestanding and symbol
-#                   checks, the test kernel, the malloc and SQLite clients, a
-#                   benchmark smoke run
+#                   checks, install and uninstall, the single-file build, the
+#                   test kernel, the malloc and SQLite clients, a benchmark
+#                   smoke run
+#   make install, make uninstall   PREFIX (/usr/local), LIBDIR, DESTDIR: the
+#                   headers, both libraries, pkg-config and CMake files, manual
+#                   pages; make test-install proves them in a temporary prefix
+#   make man        the manual pages, from the headers, in $(BUILD)/man/man3
+#                   (read them with MANPATH=$(BUILD)/man man analloc)
+#   make single     $(BUILD)/single/analloc.h, the library as one file (a
+#                   single-header library); make test-single tests it
 #   make clean
 # The clients' and benchmarks' targets (kernel, malloc-test, sqlite-test,
 # bench, bench-quick, ...) are in the makefiles included below.
@@ -42,7 +50,7 @@ CSTD    := -std=c11
 OPT     ?= -O2 -g
 # The core is freestanding C11: it is always compiled so.
 CORE_FLAGS := $(CSTD) $(OPT) $(WARN) -ffreestanding -Iinclude
-TEST_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Itests
+TEST_FLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE $(if $(SINGLE),-I$(SINGLE)) -Iinclude -Isrc -Itests
 TEST_LIBS  := -lcmocka -lpthread
 
 SRCS    := $(wildcard src/*.c)
@@ -67,7 +75,17 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
 	$(CC) $(CORE_FLAGS) -c $< -o $@
 $(BUILD)/pic/%.o: src/%.c $(HDRS) | $(BUILD)/pic
 	$(CC) $(CORE_FLAGS) -fPIC -c $< -o $@
-$(BUILD)/libanalloc.a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+# With SINGLE=dir (make test-single), the static library is the object of
+# the amalgamation dir/analloc.h instead (one file, ANALLOC_IMPLEMENTATION),
+# and the tests include that analloc.h in place of include/analloc.h.
+ifdef SINGLE
+LIB_OBJS := $(BUILD)/obj/single.o
+$(BUILD)/obj/single.o: $(SINGLE)/impl.c $(SINGLE)/analloc.h | $(BUILD)/obj
+	$(CC) $(CORE_FLAGS) -c $< -o $@
+else
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+endif
+$(BUILD)/libanalloc.a: $(LIB_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 # The SONAME carries the major version (ANALLOC_VERSION_MAJOR in the header),
 # which changes whenever struct analloc or a signature does.
@@ -112,6 +130,127 @@ vram: $(BUILD)/examples/vram
 vram32:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/m32 CC="$(CC) $(M32)" $(BUILD)/m32/examples/vram
 	$(call vram_run,$(BUILD)/m32/examples/vram)
+
+# ---- install ------------------------------------------------------------
+# make install [PREFIX=/usr/local] [LIBDIR=$(PREFIX)/lib] [DESTDIR=staging]:
+# the headers (include/analloc.h, include/analloc/), the static library, the
+# shared one with its SONAME and symlinks (libanalloc.so ->
+# libanalloc.so.$(SOVERSION) -> libanalloc.so.$(VERSION)), a pkg-config file
+# (analloc.pc), a CMake package (find_package(analloc CONFIG): the imported
+# targets analloc::analloc and analloc::analloc_static, and a version file)
+# and the manual pages (man3, generated from the headers by tools/man.py).
+# The pkg-config and CMake files name PREFIX's paths; DESTDIR only stages
+# them.  make uninstall, with the same variables, removes every file that
+# make install wrote, and the directories of its own if they are empty.
+# make test-install proves both (tools/check-install.sh).
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR   ?= $(LIBDIR)/cmake/analloc
+PYTHON     ?= python3
+INSTALL    ?= install
+PUBLIC_HDRS := include/analloc/bitvector.h include/analloc/buddy.h
+SIZEOF_VOID_P = $(shell $(CC) -dM -E -x c /dev/null | sed -n 's/^\#define __SIZEOF_POINTER__ //p')
+# The pages tools/man.py writes (one per function family, the overview
+# analloc(3), and a .so link per other function), from the public headers.
+MAN_SRCS  := include/analloc.h include/analloc/buddy.h include/analloc/bitvector.h
+MAN_PAGES  = $(shell $(PYTHON) tools/man.py --list $(MAN_SRCS))
+PKG_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+              -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+              -e 's|@SOVERSION@|$(SOVERSION)|g' -e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|g'
+
+.PHONY: install uninstall man test-install
+$(BUILD)/man/man3/analloc.3: tools/man.py $(MAN_SRCS)
+	@mkdir -p $(@D)
+	$(PYTHON) tools/man.py --out $(@D) $(MAN_SRCS)
+man: $(BUILD)/man/man3/analloc.3
+
+install: all $(BUILD)/man/man3/analloc.3
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man3
+	$(INSTALL) -m 644 include/analloc.h $(DESTDIR)$(INCLUDEDIR)/analloc.h
+	$(INSTALL) -m 644 $(PUBLIC_HDRS) $(DESTDIR)$(INCLUDEDIR)/analloc/
+	$(INSTALL) -m 644 $(BUILD)/libanalloc.a $(DESTDIR)$(LIBDIR)/libanalloc.a
+	$(INSTALL) -m 755 $(BUILD)/libanalloc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libanalloc.so.$(VERSION)
+	ln -sf libanalloc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libanalloc.so.$(SOVERSION)
+	ln -sf libanalloc.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libanalloc.so
+	$(PKG_SED) analloc.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/analloc.pc
+	$(PKG_SED) cmake/analloc-config.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake
+	$(PKG_SED) cmake/analloc-config-version.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake
+	$(INSTALL) -m 644 $(addprefix $(BUILD)/man/man3/,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/analloc.h \
+	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/analloc/,$(notdir $(PUBLIC_HDRS))) \
+	  $(addprefix $(DESTDIR)$(LIBDIR)/,libanalloc.a libanalloc.so libanalloc.so.$(SOVERSION) \
+	    libanalloc.so.$(VERSION)) \
+	  $(DESTDIR)$(PKGCONFIGDIR)/analloc.pc \
+	  $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(MAN_PAGES))
+	rmdir $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
+
+# Install into a temporary prefix, build tests/consumer five ways against it
+# (pkg-config shared and static, find_package shared and static,
+# add_subdirectory) and run each, refuse find_package of another major
+# version, render every page, then uninstall: no file may be left; then the
+# same staged with DESTDIR (tools/check-install.sh says each step).
+test-install: all
+	@BUILD="$(BUILD)" sh tools/check-install.sh $(BUILD)/install-test "$(CC)"
+
+# ---- single file ----------------------------------------------------------
+# make single: $(BUILD)/single/analloc.h, the whole library as one file (a
+# single-header library: the implementation under ANALLOC_IMPLEMENTATION,
+# the vectormaps front under ANALLOC_BUDDY_IMPLEMENTATION), generated from
+# include/ and src/ by tools/amalgamate.py.  make test-single generates it
+# twice and compares the bytes, checks it freestanding (nm -u empty, as make
+# freestanding, on every target that make freestanding covers), and builds
+# the unit and model tests (every tests/test_*.c but the bit vector's, and
+# the fuzz corpus replay) with the amalgamation in place of the headers and
+# the library, in $(BUILD)/single-test, and runs them (ANALLOC_QUICK=1); then
+# tests/consumer with the implementation in the same file, the declarations
+# as C++ (clang), and, as a negative control, an implementation file that
+# includes analloc/bitvector.h first, which must be refused.
+SINGLE_DIR := $(BUILD)/single
+.PHONY: single test-single
+$(SINGLE_DIR)/analloc.h: tools/amalgamate.py $(SRCS) $(HDRS) LICENSE
+	@mkdir -p $(@D)
+	$(PYTHON) tools/amalgamate.py $@
+$(SINGLE_DIR)/impl.c:
+	@mkdir -p $(@D)
+	printf '#define ANALLOC_IMPLEMENTATION\n#define ANALLOC_BUDDY_IMPLEMENTATION\n#include "analloc.h"\n' > $@
+single: $(SINGLE_DIR)/analloc.h
+SINGLE_TESTS := $(addprefix $(BUILD)/single-test/tests/,$(TESTS) fuzz_replay)
+test-single: $(SINGLE_DIR)/analloc.h $(SINGLE_DIR)/impl.c
+	$(PYTHON) tools/amalgamate.py $(SINGLE_DIR)/analloc.h.again
+	cmp $(SINGLE_DIR)/analloc.h $(SINGLE_DIR)/analloc.h.again
+	@echo "test-single: $(SINGLE_DIR)/analloc.h, $$(wc -c < $(SINGLE_DIR)/analloc.h) bytes, generated twice: identical"
+	@FREESTANDING_SRCS=$(SINGLE_DIR)/impl.c FREESTANDING_NAME=test-single \
+	  sh tools/check-freestanding.sh $(CC)
+	@find $(BUILD)/single-test -name counts -delete 2>/dev/null || true
+	ANALLOC_QUICK=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/single-test \
+	  SINGLE=$(SINGLE_DIR) $(SINGLE_TESTS)
+	@$(CC) $(CSTD) -D_GNU_SOURCE -I$(SINGLE_DIR) -Iinclude -Isrc -Itests -MM tests/test_engine.c \
+	  > $(BUILD)/single-test/deps
+	@grep -q '$(SINGLE_DIR)/analloc.h' $(BUILD)/single-test/deps && \
+	  ! grep -q 'include/analloc.h' $(BUILD)/single-test/deps || \
+	  { cat $(BUILD)/single-test/deps; echo "test-single: the tests do not include the amalgamation"; exit 1; }
+	@nm $(BUILD)/single-test/libanalloc.a | grep -q ' T analloc_alloc$$' && \
+	  [ "$$(ar t $(BUILD)/single-test/libanalloc.a)" = single.o ] || \
+	  { echo "test-single: the library is not the amalgamation's object"; exit 1; }
+	@ANALLOC_QUICK=1 sh tools/run-tests.sh $(BUILD)/single-test/counts $(SINGLE_TESTS)
+	$(CC) $(CSTD) $(WARN) -DANALLOC_IMPLEMENTATION -I$(SINGLE_DIR) tests/consumer/consumer.c \
+	  -o $(BUILD)/single-test/consumer
+	./$(BUILD)/single-test/consumer
+	printf '#include "analloc.h"\nint f(void);\nint f(void) { return analloc_version() == ANALLOC_VERSION; }\n' | \
+	  $(CLANG) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -I$(SINGLE_DIR) -
+	@printf '#include <analloc/bitvector.h>\n#define ANALLOC_IMPLEMENTATION\n#include "analloc.h"\n' | \
+	  $(CC) $(CSTD) -I$(SINGLE_DIR) -Iinclude -x c -fsyntax-only - 2>&1 | \
+	  grep -q 'error: #error "analloc: define ANALLOC_IMPLEMENTATION in a file that does not include' || \
+	  { echo "test-single: the implementation compiled after analloc/bitvector.h"; exit 1; }
+	@echo "test-single: one hosted file with the implementation runs; the declarations compile as" \
+	  "C++; the implementation after analloc/bitvector.h is refused, as it must be"
 
 # ---- clients and benchmarks ---------------------------------------------
 # Each lives beside its code, with the comments on its targets:
@@ -348,8 +487,8 @@ deps:
 # and assertions; clang; gcc -O3 -flto, 64- and 32-bit; valgrind), the GPU
 # example 64- and 32-bit with its negative control, coverage,
 # a minute of fuzzing, the suite on four other CPUs, static analysis, the
-# freestanding and symbol checks, the test kernel, the malloc and SQLite
-# clients, and a smoke run of the benchmarks (no timing is checked).
+# freestanding and symbol checks, install and uninstall (test-install), the
+# single-file build and the suite on it (test-single), the test kernel, the malloc and SQLite clients, and a smoke run of the benchmarks (no timing is checked).
 check: deps all
 	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
@@ -369,6 +508,8 @@ check: deps all
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory freestanding
 	$(MAKE) --no-print-directory symbols
+	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-single
 	$(MAKE) --no-print-directory kernel
 	$(MAKE) --no-print-directory riscv
 	$(MAKE) --no-print-directory malloc-test

@@ -3,6 +3,8 @@
 # the result needs any symbol (nm -u): no libc, no compiler runtime helper
 # (__udivdi3, __ctzdi2, memcpy, memset, ...).  x86-64 and i386 always; other
 # targets when a cross compiler or clang target for them is installed.
+# FREESTANDING_SRCS replaces src/*.c (make test-single: the amalgamation's
+# implementation file), FREESTANDING_NAME prefixes the report's lines.
 set -eu
 CC=${1:-gcc}
 FLAGS="-std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -ffreestanding -nostdlib -fno-builtin -fno-stack-protector -Iinclude"
@@ -15,7 +17,7 @@ check() {
     name=$1 cc=$2 ldflags=$3
     shift 3
     objs=
-    for src in src/*.c; do
+    for src in ${FREESTANDING_SRCS:-src/*.c}; do
         obj="$tmp/$name-$(basename "$src" .c).o"
         $cc $FLAGS "$@" -c "$src" -o "$obj"
         objs="$objs $obj"
@@ -23,11 +25,11 @@ check() {
     ${LD:-ld} -r $ldflags $objs -o "$tmp/$name.o"
     undef=$(nm -u "$tmp/$name.o")
     if [ -n "$undef" ]; then
-        echo "freestanding $name: FAIL, undefined symbols:"
+        echo "${FREESTANDING_NAME:-freestanding} $name: FAIL, undefined symbols:"
         echo "$undef" | sed 's/^/    /'
         status=1
     else
-        echo "freestanding $name: ok (no undefined symbols)"
+        echo "${FREESTANDING_NAME:-freestanding} $name: ok (no undefined symbols)"
     fi
 }
 

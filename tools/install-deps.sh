@@ -17,6 +17,9 @@
 #   python3, sqlite3, xz-utils, time   programs run under the malloc replacement
 #                               (examples/malloc: make malloc-test, malloc-bench)
 #   libsqlite3-dev              the SQLite adapter's test (examples/sqlite)
+#   cmake, pkg-config           make test-install builds a consumer through
+#                               pkg-config, find_package and add_subdirectory
+#   man-db, groff-base          make test-install renders the manual pages
 # With --bench, also what `make bench` needs beyond that:
 #   npm                         fetches the SQLite amalgamation (better-sqlite3,
 #                               pinned) for the memsys5 comparison
@@ -51,6 +54,10 @@ have sqlite3 || need="$need sqlite3"
 have xz || need="$need xz-utils"
 [ -x /usr/bin/time ] || need="$need time"
 [ -f /usr/include/sqlite3.h ] || need="$need libsqlite3-dev"
+have cmake || need="$need cmake"
+have pkg-config || need="$need pkg-config"
+have man || need="$need man-db"
+have groff || need="$need groff-base"
 [ -z "$bench" ] || have npm || need="$need npm"
 # The benchmarks' general-purpose comparators (dlopen'd; skipped if absent).
 ldconfig -p 2>/dev/null | grep -q 'libjemalloc.so.2 ' || need="$need libjemalloc2"
