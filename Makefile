@@ -13,11 +13,12 @@
 #                   ASan+UBSan, clang, -O3 -flto (64- and 32-bit),
 #                   ThreadSanitizer and valgrind, the sanitizer annotations,
 #                   coverage, fuzzing, other CPUs, the freestanding and symbol
-#                   checks, the test kernel, the malloc and SQLite clients, a
-#                   benchmark smoke run
+#                   checks, the test kernel, the malloc and SQLite clients, the
+#                   trace tool (make trace-test), a benchmark smoke run
 #   make clean
-# The clients' and benchmarks' targets (kernel, malloc-test, sqlite-test,
-# bench, bench-quick, ...) are in the makefiles included below.
+# The clients', benchmarks' and trace tool's targets (kernel, malloc-test,
+# sqlite-test, bench, bench-quick, trace-test, ...) are in the makefiles
+# included below.
 #
 # Variables: CC (default gcc), BUILD (default build).
 # Environment for the randomized tests: ANALLOC_SEED=n replays a seed,
@@ -120,11 +121,13 @@ vram32:
 #   examples/malloc/malloc.mk  malloc-test, malloc-bench: the LD_PRELOAD malloc
 #   examples/sqlite/sqlite.mk  sqlite-test, sqlite-bench: the SQLite adapter
 #   bench/bench.mk             bench, scaling, opcost, bench-quick
+#   tools/trace/trace.mk       analloc-trace, trace-test: record, replay, draw traces
 include examples/kernel/kernel.mk
 include examples/riscv/riscv.mk
 include examples/malloc/malloc.mk
 include examples/sqlite/sqlite.mk
 include bench/bench.mk
+include tools/trace/trace.mk
 
 # ---- tests --------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
@@ -349,7 +352,8 @@ deps:
 # example 64- and 32-bit with its negative control, coverage,
 # a minute of fuzzing, the suite on four other CPUs, static analysis, the
 # freestanding and symbol checks, the test kernel, the malloc and SQLite
-# clients, and a smoke run of the benchmarks (no timing is checked).
+# clients, the trace tool's replays and its report in a headless browser,
+# and a smoke run of the benchmarks (no timing is checked).
 check: deps all
 	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
@@ -373,6 +377,7 @@ check: deps all
 	$(MAKE) --no-print-directory riscv
 	$(MAKE) --no-print-directory malloc-test
 	$(MAKE) --no-print-directory sqlite-test
+	$(MAKE) --no-print-directory trace-test
 	$(MAKE) --no-print-directory bench-quick > $(BUILD)/bench-quick.log 2>&1 || \
 	  { tail -n 40 $(BUILD)/bench-quick.log; exit 1; }
 	@echo "bench-quick: the benchmark suite runs (log: $(BUILD)/bench-quick.log)"

@@ -17,6 +17,10 @@
 #   python3, sqlite3, xz-utils, time   programs run under the malloc replacement
 #                               (examples/malloc: make malloc-test, malloc-bench)
 #   libsqlite3-dev              the SQLite adapter's test (examples/sqlite)
+#   libpng-dev, libpng-tools    the trace tool's PNG pictures (tools/trace), and
+#                               pngfix, which checks them (make trace-test)
+#   chromium                    make trace-test loads the trace tool's HTML
+#                               report in it, headless (a large download)
 # With --bench, also what `make bench` needs beyond that:
 #   npm                         fetches the SQLite amalgamation (better-sqlite3,
 #                               pinned) for the memsys5 comparison
@@ -51,6 +55,9 @@ have sqlite3 || need="$need sqlite3"
 have xz || need="$need xz-utils"
 [ -x /usr/bin/time ] || need="$need time"
 [ -f /usr/include/sqlite3.h ] || need="$need libsqlite3-dev"
+[ -f /usr/include/png.h ] || need="$need libpng-dev"
+have pngfix || need="$need libpng-tools"
+[ -x /usr/bin/chromium ] || need="$need chromium"
 [ -z "$bench" ] || have npm || need="$need npm"
 # The benchmarks' general-purpose comparators (dlopen'd; skipped if absent).
 ldconfig -p 2>/dev/null | grep -q 'libjemalloc.so.2 ' || need="$need libjemalloc2"

@@ -1,0 +1,141 @@
+#!/bin/sh
+# make trace-test (tools/trace/README.md):
+#   sh tools/trace/test.sh TOOL DIR [--update | MALLOC_SO SQLITE_TEST]
+# 0. with MALLOC_SO and SQLITE_TEST: a recording from each client (python3
+#    under the malloc replacement, the SQLite workload): a valid trace whose
+#    replay knows every address freed; SQLite's frees every block;
+# 1. every replay of tests/traces/ARGS, its summary compared with
+#    tests/traces/NAME.expected (--update writes them instead);
+# 2. text: a header line and one line per record;
+# 3. draw: valid SVG (python3's XML parser) and PNG (libpng's pngfix);
+# 4. report: the page loaded in headless chromium with #selftest: the script
+#    moves the slider, the picture's pixels and the label must change, and
+#    no console message or error may appear; the same check must fail on a
+#    copy of the page with a script error put in (negative control).
+# 5. the progress bar: on stderr under a terminal (script(1)), absent
+#    otherwise (the summaries of 1 include stderr).
+set -u
+tool=$1 dir=$2 update=${3:-}
+traces=tests/traces
+mkdir -p "$dir"
+fail=0
+bad() { echo "trace-test: $*"; fail=1; }
+
+# 0. recording
+if [ -n "$update" ] && [ "$update" != --update ]; then
+    lib=$(realpath "$3") sqlite=$4
+    rm -f "$dir"/rec.*
+    ANALLOC_TRACE="$dir/rec.py.%p" LD_PRELOAD="$lib" /usr/bin/python3 -S -E -c 'print(sum(range(10)))' \
+        > "$dir/rec.py.out" || bad "record: python3 under the preload failed"
+    ANALLOC_TRACE="$dir/rec.sq.%p" "$sqlite" --scale 200 > "$dir/rec.sq.out" || bad "record: sqlite_test failed"
+    for kind in py sq; do
+        f=$(ls "$dir"/rec.$kind.[0-9]* 2>/dev/null | head -n 1)
+        if [ -z "$f" ]; then bad "record: no trace from the $kind recording"; continue; fi
+        "$tool" replay "$f" > "$dir/rec.$kind.replay" 2>&1 || bad "record: replay of $f failed"
+        grep -q '^analloc: [1-9][0-9]* ops, 0 failed, 0 unknown addresses' "$dir/rec.$kind.replay" ||
+            bad "record: $f: $(sed -n 3p "$dir/rec.$kind.replay")"
+    done
+    # The workload frees all it allocates: as many frees as allocations.
+    sed -n 's/^trace: [0-9]* records: \([0-9]*\) alloc, \([0-9]*\) free.*/\1 \2/p' "$dir/rec.sq.replay" |
+        awk '$1 == $2 && $1 > 0 { ok = 1 } END { exit !ok }' || bad "record: SQLite's trace: allocations and frees differ"
+    [ $fail -eq 0 ] && echo "trace-test: record: python3 ($(sed -n 's/^trace: \([0-9]*\) records.*/\1/p' "$dir/rec.py.replay") records)" \
+        "and SQLite ($(sed -n 's/^trace: \([0-9]*\) records.*/\1/p' "$dir/rec.sq.replay")) traced and replayed"
+    update=
+fi
+
+# 1. replays
+for name in $(sed '/^#/d; s/ .*//' $traces/ARGS | uniq); do
+    out="$dir/$name.out"
+    : > "$out"
+    sed '/^#/d' $traces/ARGS | awk -v n="$name" '$1 == n { $1 = ""; print }' | while read -r args; do
+        echo "== replay $name.trace.xz $args" >> "$out"
+        # shellcheck disable=SC2086
+        "$tool" replay "$traces/$name.trace.xz" $args >> "$out" 2>&1 || echo "exit $?" >> "$out"
+    done
+    if [ "$update" = --update ]; then
+        cp "$out" "$traces/$name.expected"
+        echo "trace-test: wrote $traces/$name.expected"
+    elif diff -u "$traces/$name.expected" "$out" > "$dir/$name.diff"; then
+        echo "trace-test: $name: $(grep -c '^== replay' "$out") replays as expected" \
+             "($(sed -n 's/^trace: \([0-9]*\) records.*/\1/p' "$out" | head -n 1) records)"
+    else
+        cat "$dir/$name.diff"
+        bad "$name: the replay differs from $traces/$name.expected"
+    fi
+done
+[ "$update" = --update ] && exit 0
+
+# 2. text
+"$tool" text $traces/gcc.trace.xz > "$dir/gcc.txt" || bad "text failed"
+n=$(sed -n '1s/^# analloc trace v1 page [0-9]* records \([0-9]*\)$/\1/p' "$dir/gcc.txt")
+lines=$(wc -l < "$dir/gcc.txt")
+if [ -z "$n" ] || [ "$lines" -ne $((n + 2)) ] ||
+   [ "$(sed -n '3p' "$dir/gcc.txt" | awk '{print $2}')" != alloc ]; then
+    bad "text: header or line count wrong ($lines lines for ${n:-?} records)"
+else
+    echo "trace-test: text: $n records, $lines lines"
+fi
+
+# 3. draw
+rm -f "$dir"/gcc-*
+"$tool" draw $traces/gcc.trace.xz --page 64 --arena 4M --at 0,5000,1000000 --out "$dir/gcc" > "$dir/draw.log" ||
+    bad "draw failed"
+count=0
+for svg in "$dir"/gcc-map-*.svg "$dir/gcc-timeline.svg"; do
+    /usr/bin/python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$svg" ||
+        bad "draw: $svg is not well-formed XML"
+    count=$((count + 1))
+done
+for png in "$dir"/gcc-map-*.png; do
+    pngfix --quiet "$png" > /dev/null 2>&1 || bad "draw: $png is not a valid PNG (pngfix)"
+    count=$((count + 1))
+done
+[ "$count" -eq 7 ] || bad "draw: $count files, not 7 (3 maps as SVG and PNG, the timeline)"
+cmp -s "$dir/gcc-map-0.png" "$dir/gcc-map-5000.png" && bad "draw: the maps at 0 and 5000 are the same"
+[ $fail -eq 0 ] && echo "trace-test: draw: 3 maps (SVG, PNG) and the timeline, valid"
+
+# 4. report in chromium
+"$tool" report $traces/sqlite.trace.xz --snapshots 20 --out "$dir/report.html" > /dev/null || bad "report failed"
+browse() { # page -> $dir/dom.txt, $dir/browser.log
+    timeout 120 chromium --headless=new --no-sandbox --disable-gpu --virtual-time-budget=10000 \
+        --enable-logging=stderr --v=0 --dump-dom "file://$(realpath "$1")#selftest" \
+        > "$dir/dom.txt" 2> "$dir/browser.log"
+}
+# The verdict on a page: empty if it passed, else why not.
+verdict() {
+    browse "$1" || { echo "chromium exited $?"; return; }
+    line=$(sed -n 's/^<pre id="selftest">\(selftest: [^<]*\)<\/pre>$/\1/p' "$dir/dom.txt")
+    case $line in
+        "selftest: snapshots 20; slider 19; label changed true; bytes differ "[1-9]*"; svg 1; errors 0 ") ;;
+        *) echo "selftest said: ${line:-nothing}"; return ;;
+    esac
+    if grep -q ':CONSOLE' "$dir/browser.log"; then
+        echo "console: $(grep ':CONSOLE' "$dir/browser.log" | head -n 3)"
+    fi
+}
+v=$(verdict "$dir/report.html")
+if [ -n "$v" ]; then
+    bad "report: in chromium: $v (log: $dir/browser.log)"
+else
+    echo "trace-test: report: loads in chromium, the slider moves, the map changes, no console message" \
+         "($(wc -c < "$dir/report.html") bytes)"
+fi
+sed 's/^show(0);$/show(0); nosuch();/' "$dir/report.html" > "$dir/broken.html"
+grep -q 'nosuch();' "$dir/broken.html" || bad "report: could not break the page for the negative control"
+v=$(verdict "$dir/broken.html")
+if [ -z "$v" ]; then
+    bad "report: negative control: a page with a script error passed"
+else
+    echo "negative control (a script error in the page): caught: $(echo "$v" | head -c 160)"
+fi
+
+# 5. progress bar
+if command -v script > /dev/null; then
+    script -qec "$tool replay $traces/gcc.trace.xz" /dev/null > "$dir/tty.log" 2>&1
+    grep -q '\[########################################\] ' "$dir/tty.log" ||
+        bad "replay on a terminal: no progress bar"
+    "$tool" replay $traces/gcc.trace.xz 2>&1 >/dev/null | grep -q . && bad "replay: stderr not silent"
+    [ $fail -eq 0 ] && echo "trace-test: progress bar on a terminal, none otherwise"
+fi
+[ $fail -eq 0 ] && echo "trace-test: passed"
+exit $fail
