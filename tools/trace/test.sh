@@ -120,7 +120,7 @@ else
     echo "trace-test: report: loads in chromium, the slider moves, the map changes, no console message" \
          "($(wc -c < "$dir/report.html") bytes)"
 fi
-sed 's/^show(0);$/show(0); nosuch();/' "$dir/report.html" > "$dir/broken.html"
+sed 's/^show(Number(slider.value));$/show(Number(slider.value)); nosuch();/' "$dir/report.html" > "$dir/broken.html"
 grep -q 'nosuch();' "$dir/broken.html" || bad "report: could not break the page for the negative control"
 v=$(verdict "$dir/broken.html")
 if [ -z "$v" ]; then

@@ -22,6 +22,7 @@
  * blocks; the replay maps them to its own).
  */
 #include <errno.h>
+#include <math.h>
 #include <png.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -250,7 +251,7 @@ static void replay_init(struct replay *rp, const struct trace *t, const struct o
     rp->o = *o;
     if (rp->o.page == 0) rp->o.page = t->h.page;
     if (rp->o.arena == 0) rp->o.arena = pow2_at_least(4 * trace_peak(t, rp->o.page));
-    if (rp->o.arena < 64 * rp->o.page) rp->o.arena = 64 * rp->o.page;
+    if (rp->o.arena < 256 * rp->o.page) rp->o.arena = 256 * rp->o.page; /* orders 0 to 7 exist */
     size_t page = rp->o.page, arena = rp->o.arena;
     if ((page & (page - 1)) || (arena & (arena - 1))) die("%s", "page and arena must be powers of two");
     /* Both arenas aligned to their size: every block of the two allocators
@@ -405,7 +406,7 @@ static void sample(struct replay *rp, size_t op)
     x->used = (double)used_bytes(&rp->a);
     for (unsigned k = 0; k < FRAG_ORDERS; k++) {
         int f = analloc_frag_index(&rp->a, k);
-        x->frag[k] = f < -1 ? 0 : f / 1000.0;
+        x->frag[k] = f == ANALLOC_EINVAL ? NAN : f / 1000.0; /* (no such order: a gap) */
     }
     x->tb_free = (double)(rp->tb.free_pages * rp->o.page);
     x->tb_largest = (double)(tb_largest_free(&rp->tb) * rp->o.page);
@@ -515,7 +516,7 @@ static struct rgb colour(unsigned kind, unsigned order)
     static const struct rgb base[4] = {{214, 69, 65}, {240, 240, 240}, {90, 150, 220}, {120, 120, 120}};
     unsigned i = kind & ANALLOC_BLOCK_USED ? 0 : kind & ANALLOC_BLOCK_FREE ? 1 : kind & ANALLOC_BLOCK_CACHED ? 2 : 3;
     struct rgb c = base[i];
-    int d = (int)(order > 16 ? 16 : order) * 4;
+    int d = (int)(order > 12 ? 12 : order) * 3;
     c.r = (unsigned char)(c.r > d ? c.r - d : 0);
     c.g = (unsigned char)(c.g > d ? c.g - d : 0);
     c.b = (unsigned char)(c.b > d ? c.b - d : 0);
@@ -774,7 +775,7 @@ static void base64(FILE *out, const unsigned char *p, size_t n)
  * in a script array, a slider (input type=range) that shows one, and a test
  * hook: with #selftest in the address the script moves the slider itself
  * and writes what it saw into <pre id="selftest"> (make trace-test reads it
- * from chromium --dump-dom). */
+ * from chromium --dump-dom); #at=N shows map N first. */
 static int cmd_report(const struct trace *t, struct opts *o)
 {
     if (o->out == NULL) die("%s", "report needs --out");
@@ -829,7 +830,9 @@ static int cmd_report(const struct trace *t, struct opts *o)
                "  label.textContent = \"after operation \" + ops[i] + \" of %zu\";\n"
                "}\n"
                "slider.addEventListener(\"input\", () => show(Number(slider.value)));\n"
-               "show(0);\n"
+               "const at = /^#at=([0-9]+)$/.exec(location.hash); /* #at=N: start at map N */\n"
+               "if (at) slider.value = String(Math.min(Number(at[1]), maps.length - 1));\n"
+               "show(Number(slider.value));\n"
                "if (location.hash === \"#selftest\") {\n"
                "  const out = document.getElementById(\"selftest\");\n"
                "  const errors = [];\n"
