@@ -6,7 +6,7 @@
 #    replay knows every address freed; SQLite's frees every block;
 # 1. every replay of tests/traces/ARGS, its summary compared with
 #    tests/traces/NAME.expected (--update writes them instead);
-# 2. text: a header line and one line per record;
+# 2. text: a header line and one line per record; import gives the trace back;
 # 3. draw: valid SVG (python3's XML parser) and PNG (libpng's pngfix);
 # 4. report: the page loaded in headless chromium with #selftest: the script
 #    moves the slider, the picture's pixels and the label must change, and
@@ -67,13 +67,20 @@ done
 
 # 2. text
 "$tool" text $traces/gcc.trace.xz > "$dir/gcc.txt" || bad "text failed"
-n=$(sed -n '1s/^# analloc trace v1 page [0-9]* records \([0-9]*\)$/\1/p' "$dir/gcc.txt")
+n=$(sed -n '1s/^# analloc trace v1 page [0-9]* start [0-9]* records \([0-9]*\)$/\1/p' "$dir/gcc.txt")
 lines=$(wc -l < "$dir/gcc.txt")
 if [ -z "$n" ] || [ "$lines" -ne $((n + 2)) ] ||
    [ "$(sed -n '3p' "$dir/gcc.txt" | awk '{print $2}')" != alloc ]; then
     bad "text: header or line count wrong ($lines lines for ${n:-?} records)"
 else
     echo "trace-test: text: $n records, $lines lines"
+fi
+# ... and import makes the same bytes of it again.
+xz -dc $traces/gcc.trace.xz > "$dir/gcc.bin"
+if "$tool" import "$dir/gcc.txt" "$dir/gcc.imported" && cmp "$dir/gcc.bin" "$dir/gcc.imported"; then
+    echo "trace-test: import: the text back to the same $(wc -c < "$dir/gcc.bin") bytes"
+else
+    bad "import: the text did not give the trace back"
 fi
 
 # 3. draw

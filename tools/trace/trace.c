@@ -3,6 +3,7 @@
  * (tools/trace/README.md; the format is in trace_format.h).
  *
  *   analloc-trace text FILE                 the records as text
+ *   analloc-trace import TEXT FILE          that text back to a trace
  *   analloc-trace replay FILE [OPTIONS]     against analloc and the textbook
  *                                           buddy: failures, fragmentation
  *   analloc-trace draw FILE --at N[,N...] --out PREFIX [OPTIONS]
@@ -95,13 +96,53 @@ static const char *const op_names[] = {"?", "alloc", "free", "realloc", "aligned
 
 static int cmd_text(const struct trace *t)
 {
-    printf("# analloc trace v%u page %u records %zu\n", t->h.version, t->h.page, t->n);
+    printf("# analloc trace v%u page %u start %llu records %zu\n", t->h.version, t->h.page,
+           (unsigned long long)t->h.start, t->n);
     printf("# ns op size addr arg\n");
     for (size_t i = 0; i < t->n; i++) {
         const struct trace_record *r = &t->r[i];
         printf("%llu %s %llu 0x%llx 0x%llx\n", (unsigned long long)time_of(r), op_names[op_of(r)],
                (unsigned long long)r->size, (unsigned long long)r->addr, (unsigned long long)r->arg);
     }
+    return 0;
+}
+
+/* The text form back to the binary one: the same bytes as the trace that
+ * `text` printed. */
+static int cmd_import(const char *in, const char *out)
+{
+    FILE *f = strcmp(in, "-") ? fopen(in, "r") : stdin;
+    if (f == NULL) die("cannot open %s", in);
+    struct trace_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, TRACE_MAGIC, 8);
+    unsigned long long start, n;
+    char line[512];
+    if (!fgets(line, sizeof line, f) ||
+        sscanf(line, "# analloc trace v%u page %u start %llu records %llu", &h.version, &h.page, &start,
+               &n) != 4 || h.version != TRACE_VERSION || h.page == 0 || (h.page & (h.page - 1)))
+        die("%s: not the text of an analloc trace (first line)", in);
+    h.start = start;
+    FILE *o = fopen(out, "wb");
+    if (o == NULL) die("cannot write %s", out);
+    fwrite(&h, sizeof h, 1, o);
+    unsigned long long count = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        unsigned long long t, size, addr, arg;
+        char op[16];
+        unsigned k;
+        if (sscanf(line, "%llu %15s %llu %llx %llx", &t, op, &size, &addr, &arg) != 5) die("%s: bad line", in);
+        for (k = TRACE_ALLOC; k <= TRACE_ALIGNED && strcmp(op, op_names[k]); k++) {
+        }
+        if (k > TRACE_ALIGNED || t >> 56) die("%s: bad record", in);
+        struct trace_record r = {(uint64_t)k << 56 | t, size, addr, arg};
+        fwrite(&r, sizeof r, 1, o);
+        count++;
+    }
+    if (count != n) die("%s: the record count differs from the header's", in);
+    if (ferror(f) || (f != stdin && fclose(f) != 0)) die("%s: read error", in);
+    if (ferror(o) | fclose(o)) die("error writing %s", out);
     return 0;
 }
 
@@ -885,6 +926,7 @@ static size_t number(const char *s)
 static _Noreturn void usage(void)
 {
     fprintf(stderr, "usage: analloc-trace text FILE\n"
+                    "       analloc-trace import TEXT FILE    (TEXT as text prints it; - for stdin)\n"
                     "       analloc-trace replay FILE [--page B] [--arena B] [--cache SLOTS] [--times]\n"
                     "       analloc-trace draw FILE --at N[,N...] --out PREFIX [replay options]\n"
                     "       analloc-trace report FILE --out PAGE.html [--snapshots N] [replay options]\n");
@@ -895,6 +937,10 @@ int main(int argc, char **argv)
 {
     if (argc < 3) usage();
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "import")) {
+        if (argc != 4) usage();
+        return cmd_import(argv[2], argv[3]);
+    }
     struct opts o;
     memset(&o, 0, sizeof o);
     o.cache = -1;
