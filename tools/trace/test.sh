@@ -4,7 +4,8 @@
 # 0. with MALLOC_SO and SQLITE_TEST: a recording from each client (python3
 #    under the malloc replacement, the SQLite workload): a valid trace whose
 #    replay knows every address freed; SQLite's frees every block;
-# 1. every replay of tests/traces/ARGS, its summary compared with
+# 1. every replay of tests/traces/ARGS (of NAME.trace.xz, or of NAME.txt,
+#    a trace in text form, imported), its summary compared with
 #    tests/traces/NAME.expected (--update writes them instead);
 # 2. text: a header line and one line per record; import gives the trace back;
 # 3. draw: valid SVG (python3's XML parser) and PNG (libpng's pngfix);
@@ -47,10 +48,16 @@ fi
 for name in $(sed '/^#/d; s/ .*//' $traces/ARGS | uniq); do
     out="$dir/$name.out"
     : > "$out"
+    # NAME.trace.xz, or NAME.txt (a trace made by hand, in text form)
+    file=$traces/$name.trace.xz
+    if [ ! -f "$file" ]; then
+        file=$dir/$name.trace
+        "$tool" import "$traces/$name.txt" "$file" >> "$out" 2>&1 || echo "import: exit $?" >> "$out"
+    fi
     sed '/^#/d' $traces/ARGS | awk -v n="$name" '$1 == n { $1 = ""; print }' | while read -r args; do
-        echo "== replay $name.trace.xz $args" >> "$out"
+        echo "== replay $(basename "$file") $args" >> "$out"
         # shellcheck disable=SC2086
-        "$tool" replay "$traces/$name.trace.xz" $args >> "$out" 2>&1 || echo "exit $?" >> "$out"
+        "$tool" replay "$file" $args >> "$out" 2>&1 || echo "exit $?" >> "$out"
     done
     if [ "$update" = --update ]; then
         cp "$out" "$traces/$name.expected"

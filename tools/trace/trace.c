@@ -72,16 +72,20 @@ static void load(const char *path, struct trace *t)
         die("%s: not an analloc trace", path);
     if (t->h.version != TRACE_VERSION) die("%s: unknown version", path);
     if (t->h.page == 0 || (t->h.page & (t->h.page - 1))) die("%s: bad page size", path);
-    size_t cap = 1 << 16;
-    t->r = malloc(cap * sizeof *t->r);
-    t->n = 0;
+    size_t cap = 1 << 16, bytes = 0;
+    unsigned char *buf = NULL;
     for (;;) {
-        if (t->n == cap) t->r = realloc(t->r, (cap *= 2) * sizeof *t->r);
-        if (t->r == NULL) die("%s: out of memory", path);
-        size_t got = fread(t->r + t->n, sizeof *t->r, cap - t->n, f);
-        t->n += got;
+        if (buf == NULL || bytes == cap) buf = realloc(buf, cap *= 2);
+        if (buf == NULL) die("%s: out of memory", path);
+        size_t got = fread(buf + bytes, 1, cap - bytes, f);
+        bytes += got;
         if (got == 0) break;
     }
+    /* A recorder killed while writing leaves part of a record: dropped. */
+    if (bytes % sizeof *t->r)
+        fprintf(stderr, "analloc-trace: %s: %zu bytes of a last record ignored\n", path, bytes % sizeof *t->r);
+    t->r = (struct trace_record *)(void *)buf;
+    t->n = bytes / sizeof *t->r;
     for (size_t i = 0; i < t->n; i++) {
         unsigned op = (unsigned)(t->r[i].op_time >> 56);
         if (op < TRACE_ALLOC || op > TRACE_ALIGNED) die("%s: bad record", path);
