@@ -111,7 +111,9 @@ cmp -s "$dir/gcc-map-0.png" "$dir/gcc-map-5000.png" && bad "draw: the maps at 0 
 # 4. report in chromium
 "$tool" report $traces/sqlite.trace.xz --snapshots 20 --out "$dir/report.html" > /dev/null || bad "report failed"
 browse() { # page -> $dir/dom.txt, $dir/browser.log
+    # (a profile of its own: a fresh machine's HOME may not be writable)
     timeout 120 chromium --headless=new --no-sandbox --disable-gpu --virtual-time-budget=10000 \
+        --user-data-dir="$(realpath "$dir")/chromium-profile" --no-first-run \
         --enable-logging=stderr --v=0 --dump-dom "file://$(realpath "$1")#selftest" \
         > "$dir/dom.txt" 2> "$dir/browser.log"
 }

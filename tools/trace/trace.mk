@@ -1,6 +1,6 @@
 # tools/trace/trace.mk: analloc-trace (tools/trace/README.md)
 # Included by the top-level Makefile (run make from the repository root);
-# uses its variables: BUILD, CC, CSTD, OPT and WARN.
+# uses its variables: BUILD, CC, CLANG, CSTD, OPT and WARN.
 # $(BUILD)/analloc-trace: text, replay, draw and report of traces that the
 # malloc replacement and the SQLite adapter record (ANALLOC_TRACE=file).
 # trace-test: a recording from each client replayed; the traces in
@@ -12,6 +12,12 @@ $(BUILD)/analloc-trace: $(TRACE_SRCS) tools/trace/trace_format.h bench/textbook_
                         $(BUILD)/libanalloc.a
 	$(CC) $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Ibench -Itools/trace $(TRACE_SRCS) \
 	  $(BUILD)/libanalloc.a -lpng -lm -o $@
+# The tool built by clang too, warnings as errors (make trace-test).
+$(BUILD)/trace/analloc-trace-clang: $(TRACE_SRCS) tools/trace/trace_format.h bench/textbook_buddy.h \
+                                    bench/svg.h $(BUILD)/libanalloc.a
+	@mkdir -p $(@D)
+	$(CLANG) $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Ibench -Itools/trace $(TRACE_SRCS) \
+	  $(BUILD)/libanalloc.a -lpng -lm -o $@
 .PHONY: trace-test
-trace-test: $(BUILD)/analloc-trace $(MALLOC_SO) $(BUILD)/sqlite/sqlite_test
+trace-test: $(BUILD)/analloc-trace $(BUILD)/trace/analloc-trace-clang $(MALLOC_SO) $(BUILD)/sqlite/sqlite_test
 	@sh tools/trace/test.sh $(BUILD)/analloc-trace $(BUILD)/trace $(MALLOC_SO) $(BUILD)/sqlite/sqlite_test
