@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "analloc.h"
+#include "raster.h"
 #include "svg.h"
 #include "textbook_buddy.h"
 #include "trace_format.h"
@@ -555,7 +556,6 @@ static void summary(FILE *out, const struct replay *rp)
 /* ---- drawing ----------------------------------------------------------------- */
 
 /* Colours by kind, a shade per order (larger blocks darker), and the edge. */
-struct rgb { unsigned char r, g, b; };
 static struct rgb colour(unsigned kind, unsigned order)
 {
     static const struct rgb base[4] = {{214, 69, 65}, {240, 240, 240}, {90, 150, 220}, {120, 120, 120}};
@@ -637,42 +637,14 @@ static void map_svg(FILE *f, const struct snapshot *sn, size_t pages, size_t pag
     fprintf(f, "</svg>\n");
 }
 
-/* A 3x5 font for the PNG's digits. */
-static const unsigned short digits[10] = {0x7b6f, 0x2492, 0x73e7, 0x73cf, 0x5bc9,
-                                          0x79cf, 0x79ef, 0x7249, 0x7bef, 0x7bcf};
-
-struct image { size_t w, h; unsigned char *px; };
-
-static void put(struct image *im, size_t x, size_t y, struct rgb c)
-{
-    if (x >= im->w || y >= im->h) return;
-    unsigned char *p = im->px + 3 * (y * im->w + x);
-    p[0] = c.r, p[1] = c.g, p[2] = c.b;
-}
-
-static void draw_number(struct image *im, size_t x, size_t y, unsigned v, struct rgb c)
-{
-    char s[8];
-    int n = snprintf(s, sizeof s, "%u", v);
-    for (int i = 0; i < n; i++)
-        for (int r = 0; r < 5; r++)
-            for (int col = 0; col < 3; col++)
-                if (digits[s[i] - '0'] >> (14 - (r * 3 + col)) & 1) put(im, x + (size_t)i * 4 + (size_t)col, y + (size_t)r, c);
-}
-
-/* Every page a cell of the block's colour, the block's outline darker,
+/* Every page a cell of the block's colour, the block's outline darker
  * (top and left edges: each boundary once), its order in digits where the
- * block has room; a strip of swatches below
- * (used, free, cached, reserved; the legend's words are in the SVG and the
- * README: the PNG has digits only). */
-static void map_image(struct image *im, const struct snapshot *sn, size_t pages)
+ * block has room; the legend below. */
+static void map_image(struct image *im, const struct snapshot *sn, size_t pages, size_t op)
 {
     struct grid g = grid_for(pages);
-    im->w = g.cols * g.cell;
-    im->h = g.rows * g.cell + 14;
-    im->px = malloc(im->w * im->h * 3);
-    if (im->px == NULL) die("%s", "out of memory");
-    memset(im->px, 255, im->w * im->h * 3);
+    long H = (long)(g.rows * g.cell);
+    img_new(im, g.cols * g.cell < 420 ? 420 : g.cols * g.cell, (size_t)H + 34);
     struct rgb edge = {34, 34, 34}, ink = {0, 0, 0};
     for (size_t i = 0; i < sn->n; i++) {
         const struct block *b = &sn->b[i];
@@ -680,19 +652,23 @@ static void map_image(struct image *im, const struct snapshot *sn, size_t pages)
         unsigned k = order_of_pages(b->pages);
         struct rgb c = colour(b->kind, k);
         block_rect(&g, b, &x, &y, &w, &h);
-        size_t X = x * g.cell, Y = y * g.cell, Wp = w * g.cell, Hp = h * g.cell;
-        for (size_t yy = 0; yy < Hp; yy++)
-            for (size_t xx = 0; xx < Wp; xx++) {
-                int border = g.cell >= 2 && (xx == 0 || yy == 0); /* its neighbours draw the rest */
-                put(im, X + xx, Y + yy, border ? edge : c);
-            }
-        if (Wp >= 12 && Hp >= 9) draw_number(im, X + Wp / 2 - 3, Y + Hp / 2 - 2, k, ink);
+        long X = (long)(x * g.cell), Y = (long)(y * g.cell), Wp = (long)(w * g.cell), Hp = (long)(h * g.cell);
+        img_rect(im, X, Y, Wp, Hp, c);
+        if (g.cell >= 2) img_rect(im, X, Y, Wp, 1, edge), img_rect(im, X, Y, 1, Hp, edge); /* its neighbours draw the rest */
+        char num[8];
+        snprintf(num, sizeof num, "%u", k);
+        if (Wp >= img_text_width(num, 1) + 4 && Hp >= 10)
+            img_text(im, X + Wp / 2 - img_text_width(num, 1) / 2 + 1, Y + Hp / 2 - 3, num, 1, ink);
     }
-    for (int i = 0; i < 4; i++)
-        for (size_t yy = 0; yy < 10; yy++)
-            for (size_t xx = 0; xx < 10; xx++)
-                put(im, 4 + (size_t)i * 16 + xx, g.rows * g.cell + 2 + yy,
-                    xx == 0 || yy == 0 || xx == 9 || yy == 9 ? edge : colour(kinds[i], 0));
+    long x = 4;
+    for (int i = 0; i < 4; i++) {
+        img_rect(im, x, H + 6, 10, 10, edge);
+        img_rect(im, x + 1, H + 7, 8, 8, colour(kinds[i], 0));
+        x += 16 + img_text(im, x + 14, H + 8, kind_names[i], 1, ink);
+    }
+    char note[64];
+    snprintf(note, sizeof note, "after op %zu; darker: larger order", op);
+    img_text(im, 4, H + 22, note, 1, ink);
 }
 
 /* libpng, not an encoder of our own: PNG needs zlib's deflate and CRCs,
@@ -751,6 +727,35 @@ static void timeline_svg(FILE *f, const struct replay *rp)
     free(x), free(y);
 }
 
+/* The same two panels as timeline_svg, as pixels. */
+static void timeline_image(struct image *im, const struct replay *rp)
+{
+    size_t n = rp->ns;
+    double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * (5 + FRAG_ORDERS) * sizeof *y);
+    if (!x || !y) die("%s", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const struct sample *s = &rp->s[i];
+        x[i] = (double)s->op;
+        y[0 * n + i] = s->free_bytes / 1024;
+        y[1 * n + i] = s->largest / 1024;
+        y[2 * n + i] = s->tb_free / 1024;
+        y[3 * n + i] = s->tb_largest / 1024;
+        y[4 * n + i] = s->used / 1024;
+        for (int k = 0; k < FRAG_ORDERS; k++) y[(5 + (size_t)k) * n + i] = s->frag[k];
+    }
+    static const char *const names[5 + FRAG_ORDERS] = {
+        "analloc free", "analloc largest free", "textbook free", "textbook largest free", "analloc used",
+        "order 0", "order 1", "order 2", "order 3", "order 4", "order 5", "order 6", "order 7"};
+    struct img_series s[5 + FRAG_ORDERS];
+    for (size_t i = 0; i < 5 + FRAG_ORDERS; i++) s[i] = (struct img_series){names[i], x, y + i * n, n};
+    double xmax = n ? x[n - 1] : 1;
+    img_new(im, 900, 700);
+    img_panel(im, 70, 50, 640, 250, "free memory over the trace", "operations", "KiB", xmax, 0, 0, s, 5);
+    img_panel(im, 70, 400, 640, 230, "analloc fragmentation index per order",
+              "operations (index -1: a free block of the order exists)", "index", xmax, -1, 1, s + 5, FRAG_ORDERS);
+    free(x), free(y);
+}
+
 static FILE *create(const char *path)
 {
     FILE *f = fopen(path, "wb");
@@ -788,7 +793,7 @@ static int cmd_draw(const struct trace *t, struct opts *o)
         snprintf(path, sizeof path, "%s-map-%zu.png", o->out, sn[i].op);
         f = create(path);
         struct image im;
-        map_image(&im, &sn[i], pages);
+        map_image(&im, &sn[i], pages, sn[i].op);
         write_png(f, &im);
         free(im.px);
         done_file(f, path);
@@ -798,7 +803,14 @@ static int cmd_draw(const struct trace *t, struct opts *o)
     FILE *f = create(path);
     timeline_svg(f, &rp);
     done_file(f, path);
-    printf("%s\n", path);
+    snprintf(path, sizeof path, "%s-timeline.png", o->out);
+    f = create(path);
+    struct image im;
+    timeline_image(&im, &rp);
+    write_png(f, &im);
+    free(im.px);
+    done_file(f, path);
+    printf("%s-timeline.svg, .png\n", o->out);
     return 0;
 }
 
@@ -855,7 +867,7 @@ static int cmd_report(const struct trace *t, struct opts *o)
     size_t pages = rp.a.managed / rp.a.page;
     for (size_t i = 0; i < k; i++) {
         struct image im;
-        map_image(&im, &sn[i], pages);
+        map_image(&im, &sn[i], pages, sn[i].op);
         char *buf = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&buf, &len);

@@ -7,13 +7,13 @@
 # tests/traces replayed, their summaries compared
 # with the .expected files next to them; text and draw run; the HTML report
 # loaded in headless chromium, its slider moved (tools/trace/test.sh).
-TRACE_SRCS := tools/trace/trace.c bench/textbook_buddy.c bench/svg.c
-$(BUILD)/analloc-trace: $(TRACE_SRCS) tools/trace/trace_format.h bench/textbook_buddy.h bench/svg.h \
+TRACE_SRCS := tools/trace/trace.c tools/trace/raster.c bench/textbook_buddy.c bench/svg.c
+$(BUILD)/analloc-trace: $(TRACE_SRCS) tools/trace/trace_format.h tools/trace/raster.h bench/textbook_buddy.h bench/svg.h \
                         $(BUILD)/libanalloc.a
 	$(CC) $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Ibench -Itools/trace $(TRACE_SRCS) \
 	  $(BUILD)/libanalloc.a -lpng -lm -o $@
 # The tool built by clang too, warnings as errors (make trace-test).
-$(BUILD)/trace/analloc-trace-clang: $(TRACE_SRCS) tools/trace/trace_format.h bench/textbook_buddy.h \
+$(BUILD)/trace/analloc-trace-clang: $(TRACE_SRCS) tools/trace/trace_format.h tools/trace/raster.h bench/textbook_buddy.h \
                                     bench/svg.h $(BUILD)/libanalloc.a
 	@mkdir -p $(@D)
 	$(CLANG) $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Ibench -Itools/trace $(TRACE_SRCS) \
