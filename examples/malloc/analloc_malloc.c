@@ -567,7 +567,12 @@ EXPORT void *realloc(void *p, size_t n)
         free(p);
         return NULL;
     }
-    return traced(TRACE_REALLOC, n, realloc_untraced(p, n), (uint64_t)(uintptr_t)p);
+    if (!tracing()) return realloc_untraced(p, n);
+    trace_hold(); /* (see trace_hold: no record between the move and its own) */
+    void *q = realloc_untraced(p, n);
+    trace_rec(TRACE_REALLOC, n, q, (uint64_t)(uintptr_t)p);
+    trace_release();
+    return q;
 }
 
 static void *realloc_untraced(void *p, size_t n)

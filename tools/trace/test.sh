@@ -1,9 +1,11 @@
 #!/bin/sh
 # make trace-test (tools/trace/README.md):
-#   sh tools/trace/test.sh TOOL DIR [--update | MALLOC_SO SQLITE_TEST]
-# 0. with MALLOC_SO and SQLITE_TEST: a recording from each client (python3
-#    under the malloc replacement, the SQLite workload): a valid trace whose
-#    replay knows every address freed; SQLite's frees every block;
+#   sh tools/trace/test.sh TOOL DIR [--update | MALLOC_SO SQLITE_TEST STRESS]
+# 0. with MALLOC_SO, SQLITE_TEST and STRESS: recordings from each client
+#    (python3 and the threaded stress program of examples/malloc under the
+#    malloc replacement, the SQLite workload): valid traces whose replay
+#    knows every address freed (with threads: each record in an order the
+#    calls can have had); SQLite's frees every block;
 # 1. every replay of tests/traces/ARGS (of NAME.trace.xz, or of NAME.txt,
 #    a trace in text form, imported), its summary compared with
 #    tests/traces/NAME.expected (--update writes them instead);
@@ -30,8 +32,9 @@ if [ -n "$update" ] && [ "$update" != --update ]; then
     ANALLOC_TRACE="$dir/rec.py.%p" LD_PRELOAD="$lib" /usr/bin/python3 -S -E -c 'print(sum(range(10)))' \
         > "$dir/rec.py.out" || bad "record: python3 under the preload failed"
     ANALLOC_TRACE="$dir/rec.sq.%p" "$sqlite" --scale 200 > "$dir/rec.sq.out" || bad "record: sqlite_test failed"
-    for kind in py sq; do
-        f=$(ls "$dir"/rec.$kind.[0-9]* 2>/dev/null | head -n 1)
+    ANALLOC_TRACE="$dir/rec.st.%p" LD_PRELOAD="$lib" "$5" > "$dir/rec.st.out" || bad "record: stress failed"
+    for kind in py sq st; do
+        f=$(ls -S "$dir"/rec.$kind.[0-9]* 2>/dev/null | head -n 1)
         if [ -z "$f" ]; then bad "record: no trace from the $kind recording"; continue; fi
         "$tool" replay "$f" > "$dir/rec.$kind.replay" 2>&1 || bad "record: replay of $f failed"
         grep -q '^analloc: [1-9][0-9]* ops, 0 failed, 0 unknown addresses' "$dir/rec.$kind.replay" ||
@@ -40,8 +43,10 @@ if [ -n "$update" ] && [ "$update" != --update ]; then
     # The workload frees all it allocates: as many frees as allocations.
     sed -n 's/^trace: [0-9]* records: \([0-9]*\) alloc, \([0-9]*\) free.*/\1 \2/p' "$dir/rec.sq.replay" |
         awk '$1 == $2 && $1 > 0 { ok = 1 } END { exit !ok }' || bad "record: SQLite's trace: allocations and frees differ"
-    [ $fail -eq 0 ] && echo "trace-test: record: python3 ($(sed -n 's/^trace: \([0-9]*\) records.*/\1/p' "$dir/rec.py.replay") records)" \
-        "and SQLite ($(sed -n 's/^trace: \([0-9]*\) records.*/\1/p' "$dir/rec.sq.replay")) traced and replayed"
+    records() { sed -n 's/^trace: \([0-9]*\) records.*/\1/p' "$dir/rec.$1.replay"; }
+    [ $fail -eq 0 ] && echo "trace-test: record: python3 ($(records py) records), SQLite ($(records sq))" \
+        "and the threaded stress program ($(records st)) traced and replayed, no unknown address"
+    rm -f "$dir"/rec.st.[0-9]* # (tens of MB)
     update=
 fi
 

@@ -19,5 +19,7 @@ $(BUILD)/trace/analloc-trace-clang: $(TRACE_SRCS) tools/trace/trace_format.h too
 	$(CLANG) $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Ibench -Itools/trace $(TRACE_SRCS) \
 	  $(BUILD)/libanalloc.a -lpng -lm -o $@
 .PHONY: trace-test
-trace-test: $(BUILD)/analloc-trace $(BUILD)/trace/analloc-trace-clang $(MALLOC_SO) $(BUILD)/sqlite/sqlite_test
-	@sh tools/trace/test.sh $(BUILD)/analloc-trace $(BUILD)/trace $(MALLOC_SO) $(BUILD)/sqlite/sqlite_test
+trace-test: $(BUILD)/analloc-trace $(BUILD)/trace/analloc-trace-clang $(MALLOC_SO) $(BUILD)/sqlite/sqlite_test \
+            $(MALLOC_DIR)/stress
+	@sh tools/trace/test.sh $(BUILD)/analloc-trace $(BUILD)/trace $(MALLOC_SO) $(BUILD)/sqlite/sqlite_test \
+	  $(MALLOC_DIR)/stress

@@ -133,6 +133,27 @@ static void TRACE_FN trace_lock(void)
 }
 static void TRACE_FN trace_unlock(void) { __atomic_store_n(&trace_w.spin, 0, __ATOMIC_RELEASE); }
 
+/* Set while this thread holds the lock through trace_hold: its records go in
+ * without taking it again.  initial-exec: the malloc replacement must not
+ * have __tls_get_addr allocate. */
+static _Thread_local int trace_mine __attribute__((tls_model("initial-exec")));
+
+/* Hold the lock around a call and its record, so that no other thread's
+ * record comes between (a realloc that moves frees the old block inside the
+ * call: another thread may be handed that address, and its record must
+ * come after the realloc's).  Other threads' calls proceed; only their
+ * records wait. */
+static void TRACE_FN trace_hold(void)
+{
+    trace_lock();
+    trace_mine = 1;
+}
+static void TRACE_FN trace_release(void)
+{
+    trace_mine = 0;
+    trace_unlock();
+}
+
 static void TRACE_FN trace_flush_locked(void)
 {
     if (trace_w.n && trace_w.fd >= 0) trace_put(trace_w.fd, trace_w.buf, trace_w.n * sizeof trace_w.buf[0]);
@@ -143,14 +164,15 @@ static void TRACE_FN trace_flush_locked(void)
 static void TRACE_FN trace_rec(unsigned op, uint64_t size, const void *addr, uint64_t arg)
 {
     uint64_t t = trace_now() - trace_w.start;
-    trace_lock();
+    int held = trace_mine;
+    if (!held) trace_lock();
     if (trace_w.fd >= 0) {
         struct trace_record *r = &trace_w.buf[trace_w.n++];
         r->op_time = (uint64_t)op << 56 | (t & (((uint64_t)1 << 56) - 1));
         r->size = size, r->addr = (uint64_t)(uintptr_t)addr, r->arg = arg;
         if (trace_w.n == TRACE_BUF || trace_w.final) trace_flush_locked();
     }
-    trace_unlock();
+    if (!held) trace_unlock();
 }
 
 /* At exit: write what is buffered; later records go out one by one. */
@@ -168,6 +190,7 @@ static void TRACE_FN trace_child(void)
     if (trace_w.fd >= 0) close(trace_w.fd);
     trace_w.fd = -1, trace_w.n = 0, trace_w.state = 2;
     trace_w.spin = 0;
+    trace_mine = 0;
 }
 #endif /* TRACE_WRITER */
 
