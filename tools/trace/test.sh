@@ -24,6 +24,10 @@ traces=tests/traces
 mkdir -p "$dir"
 fail=0
 bad() { echo "trace-test: $*"; fail=1; }
+for need in xz pngfix chromium /usr/bin/python3; do
+    command -v "$need" > /dev/null ||
+        { echo "trace-test: $need is missing (sh tools/install-deps.sh installs it)"; exit 1; }
+done
 
 # 0. recording
 if [ -n "$update" ] && [ "$update" != --update ]; then
