@@ -604,10 +604,11 @@ static void map_svg(FILE *f, const struct snapshot *sn, size_t pages, size_t pag
     struct grid g = grid_for(pages);
     double W = (double)(g.cols * g.cell), H = (double)(g.rows * g.cell);
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "font-family=\"sans-serif\">\n", W + 20, H + 70);
-    fprintf(f, "<text x=\"10\" y=\"16\" font-size=\"13\">memory map after op %zu: %zu pages of %zu bytes, "
-               "%zu a row; the number in a block is its order</text>\n", sn->op, pages, page, g.cols);
-    fprintf(f, "<g transform=\"translate(10,24)\">\n");
+               "font-family=\"sans-serif\">\n", W + 20 < 640 ? 640 : W + 20, H + 84);
+    fprintf(f, "<text x=\"10\" y=\"16\" font-size=\"13\">memory map after operation %zu</text>\n", sn->op);
+    fprintf(f, "<text x=\"10\" y=\"31\" font-size=\"11\">%zu pages of %zu bytes, %zu a row; the number in a "
+               "block is its order</text>\n", pages, page, g.cols);
+    fprintf(f, "<g transform=\"translate(10,38)\">\n");
     for (size_t i = 0; i < sn->n; i++) {
         const struct block *b = &sn->b[i];
         size_t x, y, w, h;
@@ -627,13 +628,13 @@ static void map_svg(FILE *f, const struct snapshot *sn, size_t pages, size_t pag
     fprintf(f, "</g>\n");
     for (int i = 0; i < 4; i++) {
         struct rgb c = colour(kinds[i], 0);
-        double x = 10 + i * 110, y = H + 40;
+        double x = 10 + i * 110, y = H + 54;
         fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"14\" height=\"14\" fill=\"#%02x%02x%02x\" "
                    "stroke=\"#222\"/><text x=\"%.0f\" y=\"%.0f\" font-size=\"12\">%s</text>\n",
                 x, y, c.r, c.g, c.b, x + 20, y + 12, kind_names[i]);
     }
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">darker: larger order</text>\n", 10 + 4 * 110.0,
-            H + 52);
+            H + 66);
     fprintf(f, "</svg>\n");
 }
 
