@@ -14,8 +14,8 @@
 #                   ThreadSanitizer and valgrind, the sanitizer annotations,
 #                   coverage, fuzzing, other CPUs, the freestanding and symbol
 #                   checks, install and uninstall, the single-file build, the
-#                   test kernel, the malloc and SQLite clients, a benchmark
-#                   smoke run
+#                   test kernel, the malloc and SQLite clients, the trace
+#                   tool (make trace-test), a benchmark smoke run
 #   make install, make uninstall   PREFIX (/usr/local), LIBDIR, DESTDIR: the
 #                   headers, both libraries, pkg-config and CMake files, manual
 #                   pages; make test-install proves them in a temporary prefix
@@ -24,8 +24,9 @@
 #   make single     $(BUILD)/single/analloc.h, the library as one file (a
 #                   single-header library); make test-single tests it
 #   make clean
-# The clients' and benchmarks' targets (kernel, malloc-test, sqlite-test,
-# bench, bench-quick, ...) are in the makefiles included below.
+# The clients', benchmarks' and trace tool's targets (kernel, malloc-test,
+# sqlite-test, bench, bench-quick, trace-test, ...) are in the makefiles
+# included below.
 #
 # Variables: CC (default gcc), BUILD (default build).
 # Environment for the randomized tests: ANALLOC_SEED=n replays a seed,
@@ -259,11 +260,13 @@ test-single: $(SINGLE_DIR)/analloc.h $(SINGLE_DIR)/impl.c
 #   examples/malloc/malloc.mk  malloc-test, malloc-bench: the LD_PRELOAD malloc
 #   examples/sqlite/sqlite.mk  sqlite-test, sqlite-bench: the SQLite adapter
 #   bench/bench.mk             bench, scaling, opcost, bench-quick
+#   tools/trace/trace.mk       analloc-trace, trace-test: record, replay, draw traces
 include examples/kernel/kernel.mk
 include examples/riscv/riscv.mk
 include examples/malloc/malloc.mk
 include examples/sqlite/sqlite.mk
 include bench/bench.mk
+include tools/trace/trace.mk
 
 # ---- tests --------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libanalloc.a $(wildcard tests/*.h) | $(BUILD)/tests
@@ -488,7 +491,9 @@ deps:
 # example 64- and 32-bit with its negative control, coverage,
 # a minute of fuzzing, the suite on four other CPUs, static analysis, the
 # freestanding and symbol checks, install and uninstall (test-install), the
-# single-file build and the suite on it (test-single), the test kernel, the malloc and SQLite clients, and a smoke run of the benchmarks (no timing is checked).
+# single-file build and the suite on it (test-single), the test kernel, the
+# malloc and SQLite clients, the trace tool's replays and its report in a
+# headless browser, and a smoke run of the benchmarks (no timing is checked).
 check: deps all
 	@find $(BUILD) -name counts -delete
 	$(MAKE) --no-print-directory test
@@ -514,6 +519,7 @@ check: deps all
 	$(MAKE) --no-print-directory riscv
 	$(MAKE) --no-print-directory malloc-test
 	$(MAKE) --no-print-directory sqlite-test
+	$(MAKE) --no-print-directory trace-test
 	$(MAKE) --no-print-directory bench-quick > $(BUILD)/bench-quick.log 2>&1 || \
 	  { tail -n 40 $(BUILD)/bench-quick.log; exit 1; }
 	@echo "bench-quick: the benchmark suite runs (log: $(BUILD)/bench-quick.log)"

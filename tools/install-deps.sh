@@ -20,6 +20,10 @@
 #   cmake, pkg-config           make test-install builds a consumer through
 #                               pkg-config, find_package and add_subdirectory
 #   man-db, groff-base          make test-install renders the manual pages
+#   libpng-dev, libpng-tools    the trace tool's PNG pictures (tools/trace), and
+#                               pngfix, which checks them (make trace-test)
+#   chromium                    make trace-test loads the trace tool's HTML
+#                               report in it, headless (a large download)
 # With --bench, also what `make bench` needs beyond that:
 #   npm                         fetches the SQLite amalgamation (better-sqlite3,
 #                               pinned) for the memsys5 comparison
@@ -58,6 +62,9 @@ have cmake || need="$need cmake"
 have pkg-config || need="$need pkg-config"
 have man || need="$need man-db"
 have groff || need="$need groff-base"
+[ -f /usr/include/png.h ] || need="$need libpng-dev"
+have pngfix || need="$need libpng-tools"
+[ -x /usr/bin/chromium ] || need="$need chromium"
 [ -z "$bench" ] || have npm || need="$need npm"
 # The benchmarks' general-purpose comparators (dlopen'd; skipped if absent).
 ldconfig -p 2>/dev/null | grep -q 'libjemalloc.so.2 ' || need="$need libjemalloc2"

@@ -3,6 +3,7 @@
  *
  *   LD_PRELOAD=build/libanalloc-malloc.so some-program
  *   ANALLOC_MALLOC_STATS=1 ...   one line of statistics per process at exit
+ *   ANALLOC_TRACE=/tmp/t.%p ...  a trace of every call (tools/trace/README.md)
  *
  * Small requests (up to LARGE) come from buddy arenas with 16-byte pages,
  * one analloc each.  At the first call the library reserves one stretch of
@@ -63,6 +64,8 @@
 #include <unistd.h>
 
 #include "analloc.h"
+#define TRACE_WRITER
+#include "../../tools/trace/trace_format.h"
 
 #define PAGE 16u                           /* smallest block and malloc's alignment */
 #define SLOT_SHIFT 26                      /* 64 MiB per slot */
@@ -261,6 +264,7 @@ static void after_fork(void)
  * that glibc may give to the child's next threads) are given back. */
 static void after_fork_child(void)
 {
+    trace_child(); /* the trace file is the parent's */
     after_fork();
     pthread_mutex_lock(&registry_lock);
     for (struct stores *t = registry, *next; t; t = next) {
@@ -497,9 +501,32 @@ static size_t usable(void *p)
     return h ? h->len - h->off : 0;
 }
 
-EXPORT void *malloc(size_t n) { return alloc(n, PAGE); }
+/* ANALLOC_TRACE: a record per exported call (internal calls are not
+ * recorded: a moving realloc is one record).  getenv and open do not
+ * allocate, so the file is opened at the first call. */
+static int tracing(void)
+{
+    if (__builtin_expect(trace_w.state == 0, 0)) trace_open(PAGE);
+    return trace_w.state == 1;
+}
+
+static void *traced(unsigned op, size_t n, void *p, uint64_t arg)
+{
+    if (tracing()) trace_rec(op, n, p, arg);
+    return p;
+}
+
+EXPORT void *malloc(size_t n) { return traced(TRACE_ALLOC, n, alloc(n, PAGE), 0); }
+
+static void free_untraced(void *p);
 
 EXPORT void free(void *p)
+{
+    if (p != NULL && tracing()) trace_rec(TRACE_FREE, 0, p, 0);
+    free_untraced(p);
+}
+
+static void free_untraced(void *p)
 {
     if (p == NULL) return;
     struct arena *ar = owner(p);
@@ -529,16 +556,28 @@ EXPORT void *calloc(size_t count, size_t size)
     }
     void *p = alloc(n, PAGE);
     if (p && (owner(p) || big_of(p)->reused)) memset(p, 0, n); /* fresh mappings are zero */
-    return p;
+    return traced(TRACE_ALLOC, n, p, 0);
 }
+
+static void *realloc_untraced(void *p, size_t n);
 
 EXPORT void *realloc(void *p, size_t n)
 {
-    if (p == NULL) return alloc(n, PAGE);
-    if (n == 0) { /* glibc: free and return NULL */
+    if (p != NULL && n == 0) { /* glibc: free and return NULL */
         free(p);
         return NULL;
     }
+    if (!tracing()) return realloc_untraced(p, n);
+    trace_hold(); /* (see trace_hold: no record between the move and its own) */
+    void *q = realloc_untraced(p, n);
+    trace_rec(TRACE_REALLOC, n, q, (uint64_t)(uintptr_t)p);
+    trace_release();
+    return q;
+}
+
+static void *realloc_untraced(void *p, size_t n)
+{
+    if (p == NULL) return alloc(n, PAGE);
     struct arena *ar = owner(p);
     struct big *h = ar ? NULL : big_of(p);
     if (!ar && !h) bad_pointer("realloc", p, "not allocated here");
@@ -560,7 +599,7 @@ EXPORT void *realloc(void *p, size_t n)
     if (q == NULL) return NULL;
     size_t old = usable(p);
     memcpy(q, p, old < n ? old : n);
-    free(p);
+    free_untraced(p);
     return q;
 fail:
     errno = ENOMEM;
@@ -584,7 +623,7 @@ EXPORT void *memalign(size_t align, size_t n)
         return NULL;
     }
     while (align & (align - 1)) align += align & -align; /* glibc: the next power of two */
-    return alloc(n, align);
+    return traced(TRACE_ALIGNED, n, alloc(n, align), align);
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t n) { return memalign(align, n); }
@@ -593,14 +632,14 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
     if (align % sizeof(void *) || (align & (align - 1)) || align == 0) return EINVAL;
     int saved = errno;
-    void *p = alloc(n, align);
+    void *p = traced(TRACE_ALIGNED, n, alloc(n, align), align);
     errno = saved;
     if (p == NULL) return ENOMEM;
     *out = p;
     return 0;
 }
 
-EXPORT void *valloc(size_t n) { return alloc(n, OS_PAGE); }
+EXPORT void *valloc(size_t n) { return traced(TRACE_ALIGNED, n, alloc(n, OS_PAGE), OS_PAGE); }
 
 EXPORT void *pvalloc(size_t n)
 {
@@ -608,7 +647,8 @@ EXPORT void *pvalloc(size_t n)
         errno = ENOMEM;
         return NULL;
     }
-    return alloc(n ? round_up(n, OS_PAGE) : OS_PAGE, OS_PAGE);
+    n = n ? round_up(n, OS_PAGE) : OS_PAGE;
+    return traced(TRACE_ALIGNED, n, alloc(n, OS_PAGE), OS_PAGE);
 }
 
 EXPORT size_t malloc_usable_size(void *p) { return p ? usable(p) : 0; }
@@ -617,6 +657,7 @@ EXPORT size_t malloc_usable_size(void *p) { return p ? usable(p) : 0; }
  * ANALLOC_MALLOC_STATS=/a/file: appended to that file. */
 __attribute__((destructor)) static void report(void)
 {
+    if (trace_w.state == 1) trace_final();
     const char *to = getenv("ANALLOC_MALLOC_STATS");
     if (to == NULL) return;
     char line[320], comm[32] = "?", *e = line;

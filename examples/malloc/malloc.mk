@@ -7,7 +7,7 @@
 # malloc-bench: wall time and peak RSS of the same against glibc (about 1 min).
 MALLOC_SO  := $(BUILD)/libanalloc-malloc.so
 MALLOC_DIR := $(BUILD)/malloc
-$(MALLOC_SO): examples/malloc/analloc_malloc.c examples/malloc/exports.map \
+$(MALLOC_SO): examples/malloc/analloc_malloc.c examples/malloc/exports.map tools/trace/trace_format.h \
               $(patsubst src/%.c,$(BUILD)/pic/%.o,$(SRCS)) $(HDRS)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -fPIC -shared \
 	  -Wl,--version-script=examples/malloc/exports.map examples/malloc/analloc_malloc.c \

@@ -16,7 +16,7 @@ SQLITE_BSQL    := 12.9.0
 SQLITE_AMALG   := $(BUILD)/sqlite/npm/node_modules/better-sqlite3/deps/sqlite3
 SQLITE_EXFLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -I$(SQLITE_EX)
 SQLITE_EXSRCS  := $(SQLITE_EX)/workload.c $(SQLITE_EX)/sqlite_analloc.c
-SQLITE_EXDEPS  := $(SQLITE_EXSRCS) $(wildcard $(SQLITE_EX)/*.h) $(BUILD)/libanalloc.a
+SQLITE_EXDEPS  := $(SQLITE_EXSRCS) $(wildcard $(SQLITE_EX)/*.h) $(BUILD)/libanalloc.a tools/trace/trace_format.h
 SQLITE_BREAKS  := 1 2
 $(BUILD)/sqlite/sqlite_test: $(SQLITE_EX)/sqlite_test.c $(SQLITE_EXDEPS)
 	@mkdir -p $(@D)

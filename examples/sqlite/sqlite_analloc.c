@@ -14,6 +14,10 @@
  *   -DSQLITE_ANALLOC_BREAK=1  xRealloc, when it grows a block, copies one byte
  *                             too few (alloc + short copy + free).
  *   -DSQLITE_ANALLOC_BREAK=2  xFree forgets every 4096th block (a leak).
+ *
+ * ANALLOC_TRACE=file (in the environment at xInit; "%p" in it becomes the
+ * process id): a trace of every xMalloc, xFree and xRealloc, written under
+ * the adapter's lock (tools/trace/README.md).
  */
 #include "sqlite_analloc.h"
 
@@ -21,6 +25,9 @@
 #include <string.h>
 
 #include <sqlite3.h>
+
+#define TRACE_WRITER
+#include "../../tools/trace/trace_format.h"
 
 #ifndef SQLITE_ANALLOC_BREAK
 #define SQLITE_ANALLOC_BREAK 0
@@ -90,6 +97,8 @@ static void *x_malloc(int n)
     enter();
     note_request(n);
     p = analloc_alloc(g.a, (size_t)n);
+    if (trace_w.state == 1)
+        trace_rec(TRACE_ALLOC, (uint64_t)n, p, 0);
     if (p == NULL) {
         g.st.failures++;
     } else {
@@ -104,6 +113,8 @@ static void x_free(void *p)
 {
     enter();
     g.st.frees++;
+    if (trace_w.state == 1)
+        trace_rec(TRACE_FREE, 0, p, 0);
 #if SQLITE_ANALLOC_BREAK == 2
     if ((g.st.frees & 4095) != 0) /* else: the leak of the negative control */
 #endif
@@ -127,6 +138,8 @@ static void *x_realloc(void *p, int n)
     } else
 #endif
         q = analloc_realloc(g.a, p, (size_t)n);
+    if (trace_w.state == 1)
+        trace_rec(TRACE_REALLOC, (uint64_t)n, q, (uint64_t)(uintptr_t)p);
     if (q == NULL) {
         g.st.failures++;
     } else {
@@ -168,6 +181,7 @@ static int x_init(void *ctx)
     g.st.managed_bytes = a->managed;
     g.st.meta_bytes = analloc_meta_bytes(a);
     g.mutex = NULL;
+    trace_open((uint32_t)g.page);
     if (g.lock) {
         /* A static mutex needs no allocation (a dynamic one would be
          * allocated by the allocator being set up).  SQLite defines
@@ -183,6 +197,8 @@ static int x_init(void *ctx)
 static void x_shutdown(void *ctx)
 {
     (void)ctx;
+    if (trace_w.state == 1)
+        trace_final();
     /* Nothing to give back: the heap is the caller's.  The allocator stays
      * readable so the caller can check that every block came back. */
     g.mutex = NULL;
