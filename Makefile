@@ -147,6 +147,7 @@ vram32:
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CMAKEDIR   ?= $(LIBDIR)/cmake/analloc
@@ -168,8 +169,8 @@ $(BUILD)/man/man3/analloc.3: tools/man.py $(MAN_SRCS)
 	$(PYTHON) tools/man.py --out $(@D) $(MAN_SRCS)
 man: $(BUILD)/man/man3/analloc.3
 
-install: all $(BUILD)/man/man3/analloc.3
-	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(LIBDIR) \
+install: all $(BUILD)/man/man3/analloc.3 $(BUILD)/analloc-trace
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man3
 	$(INSTALL) -m 644 include/analloc.h $(DESTDIR)$(INCLUDEDIR)/analloc.h
 	$(INSTALL) -m 644 $(PUBLIC_HDRS) $(DESTDIR)$(INCLUDEDIR)/analloc/
@@ -181,6 +182,7 @@ install: all $(BUILD)/man/man3/analloc.3
 	$(PKG_SED) cmake/analloc-config.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake
 	$(PKG_SED) cmake/analloc-config-version.cmake.in > $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake
 	$(INSTALL) -m 644 $(addprefix $(BUILD)/man/man3/,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man3/
+	$(INSTALL) -m 755 $(BUILD)/analloc-trace $(DESTDIR)$(BINDIR)/analloc-trace
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/analloc.h \
@@ -189,7 +191,7 @@ uninstall:
 	    libanalloc.so.$(VERSION)) \
 	  $(DESTDIR)$(PKGCONFIGDIR)/analloc.pc \
 	  $(DESTDIR)$(CMAKEDIR)/analloc-config.cmake $(DESTDIR)$(CMAKEDIR)/analloc-config-version.cmake \
-	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(MAN_PAGES))
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(MAN_PAGES)) $(DESTDIR)$(BINDIR)/analloc-trace
 	rmdir $(DESTDIR)$(INCLUDEDIR)/analloc $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 # Install into a temporary prefix, build tests/consumer five ways against it

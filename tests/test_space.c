@@ -230,7 +230,7 @@ static void test_space_above_4gib(void **state)
     assert_true(big == ((uint64_t)1 << 36) + ((uint64_t)1 << 35));
     assert_true(analloc_space_size(&t.a, big) == (uint64_t)1 << 35);
     /* A run of 3 GiB from a 4 GiB block: the tail's GiB is free at once. */
-    uint64_t run;
+    uint64_t run = 0;
     ASSERT_ERR(analloc_space_alloc_exact(&t.a, 3 * GIB, 0, 0, ANALLOC_SPACE_END, 0, &run),
                ANALLOC_OK);
     assert_true(run >= base && run % (4 * GIB) == 0);
@@ -329,7 +329,7 @@ static void test_space_calls_on_pointers(void **state)
     assert_true(analloc_space_size(&a, (uintptr_t)p) == PAGE);
     ASSERT_ERR(analloc_space_free(&a, (uintptr_t)p), ANALLOC_OK);
     ASSERT_ERR(analloc_free(&a, (void *)(uintptr_t)x), ANALLOC_OK);
-    uint64_t run;
+    uint64_t run = 0;
     ASSERT_ERR(analloc_space_alloc_exact(&a, 5 * PAGE, 0, 0, ANALLOC_SPACE_END, 0, &run), ANALLOC_OK);
     ASSERT_ERR(analloc_free_exact(&a, (void *)(uintptr_t)run, 5 * PAGE), ANALLOC_OK);
     /* The hook of an allocator over pointers hears pointers; an address no
@@ -362,7 +362,7 @@ static void test_exact_runs(void **state)
     struct space t;
     space_init(&t, 0, 64 * PAGE, PAGE);
     ASSERT_ERR(analloc_set_cache(&t.a, 0), ANALLOC_OK); /* addresses below: best fit, lowest */
-    uint64_t r3, r5, r13;
+    uint64_t r3 = 0, r5 = 0, r13 = 0;
     ASSERT_ERR(analloc_space_alloc_exact(&t.a, 3 * PAGE - 100, 0, 0, ANALLOC_SPACE_END, 0, &r3),
                ANALLOC_OK);
     assert_true(r3 == 0);
@@ -437,14 +437,14 @@ static void test_exact_runs_placed(void **state)
     (void)state;
     struct space t;
     space_init(&t, 0, 64 * PAGE, PAGE);
-    uint64_t r;
+    uint64_t r = 0;
     ASSERT_ERR(analloc_space_alloc_exact(&t.a, 3 * PAGE, 0, 0, ANALLOC_SPACE_END, ANALLOC_HIGH, &r),
                ANALLOC_OK);
     assert_true(r == 60 * PAGE); /* the top block of 4, the run at its start */
-    uint64_t w, none = 5;
+    uint64_t w = 0, none = 5;
     ASSERT_ERR(analloc_space_alloc_exact(&t.a, 6 * PAGE, 0, 16 * PAGE, 32 * PAGE, 0, &w), ANALLOC_OK);
     assert_true(w == 16 * PAGE);
-    uint64_t al;
+    uint64_t al = 0;
     ASSERT_ERR(analloc_space_alloc_exact(&t.a, PAGE, 8 * PAGE, 0, ANALLOC_SPACE_END, 0, &al),
                ANALLOC_OK);
     assert_true(al == 0); /* [0, 16) is free; [24, 32) too, higher */

@@ -60,9 +60,14 @@ echo "    $(echo "$pages" | wc -l) manual pages ($(cat $pages | wc -c) bytes)" \
 for f in include/analloc.h include/analloc/buddy.h include/analloc/bitvector.h \
          lib/libanalloc.a lib/libanalloc.so.$version lib/pkgconfig/analloc.pc \
          lib/cmake/analloc/analloc-config.cmake lib/cmake/analloc/analloc-config-version.cmake \
-         share/man/man3/analloc.3; do
+         share/man/man3/analloc.3 bin/analloc-trace; do
     [ -f "$prefix/$f" ] || fail "$f not installed"
 done
+# The trace tool, installed, reads a trace (the hand-written one, imported).
+"$prefix/bin/analloc-trace" import tests/traces/edge.txt "$work/edge.trace" &&
+    "$prefix/bin/analloc-trace" text "$work/edge.trace" | grep -q '^# analloc trace v1' ||
+    fail "the installed analloc-trace does not read a trace"
+
 [ "$(readlink "$prefix/lib/libanalloc.so")" = "libanalloc.so.$major" ] || fail "libanalloc.so link"
 [ "$(readlink "$prefix/lib/libanalloc.so.$major")" = "libanalloc.so.$version" ] || fail "libanalloc.so.$major link"
 readelf -d "$prefix/lib/libanalloc.so.$version" | grep -q "SONAME.*\[libanalloc.so.$major\]" ||
