@@ -1074,6 +1074,14 @@ static bool hooked_once(const struct run *r, size_t before, int want, uint64_t a
     return r->hook_calls == before + 1u && r->hook_err == want && r->hook_addr == addr;
 }
 
+/* The error hook heard `want` about addr, once, since it had heard `hooks`
+ * calls (r->op names the call, after its "bad "). */
+#define CHECK_HOOKED_ONCE(r, hooks, want, addr)                                              \
+    CHECK(r, hooked_once(r, hooks, want, addr),                                              \
+          "%s(%#llx): the error hook was called %zu times (last %d, %#llx), expected once "  \
+          "with %d", (r)->op + 4, ULL(addr), (r)->hook_calls - (hooks), (r)->hook_err,       \
+          ULL((r)->hook_addr), want)
+
 /* ---- Sizes ------------------------------------------------------------------- */
 
 /* A size whose order is exactly k (k <= depth): the boundaries or between. */
@@ -1868,10 +1876,7 @@ static void op_bad(struct run *r)
         int rc = call_free(r, sp, addr);
         CHECK(r, rc == want, "%s(%#llx) = %d (%s), expected %d (%s)", r->op + 4, ULL(addr), rc,
               analloc_strerror(rc), want, analloc_strerror(want));
-        CHECK(r, hooked_once(r, hooks, want, addr),
-              "%s(%#llx): the error hook was called %zu times (last %d, %#llx), expected once "
-              "with %d", r->op + 4, ULL(addr), r->hook_calls - hooks, r->hook_err,
-              ULL(r->hook_addr), want);
+        CHECK_HOOKED_ONCE(r, hooks, want, addr);
         break;
     }
     case 2: {
@@ -1886,10 +1891,7 @@ static void op_bad(struct run *r)
             CHECK(r, q == NULL, "realloc(%#llx, %llu) of a bad pointer (%s) returned %p", ULL(addr),
                   ULL(size), analloc_strerror(want), q);
         }
-        CHECK(r, hooked_once(r, hooks, want, addr),
-              "%s(%#llx): the error hook was called %zu times (last %d, %#llx), expected once "
-              "with %d", r->op + 4, ULL(addr), r->hook_calls - hooks, r->hook_err,
-              ULL(r->hook_addr), want);
+        CHECK_HOOKED_ONCE(r, hooks, want, addr);
         break;
     }
     case 4: {
@@ -1898,10 +1900,7 @@ static void op_bad(struct run *r)
         int rc = call_free_exact(r, sp, addr, size);
         CHECK(r, rc == want, "%s(%#llx, %llu) = %d (%s), expected %d (%s)", r->op + 4, ULL(addr),
               ULL(size), rc, analloc_strerror(rc), want, analloc_strerror(want));
-        CHECK(r, hooked_once(r, hooks, want, addr),
-              "%s(%#llx): the error hook was called %zu times (last %d, %#llx), expected once "
-              "with %d", r->op + 4, ULL(addr), r->hook_calls - hooks, r->hook_err,
-              ULL(r->hook_addr), want);
+        CHECK_HOOKED_ONCE(r, hooks, want, addr);
         break;
     }
     default: {

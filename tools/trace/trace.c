@@ -689,10 +689,13 @@ static void write_png(FILE *f, const struct image *im)
     png_destroy_write_struct(&p, &info);
 }
 
-static void timeline_svg(FILE *f, const struct replay *rp)
+/* The timeline's columns, shared by both drawings: x the operation, y
+ * the 5 byte series (KiB) then the fragmentation index of each order,
+ * series after series (n samples each; one spare slot each). */
+static void timeline_columns(const struct replay *rp, double **xp, double **yp)
 {
     size_t n = rp->ns;
-    double *x = malloc(n * sizeof *x), *y = malloc(n * (5 + FRAG_ORDERS) * sizeof *y);
+    double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * (5 + FRAG_ORDERS) * sizeof *y);
     if (!x || !y) die("%s", "out of memory");
     for (size_t i = 0; i < n; i++) {
         const struct sample *s = &rp->s[i];
@@ -704,6 +707,15 @@ static void timeline_svg(FILE *f, const struct replay *rp)
         y[4 * n + i] = s->used / 1024;
         for (int k = 0; k < FRAG_ORDERS; k++) y[(5 + (size_t)k) * n + i] = s->frag[k];
     }
+    *xp = x;
+    *yp = y;
+}
+
+static void timeline_svg(FILE *f, const struct replay *rp)
+{
+    size_t n = rp->ns;
+    double *x, *y;
+    timeline_columns(rp, &x, &y);
     static const char *const fnames[FRAG_ORDERS] = {"order 0", "order 1", "order 2", "order 3",
                                                     "order 4", "order 5", "order 6", "order 7"};
     struct svg_series bytes[5] = {
@@ -732,18 +744,8 @@ static void timeline_svg(FILE *f, const struct replay *rp)
 static void timeline_image(struct image *im, const struct replay *rp)
 {
     size_t n = rp->ns;
-    double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * (5 + FRAG_ORDERS) * sizeof *y);
-    if (!x || !y) die("%s", "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const struct sample *s = &rp->s[i];
-        x[i] = (double)s->op;
-        y[0 * n + i] = s->free_bytes / 1024;
-        y[1 * n + i] = s->largest / 1024;
-        y[2 * n + i] = s->tb_free / 1024;
-        y[3 * n + i] = s->tb_largest / 1024;
-        y[4 * n + i] = s->used / 1024;
-        for (int k = 0; k < FRAG_ORDERS; k++) y[(5 + (size_t)k) * n + i] = s->frag[k];
-    }
+    double *x, *y;
+    timeline_columns(rp, &x, &y);
     static const char *const names[5 + FRAG_ORDERS] = {
         "analloc free", "analloc largest free", "textbook free", "textbook largest free", "analloc used",
         "order 0", "order 1", "order 2", "order 3", "order 4", "order 5", "order 6", "order 7"};
