@@ -133,9 +133,11 @@ static void test_chunk_metadata_at_top_of_address_space(void **state)
 static void test_range_ending_at_top_of_address_space(void **state)
 {
     (void)state;
-    /* base + total would be exactly 2^bits: that wraps to 0 and is refused. */
-    struct analloc a;
-    uint64_t meta[ANALLOC_META_SIZE_MAX(128u * 4096u, 4096) / 8u];
+    /* base + total would be exactly 2^bits: that wraps to 0 and is refused.
+     * The struct and the metadata are static: a 32-bit process's stack can
+     * lie in the top 256 KiB, inside the range (EOVERLAP, rightly). */
+    static struct analloc a;
+    static uint64_t meta[ANALLOC_META_SIZE_MAX(128u * 4096u, 4096) / 8u];
     void *base = (void *)(UINTPTR_MAX - 64u * 4096u + 1u);
     assert_int_equal(analloc_init(&a, base, 64u * 4096u, 4096, meta, sizeof meta), ANALLOC_EINVAL);
     /* One page less fits, and the last page is allocatable. */
