@@ -18,8 +18,8 @@
  * no loop over pages or blocks; most allocations and frees take a block
  * from or give it to the block cache in O(1).  The cache adds bounded slow
  * paths, each a number of blocks fixed by the build, never by how many
- * blocks are live or free: a quarter of a list taken or merged at once (at
- * most 32 blocks at the defaults) when an order's list runs empty or full,
+ * blocks are live or free: half a list taken or merged at once (at most 64
+ * blocks at the defaults) when an order's list runs empty or full,
  * and, before an allocation fails, the merge of every cached block (at most
  * 480 at the defaults: about 143,000 instructions, the worst single call).
  * Four calls are O(N) for N pages and exist for debugging: analloc_check,
@@ -116,8 +116,8 @@ const char *analloc_strerror(int error);
 #define ANALLOC_MAX_LEVELS 11
 /* The most bytes of fixed tables (the block cache's lists and table, the
  * reserved ranges) at the start of any build's metadata: 32 lists of
- * 1 + (128 >> (k / 2)) words, 2048 table entries, 64 ranges. */
-#define ANALLOC_META_FIXED_MAX 21744u
+ * 1 + (128 >> (k / 2)) words, 4096 table entries, 64 ranges. */
+#define ANALLOC_META_FIXED_MAX 38128u
 
 /* Lock hooks (analloc_set_lock). */
 typedef void (*analloc_lock_fn)(void *ctx);
@@ -494,10 +494,11 @@ int analloc_space_walk(const struct analloc *a, unsigned kinds, analloc_space_wa
  * their order, newest first: O(1) for both, and memory likely still in the
  * CPU's caches.  With `slots` slots, the list of order k holds up to
  * slots >> (k / 2) blocks (and no more than a sixteenth of the arena, plus
- * two).  A free into a full list first merges the list's oldest quarter; an
- * allocation that finds its list empty takes a quarter list from the buddy
+ * two).  A free into a full list first merges the list's oldest half; an
+ * allocation that finds its list empty takes half a list from the buddy
  * system, the blocks single allocations would have taken, and hands them out
- * in the same order.  Cached blocks count as free (free_bytes) but are not
+ * in the same order.  A freed block whose entry in the cache's table (four
+ * per bucket) cannot be had is not cached: it merges at once.  Cached blocks count as free (free_bytes) but are not
  * merged into larger free blocks until they are drained, which any
  * allocation that would fail does first (ERRORS, above).  analloc_set_cache
  * drains the cache and sets the slots, from 0 (off: every allocation is best

@@ -54,8 +54,8 @@
  * small arena, by its size (at most ANALLOC_META_FIXED_MAX bytes), so that
  * struct analloc never depends on how src/ was configured.  What grows with
  * the arena is about 3.05 bits per page: 3.05 at 2^16 pages and up, with
- * 21.7 KiB of fixed tables at the defaults (the 2048-entry cache table is
- * 16 KiB of it).
+ * 37.2 KiB of fixed tables at the defaults (the 4096-entry cache table is
+ * 32 KiB of it).
  *
  * THE BLOCK CACHE (deferred merging): a freed block of one of the
  * ANALLOC_CACHE_ORDERS smallest orders does not merge; it waits, encoded as
@@ -67,13 +67,17 @@
  * more than a sixteenth of the arena, plus two); cache_slots is
  * ANALLOC_CACHE_DEFAULT (128) unless analloc_set_cache says otherwise.
  *   Batches keep the slow paths rare and off the median: a free into a full
- * list merges the list's oldest quarter first (the spill); an allocation
- * that finds its list empty takes a quarter list of blocks from the buddy
- * system at once, each the lowest of the smallest fitting free blocks as a
- * single allocation would take it, hands out the first and keeps the rest
- * in the order they would have been handed out (the refill).  A list then
- * runs a quarter of its length or more between two trips to the buddy
- * system.  Lists shorter than eight move one block at a time.
+ * list merges the list's oldest half first (the spill); an allocation that
+ * finds its list empty takes half a list of blocks from the buddy system at
+ * once, each the lowest of the smallest fitting free blocks as a single
+ * allocation would take it, hands out the first and keeps the rest in the
+ * order they would have been handed out (the refill).  Either leaves the
+ * list half full, the point farthest from both ends: a list that random
+ * frees and allocations move by one then runs about L^2 / 4 of its
+ * operations (L its length) before the next trip to the buddy system, a
+ * third more than after a quarter batch, and the trips, not their length,
+ * are what the tail's percentiles count.  Lists shorter than eight move one
+ * block at a time.
  *   The bound: the cache holds at most sum over the cached orders of
  * (cache_slots >> (k / 2)) * 2^k pages unmerged: 5760 pages (22.5 MiB of
  * 4 KiB pages) at the defaults, and no request suffers from it: an
@@ -86,9 +90,10 @@
  * for every node), and each list slot names its block's entry.  A free
  * compares the four entries of its bucket: a double free of a cached block
  * is found in O(1), as a free of a merged one is by its free bit.  A block
- * whose bucket is full makes the block in the bucket's first entry merge;
- * with four entries per list slot that is rare (under 0.1% of frees in the
- * benchmark's W2).
+ * whose bucket is full is not cached: it merges at once, as with the cache
+ * off (nothing is evicted, which would cost a scan of a list).  With about
+ * eight entries per list slot that is rare: one free in 12,000 in the
+ * benchmark's W2 (one in 1,200 with four).
  *
  * PER-CPU STORES (include/analloc.h has the contract; the section "Per-CPU
  * stores" below the mechanism): the block cache split per CPU, in the
@@ -158,8 +163,8 @@
  * the summary update stops at the first word that was or stays nonzero:
  * O(D * levels) word operations in the worst case (D <= 60, levels <= 11;
  * levels is 4 at 2^24 pages), usually O(D + levels); a merge is the same.
- * The slow paths: a refill takes and a spill merges a quarter list (at most
- * 32 blocks at the defaults), a full bucket merges one block, and an
+ * The slow paths: a refill takes and a spill merges half a list (at most
+ * 64 blocks at the defaults), a full bucket merges the freed block, and an
  * allocation that would fail first merges the whole cache: at most the sum
  * of the lists' capacities (480 blocks at the defaults), the worst single
  * operation (bench/opcost.c measures it: about 143,000 instructions at 2^16
@@ -530,34 +535,14 @@ static void block_give_back(struct analloc_internal *s, unsigned k, uintptr_t pf
     s->taken_blocks--;
 }
 
-/* The cached block in slot i of list k merges. */
-static void cache_evict(struct analloc_internal *s, unsigned k, unsigned i)
+/* The entry of bucket b (cache_bucket) where a block can go: the first free
+ * one; CACHE_WAYS past the bucket if all four are taken. */
+static unsigned cache_free_entry(const struct analloc_internal *s, unsigned b)
 {
-    block_give_back(s, k, cache_remove_at(s, k, i));
-}
-
-/* The cached block whose key is in table entry e merges (another block
- * needs the entry): found in its list by a scan, on this slow path only. */
-static ANALLOC_NOINLINE void cache_evict_entry(struct analloc_internal *s, unsigned e)
-{
-    size_t node = (size_t)CACHE_KEY(s, e) - s->level_word[0] * WORD_BITS;
-    unsigned k = 0, i = 0;
-    while (node >= ORDER_START(s, k + 1u))
-        k++;
-    while (cache_slot_entry(s, k, i) != e)
-        i++;
-    cache_evict(s, k, i);
-}
-
-/* The entry of bucket b (cache_bucket) where a block can go: the first
- * free one, else the first, whose block merges now. */
-static unsigned cache_make_room(struct analloc_internal *s, unsigned b)
-{
-    for (unsigned w = 0; w < CACHE_WAYS; w++)
-        if (CACHE_KEY(s, b + w) == 0)
-            return b + w;
-    cache_evict_entry(s, b);
-    return b;
+    unsigned w = 0;
+    while (w < CACHE_WAYS && CACHE_KEY(s, b + w) != 0)
+        w++;
+    return b + w;
 }
 
 /* Record the order-k block with this key as the newest of list k, the key
@@ -570,12 +555,12 @@ static ANALLOC_INLINE void cache_put(struct analloc_internal *s, unsigned k, uin
     CACHE_KEY(s, e) = key;
 }
 
-/* Blocks a refill takes or a spill gives back at once: a quarter of order
- * k's list, at least one. */
+/* Blocks a refill takes or a spill gives back at once: half of order k's
+ * list, at least one, so that either leaves the list half full. */
 static unsigned cache_batch(const struct analloc_internal *s, unsigned k)
 {
     unsigned cap = (unsigned)ORDER_CAP(s, k);
-    return cap > 7u ? cap / 4u : 1u;
+    return cap > 7u ? cap / 2u : 1u;
 }
 
 /* List k is full: its cache_batch oldest blocks merge, oldest first. */
@@ -596,14 +581,18 @@ static ANALLOC_NOINLINE void cache_spill(struct analloc_internal *s, unsigned k)
 }
 
 /* Keep the free block of order k at pfn in the cache (order k has a list
- * with room for one at least: order_cached; the block is not cached yet). */
-static void cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
+ * with room for one at least: order_cached; the block is not cached yet).
+ * False, changing nothing, if its bucket is full: the caller merges it. */
+static bool cache_push(struct analloc_internal *s, unsigned k, uintptr_t pfn)
 {
     uint64_t key = block_key(s, k, pfn);
-    unsigned e = cache_make_room(s, key_bucket(s, key));
+    unsigned b = key_bucket(s, key), e = cache_free_entry(s, b);
+    if (e == b + CACHE_WAYS)
+        return false;
     if (CACHE_COUNT(s, k) == ORDER_CAP(s, k))
         cache_spill(s, k);
     cache_put(s, k, key, e);
+    return true;
 }
 
 /* List k is empty (order_cached): take cache_batch blocks from the buddy
@@ -618,7 +607,10 @@ static ANALLOC_NOINLINE uintptr_t cache_refill(struct analloc_internal *s, unsig
         if (pfn == 0)
             break;
         s->taken_blocks++;
-        cache_push(s, k, pfn);
+        if (!cache_push(s, k, pfn)) { /* its bucket is full: the batch ends */
+            block_give_back(s, k, pfn);
+            break;
+        }
     }
     for (size_t lo = 0, hi = (size_t)CACHE_COUNT(s, k); hi > lo + 1u; lo++, hi--) {
         uint64_t slot = CACHE_SLOT(s, k, lo);
@@ -701,9 +693,7 @@ static bool block_grow(struct analloc_internal *s, uintptr_t pfn, unsigned k, un
  * is cached and the cache is on, else merged at once. */
 static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, uintptr_t pfn, bool cache)
 {
-    if (cache && order_cached(s, k))
-        cache_push(s, k, pfn);
-    else
+    if (!cache || !order_cached(s, k) || !cache_push(s, k, pfn))
         block_give_back(s, k, pfn);
 }
 

@@ -34,7 +34,7 @@
 #define ANALLOC_CACHE_DEFAULT ANALLOC_CACHE_MAX
 #endif
 #ifndef ANALLOC_CACHE_TABLE
-#define ANALLOC_CACHE_TABLE 2048
+#define ANALLOC_CACHE_TABLE 4096
 #endif
 /* Separate reserved page ranges an allocator can hold (analloc_reserve). */
 #ifndef ANALLOC_RESERVE_MAX
@@ -47,9 +47,9 @@ _Static_assert(ANALLOC_CACHE_ORDERS >= 1 && ANALLOC_CACHE_ORDERS <= 32,
                "ANALLOC_CACHE_ORDERS: 1 to 32");
 _Static_assert(ANALLOC_CACHE_MAX >= 1 && ANALLOC_CACHE_MAX <= 128, "ANALLOC_CACHE_MAX: 1 to 128");
 _Static_assert(ANALLOC_CACHE_DEFAULT <= ANALLOC_CACHE_MAX, "ANALLOC_CACHE_DEFAULT too large");
-_Static_assert(ANALLOC_CACHE_TABLE >= 4 && ANALLOC_CACHE_TABLE <= 2048 &&
+_Static_assert(ANALLOC_CACHE_TABLE >= 4 && ANALLOC_CACHE_TABLE <= 4096 &&
                    (ANALLOC_CACHE_TABLE & (ANALLOC_CACHE_TABLE - 1)) == 0,
-               "ANALLOC_CACHE_TABLE: a power of two, 4 to 2048");
+               "ANALLOC_CACHE_TABLE: a power of two, 4 to 4096");
 
 _Static_assert(ANALLOC_RESERVE_MAX >= 1 && ANALLOC_RESERVE_MAX <= 64,
                "ANALLOC_RESERVE_MAX: 1 to 64");
@@ -123,22 +123,21 @@ static inline unsigned cache_list_orders(size_t n, unsigned depth)
 }
 
 /* log2 of the cache table's entries for an arena of n pages (n >= 1) and
- * depth D: room for every node (fewer than 2n), or else about four entries
- * for each list slot (the nearest power of two), at least one bucket, up
- * to ANALLOC_CACHE_TABLE entries. */
+ * depth D: room for every node (fewer than 2n) or about eight entries for
+ * each list slot (a power of two from six per slot), whichever is fewer;
+ * at least one bucket, at most ANALLOC_CACHE_TABLE entries.  With the lists
+ * half full on average, a bucket is then full for about one free in ten
+ * thousand under W2 (four entries per slot: one in a thousand).  (It grows
+ * with D, which analloc_meta_size's bound relies on.) */
 static inline unsigned cache_table_bits(size_t n, unsigned depth)
 {
     size_t slots = 0;
     for (unsigned k = 0, orders = cache_list_orders(n, depth); k < orders; k++)
         slots += cache_cap(n, ANALLOC_CACHE_MAX, k);
+    size_t want = 2u * n < 6u * slots ? 2u * n : 6u * slots;
     unsigned bits = 2;
-    if (2u * n <= 4u * slots) { /* room for every node */
-        while (((size_t)1 << bits) < 2u * n && (2u << bits) <= ANALLOC_CACHE_TABLE)
-            bits++;
-    } else { /* 2^bits nearest to 4 * slots: up to sqrt(2) * 4 * slots */
-        while (((size_t)1 << bits) < 3u * slots && (2u << bits) <= ANALLOC_CACHE_TABLE)
-            bits++;
-    }
+    while (((size_t)1 << bits) < want && (2u << bits) <= ANALLOC_CACHE_TABLE)
+        bits++;
     return bits;
 }
 

@@ -606,36 +606,30 @@ static unsigned model_cap(const struct run *r, unsigned k)
 }
 
 /* Blocks a refill takes or a spill gives back at once (src/analloc.c,
- * cache_batch): a quarter of the list, at least one. */
+ * cache_batch): half of the list, at least one. */
 static unsigned model_batch(const struct run *r, unsigned k)
 {
-    return model_cap(r, k) > 7u ? model_cap(r, k) / 4u : 1u;
+    return model_cap(r, k) > 7u ? model_cap(r, k) / 2u : 1u;
 }
 
 /* A block of order k was freed into the cache (model_cap(r, k) > 0).  Its
  * key goes into the first free entry of its bucket of CACHE_WAYS; if all are
- * taken, the block in the first one goes back (merges) and leaves it.  Then,
- * if the list is full, its model_batch oldest blocks go back. */
-static void cache_put(struct run *r, unsigned k, uintptr_t pfn)
+ * taken, it is not cached (false: it merges at once).  Else, if the list is
+ * full, its model_batch oldest blocks go back first. */
+static bool cache_put(struct run *r, unsigned k, uintptr_t pfn)
 {
-    unsigned b = model_bucket(r, k, pfn), taken = 0, at_c = 0, at_x = 0;
+    unsigned b = model_bucket(r, k, pfn), taken = 0;
     for (unsigned c = 0; c < ANALLOC_CACHE_ORDERS; c++)
         for (unsigned x = 0; x < r->ncached[c]; x++) {
             unsigned e = r->cached_entry[c][x];
             if (e >= b && e < b + CACHE_WAYS)
                 taken |= 1u << (e - b);
-            if (e == b) {
-                at_c = c;
-                at_x = x;
-            }
         }
     unsigned e = b;
     while (e < b + CACHE_WAYS && (taken >> (e - b) & 1u))
         e++;
-    if (e == b + CACHE_WAYS) {
-        cache_remove(r, at_c, at_x);
-        e = b;
-    }
+    if (e == b + CACHE_WAYS)
+        return false;
     if (r->ncached[k] == model_cap(r, k)) /* the oldest go back */
         for (unsigned n = model_batch(r, k); n > 0; n--)
             cache_remove(r, k, 0);
@@ -644,6 +638,7 @@ static void cache_put(struct run *r, unsigned k, uintptr_t pfn)
     r->cached_blocks++;
     r->cached_pages += (size_t)pages_of(k);
     r->gaps_valid = false;
+    return true;
 }
 
 /* The newest block of order k leaves the cache (an allocation took it). */
@@ -822,7 +817,8 @@ static uintptr_t predict_buddy(struct run *r, unsigned k)
  * An allocation of order k took its block from the buddy system because its
  * list was empty (the engine's cache_refill): more blocks of the order
  * follow it into the list, each the lowest of the smallest free blocks,
- * until the list holds model_batch - 1 or the buddy system has none; then
+ * until the list holds model_batch - 1, the buddy system has none or a
+ * block's bucket is full (that block stays free); then
  * the list is turned over, so that they are handed out lowest first.
  */
 static void model_refill(struct run *r, unsigned k)
@@ -831,9 +827,8 @@ static void model_refill(struct run *r, unsigned k)
         return;
     for (unsigned i = 1, n = model_batch(r, k); i < n; i++) {
         uintptr_t b = predict_buddy(r, k);
-        if (b == 0)
+        if (b == 0 || !cache_put(r, k, b)) /* none, or its bucket is full */
             break;
-        cache_put(r, k, b);
     }
     /* The list is turned over: the lowest on top, handed out first. */
     for (unsigned lo = 0, hi = r->ncached[k]; hi > lo + 1u; lo++, hi--) {

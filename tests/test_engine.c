@@ -2696,8 +2696,8 @@ static void test_cache_eviction(void **state)
 
 /* The cache table's buckets: four cached pages whose keys share a bucket
  * fill it; a double free of each, whichever entry it holds (after a spill
- * left the first entries empty, too), is EFREE with nothing changed; a
- * page for a full bucket makes the page in its first entry merge.  (The
+ * emptied the bucket, too), is EFREE with nothing changed; a page for a
+ * full bucket is not cached: it merges at once.  (The
  * pages are found by hashing their keys as src/layout.h does.) */
 static void double_free_refused(struct ext *e, uintptr_t page)
 {
@@ -2710,13 +2710,13 @@ static void double_free_refused(struct ext *e, uintptr_t page)
 
 static void test_cache_bucket_ways(void **state)
 {
-    const size_t n = 4096;
-    const uintptr_t base = fake_base(n * 4096, n * 4096);
+    const size_t n = 16384; /* about eight even pages per bucket */
+    const uintptr_t base = fake_base(n * 4096, (size_t)16 << 20);
     struct ext e;
     (void)state;
     ext_init(&e, base, n * 4096, 4096);
     const struct analloc_internal *s = &e.a.internal;
-    ASSERT_ERR(analloc_set_cache(&e.a, 8), ANALLOC_OK); /* order 0: 8 slots, spills of 2 */
+    ASSERT_ERR(analloc_set_cache(&e.a, 8), ANALLOC_OK); /* order 0: 8 slots, spills of 4 */
     assert_int_equal(TI_CACHE_CAP(&e.a, 0), 8);
     assert_true(s->cache_mul == CACHE_FIB); /* hashed: more nodes than entries */
     /* Five pages in one bucket and five in others; no two of them buddies. */
@@ -2743,28 +2743,31 @@ static void test_cache_bucket_ways(void **state)
         assert_int_equal(CACHE_KEY(s, bucket + w), ORDER_BASE(s, 0) + pick[w]);
     for (unsigned i = 0; i < 4; i++)
         double_free_refused(&e, pick[i]);
-    /* Five more pages: the list is full at eight, the fifth spills the two
-     * oldest, pick[0] and pick[1]: ways 0 and 1 empty, 2 and 3 taken. */
+    /* Five more pages: the list is full at eight, the fifth spills the four
+     * oldest, the picks: the bucket is empty again. */
     for (unsigned i = 0; i < 5; i++)
         ASSERT_ERR(analloc_free(&e.a, ptr_at(other[i] * 4096)), ANALLOC_OK);
-    assert_int_equal(TI_CACHED(&e.a, 0), 7);
-    assert_true(CACHE_KEY(s, bucket) == 0 && CACHE_KEY(s, bucket + 1u) == 0);
-    double_free_refused(&e, pick[3]);
-    double_free_refused(&e, pick[2]);
-    double_free_refused(&e, pick[0]); /* spilled: a free page */
-    /* The bucket full again (two pages taken from the list first, for
-     * room); a fifth page for it: the page in way 0 merges. */
-    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(other[4] * 4096));
-    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(other[3] * 4096));
-    assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, pick[0] * 4096, (pick[0] + 1u) * 4096, 0),
-                     ptr_at(pick[0] * 4096));
-    assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, pick[1] * 4096, (pick[1] + 1u) * 4096, 0),
-                     ptr_at(pick[1] * 4096));
-    ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[0] * 4096)), ANALLOC_OK);
-    ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[1] * 4096)), ANALLOC_OK);
+    assert_int_equal(TI_CACHED(&e.a, 0), 5);
+    for (unsigned w = 0; w < 4; w++)
+        assert_int_equal(CACHE_KEY(s, bucket + w), 0);
+    double_free_refused(&e, pick[3]); /* spilled: free pages */
+    double_free_refused(&e, pick[0]);
+    /* The bucket full again (the picks taken from the buddy system and
+     * freed; the list spills the four others on the way); the fifth page,
+     * live since the start, is not cached: it merges at once, and the bucket stays as it was. */
+    for (unsigned i = 0; i < 4; i++)
+        assert_ptr_equal(analloc_alloc_range(&e.a, 4096, 0, pick[i] * 4096, (pick[i] + 1u) * 4096, 0),
+                         ptr_at(pick[i] * 4096));
+    for (unsigned i = 0; i < 4; i++)
+        ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[i] * 4096)), ANALLOC_OK);
+    assert_int_equal(TI_CACHED(&e.a, 0), 5);
     ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[4] * 4096)), ANALLOC_OK);
-    assert_int_equal(CACHE_KEY(s, bucket), ORDER_BASE(s, 0) + pick[4]);
-    double_free_refused(&e, pick[0]); /* merged: free */
+    assert_int_equal(TI_CACHED(&e.a, 0), 5);
+    for (unsigned w = 0; w < 4; w++)
+        assert_int_equal(CACHE_KEY(s, bucket + w), ORDER_BASE(s, 0) + pick[w]);
+    assert_true(analloc_mem_size(&e.a, ptr_at(pick[4] * 4096)) == 0); /* free, not cached */
+    double_free_refused(&e, pick[4]);
+    double_free_refused(&e, pick[1]);
     ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
     ext_fini(&e);
 }

@@ -95,7 +95,7 @@ static unsigned m_depth(uintptr_t lo, uintptr_t hi)
 
 /* The model of a, just set up (the cache has ANALLOC_CACHE_DEFAULT slots). */
 /* The block cache's slots in these tests: seven per list, so that a list
- * that runs empty takes one block (a quarter of a list of eight or more),
+ * that runs empty takes one block (half a list of eight or more),
  * and the layouts the tests spell out are those of single allocations. */
 #define TEST_CACHE_SLOTS 7u
 
