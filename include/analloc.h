@@ -76,12 +76,12 @@
 extern "C" {
 #endif
 
-#define ANALLOC_VERSION_MAJOR 3
+#define ANALLOC_VERSION_MAJOR 4
 #define ANALLOC_VERSION_MINOR 0
 #define ANALLOC_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; the shared library's SONAME carries
- * the major version, which changes whenever struct analloc or a signature
- * does. */
+ * the major version, which changes whenever struct analloc, struct
+ * analloc_cpu or a signature does. */
 #define ANALLOC_VERSION                                                        \
     ((ANALLOC_VERSION_MAJOR << 16) | (ANALLOC_VERSION_MINOR << 8) | ANALLOC_VERSION_PATCH)
 
@@ -522,13 +522,15 @@ void analloc_drain(analloc_t a);
  * releases the block's record in the allocator's table with one atomic
  * operation (a free also reads the block's split word and free bit, which
  * change only under the allocator's lock, and validates them with a
- * sequence counter).  The store keeps up to ANALLOC_CPU_SLOTS blocks of each
- * of the ANALLOC_CPU_ORDERS smallest orders; an empty list takes
- * ANALLOC_CPU_BATCH blocks from the buddy system at once and a full one gives
- * its ANALLOC_CPU_BATCH oldest back (merging), under the allocator's lock.
- * Larger orders, and every call while debug fills are on, go to
- * analloc_alloc and analloc_free.  A store holds at most
- * ANALLOC_CPU_SLOTS x (1 + 2 + 4 + 8) = 480 pages.
+ * sequence counter).  The store keeps blocks of the ANALLOC_CPU_ORDERS
+ * smallest orders, up to ANALLOC_CPU_CAP(k) of order k (32 of one and of
+ * two pages, halving every two orders: 4 of 128 pages); an empty list
+ * takes ANALLOC_CPU_BATCH(k) blocks (half a list) from the buddy system at
+ * once and a full one gives its ANALLOC_CPU_BATCH(k) oldest back (merging),
+ * under the allocator's lock.  Larger orders, and every call while debug
+ * fills are on, go to analloc_alloc and analloc_free.  A store holds at
+ * most 32 x (1 + 2) + 16 x (4 + 8) + 8 x (16 + 32) + 4 x (64 + 128) = 1440
+ * pages.
  *
  * Guarantees: every check of analloc_free is made, and a double free is
  * found in O(1) wherever the block waits: in this store, in another CPU's,
@@ -576,9 +578,12 @@ void analloc_drain(analloc_t a);
  * per-CPU call is the allocator's own call, under its lock, and attaching
  * leaves the block cache as it is.
  */
-#define ANALLOC_CPU_ORDERS 4u /* orders a store keeps: 1, 2, 4 and 8 pages */
-#define ANALLOC_CPU_SLOTS 32u /* the most blocks of each order */
-#define ANALLOC_CPU_BATCH 16u /* blocks moved at once to or from the buddy system */
+#define ANALLOC_CPU_ORDERS 8u /* orders a store keeps: 1 to 128 pages */
+#define ANALLOC_CPU_SLOTS 120u /* blocks a store holds: the sum of the lists' capacities */
+/* The most blocks of order k (k < ANALLOC_CPU_ORDERS) in a store, and the
+ * blocks a refill or a spill of order k moves. */
+#define ANALLOC_CPU_CAP(k) (32u >> ((unsigned)(k) / 2u))
+#define ANALLOC_CPU_BATCH(k) (ANALLOC_CPU_CAP(k) / 2u)
 
 struct analloc_cpu {
     struct analloc *a; /* the allocator it is attached to (read-only); NULL if none */
@@ -587,9 +592,9 @@ struct analloc_cpu {
         uint64_t lock;             /* the store's spinlock: 0 free, 1 held */
         struct analloc_cpu *next;  /* the allocator's list of stores */
         uint64_t base[ANALLOC_CPU_ORDERS]; /* the allocator's ORDER_BASE, copied */
-        uint64_t split1;           /* the allocator's ORDER_SPLIT of order 1, copied */
+        uint64_t split[2];         /* the allocator's ORDER_SPLIT of orders 1 and 7, copied */
         uint32_t count[ANALLOC_CPU_ORDERS];
-        uint16_t slot[ANALLOC_CPU_ORDERS][ANALLOC_CPU_SLOTS]; /* 1 + a table entry, oldest first */
+        uint16_t slot[ANALLOC_CPU_SLOTS]; /* per order, 1 + a table entry, oldest first */
     } internal;
 };
 
@@ -612,10 +617,10 @@ void analloc_cpu_drain(struct analloc_cpu *c);
  * errors (a store not attached: NULL and ANALLOC_EINVAL, even for a NULL
  * pointer), the block taken
  * from and freed into c for the orders it keeps.  A block that c hands out
- * is the newest of its order in c; an empty list takes ANALLOC_CPU_BATCH
- * blocks first, each as analloc_alloc would, handed out lowest first.  A
- * free into a full list gives the list's ANALLOC_CPU_BATCH oldest blocks
- * back first; a free whose record finds its table bucket full merges at
+ * is the newest of its order in c; an empty list of order k takes
+ * ANALLOC_CPU_BATCH(k) blocks first, each as analloc_alloc would, handed
+ * out lowest first.  A free into a full list gives the list's
+ * ANALLOC_CPU_BATCH(k) oldest blocks back first; a free whose record finds its table bucket full merges at
  * once (as analloc_free without the cache).
  */
 void *analloc_cpu_alloc(struct analloc_cpu *c, size_t size);

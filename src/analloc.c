@@ -1880,7 +1880,7 @@ static bool store_record(struct analloc_cpu_internal *c, struct analloc_internal
     if (way == CACHE_WAYS)
         return false;
     uint32_t n = c->count[k];
-    c->slot[k][n] = (uint16_t)(b + way + 1u);
+    STORE_SLOT(c, k, n) = (uint16_t)(b + way + 1u);
     an_store(&c->count[k], n + 1u);
     return true;
 }
@@ -1890,12 +1890,12 @@ static bool store_record(struct analloc_cpu_internal *c, struct analloc_internal
 static uintptr_t store_unrecord(struct analloc_cpu_internal *c, struct analloc_internal *s,
                                 unsigned k, unsigned i)
 {
-    uint64_t key = an_and_release(&CACHE_KEY(s, c->slot[k][i] - 1u), BUCKET_LOCKED) & ~BUCKET_LOCKED;
-    c->slot[k][i] = 0;
+    uint64_t key = an_and_release(&CACHE_KEY(s, STORE_SLOT(c, k, i) - 1u), BUCKET_LOCKED) & ~BUCKET_LOCKED;
+    STORE_SLOT(c, k, i) = 0;
     return (uintptr_t)(key - c->base[k]) << k;
 }
 
-/* List k of store c is empty: in a lock section, take ANALLOC_CPU_BATCH
+/* List k of store c is empty: in a lock section, take ANALLOC_CPU_BATCH(k)
  * blocks as single allocations would, hand out the first and keep the rest
  * to go out in the same order.  Returns the first page, 0 if none. */
 static ANALLOC_NOINLINE uintptr_t store_refill(struct analloc_cpu_internal *c,
@@ -1904,7 +1904,7 @@ static ANALLOC_NOINLINE uintptr_t store_refill(struct analloc_cpu_internal *c,
     lock(s);
     uintptr_t first = block_take(s, k);
     s->taken_blocks += first != 0;
-    for (unsigned i = 1; first != 0 && i < ANALLOC_CPU_BATCH; i++) {
+    for (unsigned i = 1; first != 0 && i < ANALLOC_CPU_BATCH(k); i++) {
         uintptr_t pfn = block_take(s, k);
         if (pfn == 0)
             break;
@@ -1916,28 +1916,28 @@ static ANALLOC_NOINLINE uintptr_t store_refill(struct analloc_cpu_internal *c,
     }
     unlock(s);
     for (uint32_t lo = 0, hi = c->count[k]; hi > lo + 1u; lo++, hi--) {
-        uint16_t slot = c->slot[k][lo];
-        c->slot[k][lo] = c->slot[k][hi - 1u];
-        c->slot[k][hi - 1u] = slot;
+        uint16_t slot = STORE_SLOT(c, k, lo);
+        STORE_SLOT(c, k, lo) = STORE_SLOT(c, k, hi - 1u);
+        STORE_SLOT(c, k, hi - 1u) = slot;
     }
     return first;
 }
 
-/* List k of store c is full: its ANALLOC_CPU_BATCH oldest blocks merge, in
- * a lock section. */
+/* List k of store c is full: its ANALLOC_CPU_BATCH(k) oldest blocks merge,
+ * in a lock section. */
 static ANALLOC_NOINLINE void store_spill(struct analloc_cpu_internal *c, struct analloc_internal *s,
                                          unsigned k)
 {
-    uint32_t n = c->count[k];
+    uint32_t n = c->count[k], out = ANALLOC_CPU_BATCH(k);
     lock(s);
-    for (unsigned i = 0; i < ANALLOC_CPU_BATCH; i++)
+    for (unsigned i = 0; i < out; i++)
         block_give_back(s, k, store_unrecord(c, s, k, i));
     unlock(s);
-    for (unsigned i = ANALLOC_CPU_BATCH; i < n; i++) {
-        c->slot[k][i - ANALLOC_CPU_BATCH] = c->slot[k][i];
-        c->slot[k][i] = 0;
+    for (unsigned i = out; i < n; i++) {
+        STORE_SLOT(c, k, i - out) = STORE_SLOT(c, k, i);
+        STORE_SLOT(c, k, i) = 0;
     }
-    an_store(&c->count[k], n - ANALLOC_CPU_BATCH);
+    an_store(&c->count[k], n - out);
 }
 
 /* Every block of store c merges (its lock and a lock section held). */
@@ -1981,6 +1981,22 @@ void an_stores_let_go(struct analloc_internal *s)
     stores_unlock(s);
 }
 
+/* block_order for a store's free, without the lock (atomic loads; the
+ * caller validates them with the sequence counter): the first two split
+ * words, which hold the orders a store keeps (below 8); ANALLOC_CPU_ORDERS
+ * or more for a block of a larger order. */
+static unsigned store_block_order(const struct analloc_cpu_internal *c,
+                                  const struct analloc_internal *s, uintptr_t pfn)
+{
+    for (unsigned i = 0, base = 0; i < 2u && base < s->depth; i++, base += SPLIT_SPAN) {
+        uint64_t path = an_load(&s->words[(size_t)(c->split[i] + (uint64_t)(pfn >> (base + SPLIT_SPAN)))]) &
+                        an_split_path[(pfn >> base) & 63u];
+        if (path != 0)
+            return base + 5u - bv_msb_word(bv_msb_word(path) | 1u);
+    }
+    return s->depth; /* a root, or of order 12 or more */
+}
+
 /* analloc_cpu_free's work under the store's lock: 0, or 1 to let
  * analloc_free do it (see PER-CPU STORES), which it also does when a lock
  * section ran while the bits were read (they may be torn): rare, since the
@@ -1996,11 +2012,7 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
         uint64_t seq = an_load_acquire(&STORE_SEQ(s));
         if ((seq & 1u) != 0 || an_load(&s->ranges) != 0 || an_load(&s->poison) != 0)
             return 1;
-        uint64_t path = an_load(&words[(size_t)(c->split1 + (uint64_t)(pfn >> SPLIT_SPAN))]) &
-                        an_split_path[pfn & 63u];
-        /* no split ancestor in the first word: the top order if it is
-         * below 6 (a root), else order 6 or more (not a store's) */
-        unsigned k = path != 0 ? 5u - bv_msb_word(bv_msb_word(path) | 1u) : s->depth;
+        unsigned k = store_block_order(c, s, pfn);
         if (k >= store_orders(s) || ((pfn >> k) << k) != pfn)
             return 1;
         uint64_t key = c->base[k] + (pfn >> k); /* in the table's range, torn bits or not */
@@ -2025,10 +2037,10 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
             return 1;
         }
         uint32_t n = c->count[k];
-        if (n < ANALLOC_CPU_SLOTS) {
+        if (n < ANALLOC_CPU_CAP(k)) {
             an_store(&bucket[way], key | (way == 0 ? BUCKET_LOCKED : 0u));
             bucket_unlock(bucket);
-            c->slot[k][n] = (uint16_t)(b + way + 1u);
+            STORE_SLOT(c, k, n) = (uint16_t)(b + way + 1u);
             an_store(&c->count[k], n + 1u);
             return 0;
         }
@@ -2059,10 +2071,11 @@ int analloc_cpu_attach(analloc_t a, struct analloc_cpu *c)
     for (unsigned k = 0; k < ANALLOC_CPU_ORDERS; k++) {
         ci->base[k] = k <= s->depth ? ORDER_BASE(s, k) : 0;
         ci->count[k] = 0;
-        for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++)
-            ci->slot[k][i] = 0;
     }
-    ci->split1 = s->depth >= 1 ? ORDER_SPLIT(s, 1) : 0;
+    for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++)
+        ci->slot[i] = 0;
+    ci->split[0] = s->depth >= 1 ? ORDER_SPLIT(s, 1) : 0;
+    ci->split[1] = s->depth > SPLIT_SPAN ? ORDER_SPLIT(s, SPLIT_SPAN + 1u) : 0;
     ci->lock = 0;
     ci->next = NULL;
     c->a = a;

@@ -162,13 +162,13 @@ struct blk {
 struct mstore {
     bool attached;
     unsigned n[ANALLOC_CPU_ORDERS];
-    uintptr_t pfn[ANALLOC_CPU_ORDERS][ANALLOC_CPU_SLOTS];
-    unsigned entry[ANALLOC_CPU_ORDERS][ANALLOC_CPU_SLOTS];
+    uintptr_t pfn[ANALLOC_CPU_ORDERS][ANALLOC_CPU_CAP(0)];
+    unsigned entry[ANALLOC_CPU_ORDERS][ANALLOC_CPU_CAP(0)];
 };
 
 /* Every block the cache and the stores can hold, for model_walk. */
 #define HELD_MAX (ANALLOC_CACHE_ORDERS * ANALLOC_CACHE_MAX + \
-                  MODEL_STORES * ANALLOC_CPU_ORDERS * ANALLOC_CPU_SLOTS)
+                  MODEL_STORES * ANALLOC_CPU_SLOTS)
 
 /* The free blocks the model expects: the canonical cut of every gap. */
 struct gaps {
@@ -754,7 +754,7 @@ static bool store_record(struct run *r, unsigned i, unsigned k, uintptr_t pfn)
 {
     struct mstore *st = &r->store[i];
     unsigned e = store_way(r, k, pfn);
-    CHECK(r, st->n[k] < ANALLOC_CPU_SLOTS, "model: store %u's list %u is full", i, k);
+    CHECK(r, st->n[k] < ANALLOC_CPU_CAP(k), "model: store %u's list %u is full", i, k);
     if (e == UINT32_MAX)
         return false;
     st->pfn[k][st->n[k]] = pfn;
@@ -1137,7 +1137,7 @@ unsigned model_cpu_count(const struct analloc_cpu *c, unsigned k)
 
 unsigned model_cpu_entry(const struct analloc_cpu *c, unsigned k, unsigned x)
 {
-    return (unsigned)c->internal.slot[k][x] - 1u;
+    return (unsigned)STORE_SLOT(&c->internal, k, x) - 1u;
 }
 
 uintptr_t model_cpu_page(const struct analloc *a, const struct analloc_cpu *c, unsigned k,
@@ -1939,14 +1939,14 @@ static uintptr_t store_alloc_step(struct run *r, unsigned i, uint64_t size, uint
             model_insert(r, pfn, k, id);
             return pfn;
         }
-        /* The refill: ANALLOC_CPU_BATCH blocks as single allocations take
+        /* The refill: ANALLOC_CPU_BATCH(k) blocks as single allocations take
          * them; the first handed out, the others recorded while their
          * buckets have room; turned over to go out lowest first. */
         uintptr_t first = predict_buddy(r, k);
         if (first != 0) {
             model_insert(r, first, k, id);
             r->n_cpu_refill++;
-            for (unsigned n = 1; n < ANALLOC_CPU_BATCH; n++) {
+            for (unsigned n = 1; n < ANALLOC_CPU_BATCH(k); n++) {
                 uintptr_t b = predict_buddy(r, k);
                 if (b == 0)
                     break;
@@ -2014,8 +2014,8 @@ static int store_free_step(struct run *r, unsigned i, uint64_t addr, bool *chang
      * full list gives its oldest back first. */
     if (r->nresv == 0 && want == ANALLOC_OK && k < so) {
         if (store_way(r, k, pfn) != UINT32_MAX) {
-            if (st->n[k] == ANALLOC_CPU_SLOTS) { /* the oldest go back first */
-                for (unsigned n = 0; n < ANALLOC_CPU_BATCH; n++)
+            if (st->n[k] == ANALLOC_CPU_CAP(k)) { /* the oldest go back first */
+                for (unsigned n = 0; n < ANALLOC_CPU_BATCH(k); n++)
                     store_remove(r, i, k, 0);
                 r->n_cpu_spill++;
             }

@@ -273,15 +273,15 @@ unsigned model_arena_cached(const struct model_arena *m, unsigned k, uintptr_t *
  *  - attaching the first store turns the block cache off (drained; the cache
  *    stays off after the last detach);
  *  - a store keeps the orders below min(ANALLOC_CPU_ORDERS, the cache's
- *    orders), none in a one-page arena; up to ANALLOC_CPU_SLOTS each;
+ *    orders), none in a one-page arena; up to ANALLOC_CPU_CAP(k) of order k;
  *  - store alloc pops the newest of its order; an empty list refills: up to
- *    ANALLOC_CPU_BATCH blocks as single allocations take them, the first
+ *    ANALLOC_CPU_BATCH(k) blocks as single allocations take them, the first
  *    handed out, the others recorded in the cache table (first free way of
  *    the bucket; a full bucket gives that block back and ends the refill),
  *    turned over to go out lowest first; with none, analloc_alloc, which
  *    gives every store back before it fails;
  *  - store free of a live block of a kept order below the arena's largest:
- *    a full list first spills its ANALLOC_CPU_BATCH oldest (merging; even
+ *    a full list first spills its ANALLOC_CPU_BATCH(k) oldest (merging; even
  *    for a double free, which is then refused), then the block is recorded
  *    in the freeing store unless its bucket is full (then it merges at
  *    once); anything else (bad pointers, other orders, any reserved range)
@@ -322,7 +322,7 @@ bool model_arena_store_attached(const struct model_arena *m, unsigned i);
 unsigned model_arena_stores(const struct model_arena *m);
 
 /* Store i's list of order k, oldest first: first pages, and (if entries is
- * not NULL) each block's cache table entry; at most ANALLOC_CPU_SLOTS.
+ * not NULL) each block's cache table entry; at most ANALLOC_CPU_CAP(k).
  * Returns how many. */
 unsigned model_arena_store_list(const struct model_arena *m, unsigned i, unsigned k,
                                 uintptr_t *pages, unsigned *entries);

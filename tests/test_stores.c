@@ -186,15 +186,15 @@ static void test_store_batches_and_order(void **state)
     memset(&d, 0, sizeof d);
     ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
     ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
-    for (unsigned i = 0; i < 2 * ANALLOC_CPU_BATCH; i++) {
+    for (unsigned i = 0; i < 2 * ANALLOC_CPU_BATCH(0); i++) {
         p[i] = analloc_cpu_alloc(&c, PAGE);
         assert_non_null(p[i]);
         assert_int_equal(page_no(&t, p[i]), i); /* lowest first, batch after batch */
-        assert_int_equal(stored(&t.a), (ANALLOC_CPU_BATCH - 1u) - i % ANALLOC_CPU_BATCH);
+        assert_int_equal(stored(&t.a), (ANALLOC_CPU_BATCH(0) - 1u) - i % ANALLOC_CPU_BATCH(0));
     }
     /* two pages: the lowest fitting blocks, as analloc_alloc would */
     void *two = analloc_cpu_alloc(&d, 2 * PAGE);
-    assert_int_equal(page_no(&t, two), 2 * ANALLOC_CPU_BATCH);
+    assert_int_equal(page_no(&t, two), 2 * ANALLOC_CPU_BATCH(0));
     assert_int_equal(analloc_mem_size(&t.a, two), 2 * PAGE);
     /* freed on d, allocated again on d (newest first), never on c */
     ASSERT_ERR(analloc_cpu_free(&d, p[3]), ANALLOC_OK);
@@ -204,19 +204,19 @@ static void test_store_batches_and_order(void **state)
     assert_ptr_equal(analloc_cpu_alloc(&d, PAGE), p[7]);
     assert_ptr_equal(analloc_cpu_alloc(&d, PAGE), p[3]);
     ASSERT_ERR(analloc_check(&t.a), ANALLOC_OK);
-    /* a full list gives its ANALLOC_CPU_BATCH oldest back, merging */
+    /* a full list gives its ANALLOC_CPU_BATCH(0) oldest back, merging */
     analloc_cpu_drain(&c);
     analloc_cpu_drain(&d);
     assert_int_equal(stored(&t.a), 0);
-    for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++)
+    for (unsigned i = 0; i < ANALLOC_CPU_CAP(0); i++)
         ASSERT_ERR(analloc_cpu_free(&d, p[i]), ANALLOC_OK);
-    assert_int_equal(stored(&t.a), ANALLOC_CPU_SLOTS);
+    assert_int_equal(stored(&t.a), ANALLOC_CPU_CAP(0));
     ASSERT_ERR(analloc_cpu_free(&d, x), ANALLOC_OK);
-    assert_int_equal(stored(&t.a), ANALLOC_CPU_SLOTS - ANALLOC_CPU_BATCH + 1u);
-    for (unsigned i = 0; i < ANALLOC_CPU_BATCH; i++) /* the oldest: merged, free */
+    assert_int_equal(stored(&t.a), ANALLOC_CPU_CAP(0) - ANALLOC_CPU_BATCH(0) + 1u);
+    for (unsigned i = 0; i < ANALLOC_CPU_BATCH(0); i++) /* the oldest: merged, free */
         assert_int_equal(analloc_free(&t.a, p[i]), ANALLOC_EFREE);
-    for (unsigned i = ANALLOC_CPU_BATCH; i < ANALLOC_CPU_SLOTS; i++) /* kept */
-        assert_ptr_equal(analloc_cpu_alloc(&d, PAGE), i == ANALLOC_CPU_BATCH ? x : p[ANALLOC_CPU_SLOTS + ANALLOC_CPU_BATCH - i]);
+    for (unsigned i = ANALLOC_CPU_BATCH(0); i < ANALLOC_CPU_CAP(0); i++) /* kept */
+        assert_ptr_equal(analloc_cpu_alloc(&d, PAGE), i == ANALLOC_CPU_BATCH(0) ? x : p[ANALLOC_CPU_CAP(0) + ANALLOC_CPU_BATCH(0) - i]);
     ASSERT_ERR(analloc_check(&t.a), ANALLOC_OK);
     ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
     ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
@@ -346,7 +346,7 @@ static void test_store_full_list_and_small_arena(void **state)
 {
     struct arena t, u;
     struct analloc_cpu c, d, e;
-    void *p[ANALLOC_CPU_SLOTS + 1];
+    void *p[ANALLOC_CPU_CAP(0) + 1];
     (void)state;
     arena_init(&t, 256);
     if (!build_has_stores(&t.a)) {
@@ -358,14 +358,14 @@ static void test_store_full_list_and_small_arena(void **state)
     memset(&d, 0, sizeof d);
     ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
     ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
-    for (unsigned i = 0; i <= ANALLOC_CPU_SLOTS; i++)
+    for (unsigned i = 0; i <= ANALLOC_CPU_CAP(0); i++)
         p[i] = analloc_alloc(&t.a, PAGE);
-    for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++)
+    for (unsigned i = 0; i < ANALLOC_CPU_CAP(0); i++)
         ASSERT_ERR(analloc_cpu_free(&c, p[i]), ANALLOC_OK);
-    ASSERT_ERR(analloc_cpu_free(&d, p[ANALLOC_CPU_SLOTS]), ANALLOC_OK);
-    bad_free(&t, &c, p[ANALLOC_CPU_SLOTS], ANALLOC_EFREE); /* c's list is full: no spill */
+    ASSERT_ERR(analloc_cpu_free(&d, p[ANALLOC_CPU_CAP(0)]), ANALLOC_OK);
+    bad_free(&t, &c, p[ANALLOC_CPU_CAP(0)], ANALLOC_EFREE); /* c's list is full: no spill */
     bad_free(&t, &c, p[0], ANALLOC_EFREE);
-    assert_int_equal(stored(&t.a), ANALLOC_CPU_SLOTS + 1u);
+    assert_int_equal(stored(&t.a), ANALLOC_CPU_CAP(0) + 1u);
     ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
     ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
     arena_fini(&t);
@@ -393,7 +393,7 @@ static void test_store_side_paths(void **state)
     struct arena t;
     struct analloc_cpu c;
     (void)state;
-    arena_init(&t, 256);
+    arena_init(&t, 1024);
     if (!build_has_stores(&t.a)) {
         print_message("no per-CPU stores in this build: %s skipped\n", __func__);
         arena_fini(&t);
@@ -401,16 +401,16 @@ static void test_store_side_paths(void **state)
     }
     memset(&c, 0, sizeof c);
     ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_OK);
-    void *big = analloc_cpu_alloc(&c, 128 * PAGE); /* order 7: not a store's */
+    void *big = analloc_cpu_alloc(&c, 256 * PAGE); /* order 8: not a store's */
     void *p = analloc_cpu_alloc(&c, PAGE), *q = analloc_cpu_alloc(&c, PAGE);
     assert_non_null(big);
     size_t held = stored(&t.a);
-    assert_int_equal(held, ANALLOC_CPU_BATCH - 2u);
+    assert_int_equal(held, ANALLOC_CPU_BATCH(0) - 2u);
     /* too large for the free and stored pages together: NULL, stores kept */
-    assert_null(analloc_alloc(&t.a, 256 * PAGE));
-    assert_null(analloc_cpu_alloc(&c, 256 * PAGE));
-    assert_null(analloc_alloc_range(&t.a, 256 * PAGE, 0, 0, UINTPTR_MAX, ANALLOC_LOW));
-    assert_null(analloc_realloc(&t.a, big, 256 * PAGE));
+    assert_null(analloc_alloc(&t.a, 1024 * PAGE));
+    assert_null(analloc_cpu_alloc(&c, 1024 * PAGE));
+    assert_null(analloc_alloc_range(&t.a, 1024 * PAGE, 0, 0, UINTPTR_MAX, ANALLOC_LOW));
+    assert_null(analloc_realloc(&t.a, big, 1024 * PAGE));
     assert_int_equal(stored(&t.a), held);
     ASSERT_ERR(analloc_free(&t.a, big), ANALLOC_OK); /* a large block, stores attached */
     /* a reserved range: a store's free is analloc_free's (it merges) */

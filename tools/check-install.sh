@@ -7,10 +7,10 @@
 #  1. make install PREFIX=WORKDIR/prefix;
 #  2. build tests/consumer/consumer.c through pkg-config (shared, with the
 #     SONAME's file as NEEDED, and static from the installed archive), through
-#     find_package(analloc 3.0 CONFIG) (analloc::analloc and
+#     find_package(analloc <major>.0 CONFIG) (analloc::analloc and
 #     analloc::analloc_static), and through add_subdirectory of the source
 #     tree (compiled -ffreestanding -Werror, as the Makefile does); run each;
-#     find_package(analloc 4.0) must be refused (the version file), and so
+#     find_package(analloc <next major>.0) must be refused (the version file), and so
 #     must find_package from a build of the other pointer size (-m32);
 #  3. render every installed manual page with man --warnings and groff -ww:
 #     no warning (a broken page must warn); generated again, the pages are
@@ -93,7 +93,8 @@ run "pkg-config, static" "$work/pc-static"
 cm() {
     dir=$work/$1
     shift
-    cmake -S tests/consumer -B "$dir" -DCMAKE_C_COMPILER="$CC" "$@" >"$dir.log" 2>&1 &&
+    cmake -S tests/consumer -B "$dir" -DCMAKE_C_COMPILER="$CC" -DANALLOC_WANT_VERSION="$major.0" \
+        "$@" >"$dir.log" 2>&1 &&
         cmake --build "$dir" >>"$dir.log" 2>&1
 }
 cm cmake-shared -DCMAKE_PREFIX_PATH="$prefix" || { cat "$work/cmake-shared.log"; fail "find_package"; }
@@ -105,12 +106,13 @@ run "find_package, analloc::analloc" "$work/cmake-shared/consumer"
 cm cmake-static -DCMAKE_PREFIX_PATH="$prefix" -DANALLOC_STATIC=ON ||
     { cat "$work/cmake-static.log"; fail "find_package, static"; }
 run "find_package, analloc::analloc_static" "$work/cmake-static/consumer"
-if cm cmake-v4 -DCMAKE_PREFIX_PATH="$prefix" -DANALLOC_WANT_VERSION=4.0; then
-    fail "find_package(analloc 4.0) accepted version $version"
+next=$((major + 1)).0
+if cm cmake-next -DCMAKE_PREFIX_PATH="$prefix" -DANALLOC_WANT_VERSION="$next"; then
+    fail "find_package(analloc $next) accepted version $version"
 fi
-grep -q 'analloc-config.cmake, version: '"$version" "$work/cmake-v4.log" ||
-    { cat "$work/cmake-v4.log"; fail "find_package(analloc 4.0) failed, but not on the version"; }
-echo "test-install: find_package(analloc 4.0): refused, as it must be (version $version)"
+grep -q 'analloc-config.cmake, version: '"$version" "$work/cmake-next.log" ||
+    { cat "$work/cmake-next.log"; fail "find_package(analloc $next) failed, but not on the version"; }
+echo "test-install: find_package(analloc $next): refused, as it must be (version $version)"
 # A 32-bit consumer must not take the 64-bit package (or the reverse).
 bits=$(printf '__SIZEOF_POINTER__\n' | $CC -E -P -x c - | tr -d ' ')
 other=-m32

@@ -22,8 +22,8 @@
  *
  * Per-thread stores.  Once the process has had a second thread, each
  * thread has a struct analloc_cpu for each of the first NSTORE arenas, in
- * its TLS, attached on its first call there: malloc and free of up to 128
- * bytes go through the calling thread's store without the arena's mutex
+ * its TLS, attached on its first call there: malloc and free of up to 2 KiB
+ * go through the calling thread's store without the arena's mutex
  * (larger orders, aligned requests and realloc are the plain calls).  A
  * process that never had one (__libc_single_threaded) attaches none and
  * keeps the arenas' own block cache, which costs no atomic operation.  The

@@ -14,8 +14,8 @@
  *     attaches one struct analloc_cpu per hart, records the free bytes and
  *     the largest free block, and starts the other harts with SBI HSM.
  *  3. Random phase, all harts at once: per-hart xorshift sequences (seeded
- *     from the printed seed) of allocations of orders 0-5 (0-3 are the
- *     store's orders, 4-5 bypass it), frees of the hart's own blocks, and
+ *     from the printed seed) of allocations of orders 0-5 (all of them the
+ *     store's orders), frees of the hart's own blocks, and
  *     blocks sent to another hart's mailbox (a ring under a spinlock),
  *     which that hart frees: cross-hart frees.  Every block carries its
  *     owner's tag and a pattern (the whole block up to 2 pages, the first
