@@ -1982,19 +1982,22 @@ void an_stores_let_go(struct analloc_internal *s)
 }
 
 /* block_order for a store's free, without the lock (atomic loads; the
- * caller validates them with the sequence counter): the first two split
- * words, which hold the orders a store keeps (below 8); ANALLOC_CPU_ORDERS
- * or more for a block of a larger order. */
-static unsigned store_block_order(const struct analloc_cpu_internal *c,
-                                  const struct analloc_internal *s, uintptr_t pfn)
+ * caller validates them with the sequence counter), from the first two
+ * split words, which hold the orders a store keeps (below 8): the first
+ * peeled, as in analloc_free.  A root, or a block of order 12 or more,
+ * reads as the depth. */
+static ANALLOC_INLINE unsigned store_block_order(const struct analloc_cpu_internal *c,
+                                                 const struct analloc_internal *s, uintptr_t pfn)
 {
-    for (unsigned i = 0, base = 0; i < 2u && base < s->depth; i++, base += SPLIT_SPAN) {
-        uint64_t path = an_load(&s->words[(size_t)(c->split[i] + (uint64_t)(pfn >> (base + SPLIT_SPAN)))]) &
-                        an_split_path[(pfn >> base) & 63u];
-        if (path != 0)
-            return base + 5u - bv_msb_word(bv_msb_word(path) | 1u);
-    }
-    return s->depth; /* a root, or of order 12 or more */
+    uint64_t path = an_load(&s->words[(size_t)(c->split[0] + (uint64_t)(pfn >> SPLIT_SPAN))]) &
+                    an_split_path[pfn & 63u];
+    if (path != 0)
+        return 5u - bv_msb_word(bv_msb_word(path) | 1u);
+    if (s->depth <= SPLIT_SPAN)
+        return s->depth;
+    path = an_load(&s->words[(size_t)(c->split[1] + (uint64_t)(pfn >> (2u * SPLIT_SPAN)))]) &
+           an_split_path[(pfn >> SPLIT_SPAN) & 63u];
+    return path != 0 ? SPLIT_SPAN + 5u - bv_msb_word(bv_msb_word(path) | 1u) : s->depth;
 }
 
 /* analloc_cpu_free's work under the store's lock: 0, or 1 to let

@@ -158,16 +158,13 @@ static inline unsigned cache_bucket(uint64_t node, uint32_t mul, unsigned shift)
 }
 
 /* A per-CPU store's slots (struct analloc_cpu): the lists of its orders
- * one after the other.  Where order k's list starts: after the capacities
- * of the orders below it, ANALLOC_CPU_CAP(j) = 32 >> (j / 2), that is
- * 2 x (32 + 16 + ...) for the pairs of orders below and 32 >> (k / 2) more
- * for an odd k. */
-static inline unsigned store_first_slot(unsigned k)
-{
-    return 128u - (128u >> (k / 2u)) + (k & 1u) * ANALLOC_CPU_CAP(k);
-}
-_Static_assert(ANALLOC_CPU_ORDERS == 8u && ANALLOC_CPU_SLOTS == 120u && ANALLOC_CPU_CAP(7) == 4u,
-               "store_first_slot(8) is the slots' end");
-#define STORE_SLOT(c, k, i) ((c)->slot[store_first_slot(k) + (i)])
+ * one after the other, order k's from store_first_slot[k], after the
+ * capacities of the orders below it (ANALLOC_CPU_CAP: 32, 32, 16, 16, 8,
+ * 8, 4, 4); the last entry is the end. */
+static const uint8_t store_first_slot[ANALLOC_CPU_ORDERS + 1] = {0, 32, 64, 80, 96, 104, 112, 116, 120};
+_Static_assert(ANALLOC_CPU_ORDERS == 8u && ANALLOC_CPU_SLOTS == 120u && ANALLOC_CPU_CAP(7) == 4u &&
+                   ANALLOC_CPU_CAP(6) == 4u && ANALLOC_CPU_CAP(0) == 32u,
+               "store_first_slot follows ANALLOC_CPU_CAP");
+#define STORE_SLOT(c, k, i) ((c)->slot[store_first_slot[k] + (i)])
 
 #endif /* ANALLOC_LAYOUT_H */

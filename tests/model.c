@@ -4005,6 +4005,10 @@ struct model_arena *model_arena_new(analloc_t a, unsigned cache_slots,
     r->failure = *failure;
     r->op = "model_arena_new";
     r->a = a;
+    for (unsigned k = 0; k < ANALLOC_CPU_ORDERS; k++) /* the stores' lists tile their slots */
+        CHECK(r, (unsigned)(store_first_slot[k + 1u] - store_first_slot[k]) == ANALLOC_CPU_CAP(k) &&
+                     store_first_slot[ANALLOC_CPU_ORDERS] == ANALLOC_CPU_SLOTS,
+              "store_first_slot[%u] does not follow ANALLOC_CPU_CAP", k);
     r->page = a->page;
     r->shift = model_shift(a->page);
     r->size_max = SIZE_MAX;
