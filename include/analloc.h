@@ -402,7 +402,7 @@ int analloc_free_exact(analloc_t a, void *ptr, size_t size);
  * Every call below is its pointer counterpart, with the same contract,
  * bounds and errors (the engine is one; these only convert addresses; they
  * have no inline fast path, so a cached one-page free and allocation cost
- * about 404 instructions where the pointer calls take 250: bench/opcost.c):
+ * about 414 instructions where the pointer calls take 242: bench/opcost.c):
  *     analloc_space_alloc          analloc_alloc
  *     analloc_space_alloc_range    analloc_alloc_range (and _flags, _aligned:
  *                                  lo 0, hi ANALLOC_SPACE_END)
@@ -566,12 +566,12 @@ void analloc_drain(analloc_t a);
  * around its per-CPU lists.  Detaching a store from another CPU (hot-
  * unplug) needs its owner's last call to happen before it (the CPU went
  * offline, or a barrier).  Cost of the common path (callgrind, x86-64,
- * bench/opcost.c): a free about 195 instructions with three atomic read-
- * modify-writes (the store's lock, the bucket's lock and its release), an
- * allocation about 95 with two (the store's lock, the record's release):
- * 289 for the pair, where the allocator's
- * own cache takes 159 without lock hooks and 343 with them (empty).  The error hook runs
- * in the freeing call, under the allocator's lock, as for analloc_free.
+ * bench/opcost.c): a free with three atomic read-modify-writes (the
+ * store's lock, the bucket's lock and its release) and an allocation with
+ * two (the store's lock, the record's release), 291 instructions for a
+ * one-page pair, where the allocator's own cache takes 160 without lock
+ * hooks and 354 with them (empty).  The error hook runs in the freeing
+ * call, under the allocator's lock, as for analloc_free.
  *
  * 32-bit targets, and targets without lock-free 64-bit atomic operations,
  * build the same calls without the stores (stats.cpu_stores is 0): every
