@@ -2772,6 +2772,52 @@ static void test_cache_bucket_ways(void **state)
     ext_fini(&e);
 }
 
+/* A refill keeps blocks only while their buckets have room: the block
+ * after the one handed out finds its bucket full (four cached blocks of
+ * order 1 whose keys share it), goes back, and the refill ends there. */
+static void test_cache_refill_stops_at_full_bucket(void **state)
+{
+    const size_t n = 16384;
+    const uintptr_t base = fake_base(n * 4096, (size_t)16 << 20);
+    struct ext e;
+    (void)state;
+    ext_init(&e, base, n * 4096, 4096);
+    const struct analloc_internal *s = &e.a.internal;
+    assert_true(s->cache_mul == CACHE_FIB);
+    /* The cache off while the arena is shaped.  Page lo taken: lo + 1 is
+     * the only free page, so a refill of order 0 hands it out and takes
+     * lo + 2 next (splitting the order-1 block there). */
+    ASSERT_ERR(analloc_set_cache(&e.a, 0), ANALLOC_OK);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(s->lo * 4096));
+    uintptr_t second = s->lo + 2u;
+    unsigned bucket = cache_bucket(ORDER_BASE(s, 0) + second, s->cache_mul, s->cache_shift);
+    /* Four order-1 blocks high up whose keys share that bucket, each with
+     * its buddy taken too (so that no free order-1 block appears). */
+    uintptr_t pick[4];
+    unsigned npick = 0;
+    for (uintptr_t j = (s->hi >> 1) - 2u; j > (s->lo >> 1) + 64u && npick < 4; j -= 2u)
+        if (cache_bucket(ORDER_BASE(s, 1) + j, s->cache_mul, s->cache_shift) == bucket)
+            pick[npick++] = j << 1;
+    assert_int_equal(npick, 4);
+    for (unsigned i = 0; i < 4; i++)
+        for (uintptr_t q = pick[i]; q < pick[i] + 4u; q += 2u)
+            assert_ptr_equal(analloc_alloc_range(&e.a, 2 * 4096, 0, q * 4096, (q + 2u) * 4096, 0),
+                             ptr_at(q * 4096));
+    ASSERT_ERR(analloc_set_cache(&e.a, 8), ANALLOC_OK); /* order 0: 8 slots, refills of 4 */
+    for (unsigned i = 0; i < 4; i++)
+        ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[i] * 4096)), ANALLOC_OK);
+    assert_int_equal(TI_CACHED(&e.a, 1), 4);
+    for (unsigned w = 0; w < 4; w++) /* the bucket is full */
+        assert_true(CACHE_KEY(s, bucket + w) != 0);
+    assert_int_equal(TI_CACHED(&e.a, 0), 0);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at((s->lo + 1u) * 4096));
+    assert_int_equal(TI_CACHED(&e.a, 0), 0); /* the refill kept nothing */
+    assert_true(analloc_mem_size(&e.a, ptr_at(second * 4096)) == 0); /* free again */
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(second * 4096));
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    ext_fini(&e);
+}
+
 /* A request fails only when no block exists with every cached block merged;
  * realloc drains too before it gives up growing in place. */
 static void test_cache_drains_before_failing(void **state)
@@ -2916,6 +2962,7 @@ int main(void)
         cmocka_unit_test(test_cache_lifo),
         cmocka_unit_test(test_cache_eviction),
         cmocka_unit_test(test_cache_bucket_ways),
+        cmocka_unit_test(test_cache_refill_stops_at_full_bucket),
         cmocka_unit_test(test_cache_drains_before_failing),
         cmocka_unit_test(test_cache_double_free_and_errors),
         cmocka_unit_test(test_free_errors_chunk),
