@@ -372,6 +372,13 @@ static void mutex_lock(void *ctx)
 }
 static void mutex_unlock(void *ctx) { pthread_mutex_unlock(&((struct mutex_box *)ctx)->m); }
 
+/* analloc_set_relax's hook for analloc-percpu: give the CPU away. */
+static void relax_yield(void *ctx)
+{
+    (void)ctx;
+    sched_yield();
+}
+
 /* A kernel's spinlock without the kernel: nothing stops the scheduler from
  * preempting the holder (a kernel disables preemption). */
 static void spin_lock(void *ctx)
@@ -849,6 +856,11 @@ static void run_one(enum wkind wk, enum akind kind, unsigned nthreads, const str
     }
 #if THREADS_PERCPU
     if (kind == A_PERCPU) {
+        /* threads share CPUs: a thread that waits for a store's or a
+         * bucket's spinlock yields now and then (analloc_set_relax) */
+        int er = analloc_set_relax(&r.a, relax_yield, NULL);
+        if (er != 0)
+            die("analloc_set_relax: %s", analloc_strerror(er));
         /* one store per thread, each on cache lines of its own */
         size_t stride = (sizeof(struct analloc_cpu) + CACHELINE - 1) / CACHELINE * CACHELINE;
         cpus = xaligned(nthreads * stride);

@@ -56,6 +56,7 @@
  * does not depend on the size of any block (copies and fills run outside).
  * These take no lock: analloc_with_chunk, analloc_init (set up before you
  * share), analloc_meta_size, analloc_meta_bytes, analloc_set_lock,
+ * analloc_set_relax,
  * analloc_strerror, analloc_version, and every call refused on its
  * arguments alone (an allocator never set up, free(NULL), unknown flags, a
  * size no block has, ...): those read only what setup fixed.  The error
@@ -119,7 +120,7 @@ const char *analloc_strerror(int error);
  * 1 + (128 >> (k / 2)) words, 4096 table entries, 64 ranges. */
 #define ANALLOC_META_FIXED_MAX 38128u
 
-/* Lock hooks (analloc_set_lock). */
+/* Lock hooks (analloc_set_lock) and the relax hook (analloc_set_relax). */
 typedef void (*analloc_lock_fn)(void *ctx);
 
 /* Called with the error that a free, a realloc or a resize returns for an
@@ -168,6 +169,8 @@ struct analloc {
         void *lock_ctx;
         analloc_error_hook hook;
         void *hook_ctx;
+        analloc_lock_fn relax; /* analloc_set_relax's */
+        void *relax_ctx;
         size_t level_word[ANALLOC_MAX_LEVELS]; /* word offset of each index level */
         size_t level_bits[ANALLOC_MAX_LEVELS]; /* bits in each index level */
         size_t split_word;     /* word offset of the split bits */
@@ -756,6 +759,22 @@ void analloc_dump(const struct analloc *a, void (*out)(void *ctx, const char *li
  * Returns 0 or ANALLOC_EINVAL (not set up, one hook NULL and the other not).
  */
 int analloc_set_lock(analloc_t a, analloc_lock_fn lock, analloc_lock_fn unlock, void *ctx);
+
+/*
+ * Install (or remove, with NULL) the relax hook: a CPU that finds one of
+ * the library's own spinlocks taken (a per-CPU store's, a bucket of the
+ * cache's table, the list of stores: each held for a few dozen
+ * instructions) 64 times in a row calls relax(ctx), then tries again;
+ * without a hook it only spins, with the CPU's pause instruction.  A kernel
+ * whose per-CPU calls run with preemption off, as they must (Per-CPU
+ * stores), needs none: no holder is ever descheduled.  A program whose
+ * threads share CPUs (user space, more threads than CPUs) should pass one
+ * that yields the CPU (sched_yield), or a waiter may spin for the rest of
+ * its time slice while the holder waits to run.  Set it before stores are
+ * attached.  Takes no lock.  Returns 0, or, changing nothing:
+ * ANALLOC_EINVAL (a not set up), ANALLOC_EBUSY (a store is attached).
+ */
+int analloc_set_relax(analloc_t a, analloc_lock_fn relax, void *ctx);
 
 /* Install (or remove, with NULL) a hook that hears about rejected pointers;
  * nothing happens to an allocator never set up. */

@@ -704,11 +704,16 @@ static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, ui
  * are data: set `bit` when it is clear, waiting while someone holds it;
  * clear it, keeping the rest.  (The wait is reached only under contention:
  * the threaded tests reach it, not every run, hence the mark for gcovr.) */
-static uint64_t bit_lock(uint64_t *w, uint64_t bit)
+static uint64_t bit_lock(const struct analloc_internal *s, uint64_t *w, uint64_t bit)
 {
     uint64_t v = an_load(w) & ~bit;
-    while (!an_cas_acquire(w, &v, v | bit))
-        v = (an_spin_pause(), v & ~bit); // GCOVR_EXCL_LINE
+    for (unsigned tries = 1; !an_cas_acquire(w, &v, v | bit); tries++) {
+        if (tries % 64u == 0 && s->relax != NULL) /* (analloc_set_relax) */
+            s->relax(s->relax_ctx);
+        else
+            an_spin_pause();
+        v &= ~bit;
+    }
     return v;
 }
 
@@ -721,9 +726,9 @@ static void bit_unlock(uint64_t *w, uint64_t bit)
  * instructions, by a store's free (check and record) and by a lock section
  * that decides on a block by its record; nothing is taken while it is
  * held. */
-static void bucket_lock(uint64_t *bucket)
+static void bucket_lock(const struct analloc_internal *s, uint64_t *bucket)
 {
-    bit_lock(bucket, BUCKET_LOCKED);
+    bit_lock(s, bucket, BUCKET_LOCKED);
 }
 
 static void bucket_unlock(uint64_t *bucket)
@@ -741,7 +746,7 @@ static ANALLOC_INLINE bool block_held(const struct analloc_internal *s, unsigned
 #if ANALLOC_STORES
     if (ANALLOC_UNLIKELY(stores_first(s) != NULL) && k < s->cache_orders) {
         uint64_t *bucket = &CACHE_KEY(s, key_bucket(s, block_key(s, k, pfn)));
-        bucket_lock(bucket);
+        bucket_lock(s, bucket);
         bool held = block_cached(s, k, pfn);
         bucket_unlock(bucket);
         return held;
@@ -1824,9 +1829,9 @@ static void cache_set_slots(struct analloc_internal *s, unsigned slots)
 #if ANALLOC_STORES
 
 /* A store's own lock: its word's bit 0. */
-static void spin_lock(uint64_t *w)
+static void spin_lock(const struct analloc_internal *s, uint64_t *w)
 {
-    bit_lock(w, 1u);
+    bit_lock(s, w, 1u);
 }
 
 static void spin_unlock(uint64_t *w)
@@ -1837,7 +1842,7 @@ static void spin_unlock(uint64_t *w)
 /* Take the list of stores; returns its first store. */
 static struct analloc_cpu *stores_lock(struct analloc_internal *s)
 {
-    return (struct analloc_cpu *)(uintptr_t)bit_lock(&STORE_LIST(s), STORE_LIST_LOCKED);
+    return (struct analloc_cpu *)(uintptr_t)bit_lock(s, &STORE_LIST(s), STORE_LIST_LOCKED);
 }
 
 static void stores_unlock(struct analloc_internal *s)
@@ -1871,7 +1876,7 @@ static bool store_record(struct analloc_cpu_internal *c, struct analloc_internal
     uint64_t key = block_key(s, k, pfn);
     unsigned b = key_bucket(s, key), way = CACHE_WAYS;
     uint64_t *bucket = &CACHE_KEY(s, b);
-    bucket_lock(bucket);
+    bucket_lock(s, bucket);
     for (unsigned w = CACHE_WAYS; w-- > 0;)
         way = (an_load(&bucket[w]) & ~BUCKET_LOCKED) == 0 ? w : way;
     if (way != CACHE_WAYS)
@@ -1955,7 +1960,7 @@ static void stores_give_back(struct analloc_internal *s)
     if (stores_first(s) == NULL)
         return;
     for (struct analloc_cpu *c = stores_lock(s); c != NULL; c = c->internal.next) {
-        spin_lock(&c->internal.lock);
+        spin_lock(s, &c->internal.lock);
         lock(s);
         store_empty(&c->internal, s);
         unlock(s);
@@ -1970,7 +1975,7 @@ const struct analloc_cpu *an_stores_hold(struct analloc_internal *s)
 {
     struct analloc_cpu *first = stores_lock(s);
     for (struct analloc_cpu *c = first; c != NULL; c = c->internal.next)
-        spin_lock(&c->internal.lock);
+        spin_lock(s, &c->internal.lock);
     return first;
 }
 
@@ -2024,7 +2029,7 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
         an_fence_acquire(); /* the bits are read before the counter again */
         unsigned b = key_bucket(s, key);
         uint64_t *bucket = &CACHE_KEY(s, b);
-        bucket_lock(bucket);
+        bucket_lock(s, bucket);
         /* the four entries (the first without its lock bit), as in
          * analloc_free: conditional moves, no loop */
         uint64_t v0 = an_load_acquire(&bucket[0]) & ~BUCKET_LOCKED, v1 = an_load_acquire(&bucket[1]),
@@ -2108,7 +2113,7 @@ int analloc_cpu_detach(struct analloc_cpu *c)
     struct analloc_internal *s = &c->a->internal;
     if (s->depth >= 1) {
         struct analloc_cpu *first = stores_lock(s);
-        spin_lock(&c->internal.lock);
+        spin_lock(s, &c->internal.lock);
         lock(s);
         store_empty(&c->internal, s);
         if (first == c) {
@@ -2139,7 +2144,7 @@ void analloc_cpu_drain(struct analloc_cpu *c)
         return;
 #if ANALLOC_STORES
     struct analloc_internal *s = &c->a->internal;
-    spin_lock(&c->internal.lock);
+    spin_lock(s, &c->internal.lock);
     lock(s);
     store_empty(&c->internal, s);
     unlock(s);
@@ -2157,7 +2162,7 @@ void *analloc_cpu_alloc(struct analloc_cpu *c, size_t size)
     struct analloc_cpu_internal *ci = &c->internal;
     unsigned k = order_for(a, size);
     if (k < store_orders(s) && an_load(&s->poison) == 0 && s->depth >= 1) {
-        spin_lock(&ci->lock);
+        spin_lock(s, &ci->lock);
         uint32_t n = ci->count[k];
         uintptr_t pfn;
         if (ANALLOC_LIKELY(n != 0)) {
@@ -2187,7 +2192,7 @@ int analloc_cpu_free(struct analloc_cpu *c, void *ptr)
 #if ANALLOC_STORES
     struct analloc_internal *s = &c->a->internal;
     if (s->depth >= 1) {
-        spin_lock(&c->internal.lock);
+        spin_lock(s, &c->internal.lock);
         int r = store_free(&c->internal, s, (uintptr_t)ptr, c->a->page);
         spin_unlock(&c->internal.lock);
         if (r == 0)
@@ -2433,6 +2438,17 @@ int analloc_set_lock(analloc_t a, analloc_lock_fn lock_fn, analloc_lock_fn unloc
     a->internal.unlock = unlock_fn;
     a->internal.lock_ctx = ctx;
     mode_update(&a->internal);
+    return ANALLOC_OK;
+}
+
+int analloc_set_relax(analloc_t a, analloc_lock_fn relax, void *ctx)
+{
+    if (!is_setup(a))
+        return ANALLOC_EINVAL;
+    if (stores_first(&a->internal) != NULL)
+        return ANALLOC_EBUSY; /* a store's call may be reading the hook */
+    a->internal.relax = relax;
+    a->internal.relax_ctx = ctx;
     return ANALLOC_OK;
 }
 

@@ -382,6 +382,8 @@ static const struct field struct_fields[] = {
     FIELD(internal.lock_ctx, OPAQUE),
     FIELD(internal.hook, OPAQUE),
     FIELD(internal.hook_ctx, OPAQUE),
+    FIELD(internal.relax, OPAQUE),
+    FIELD(internal.relax_ctx, OPAQUE),
     FIELD(internal.level_word, MUST_CORRUPT),
     FIELD(internal.level_bits, MUST_CORRUPT),
     FIELD(internal.split_word, MUST_CORRUPT),

@@ -89,6 +89,13 @@ static void bad_free(struct arena *t, struct analloc_cpu *c, void *p, int want)
     ASSERT_ERR(analloc_check(&t->a), ANALLOC_OK);
 }
 
+/* A relax hook that counts its calls (ctx: an unsigned, or NULL). */
+static void relax_count(void *ctx)
+{
+    if (ctx != NULL)
+        (*(unsigned *)ctx)++;
+}
+
 static void test_store_bad_calls(void **state)
 {
     struct arena t;
@@ -116,6 +123,8 @@ static void test_store_bad_calls(void **state)
     analloc_cpu_drain(NULL);
     analloc_cpu_drain(&zero);
     ASSERT_ERR(analloc_cpu_free(&zero, NULL), ANALLOC_EINVAL); /* not attached wins over NULL */
+    ASSERT_ERR(analloc_set_relax(NULL, relax_count, NULL), ANALLOC_EINVAL);
+    ASSERT_ERR(analloc_set_relax(&never, relax_count, NULL), ANALLOC_EINVAL);
     SNAP_SAME(&sn, &t.a, "calls with a NULL or unattached store");
     snap_free(&sn);
     assert_memory_equal(&c, &pattern, sizeof c);
@@ -125,14 +134,16 @@ static void test_store_bad_calls(void **state)
     ASSERT_ERR(analloc_cpu_attach(&t.a, &d), ANALLOC_OK);
     snap_take(&sn, &t.a);
     ASSERT_ERR(analloc_cpu_attach(&t.a, &c), ANALLOC_EBUSY);
-    if (build_has_stores(&t.a))
+    if (build_has_stores(&t.a)) {
         ASSERT_ERR(analloc_set_cache(&t.a, 8), ANALLOC_EBUSY);
-    SNAP_SAME(&sn, &t.a, "attaching an attached store, set_cache with stores");
+        ASSERT_ERR(analloc_set_relax(&t.a, relax_count, NULL), ANALLOC_EBUSY);
+    }
+    SNAP_SAME(&sn, &t.a, "attaching an attached store, set_cache and set_relax with stores");
     snap_free(&sn);
     ASSERT_ERR(analloc_cpu_free(&c, NULL), ANALLOC_OK);
 
     char *p = analloc_cpu_alloc(&c, PAGE), *q = analloc_cpu_alloc(&c, 4 * PAGE);
-    char *big = analloc_cpu_alloc(&c, 64 * PAGE); /* order 6: not a store's */
+    char *big = analloc_cpu_alloc(&c, 64 * PAGE); /* order 6: the store's shortest list */
     assert_non_null(p);
     assert_non_null(q);
     assert_non_null(big);

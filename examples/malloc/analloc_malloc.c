@@ -56,6 +56,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,9 @@ static int thread_start(void)
 
 static void lock_fn(void *m) { pthread_mutex_lock(m); }
 static void unlock_fn(void *m) { pthread_mutex_unlock(m); }
+/* analloc_set_relax: a thread that finds a store's or a table bucket's
+ * spinlock taken 64 times in a row yields (the holder may be preempted). */
+static void relax_yield(void *ctx) { (void)ctx; sched_yield(); }
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
@@ -322,6 +326,7 @@ static int grow(unsigned seen)
             pthread_mutex_init(&ar->lock, NULL);
             ar->index = i;
             analloc_set_lock(&ar->a, lock_fn, unlock_fn, &ar->lock);
+            analloc_set_relax(&ar->a, relax_yield, NULL); /* threads share CPUs */
             analloc_set_error_hook(&ar->a, on_error, NULL);
             __atomic_store_n(&slots[i], ar, __ATOMIC_RELEASE);
             __atomic_store_n(&narenas, i + 1, __ATOMIC_RELEASE);
