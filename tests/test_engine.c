@@ -2818,6 +2818,57 @@ static void test_cache_refill_stops_at_full_bucket(void **state)
     ext_fini(&e);
 }
 
+/* The same for a per-CPU store's refill: four blocks that another store
+ * holds fill the bucket of the second block the refill takes. */
+static void test_store_refill_stops_at_full_bucket(void **state)
+{
+    const size_t n = 16384;
+    const uintptr_t base = fake_base(n * 4096, (size_t)16 << 20);
+    struct ext e;
+    struct analloc_cpu c, d;
+    struct analloc_stats st;
+    (void)state;
+    ext_init(&e, base, n * 4096, 4096);
+    const struct analloc_internal *s = &e.a.internal;
+    st.size = sizeof st;
+    ASSERT_ERR(analloc_stats(&e.a, &st), ANALLOC_OK);
+    if (!st.cpu_stores) {
+        print_message("no per-CPU stores in this build: %s skipped\n", __func__);
+        ext_fini(&e);
+        return;
+    }
+    ASSERT_ERR(analloc_set_cache(&e.a, 0), ANALLOC_OK);
+    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(s->lo * 4096)); /* lo + 1: the only free page */
+    uintptr_t second = s->lo + 2u;
+    unsigned bucket = cache_bucket(ORDER_BASE(s, 0) + second, s->cache_mul, s->cache_shift);
+    uintptr_t pick[4];
+    unsigned npick = 0;
+    for (uintptr_t j = (s->hi >> 1) - 2u; j > (s->lo >> 1) + 64u && npick < 4; j -= 2u)
+        if (cache_bucket(ORDER_BASE(s, 1) + j, s->cache_mul, s->cache_shift) == bucket)
+            pick[npick++] = j << 1;
+    assert_int_equal(npick, 4);
+    for (unsigned i = 0; i < 4; i++)
+        for (uintptr_t q = pick[i]; q < pick[i] + 4u; q += 2u)
+            assert_ptr_equal(analloc_alloc_range(&e.a, 2 * 4096, 0, q * 4096, (q + 2u) * 4096, 0),
+                             ptr_at(q * 4096));
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    ASSERT_ERR(analloc_cpu_attach(&e.a, &c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_attach(&e.a, &d), ANALLOC_OK);
+    for (unsigned i = 0; i < 4; i++)
+        ASSERT_ERR(analloc_cpu_free(&d, ptr_at(pick[i] * 4096)), ANALLOC_OK);
+    assert_int_equal(d.internal.count[1], 4);
+    for (unsigned w = 0; w < 4; w++) /* the bucket is full */
+        assert_true((CACHE_KEY(s, bucket + w) & ~((uint64_t)1 << 63)) != 0);
+    assert_ptr_equal(analloc_cpu_alloc(&c, 4096), ptr_at((s->lo + 1u) * 4096));
+    assert_int_equal(c.internal.count[0], 0); /* the refill kept nothing */
+    assert_true(analloc_mem_size(&e.a, ptr_at(second * 4096)) == 0); /* free again */
+    ASSERT_ERR(analloc_check(&e.a), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&c), ANALLOC_OK);
+    ASSERT_ERR(analloc_cpu_detach(&d), ANALLOC_OK);
+    ext_fini(&e);
+}
+
 /* A request fails only when no block exists with every cached block merged;
  * realloc drains too before it gives up growing in place. */
 static void test_cache_drains_before_failing(void **state)
@@ -2963,6 +3014,7 @@ int main(void)
         cmocka_unit_test(test_cache_eviction),
         cmocka_unit_test(test_cache_bucket_ways),
         cmocka_unit_test(test_cache_refill_stops_at_full_bucket),
+        cmocka_unit_test(test_store_refill_stops_at_full_bucket),
         cmocka_unit_test(test_cache_drains_before_failing),
         cmocka_unit_test(test_cache_double_free_and_errors),
         cmocka_unit_test(test_free_errors_chunk),
