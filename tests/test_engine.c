@@ -2772,28 +2772,21 @@ static void test_cache_bucket_ways(void **state)
     ext_fini(&e);
 }
 
-/* A refill keeps blocks only while their buckets have room: the block
- * after the one handed out finds its bucket full (four cached blocks of
- * order 1 whose keys share it), goes back, and the refill ends there. */
-static void test_cache_refill_stops_at_full_bucket(void **state)
+/* Shape a fresh 16384-page arena of e for the two tests below: the cache
+ * off, page lo taken, so that lo + 1 is the only free page and a refill of
+ * order 0 hands it out and takes lo + 2 next (splitting the order-1 block
+ * there); and four order-1 blocks high up whose keys share lo + 2's bucket
+ * in the cache's table, each taken with its buddy (so that no free order-1
+ * block appears), their first pages in pick.  Returns the bucket. */
+static unsigned shape_refill_bucket(struct ext *e, uintptr_t pick[4])
 {
     const size_t n = 16384;
-    const uintptr_t base = fake_base(n * 4096, (size_t)16 << 20);
-    struct ext e;
-    (void)state;
-    ext_init(&e, base, n * 4096, 4096);
-    const struct analloc_internal *s = &e.a.internal;
+    ext_init(e, fake_base(n * 4096, (size_t)16 << 20), n * 4096, 4096);
+    const struct analloc_internal *s = &e->a.internal;
     assert_true(s->cache_mul == CACHE_FIB);
-    /* The cache off while the arena is shaped.  Page lo taken: lo + 1 is
-     * the only free page, so a refill of order 0 hands it out and takes
-     * lo + 2 next (splitting the order-1 block there). */
-    ASSERT_ERR(analloc_set_cache(&e.a, 0), ANALLOC_OK);
-    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(s->lo * 4096));
-    uintptr_t second = s->lo + 2u;
-    unsigned bucket = cache_bucket(ORDER_BASE(s, 0) + second, s->cache_mul, s->cache_shift);
-    /* Four order-1 blocks high up whose keys share that bucket, each with
-     * its buddy taken too (so that no free order-1 block appears). */
-    uintptr_t pick[4];
+    ASSERT_ERR(analloc_set_cache(&e->a, 0), ANALLOC_OK);
+    assert_ptr_equal(analloc_alloc(&e->a, 4096), ptr_at(s->lo * 4096));
+    unsigned bucket = cache_bucket(ORDER_BASE(s, 0) + s->lo + 2u, s->cache_mul, s->cache_shift);
     unsigned npick = 0;
     for (uintptr_t j = (s->hi >> 1) - 2u; j > (s->lo >> 1) + 64u && npick < 4; j -= 2u)
         if (cache_bucket(ORDER_BASE(s, 1) + j, s->cache_mul, s->cache_shift) == bucket)
@@ -2801,8 +2794,22 @@ static void test_cache_refill_stops_at_full_bucket(void **state)
     assert_int_equal(npick, 4);
     for (unsigned i = 0; i < 4; i++)
         for (uintptr_t q = pick[i]; q < pick[i] + 4u; q += 2u)
-            assert_ptr_equal(analloc_alloc_range(&e.a, 2 * 4096, 0, q * 4096, (q + 2u) * 4096, 0),
+            assert_ptr_equal(analloc_alloc_range(&e->a, 2 * 4096, 0, q * 4096, (q + 2u) * 4096, 0),
                              ptr_at(q * 4096));
+    return bucket;
+}
+
+/* A refill keeps blocks only while their buckets have room: the block
+ * after the one handed out finds its bucket full (four cached blocks of
+ * order 1 whose keys share it), goes back, and the refill ends there. */
+static void test_cache_refill_stops_at_full_bucket(void **state)
+{
+    struct ext e;
+    uintptr_t pick[4];
+    (void)state;
+    unsigned bucket = shape_refill_bucket(&e, pick);
+    const struct analloc_internal *s = &e.a.internal;
+    uintptr_t second = s->lo + 2u;
     ASSERT_ERR(analloc_set_cache(&e.a, 8), ANALLOC_OK); /* order 0: 8 slots, refills of 4 */
     for (unsigned i = 0; i < 4; i++)
         ASSERT_ERR(analloc_free(&e.a, ptr_at(pick[i] * 4096)), ANALLOC_OK);
@@ -2822,14 +2829,14 @@ static void test_cache_refill_stops_at_full_bucket(void **state)
  * holds fill the bucket of the second block the refill takes. */
 static void test_store_refill_stops_at_full_bucket(void **state)
 {
-    const size_t n = 16384;
-    const uintptr_t base = fake_base(n * 4096, (size_t)16 << 20);
     struct ext e;
     struct analloc_cpu c, d;
     struct analloc_stats st;
+    uintptr_t pick[4];
     (void)state;
-    ext_init(&e, base, n * 4096, 4096);
+    unsigned bucket = shape_refill_bucket(&e, pick);
     const struct analloc_internal *s = &e.a.internal;
+    uintptr_t second = s->lo + 2u;
     st.size = sizeof st;
     ASSERT_ERR(analloc_stats(&e.a, &st), ANALLOC_OK);
     if (!st.cpu_stores) {
@@ -2837,20 +2844,6 @@ static void test_store_refill_stops_at_full_bucket(void **state)
         ext_fini(&e);
         return;
     }
-    ASSERT_ERR(analloc_set_cache(&e.a, 0), ANALLOC_OK);
-    assert_ptr_equal(analloc_alloc(&e.a, 4096), ptr_at(s->lo * 4096)); /* lo + 1: the only free page */
-    uintptr_t second = s->lo + 2u;
-    unsigned bucket = cache_bucket(ORDER_BASE(s, 0) + second, s->cache_mul, s->cache_shift);
-    uintptr_t pick[4];
-    unsigned npick = 0;
-    for (uintptr_t j = (s->hi >> 1) - 2u; j > (s->lo >> 1) + 64u && npick < 4; j -= 2u)
-        if (cache_bucket(ORDER_BASE(s, 1) + j, s->cache_mul, s->cache_shift) == bucket)
-            pick[npick++] = j << 1;
-    assert_int_equal(npick, 4);
-    for (unsigned i = 0; i < 4; i++)
-        for (uintptr_t q = pick[i]; q < pick[i] + 4u; q += 2u)
-            assert_ptr_equal(analloc_alloc_range(&e.a, 2 * 4096, 0, q * 4096, (q + 2u) * 4096, 0),
-                             ptr_at(q * 4096));
     memset(&c, 0, sizeof c);
     memset(&d, 0, sizeof d);
     ASSERT_ERR(analloc_cpu_attach(&e.a, &c), ANALLOC_OK);
