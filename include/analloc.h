@@ -595,7 +595,7 @@ struct analloc_cpu {
         uint64_t lock;             /* the store's spinlock: 0 free, 1 held */
         struct analloc_cpu *next;  /* the allocator's list of stores */
         uint64_t base[ANALLOC_CPU_ORDERS]; /* the allocator's ORDER_BASE, copied */
-        uint64_t split[2];         /* the allocator's ORDER_SPLIT of orders 1 and 7, copied */
+        uint64_t split1;           /* the allocator's ORDER_SPLIT of order 1, copied */
         uint32_t count[ANALLOC_CPU_ORDERS];
         uint16_t slot[ANALLOC_CPU_SLOTS]; /* per order, 1 + a table entry, oldest first */
     } internal;

@@ -704,7 +704,8 @@ static ANALLOC_INLINE void block_free(struct analloc_internal *s, unsigned k, ui
  * are data: set `bit` when it is clear, waiting while someone holds it;
  * clear it, keeping the rest.  (The wait is reached only under contention:
  * the threaded tests reach it, not every run, hence the mark for gcovr.) */
-static uint64_t bit_lock(const struct analloc_internal *s, uint64_t *w, uint64_t bit)
+static ANALLOC_NOINLINE uint64_t bit_lock_wait(const struct analloc_internal *s, uint64_t *w,
+                                               uint64_t bit)
 {
     uint64_t v = an_load(w) & ~bit;
     for (unsigned tries = 1; !an_cas_acquire(w, &v, v | bit); tries++) {
@@ -715,6 +716,12 @@ static uint64_t bit_lock(const struct analloc_internal *s, uint64_t *w, uint64_t
         v &= ~bit;
     }
     return v;
+}
+
+static ANALLOC_INLINE uint64_t bit_lock(const struct analloc_internal *s, uint64_t *w, uint64_t bit)
+{
+    uint64_t v = an_load(w) & ~bit;
+    return ANALLOC_LIKELY(an_cas_acquire(w, &v, v | bit)) ? v : bit_lock_wait(s, w, bit);
 }
 
 static void bit_unlock(uint64_t *w, uint64_t bit)
@@ -1587,7 +1594,7 @@ int analloc_free(analloc_t a, void *ptr)
     /* block_order, its first split word peeled (depth >= 1: mode_magic) */
     uint64_t path = words[(size_t)(ORDER_SPLIT(s, 1) + (uint64_t)(pfn >> SPLIT_SPAN))] &
                     an_split_path[pfn & 63u];
-    unsigned k = path != 0 ? 5u - bv_msb_word(bv_msb_word(path) | 1u) : block_order(s, pfn);
+    unsigned k = path != 0 ? path_order(path) : block_order(s, pfn);
     uintptr_t j = pfn >> k;
     if ((j << k) != pfn)
         return free_slow(a, ptr);
@@ -1986,25 +1993,6 @@ void an_stores_let_go(struct analloc_internal *s)
     stores_unlock(s);
 }
 
-/* block_order for a store's free, without the lock (atomic loads; the
- * caller validates them with the sequence counter), from the first two
- * split words, which hold the orders a store keeps (below 8): the first
- * peeled, as in analloc_free.  A root, or a block of order 12 or more,
- * reads as the depth. */
-static ANALLOC_INLINE unsigned store_block_order(const struct analloc_cpu_internal *c,
-                                                 const struct analloc_internal *s, uintptr_t pfn)
-{
-    uint64_t path = an_load(&s->words[(size_t)(c->split[0] + (uint64_t)(pfn >> SPLIT_SPAN))]) &
-                    an_split_path[pfn & 63u];
-    if (path != 0)
-        return 5u - bv_msb_word(bv_msb_word(path) | 1u);
-    if (s->depth <= SPLIT_SPAN)
-        return s->depth;
-    path = an_load(&s->words[(size_t)(c->split[1] + (uint64_t)(pfn >> (2u * SPLIT_SPAN)))]) &
-           an_split_path[(pfn >> SPLIT_SPAN) & 63u];
-    return path != 0 ? SPLIT_SPAN + 5u - bv_msb_word(bv_msb_word(path) | 1u) : s->depth;
-}
-
 /* analloc_cpu_free's work under the store's lock: 0, or 1 to let
  * analloc_free do it (see PER-CPU STORES), which it also does when a lock
  * section ran while the bits were read (they may be torn): rare, since the
@@ -2020,7 +2008,12 @@ static int store_free(struct analloc_cpu_internal *c, struct analloc_internal *s
         uint64_t seq = an_load_acquire(&STORE_SEQ(s));
         if ((seq & 1u) != 0 || an_load(&s->ranges) != 0 || an_load(&s->poison) != 0)
             return 1;
-        unsigned k = store_block_order(c, s, pfn);
+        /* block_order, its first split word peeled as in analloc_free, from
+         * the store's copy of where it starts (the order table's line
+         * changes in every lock section) */
+        uint64_t path = an_load(&words[(size_t)(c->split1 + (uint64_t)(pfn >> SPLIT_SPAN))]) &
+                        an_split_path[pfn & 63u];
+        unsigned k = path != 0 ? path_order(path) : block_order(s, pfn);
         if (k >= store_orders(s) || ((pfn >> k) << k) != pfn)
             return 1;
         uint64_t key = c->base[k] + (pfn >> k); /* in the table's range, torn bits or not */
@@ -2082,8 +2075,7 @@ int analloc_cpu_attach(analloc_t a, struct analloc_cpu *c)
     }
     for (unsigned i = 0; i < ANALLOC_CPU_SLOTS; i++)
         ci->slot[i] = 0;
-    ci->split[0] = s->depth >= 1 ? ORDER_SPLIT(s, 1) : 0;
-    ci->split[1] = s->depth > SPLIT_SPAN ? ORDER_SPLIT(s, SPLIT_SPAN + 1u) : 0;
+    ci->split1 = s->depth >= 1 ? ORDER_SPLIT(s, 1) : 0;
     ci->lock = 0;
     ci->next = NULL;
     c->a = a;

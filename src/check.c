@@ -255,8 +255,7 @@ static int check_stores(const struct analloc *a, uint64_t *listed)
     for (const struct analloc_cpu *c = stores_first(s); c != NULL; c = c->internal.next) {
         const struct analloc_cpu_internal *ci = &c->internal;
         CORRUPT_IF(++stores > ((size_t)1 << 20)); /* (a loop in the list) */
-        CORRUPT_IF(ci->magic != STORE_MAGIC || c->a != a || ci->split[0] != ORDER_SPLIT(s, 1) ||
-                   ci->split[1] != (s->depth > SPLIT_SPAN ? ORDER_SPLIT(s, SPLIT_SPAN + 1u) : 0));
+        CORRUPT_IF(ci->magic != STORE_MAGIC || c->a != a || ci->split1 != ORDER_SPLIT(s, 1));
         for (unsigned k = 0; k < ANALLOC_CPU_ORDERS; k++) {
             uint32_t n = ci->count[k];
             CORRUPT_IF(ci->base[k] != (k <= s->depth ? ORDER_BASE(s, k) : 0));

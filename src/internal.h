@@ -327,13 +327,23 @@ ANALLOC_HIDDEN extern const uint64_t an_split_path[64];
  * (base + SPLIT_SPAN <= 60 < the bits of a page number: base < D, a
  * multiple of 6, and D <= 60, or D <= 28 where uintptr_t has 32 bits.)
  */
+static inline unsigned path_order(uint64_t path)
+{
+    /* path != 0: its highest bit is (64 | p) >> r, r = 6 - log2 of its
+     * place (>= 1); the block below that ancestor has order r - 1 in the
+     * level, counted from the level's lowest order */
+    return 5u - bv_msb_word(bv_msb_word(path) | 1u);
+}
+
+/* (an_load: a per-CPU store's free reads the split words without the lock,
+ * src/analloc.c, store_free.) */
 static ANALLOC_INLINE unsigned block_order(const struct analloc_internal *s, uintptr_t pfn)
 {
     for (unsigned base = 0; base < s->depth; base += SPLIT_SPAN) {
         size_t word = (size_t)(ORDER_SPLIT(s, base + 1u) + (uint64_t)(pfn >> (base + SPLIT_SPAN)));
-        uint64_t path = s->words[word] & an_split_path[(pfn >> base) & 63u];
-        if (path != 0) /* the bit (64 | p) >> r, r = 6 - log2 of its place (>= 1) */
-            return base + 5u - bv_msb_word(bv_msb_word(path) | 1u);
+        uint64_t path = an_load(&s->words[word]) & an_split_path[(pfn >> base) & 63u];
+        if (path != 0)
+            return base + path_order(path);
     }
     return s->depth;
 }

